@@ -1,0 +1,43 @@
+"""`Authorization: Bearer docos_<secret>` for the API. Tokens live in the clinic's own schema,
+so a token of clinic A is simply unknown (401) on clinic B's host."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiToken
+
+TOKEN_PREFIX = "docos_"
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Any) -> tuple[Any, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, secret = header.partition(" ")
+        if scheme != self.keyword:
+            return None
+        secret = secret.strip()
+        if not secret.startswith(TOKEN_PREFIX):
+            raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
+        token = ApiToken.objects.select_related("user", "user__role").filter(token_hash=hash_token(secret)).first()
+        if token is None or not token.is_usable or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.", code="invalid_token")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,73 @@
+"""The demo clinic `make run` creates. Each app may add a `demo.py` with `seed(clinic)`; they run in
+INSTALLED_APPS order inside the demo clinic's schema, only when the clinic is first created."""
+
+from __future__ import annotations
+
+import importlib
+
+from django.apps import apps
+from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role, User
+from clinics.models import Clinic
+from clinics.services import clinic_create, clinic_url
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo-clinic-2026"
+DEMO_STAFF = [
+    # (role, email, name, registration number, qualifications)
+    ("owner", "owner@demo.docos.in", "Dr. Vikram Rao", "KMC-48213", "MBBS, MD (Internal Medicine)"),
+    ("administrator", "admin@demo.docos.in", "Meera Krishnan", "", ""),
+    ("doctor", "doctor@demo.docos.in", "Dr. Ananya Iyer", "KMC-61577", "MBBS, DNB (Family Medicine)"),
+    ("nurse", "nurse@demo.docos.in", "Priya Nair", "", "GNM"),
+    ("front_desk", "frontdesk@demo.docos.in", "Rahul Verma", "", ""),
+    ("pharmacist", "pharmacist@demo.docos.in", "Farhan Sheikh", "", "B.Pharm"),
+]
+
+
+def demo_seed() -> tuple[Clinic, bool]:
+    existing = Clinic.objects.filter(slug=DEMO_SLUG).first()
+    if existing:
+        return existing, False
+    _, owner_email, owner_name, reg, qual = DEMO_STAFF[0]
+    with transaction.atomic():
+        created = clinic_create(
+            slug=DEMO_SLUG,
+            name="Sunrise Family Clinic",
+            owner_email=owner_email,
+            owner_name=owner_name,
+            owner_password=DEMO_PASSWORD,
+            gstin="29AAGCS1234K1Z7",
+            billing_address="14, 80 Feet Road, Koramangala 4th Block, Bengaluru 560034",
+            billing_state="Karnataka",
+            locations=("Koramangala", "Indiranagar"),
+        )
+        clinic = created.clinic
+        with tenant_context(clinic):
+            User.objects.filter(pk=created.owner.pk).update(
+                registration_number=reg, qualifications=qual, phone="+919845012345"
+            )
+            for role, email, name, reg_no, quals in DEMO_STAFF[1:]:
+                User.objects.create_user(
+                    email,
+                    DEMO_PASSWORD,
+                    full_name=name,
+                    role=Role.objects.get(slug=role),
+                    registration_number=reg_no,
+                    qualifications=quals,
+                )
+            for config in apps.get_app_configs():
+                try:
+                    module = importlib.import_module(f"{config.name}.demo")
+                except ModuleNotFoundError:
+                    continue
+                if module.__name__ != __name__ and hasattr(module, "seed"):
+                    module.seed(clinic)
+    return clinic, True
+
+
+def demo_banner(clinic: Clinic) -> str:
+    lines = [f"Demo clinic: {clinic.name}  ->  {clinic_url(clinic)}", f"Password for every demo login: {DEMO_PASSWORD}"]
+    lines += [f"  {role:<14} {email:<28} {name}" for role, email, name, _, _ in DEMO_STAFF]
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clinics.services import clinic_create
+
+
+class Command(BaseCommand):
+    help = "Create a clinic (tenant) by cloning the template schema, with default roles, a location and an owner."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--slug", required=True, help="Sub-domain and schema name, e.g. sunrise-dental")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--owner-email", required=True)
+        parser.add_argument("--owner-name", default="")
+        parser.add_argument("--owner-password", default=None, help="Omit to print a one-time set-password link")
+        parser.add_argument("--gstin", default="")
+        parser.add_argument("--location", action="append", dest="locations", help="Repeat for several branches")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            created = clinic_create(
+                slug=options["slug"],
+                name=options["name"],
+                owner_email=options["owner_email"],
+                owner_name=options["owner_name"],
+                owner_password=options["owner_password"],
+                gstin=options["gstin"],
+                locations=tuple(options["locations"] or ("Main clinic",)),
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        self.stdout.write(self.style.SUCCESS(f"Created clinic {created.clinic.name} at {created.url}"))
+        if created.set_password_url:
+            self.stdout.write(f"Owner {created.owner.email}: set a password at {created.set_password_url}")

@@ -1,0 +1,84 @@
+import re
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
+
+from clinics.gstin import validate_gstin
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SLUGS = {"www", "api", "admin", "app", "public", "static", "mail", "status", "docs", "verify"}
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value} is not a known time zone (e.g. Asia/Kolkata).", code="timezone")
+
+
+def schema_name_for_slug(slug: str) -> str:
+    return "t_" + slug.replace("-", "_")
+
+
+class Clinic(TenantMixin):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSING = "closing", "Closing"
+
+    name = models.CharField(max_length=200)
+    slug = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(SLUG_RE, "Use 3-40 lowercase letters, digits and hyphens, starting with a letter.")],
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    contact_email = models.EmailField()
+    gstin = models.CharField("GSTIN", max_length=15, blank=True, validators=[validate_gstin])
+    billing_address = models.TextField(blank=True)
+    billing_state = models.CharField(max_length=64, blank=True)
+    timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
+    logo = models.FileField(upload_to="clinic-logos/", blank=True)
+    # Security policy, set by the clinic's admins in the settings console.
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(60)]
+    )
+    require_2fa_for_admins = models.BooleanField(default=False)
+    # The clinic's data key, wrapped (AES-GCM) by the master key ring; NULL once crypto-shredded.
+    wrapped_data_key = models.BinaryField(null=True, editable=False)
+    data_key_destroyed_at = models.DateTimeField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.slug in RESERVED_SLUGS:
+            raise ValidationError({"slug": "This address is reserved; choose another."})
+        if self.gstin:
+            self.gstin = self.gstin.strip().upper()
+
+    def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
+        """Clone the migrated template schema; never run migrations one by one for a new clinic."""
+        from clinics.services import clone_template_into
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        clone_template_into(self.schema_name)
+        return True
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status != self.Status.ACTIVE
+
+
+class Domain(DomainMixin):
+    pass

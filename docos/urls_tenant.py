@@ -1,0 +1,12 @@
+"""URLs served on a clinic's host (<slug>.<base domain>). Every view declares its capability."""
+
+from django.urls import include, path
+
+from docos import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("accounts.urls_auth")),
+    path("settings/", include("accounts.urls_console")),
+    path("api/v1/", include("docos.urls_api")),
+]

@@ -1,0 +1,9 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.permissions import login_only
+
+
+@login_only
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")

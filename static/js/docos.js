@@ -1,0 +1,62 @@
+// DocOS UI helpers. Served as a static file (CSP forbids inline scripts).
+(function () {
+  "use strict";
+  const root = document.documentElement;
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  // Theme: remembered per user on the server (and locally for the public pages).
+  const themes = ["auto", "light", "dark"];
+  document.addEventListener("click", function (ev) {
+    const toggle = ev.target.closest("[data-theme-toggle]");
+    if (toggle) {
+      const next = themes[(themes.indexOf(root.dataset.theme || "auto") + 1) % themes.length];
+      root.dataset.theme = next;
+      localStorage.setItem("docos-theme", next);
+      if (document.body.dataset.idleSeconds) {
+        fetch("/account/theme", { method: "POST", headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" }, body: "theme=" + next });
+      }
+    }
+    const navToggle = ev.target.closest("[data-toggle-nav]");
+    if (navToggle) {
+      const nav = document.getElementById("nav");
+      nav.classList.toggle("open");
+      navToggle.setAttribute("aria-expanded", nav.classList.contains("open"));
+    }
+  });
+  if (!document.body || !document.body.dataset.idleSeconds) {
+    const saved = localStorage.getItem("docos-theme");
+    if (saved) root.dataset.theme = saved;
+  }
+
+  // Idle warning: two minutes before the server-side idle timeout, offer to stay signed in.
+  const idleSeconds = parseInt((document.body && document.body.dataset.idleSeconds) || "0", 10);
+  if (idleSeconds > 0) {
+    const warnAt = Math.max(idleSeconds - 120, 10) * 1000;
+    let deadline = Date.now() + idleSeconds * 1000;
+    let warnTimer, tick;
+    const box = document.getElementById("idle-warning");
+    const countdown = box.querySelector("[data-idle-countdown]");
+    function schedule() {
+      clearTimeout(warnTimer); clearInterval(tick); box.hidden = true;
+      deadline = Date.now() + idleSeconds * 1000;
+      warnTimer = setTimeout(function () {
+        box.hidden = false;
+        tick = setInterval(function () {
+          const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+          countdown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+          if (left === 0) { clearInterval(tick); window.location.reload(); }
+        }, 1000);
+      }, warnAt);
+    }
+    box.querySelector("[data-idle-stay]").addEventListener("click", function () {
+      fetch("/session/keepalive", { method: "POST", headers: { "X-CSRFToken": csrfToken() } }).then(function (r) {
+        if (r.ok) schedule(); else window.location.reload();
+      });
+    });
+    schedule();
+  }
+})();
