@@ -82,3 +82,19 @@ class Clinic(TenantMixin):
 
 class Domain(DomainMixin):
     pass
+
+
+class DocumentVerification(models.Model):
+    """Public routing for /verify/<code>: which clinic issued a signed document, and its hash.
+
+    Holds no PHI: document type, clinic, date and SHA-256 only.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="verifications")
+    kind = models.CharField(max_length=16)
+    issued_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,484 @@
+"""Patients and their clinical record. All tenant-schema models.
+
+Identifiers are UUIDs (not enumerable across clinics); people read the MRN. Free-text clinical
+notes are field-encrypted (AES-256-GCM, bound to their row); fields that staff search on
+(names, phone numbers, MRN, ABHA) are not, and rely on database-level protection.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Location, User
+from docos.fields import EncryptedJSONField, EncryptedTextField
+from docos.models import UUIDModel
+
+PIN_CODE = RegexValidator(r"^[1-9][0-9]{5}$", "Enter a 6-digit PIN code.")
+ABHA_NUMBER = RegexValidator(r"^[0-9]{2}-[0-9]{4}-[0-9]{4}-[0-9]{4}$", "ABHA number is 14 digits: 12-3456-7890-1234.")
+AADHAAR_LAST4 = RegexValidator(r"^[0-9]{4}$", "Only the last 4 digits of Aadhaar may be stored.")
+E164 = RegexValidator(r"^\+[1-9][0-9]{6,14}$", "Phone numbers are stored in E.164 form, e.g. +919812345678.")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    OTHER = "O", "Other"
+    UNKNOWN = "U", "Not stated"
+
+
+class BloodGroup(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    A_POS = "A+", "A+"
+    A_NEG = "A-", "A-"
+    B_POS = "B+", "B+"
+    B_NEG = "B-", "B-"
+    AB_POS = "AB+", "AB+"
+    AB_NEG = "AB-", "AB-"
+    O_POS = "O+", "O+"
+    O_NEG = "O-", "O-"
+
+
+class Patient(UUIDModel):
+    mrn = models.CharField("MRN", max_length=24, unique=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100, blank=True)  # many people have one name
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    date_of_birth = models.DateField(null=True, blank=True)
+    dob_is_estimated = models.BooleanField(default=False)  # from a stated age
+    phone = models.CharField(max_length=16, blank=True, validators=[E164])
+    whatsapp_number = models.CharField(max_length=16, blank=True, validators=[E164])
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    state = models.CharField(max_length=64, blank=True)
+    pin_code = models.CharField("PIN code", max_length=6, blank=True, validators=[PIN_CODE])
+    blood_group = models.CharField(max_length=3, choices=BloodGroup.choices, blank=True)
+    allergies = models.TextField(blank=True)
+    chronic_conditions = models.TextField(blank=True)
+    emergency_contact_name = models.CharField(max_length=120, blank=True)
+    emergency_contact_phone = models.CharField(max_length=16, blank=True, validators=[E164])
+    registered_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="patients")
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    abha_number = models.CharField("ABHA number", max_length=17, blank=True, validators=[ABHA_NUMBER])
+    aadhaar_last4 = models.CharField("Aadhaar (last 4 digits)", max_length=4, blank=True, validators=[AADHAAR_LAST4])
+    # Minors: messages and consents go to the guardian.
+    guardian_name = models.CharField(max_length=120, blank=True)
+    guardian_relation = models.CharField(max_length=40, blank=True)
+    guardian_phone = models.CharField(max_length=16, blank=True, validators=[E164])
+    # Consent to contact over WhatsApp (DPDP: time, source, notice version). Used by messaging.
+    whatsapp_consent_at = models.DateTimeField(null=True, blank=True)
+    whatsapp_consent_source = models.CharField(max_length=40, blank=True)
+    whatsapp_consent_notice_version = models.CharField(max_length=20, blank=True)
+    whatsapp_opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Import idempotency: the source system's id, when a list came from another system.
+    external_ref = models.CharField(max_length=64, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
+    is_active = models.BooleanField(default=True)
+    # Search keys maintained by services (see patients.search): phonetic name key and phone digits.
+    name_key = models.CharField(max_length=220, blank=True, editable=False)
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["given_name", "family_name"]
+        indexes = [
+            GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="patient_name_key_trgm"),
+            GinIndex(fields=["phone_digits"], opclasses=["gin_trgm_ops"], name="patient_phone_trgm"),
+            models.Index(fields=["phone"], name="patient_phone"),
+            models.Index(fields=["whatsapp_number"], name="patient_whatsapp"),
+            models.Index(fields=["abha_number"], name="patient_abha"),
+            models.Index(fields=["registered_location", "is_active"], name="patient_location"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_ref"], condition=~models.Q(external_ref=""), name="patient_external_ref_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["abha_number"], condition=~models.Q(abha_number=""), name="patient_abha_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    def age_years(self, on: object | None = None) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        today = timezone.localdate()
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+    @property
+    def is_minor(self) -> bool:
+        age = self.age_years()
+        return age is not None and age < 18
+
+    @property
+    def contact_number(self) -> str:
+        """Where WhatsApp messages go: the guardian for minors, else the patient's WhatsApp or phone."""
+        if self.is_minor and self.guardian_phone:
+            return self.guardian_phone
+        return self.whatsapp_number or self.phone
+
+
+class Visit(UUIDModel):
+    """A consultation. Signed visits are never edited: changes are addenda."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="visits")
+    clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="visits")
+    visit_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    chief_complaint = models.CharField(max_length=300, blank=True)
+    bp_systolic = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(40), MaxValueValidator(300)]
+    )
+    bp_diastolic = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(20), MaxValueValidator(200)]
+    )
+    pulse = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(20), MaxValueValidator(250)]
+    )
+    temperature_c = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("30")), MaxValueValidator(Decimal("45"))],
+    )
+    spo2 = models.PositiveSmallIntegerField(
+        "SpO2", null=True, blank=True, validators=[MinValueValidator(50), MaxValueValidator(100)]
+    )
+    weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.3")), MaxValueValidator(Decimal("400"))],
+    )
+    height_cm = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("20")), MaxValueValidator(Decimal("260"))],
+    )
+    # Clinical narrative, encrypted at rest: {"history", "examination", "subjective", "objective", "assessment", "plan"}
+    notes = EncryptedJSONField(null=True, blank=True)
+    diagnoses = models.JSONField(default=list, blank=True)  # [{"text": ..., "icd10": ...}]
+    procedures_performed = models.TextField(blank=True)
+    advice = models.TextField(blank=True)
+    follow_up_date = models.DateField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-visit_at"]
+        indexes = [
+            models.Index(fields=["patient", "-visit_at"], name="visit_patient"),
+            models.Index(fields=["location", "-visit_at"], name="visit_location"),
+            models.Index(fields=["follow_up_date"], name="visit_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.visit_at:%Y-%m-%d} ({self.get_status_display()})"
+
+    @property
+    def bmi(self) -> Decimal | None:
+        if not self.weight_kg or not self.height_cm:
+            return None
+        metres = Decimal(self.height_cm) / 100
+        return (Decimal(self.weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
+
+
+class VisitAddendum(UUIDModel):
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FormularyDrug(UUIDModel):
+    """The clinic's own drug list; grows as doctors prescribe."""
+
+    name = models.CharField(max_length=120)
+    strength = models.CharField(max_length=40, blank=True)
+    form = models.CharField(max_length=40, blank=True)
+    default_dose = models.CharField(max_length=40, blank=True)
+    default_frequency = models.CharField(max_length=20, blank=True)
+    default_route = models.CharField(max_length=30, blank=True)
+    default_duration = models.CharField(max_length=30, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-use_count", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), Lower("strength"), Lower("form"), name="formulary_drug_unique")
+        ]
+        indexes = [GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="formulary_name_trgm")]  # ILIKE
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.name, self.strength, self.form) if part)
+
+
+class Prescription(UUIDModel):
+    """Signed prescriptions are immutable; a change creates a new version pointing to the old one."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="prescriptions")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="prescriptions")
+    prescriber = models.ForeignKey(User, on_delete=models.PROTECT, related_name="prescriptions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveSmallIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    general_advice = models.TextField(blank=True)
+    general_advice_hi = models.TextField("General advice (Hindi)", blank=True)
+    follow_up_date = models.DateField(null=True, blank=True)
+    print_hindi = models.BooleanField(default=False)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    document = models.OneToOneField(
+        "SignedDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="prescription"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="rx_patient"),
+            models.Index(fields=["follow_up_date"], name="rx_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prescription v{self.version} ({self.get_status_display()})"
+
+
+class PrescriptionItem(UUIDModel):
+    class FoodRelation(models.TextChoices):
+        ANY = "", "—"
+        BEFORE = "before", "Before food"
+        AFTER = "after", "After food"
+        WITH = "with", "With food"
+        EMPTY = "empty", "On an empty stomach"
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(default=0)
+    drug = models.ForeignKey(FormularyDrug, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    drug_name = models.CharField(max_length=120)
+    strength = models.CharField(max_length=40, blank=True)
+    form = models.CharField(max_length=40, blank=True)
+    dose = models.CharField(max_length=40, blank=True)
+    frequency = models.CharField(max_length=20, blank=True)  # e.g. 1-0-1
+    route = models.CharField(max_length=30, blank=True)
+    duration = models.CharField(max_length=30, blank=True)
+    food_relation = models.CharField(max_length=8, choices=FoodRelation.choices, blank=True)
+    instructions = models.CharField(max_length=300, blank=True)
+    instructions_hi = models.CharField("Instructions (Hindi)", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.drug_name
+
+
+class SignedDocument(UUIDModel):
+    """A generated, signed PDF (prescription, consent, certificate): immutable, hashed, verifiable."""
+
+    class Kind(models.TextChoices):
+        PRESCRIPTION = "prescription", "Prescription"
+        CONSENT = "consent", "Consent form"
+        CERTIFICATE = "certificate", "Certificate"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signed_documents")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    verification_code = models.CharField(max_length=16, unique=True)
+    storage_name = models.CharField(max_length=255)  # encrypted file in the clinic's storage
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    signed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.verification_code}"
+
+
+class ConsentTemplate(UUIDModel):
+    class Kind(models.TextChoices):
+        PROCEDURE = "procedure", "Procedure"
+        PHOTOGRAPHY = "photography", "Photography"
+        DATA = "data", "Data and WhatsApp contact"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Placeholders: {{ patient_name }}, {{ procedure }}, {{ clinic_name }}, {{ doctor_name }}, {{ date }}
+    body = models.TextField()
+    version = models.PositiveSmallIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsentForm(UUIDModel):
+    class SignerRelation(models.TextChoices):
+        SELF = "self", "Patient"
+        GUARDIAN = "guardian", "Guardian"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="forms")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    procedure = models.CharField(max_length=200, blank=True)
+    rendered_text = models.TextField()
+    signer_name = models.CharField(max_length=120)
+    signer_relation = models.CharField(max_length=10, choices=SignerRelation.choices, default=SignerRelation.SELF)
+    witness_name = models.CharField(max_length=120, blank=True)
+    signed_at = models.DateTimeField(default=timezone.now)
+    prepared_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    document = models.OneToOneField(SignedDocument, on_delete=models.PROTECT, related_name="consent")
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} ({self.signed_at:%Y-%m-%d})"
+
+
+class CertificateTemplate(UUIDModel):
+    class Kind(models.TextChoices):
+        SICK_LEAVE = "sick_leave", "Sick leave"
+        FITNESS = "fitness", "Fitness"
+        CUSTOM = "custom", "Custom"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.TextField()  # placeholders as in ConsentTemplate plus {{ from_date }}, {{ to_date }}, {{ diagnosis }}
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Certificate(UUIDModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="certificates")
+    template = models.ForeignKey(CertificateTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=CertificateTemplate.Kind.choices)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    details = models.JSONField(default=dict, blank=True)  # from/to dates, diagnosis wording
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+    document = models.OneToOneField(SignedDocument, on_delete=models.PROTECT, related_name="certificate")
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} certificate ({self.signed_at:%Y-%m-%d})"
+
+
+class PatientDocument(UUIDModel):
+    """An uploaded report or image, encrypted with the clinic's data key before it reaches storage."""
+
+    class Category(models.TextChoices):
+        REPORT = "report", "Lab or test report"
+        IMAGE = "image", "Clinical image"
+        REFERRAL = "referral", "Referral letter"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=12, choices=Category.choices, default=Category.REPORT)
+    content_type = models.CharField(max_length=40)
+    original_name = models.CharField(max_length=200, blank=True)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["patient", "-created_at"], name="document_patient")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PatientImport(UUIDModel):
+    """A CSV list from another system, imported by a Celery task with progress."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        MAPPED = "mapped", "Ready to import"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    original_name = models.CharField(max_length=200)
+    storage_name = models.CharField(max_length=255)  # encrypted CSV
+    sha256 = models.CharField(max_length=64)
+    mapping = models.JSONField(default=dict, blank=True)  # csv column -> patient field
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = EncryptedJSONField(null=True, blank=True)  # [{"row": n, "errors": {...}}]; may quote PHI
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.original_name} ({self.get_status_display()})"
