@@ -216,3 +216,23 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint through #{self.trimmed_through_seq}"
+
+
+class AuditChainHead(models.Model):
+    """The newest row of this schema's audit chain, updated in the same transaction as each event.
+
+    The writer links every new event to this head rather than to whatever row is newest in the
+    table, so deleting the newest events cannot be papered over by the next write, and
+    verification cross-checks the chain's last row against it. One row per schema (key = 1).
+    """
+
+    key = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(key=1), name="audit_chain_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"audit head #{self.last_seq}"
