@@ -68,7 +68,7 @@ class EncryptedFieldMixin(models.BinaryField):
     def aad_for(self, instance: models.Model, schema: str) -> bytes:
         if instance.pk is None:
             raise ValueError(f"{type(instance).__name__} needs a primary key before encrypting {self.name}.")
-        return crypto.field_aad(schema, instance._meta.db_table, self.column, instance.pk)
+        return crypto.field_aad(schema, instance._meta.db_table, str(self.column), instance.pk)
 
     def decrypt_for(self, instance: models.Model, sealed: Sealed) -> Any:
         return self.from_plaintext(crypto.decrypt_value(sealed, self.aad_for(instance, sealed.schema)))

@@ -188,6 +188,34 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = BASE_DIR / "var" / "files"
+# Clinic files are encrypted by docos.storage before they reach this backend: a local folder by
+# default, or any S3-compatible bucket (Cloudflare R2 in production) when DOCOS_S3_BUCKET is set.
+DOCOS_S3_BUCKET = env("DOCOS_S3_BUCKET", default="")
+_clinic_files: dict[str, object] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCOS_S3_BUCKET,
+            "endpoint_url": env("DOCOS_S3_ENDPOINT_URL", default="") or None,
+            "access_key": env("DOCOS_S3_ACCESS_KEY_ID", default=""),
+            "secret_key": env("DOCOS_S3_SECRET_ACCESS_KEY", default=""),
+            "region_name": env("DOCOS_S3_REGION", default="auto"),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+    if DOCOS_S3_BUCKET
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "clinic-files"},
+    }
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "clinic_files": _clinic_files,
+}
+DOCOS_UPLOAD_MAX_BYTES = env.int("DOCOS_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 LANGUAGE_CODE = "en-in"
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
