@@ -1,12 +1,30 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+"""/api/v1/: the schema, its docs page, each app's endpoints, and a JSON 404 for everything else.
+
+Add an app's API with `path("", include("<app>.api_urls"))` ABOVE the catch-all, which must stay last.
+"""
+
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.permissions import public
+from docos import api_errors
 
-urlpatterns = [
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI served from our static files (drf-spectacular-sidecar); its init script is a
+    separate same-origin request and the page has no inline script or style, so the strict CSP holds."""
+
+    template_name = "docos/api_docs.html"
+    url_name = "api-schema"
+    permission_classes = []  # public page: the allowlist in tests/test_url_capabilities.py names it
+
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", public(SpectacularAPIView.as_view(permission_classes=[])), name="api-schema"),
-    path(
-        "docs/", public(SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[])), name="api-docs"
-    ),
+    path("docs/", public(ApiDocsView.as_view()), name="api-docs"),
     path("", include("accounts.api_urls")),
+    path("", include("patients.api_urls")),
+    path("", include("patients.api_urls_clinical")),
+    # Keep last: any other URL under /api/v1/ answers the API's JSON 404.
+    re_path(r"^.*$", api_errors.not_found, name="api-not-found"),
 ]

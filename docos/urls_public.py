@@ -1,9 +1,10 @@
 """URLs on the bare base domain: public site, vendor webhooks (later), health checks (middleware)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from clinics import public_views
 
 urlpatterns = [
     path("", public_views.landing, name="public-landing"),
+    path("verify/", include("clinics.urls_verify")),
 ]

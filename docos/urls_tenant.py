@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls_auth")),
     path("settings/", include("accounts.urls_console")),
+    path("patients/", include("patients.urls")),
+    path("", include("patients.urls_clinical")),
     path("api/v1/", include("docos.urls_api")),
 ]
