@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken
@@ -26,7 +27,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, secret = header.partition(" ")
-        if scheme != self.keyword:
+        if scheme.lower() != self.keyword.lower():
             return None
         secret = secret.strip()
         if not secret.startswith(TOKEN_PREFIX):
@@ -41,3 +42,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the Bearer token in the OpenAPI schema (and the Swagger UI "Authorize" dialog)."""
+
+    target_class = "accounts.api_auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token of this clinic: `Authorization: Bearer docos_...`.",
+        }

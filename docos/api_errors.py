@@ -1,16 +1,44 @@
-"""One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}.
 
+Everything under /api/v1/ answers errors in this shape: DRF exceptions (400/401/403/404/405/...),
+Django's Http404/PermissionDenied/ValidationError raised by selectors and services, unexpected
+exceptions (500) and URLs that match no endpoint (`not_found`, the API catch-all).
+"""
+
+from __future__ import annotations
+
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.permissions import public
+
+logger = logging.getLogger("django.request")
+
+NOT_FOUND_MESSAGE = exceptions.NotFound.default_detail
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {"non_field_errors": exc.messages}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -18,9 +46,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_validation_fields(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        # In development, let Django show its debug page; otherwise answer in the API's shape.
+        return None if settings.DEBUG else _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = error_body("invalid", "The request has invalid fields.", detail)
@@ -31,3 +62,59 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
     return response
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An unexpected exception: report it like Django would (log + signal for Sentry and the test
+    client), but answer in the API's shape. The log line carries the path only, never the body."""
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error(
+        "Internal Server Error: %s",
+        getattr(django_request, "path", "?"),
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"status_code": 500},
+    )
+    got_request_exception.send(sender=None, request=django_request)
+    return Response(
+        error_body("server_error", "Something went wrong on our side. Please try again."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+@public
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """The API's catch-all: a URL under /api/v1/ that names no endpoint gets the JSON 404."""
+    return JsonResponse(error_body("not_found", str(NOT_FOUND_MESSAGE)), status=status.HTTP_404_NOT_FOUND)
+
+
+# --- OpenAPI documentation of the error shape ---------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="Machine-readable code, e.g. `not_found`, `invalid`.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    # DRF's metaclass moves declared fields out of the class, so this does not shadow `Serializer.fields`.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Per-field messages for `invalid` (400); empty otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    error = ErrorDetailSerializer()
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid input (`invalid`), with per-field messages.",
+    401: "Not signed in, or the token is unknown, expired or revoked.",
+    403: "Signed in, but lacking the capability this endpoint requires.",
+    404: "No such object (also for objects of another clinic or location).",
+    405: "Method not allowed.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """`responses={200: Out, **error_responses(401, 403)}` in `extend_schema`."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
