@@ -1,26 +1,46 @@
-"""Idle timeout (clinic-configurable) and absolute session lifetime for staff sessions."""
+"""Session policy for staff: idle timeout (clinic-configurable), absolute lifetime, required 2FA setup.
+
+- Idle: no request (other than the passive status poll) for `Clinic.idle_timeout_minutes` ends the
+  session. static/js/docos.js warns two minutes before and POSTs /session/keepalive.
+- Absolute: a session lives at most DOCOS_SESSION_ABSOLUTE_SECONDS (12 h) from sign-in.
+- A clinic that requires 2FA for owners and administrators sends such a user without a confirmed
+  TOTP to the setup page; nothing else of the app answers until it is done.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 SESSION_STARTED = "docos_started"
 SESSION_LAST_SEEN = "docos_last_seen"
+SESSION_SIGNED_OUT_REASON = "docos_signed_out_reason"
 # Requests that must not count as activity (the idle-warning script's status poll).
 PASSIVE_PATHS = ("/session/status",)
+# Answered with JSON rather than a redirect to the sign-in page.
+JSON_PREFIXES = ("/api/", "/session/")
+TWO_FACTOR_SETUP_PATH = "/account/two-factor"
+# Reachable while a required 2FA setup is pending.
+SETUP_ALLOWED_PREFIXES = (TWO_FACTOR_SETUP_PATH, "/logout", "/session/", "/static/")
 
 
 def idle_timeout_seconds(request: HttpRequest) -> int:
     tenant = getattr(request, "tenant", None)
     minutes = getattr(tenant, "idle_timeout_minutes", None) or settings.DOCOS_IDLE_TIMEOUT_DEFAULT_MINUTES
     return int(minutes) * 60
+
+
+def _json_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
 class SessionPolicyMiddleware:
@@ -31,24 +51,45 @@ class SessionPolicyMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session") and request.session.session_key:
             now = time.time()
-            started = request.session.get(SESSION_STARTED, now)
-            last_seen = request.session.get(SESSION_LAST_SEEN, now)
-            if (
-                now - last_seen > idle_timeout_seconds(request)
-                or now - started > settings.DOCOS_SESSION_ABSOLUTE_SECONDS
-            ):
-                reason = "inactivity" if now - last_seen > idle_timeout_seconds(request) else "the 12-hour limit"
-                logout(request)
-                if request.path.startswith("/api/"):
-                    from django.http import JsonResponse
-
-                    return JsonResponse(
-                        {"error": {"code": "session_expired", "message": "Your session has ended.", "fields": {}}},
-                        status=401,
-                    )
-                messages.info(request, f"You were signed out because of {reason}. Please sign in again.")
-                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+            started = float(request.session.get(SESSION_STARTED, now))
+            last_seen = float(request.session.get(SESSION_LAST_SEEN, now))
+            reason = None
+            if now - started > settings.DOCOS_SESSION_ABSOLUTE_SECONDS:
+                reason = "absolute"
+            elif now - last_seen > idle_timeout_seconds(request):
+                reason = "idle"
+            if reason is not None:
+                return self._end_session(request, reason)
             request.session.setdefault(SESSION_STARTED, now)
             if request.path not in PASSIVE_PATHS:
                 request.session[SESSION_LAST_SEEN] = now
+            from accounts.login import two_factor_setup_required
+
+            if two_factor_setup_required(user, getattr(request, "tenant", None)) and not request.path.startswith(
+                SETUP_ALLOWED_PREFIXES
+            ):
+                if request.path.startswith(JSON_PREFIXES):
+                    return _json_error(
+                        "two_factor_setup_required", "Set up two-factor authentication in the web app first.", 403
+                    )
+                return redirect(TWO_FACTOR_SETUP_PATH)
         return self.get_response(request)
+
+    def _end_session(self, request: HttpRequest, reason: str) -> HttpResponse:
+        from accounts.audit import audit_record
+
+        with transaction.atomic():
+            audit_record(
+                actor=request.user,
+                action="auth.session_expired",
+                obj=cast(Model, request.user),
+                request=request,
+                metadata={"reason": reason},
+            )
+        logout(request)
+        if request.path.startswith(JSON_PREFIXES):
+            return _json_error("session_expired", "Your session has ended. Please sign in again.", 401)
+        # The message middleware runs after this one, so the reason travels in the new (anonymous) session.
+        request.session[SESSION_SIGNED_OUT_REASON] = reason
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return redirect(f"{settings.LOGIN_URL_PATH}?{query}" if query else settings.LOGIN_URL_PATH)
