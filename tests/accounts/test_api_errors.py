@@ -92,3 +92,11 @@ def test_parse_error_has_the_api_shape():
     response = exception_handler(ParseError("JSON parse error"), _context())
     assert response.status_code == 400
     assert response.data == {"error": {"code": "parse_error", "message": "JSON parse error", "fields": {}}}
+
+
+def test_browsers_get_json_too_not_the_browsable_api(clinic_a, client_for):
+    html_accept = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    assert_error(client_for(clinic_a).get("/api/v1/staff", **html_accept), 401, "not_authenticated")
+    assert_error(client_for(clinic_a, "owner").get("/api/v1/staff", {"role": "x y"}, **html_accept), 400, "invalid")
+    ok = client_for(clinic_a, "owner").get("/api/v1/me", **html_accept)
+    assert ok.status_code == 200 and ok["Content-Type"] == "application/json"
