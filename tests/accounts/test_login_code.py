@@ -61,7 +61,7 @@ def test_wrong_code_is_refused(clinic_a, client_for, smtp):
     nurse = clinic_a.users["nurse"]
     request_code(client, nurse.email)
     right = smtp.last_code(nurse.email)
-    wrong = "%06d" % ((int(right) + 1) % 10**6)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
     response = client.post("/login/code", {"code": wrong})
     assert response.status_code == 400
     assert b"That code is not right. 4 attempts left." in response.content
@@ -111,7 +111,7 @@ def test_a_code_dies_after_five_wrong_attempts(clinic_a, client_for, smtp):
     nurse = clinic_a.users["nurse"]
     request_code(client, nurse.email)
     right = smtp.last_code(nurse.email)
-    wrong = "%06d" % ((int(right) + 1) % 10**6)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
     for left in (4, 3, 2, 1):
         assert f"{left} attempt".encode() in client.post("/login/code", {"code": wrong}).content
     assert b"Too many wrong codes" in client.post("/login/code", {"code": wrong}).content
