@@ -1,8 +1,14 @@
-"""AES-256-GCM with a key ring.
+"""AES-256-GCM with a key ring, and per-clinic data keys for files.
 
-Ciphertext layout (bytes): version (1) | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag.
+Field ciphertext layout (bytes): version (1) | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag.
 The associated data names what the ciphertext belongs to (schema, table, column, row), so a value
 copied to another row, column or clinic fails authentication instead of decrypting.
+
+Files are encrypted with the clinic's own data key (wrapped by the key ring, see `wrap_data_key`):
+b"DOCF1" | nonce (12) | ciphertext+tag, with associated data naming the clinic schema and the
+object (the layout docos.storage writes). Destroying the wrapped data key (crypto-shredding) makes
+every file of the clinic unreadable; rotating the key ring only re-wraps the data key, so file
+ciphertexts never need rewriting.
 """
 
 from __future__ import annotations
@@ -10,14 +16,21 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+if TYPE_CHECKING:
+    from clinics.models import Clinic
+
 FORMAT_VERSION = 1
+FILE_FORMAT = b"DOCF1"  # a file ciphertext under a clinic data key (never a field ciphertext)
 NONCE_BYTES = 12
+TAG_BYTES = 16
+MAX_KID_LENGTH = 32
 
 
 class CryptoError(Exception):
@@ -40,12 +53,16 @@ class DecryptionError(CryptoError):
 class KeyRing:
     primary_kid: str
     keys: dict[str, AESGCM]
+    # The bytes every ciphertext made with the primary key starts with (used to find stale rows in SQL).
+    primary_prefix: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "primary_prefix", key_prefix(self.primary_kid))
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        kid = self.primary_kid.encode()
         body = self.keys[self.primary_kid].encrypt(nonce, plaintext, aad)
-        return bytes((FORMAT_VERSION, len(kid))) + kid + nonce + body
+        return self.primary_prefix + nonce + body
 
     def decrypt(self, blob: bytes, aad: bytes) -> bytes:
         kid = key_id_of(blob)
@@ -61,12 +78,32 @@ class KeyRing:
                 "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
             ) from None
 
+    def needs_rotation(self, blob: bytes) -> bool:
+        return not bytes(blob).startswith(self.primary_prefix)
+
+    def reencrypt(self, blob: bytes, aad: bytes) -> bytes:
+        """Decrypt with whichever key made `blob` and encrypt again with the primary key."""
+        return self.encrypt(self.decrypt(blob, aad), aad)
+
+
+def key_prefix(kid: str) -> bytes:
+    raw = kid.encode("ascii")
+    return bytes((FORMAT_VERSION, len(raw))) + raw
+
 
 def key_id_of(blob: bytes) -> str:
-    if len(blob) < 2 + NONCE_BYTES + 16 or blob[0] != FORMAT_VERSION:
+    if len(blob) < 2 or blob[0] != FORMAT_VERSION:
         raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
     kid_len = blob[1]
+    if kid_len == 0 or len(blob) < 2 + kid_len + NONCE_BYTES + TAG_BYTES:
+        raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
     return blob[2 : 2 + kid_len].decode("ascii", errors="replace")
+
+
+def _valid_kid(kid: str) -> bool:
+    return (
+        bool(kid) and kid.isascii() and len(kid) <= MAX_KID_LENGTH and kid.replace("-", "").replace("_", "").isalnum()
+    )
 
 
 def parse_key_ring(spec: str) -> KeyRing:
@@ -77,16 +114,14 @@ def parse_key_ring(spec: str) -> KeyRing:
     keys: dict[str, AESGCM] = {}
     for entry in entries:
         kid, sep, b64 = entry.partition(":")
-        if (
-            not sep
-            or not kid
-            or not kid.isascii()
-            or len(kid) > 32
-            or not kid.replace("-", "").replace("_", "").isalnum()
-        ):
-            raise KeyRingError(f"Key ring entry {kid[:32]!r} must look like 'kid:base64key' with a short ASCII kid.")
+        kid = kid.strip()
+        if not sep or not _valid_kid(kid):
+            raise KeyRingError(
+                f"Key ring entry {kid[:MAX_KID_LENGTH]!r} must look like 'kid:base64key' with a short ASCII kid "
+                "(letters, digits, '-' and '_')."
+            )
         try:
-            raw = base64.b64decode(b64, validate=True)
+            raw = base64.b64decode(b64.strip(), validate=True)
         except (binascii.Error, ValueError):
             raise KeyRingError(f"Key {kid!r} is not valid base64.") from None
         if len(raw) != 32:
@@ -94,7 +129,23 @@ def parse_key_ring(spec: str) -> KeyRing:
         if kid in keys:
             raise KeyRingError(f"Key id {kid!r} appears twice in the key ring.")
         keys[kid] = AESGCM(raw)
-    return KeyRing(primary_kid=entries[0].partition(":")[0], keys=keys)
+    return KeyRing(primary_kid=entries[0].partition(":")[0].strip(), keys=keys)
+
+
+def key_ring_material(spec: str) -> dict[str, bytes]:
+    """The raw key bytes by key id (for configuration checks; never log them)."""
+    parse_key_ring(spec)  # validates
+    return {
+        kid.strip(): base64.b64decode(b64.strip())
+        for kid, _, b64 in (part.strip().partition(":") for part in spec.split(",") if part.strip())
+    }
+
+
+def generate_key_spec(kid: str) -> str:
+    """A fresh 'kid:base64key' entry, e.g. for `DOCOS_ENCRYPTION_KEYS` during a rotation."""
+    if not _valid_kid(kid):
+        raise KeyRingError(f"Key id {kid!r} must be 1-{MAX_KID_LENGTH} ASCII letters, digits, '-' or '_'.")
+    return f"{kid}:{base64.b64encode(os.urandom(32)).decode('ascii')}"
 
 
 @lru_cache(maxsize=4)
@@ -137,3 +188,46 @@ def unwrap_data_key(schema_name: str, wrapped: bytes) -> bytes:
 
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
+
+
+# --- file contents, under a clinic's data key ------------------------------------------------------
+
+
+def file_aad(schema_name: str, object_name: str) -> bytes:
+    if not object_name:
+        raise ValueError("A file ciphertext needs an object name to bind it to.")
+    return f"docos:file:v1|{schema_name}|{object_name}".encode()
+
+
+def encrypt_with_data_key(data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return FILE_FORMAT + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+
+def decrypt_with_data_key(data_key: bytes, blob: bytes, aad: bytes) -> bytes:
+    blob = bytes(blob)
+    start = len(FILE_FORMAT)
+    if len(blob) < start + NONCE_BYTES + TAG_BYTES or not blob.startswith(FILE_FORMAT):
+        raise DecryptionError("Not a DocOS file ciphertext (unknown format or truncated).")
+    nonce, body = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
+    try:
+        return AESGCM(data_key).decrypt(nonce, body, aad)
+    except InvalidTag:
+        raise DecryptionError(
+            "File ciphertext failed authentication: it was altered, or belongs to another object or clinic."
+        ) from None
+
+
+def encrypt_file(clinic: Clinic, plaintext: bytes, object_name: str) -> bytes:
+    """Encrypt file contents with `clinic`'s data key, bound to the clinic schema and `object_name`."""
+    from clinics.services import clinic_data_key
+
+    return encrypt_with_data_key(clinic_data_key(clinic), plaintext, file_aad(clinic.schema_name, object_name))
+
+
+def decrypt_file(clinic: Clinic, blob: bytes, object_name: str) -> bytes:
+    """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key was destroyed,
+    DecryptionError if the bytes were altered or belong to another object or clinic."""
+    from clinics.services import clinic_data_key
+
+    return decrypt_with_data_key(clinic_data_key(clinic), blob, file_aad(clinic.schema_name, object_name))

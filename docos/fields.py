@@ -2,10 +2,15 @@
 
 The associated data binds each ciphertext to schema, table, column and primary key. The primary
 key must therefore exist before the first save: models with encrypted fields use UUID keys
-generated in Python (`docos.models.UUIDModel`).
+generated in Python (`docos.models.UUIDModel`); a system check (docos.E010) enforces it.
 
 Values are decrypted lazily, on first attribute access, because `from_db_value` cannot see the
 row's primary key. The schema is captured at load time from the connection that read the row.
+A ciphertext that does not belong to its row (copied from another row, column or clinic) raises
+`docos.crypto.DecryptionError` on access; it never reads as an empty value.
+
+Encrypted columns cannot be filtered on or written with `QuerySet.update()`/`bulk_update()`
+(except to NULL): write them through model `save()`/`bulk_create()`, which encrypt per row.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
+from django.core import checks
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from docos import crypto
 from docos.tenancy import current_schema
@@ -29,26 +38,37 @@ class Sealed(bytes):
         obj.schema = schema
         return obj
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling/deepcopy of model instances (e.g. the cache)
+        return (Sealed, (bytes(self), self.schema))
 
-class _EncryptedDescriptor:
-    def __init__(self, field: EncryptedFieldMixin) -> None:
-        self.field = field
+    def __repr__(self) -> str:
+        return f"<Sealed {len(self)} bytes from {self.schema!r}>"
 
-    def __get__(self, instance: models.Model | None, owner: type | None = None) -> Any:
+
+class _EncryptedDescriptor(DeferredAttribute):
+    """Loads deferred values like Django does, then decrypts a Sealed value once and caches the plaintext."""
+
+    field: EncryptedFieldMixin
+
+    def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
             return self
-        value = instance.__dict__.get(self.field.attname)
+        value = super().__get__(instance, cls)
         if isinstance(value, Sealed):
             value = self.field.decrypt_for(instance, value)
             instance.__dict__[self.field.attname] = value
         return value
 
+    # A data descriptor, so reads always come through __get__ (plain DeferredAttribute is bypassed
+    # once the value sits in the instance __dict__).
     def __set__(self, instance: models.Model, value: Any) -> None:
         instance.__dict__[self.field.attname] = value
 
 
 class EncryptedFieldMixin(models.BinaryField):
     """Stores ciphertext in a bytea column; Python code only ever sees plaintext."""
+
+    descriptor_class = _EncryptedDescriptor
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", True)
@@ -61,9 +81,42 @@ class EncryptedFieldMixin(models.BinaryField):
     def from_plaintext(self, data: bytes) -> Any:
         raise NotImplementedError
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, *args: Any, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, *args, **kwargs)
-        setattr(cls, self.attname, _EncryptedDescriptor(self))
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        return [*super().check(**kwargs), *self._check_python_primary_key()]
+
+    def _check_python_primary_key(self) -> list[checks.CheckMessage]:
+        model = getattr(self, "model", None)
+        if model is None or model._meta.abstract:
+            return []
+        pk = model._meta.pk
+        while pk is not None and pk.remote_field is not None and pk.remote_field.parent_link:
+            pk = pk.remote_field.model._meta.pk  # multi-table inheritance: the root model makes the key
+        if pk is None or not pk.has_default():
+            return [
+                checks.Error(
+                    f"{model._meta.label} has an encrypted field but its primary key is assigned by the database.",
+                    hint="Inherit from docos.models.UUIDModel so the key exists before the first save.",
+                    obj=self,
+                    id="docos.E010",
+                )
+            ]
+        return []
+
+    def _check_str_default_value(self) -> list[checks.CheckMessage]:
+        return []  # defaults are plaintext values (str, dict, ...), not bytes
+
+    def get_default(self) -> Any:
+        if self.has_default():
+            return models.Field.get_default(self)  # not BinaryField's, which turns "" into b""
+        return None if self.null else self.empty_plaintext()
+
+    def empty_plaintext(self) -> Any:
+        return None
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValidationError("Enter a value, not raw bytes.", code="invalid")
+        return value
 
     def aad_for(self, instance: models.Model, schema: str) -> bytes:
         if instance.pk is None:
@@ -71,7 +124,14 @@ class EncryptedFieldMixin(models.BinaryField):
         return crypto.field_aad(schema, instance._meta.db_table, str(self.column), instance.pk)
 
     def decrypt_for(self, instance: models.Model, sealed: Sealed) -> Any:
-        return self.from_plaintext(crypto.decrypt_value(sealed, self.aad_for(instance, sealed.schema)))
+        try:
+            plaintext = crypto.decrypt_value(sealed, self.aad_for(instance, sealed.schema))
+        except crypto.CryptoError as exc:
+            # Name the row (never the value) so the failure can be traced.
+            raise type(exc)(
+                f"{instance._meta.label}.{self.name} of row {instance.pk} in schema {sealed.schema!r}: {exc}"
+            ) from exc
+        return self.from_plaintext(plaintext)
 
     def from_db_value(self, value: Any, expression: Any, conn: Any) -> Any:
         if value is None:
@@ -88,23 +148,51 @@ class EncryptedFieldMixin(models.BinaryField):
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if isinstance(value, (bytes, bytearray, memoryview)) or value is None:
             return super().get_db_prep_value(value, connection, prepared)
-        raise TypeError("Encrypted fields cannot be used in lookups; filter on another column.")
+        raise TypeError(
+            f"Encrypted field {self.name!r} cannot be used in lookups or QuerySet.update(); "
+            "filter on another column and write it through save()."
+        )
 
     def value_to_string(self, obj: models.Model) -> str:
-        raise TypeError("Encrypted fields are not serialisable.")
+        raise TypeError(f"Encrypted field {self.name!r} is not serialisable (its ciphertext is bound to its row).")
 
 
 class EncryptedTextField(EncryptedFieldMixin):
+    def empty_plaintext(self) -> str:
+        return ""
+
     def to_plaintext(self, value: Any) -> bytes:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{self.name} holds text; got {type(value).__name__}.")
         return str(value).encode()
 
     def from_plaintext(self, data: bytes) -> str:
         return data.decode()
 
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return value if value is None else str(value)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return models.Field.formfield(self, **{"form_class": forms.CharField, **kwargs})
+
 
 class EncryptedJSONField(EncryptedFieldMixin):
+    def __init__(self, *args: Any, encoder: type[json.JSONEncoder] | None = None, **kwargs: Any) -> None:
+        self.encoder = encoder
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.encoder is not None:
+            kwargs["encoder"] = self.encoder
+        return name, path, args, kwargs
+
     def to_plaintext(self, value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, cls=self.encoder).encode()
 
     def from_plaintext(self, data: bytes) -> Any:
         return json.loads(data)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return models.Field.formfield(self, **{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs})

@@ -28,6 +28,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
+    "docos",  # the shared kernel: system checks, encryption_rotate, Sentry start-up
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

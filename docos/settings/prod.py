@@ -1,15 +1,43 @@
+"""Production: everything secret comes from the environment, and nothing has a development default.
+
+Required: DJANGO_SECRET_KEY, DOCOS_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL (a missing one stops
+start-up with ImproperlyConfigured). `manage.py check --deploy` must report no issues.
+"""
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+DOCOS_PRODUCTION = True  # docos.checks: refuse the committed dev/test keys and secret key
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DOCOS_ENCRYPTION_KEYS = env("DOCOS_ENCRYPTION_KEYS")
+# base.py falls back to local servers for development; production must name its own.
+env.str("DATABASE_URL")
+env.str("REDIS_URL")
+
 DOCOS_PUBLIC_URL_SCHEME = "https"
+DOCOS_PUBLIC_PORT = env("DOCOS_PUBLIC_PORT", default="")
+
+# --- HTTPS behind the TLS proxy ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-SECURE_HSTS_SECONDS = 63072000
+SECURE_HSTS_SECONDS = 63072000  # two years
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- cookies -------------------------------------------------------------------------------------
+# Sessions are per clinic host; "__Host-" makes browsers refuse the cookie unless it is Secure,
+# host-only and path "/", so a sibling subdomain cannot plant or overwrite it.
+SESSION_COOKIE_NAME = "__Host-docos_session"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-CSRF_COOKIE_HTTPONLY = True
+# The CSRF cookie stays readable by static/js/docos.js (it sends X-CSRFToken on fetch calls);
+# Django's docs note HttpOnly on it adds no protection.
+
+# --- observability -------------------------------------------------------------------------------
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default="") or None
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# Errors go to Sentry and the JSON log, never by e-mail (Django's mail would carry request data).
+ADMINS: list[tuple[str, str]] = []
