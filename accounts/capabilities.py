@@ -1,7 +1,7 @@
 """The one registry of capabilities (`feature.action`) and the built-in roles that bundle them.
 
 Views, DRF permissions and template menus all read from here. Adding an endpoint means naming
-the capability it needs; an endpoint that names none is denied (see tests/accounts/test_url_capabilities.py).
+the capability it needs; an endpoint that names none is denied (see tests/test_url_capabilities.py).
 """
 
 from __future__ import annotations
