@@ -110,7 +110,10 @@ class _Walker:
                     f"row(s) between {before} and #{seq} were deleted: #{seq} is linked to a row that is not there",
                 )
             return ChainProblem(
-                "link_broken", seq, f"#{seq} is linked to a different row than {before} (that row was replaced)"
+                "link_broken",
+                seq,
+                f"#{seq} is linked to a different row than {before} "
+                "(that row was replaced, or writers forked the chain)",
             )
         if row["action"] == HEAD_RESTORED_ACTION:
             return ChainProblem(

@@ -1,3 +1,10 @@
-from django.urls import URLPattern, URLResolver
+"""The audit log, mounted at /settings/audit/ on a clinic's host."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from accounts import audit_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", audit_views.audit_list, name="console_audit"),
+    path("export.csv", audit_views.audit_export, name="console_audit_export"),
+]
