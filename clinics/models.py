@@ -1,5 +1,6 @@
 import re
 import zoneinfo
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -60,6 +61,12 @@ class Clinic(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Normalise before the field validators run (max_length would count the spaces).
+        if self.gstin:
+            self.gstin = self.gstin.strip().upper()
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
         if self.slug in RESERVED_SLUGS:
             raise ValidationError({"slug": "This address is reserved; choose another."})
@@ -67,13 +74,22 @@ class Clinic(TenantMixin):
             self.gstin = self.gstin.strip().upper()
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
-        """Clone the migrated template schema; never run migrations one by one for a new clinic."""
+        """Clone the migrated template schema; never run migrations one by one for a new clinic.
+
+        An existing schema of that name is never adopted, and never dropped by the clean-up that
+        django-tenants runs when creation fails: it may hold another (deleted) clinic's data."""
         from clinics.services import clone_template_into
 
-        if check_if_exists and schema_exists(self.schema_name):
-            return False
+        if schema_exists(self.schema_name, case_sensitive=False):
+            self._schema_was_there = True
+            raise ValidationError(f"The schema {self.schema_name!r} already exists.", code="schema_exists")
         clone_template_into(self.schema_name)
         return True
+
+    def _drop_schema(self, force_drop: bool = False) -> None:
+        if getattr(self, "_schema_was_there", False):
+            return
+        super()._drop_schema(force_drop)
 
     @property
     def is_suspended(self) -> bool:

@@ -73,7 +73,7 @@ CACHES = {
 
 MIDDLEWARE = [
     "docos.middleware.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "clinics.middleware.ClinicTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "docos.middleware.PermissionsPolicyMiddleware",

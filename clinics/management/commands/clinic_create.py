@@ -3,6 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clinics.management.commands._status import validation_message
 from clinics.services import clinic_create
 
 
@@ -15,7 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--owner-email", required=True)
         parser.add_argument("--owner-name", default="")
         parser.add_argument("--owner-password", default=None, help="Omit to print a one-time set-password link")
-        parser.add_argument("--gstin", default="")
+        parser.add_argument("--contact-email", default="", help="Defaults to the owner's email")
+        parser.add_argument("--gstin", default="", help="15-character GSTIN; format and check digit are validated")
+        parser.add_argument("--billing-address", default="")
+        parser.add_argument("--billing-state", default="")
+        parser.add_argument("--timezone", default="Asia/Kolkata")
         parser.add_argument("--location", action="append", dest="locations", help="Repeat for several branches")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,11 +31,15 @@ class Command(BaseCommand):
                 owner_email=options["owner_email"],
                 owner_name=options["owner_name"],
                 owner_password=options["owner_password"],
+                contact_email=options["contact_email"],
                 gstin=options["gstin"],
+                billing_address=options["billing_address"],
+                billing_state=options["billing_state"],
+                timezone=options["timezone"],
                 locations=tuple(options["locations"] or ("Main clinic",)),
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+            raise CommandError(validation_message(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"Created clinic {created.clinic.name} at {created.url}"))
         if created.set_password_url:
             self.stdout.write(f"Owner {created.owner.email}: set a password at {created.set_password_url}")
