@@ -163,7 +163,11 @@ def _assert_can_manage(actor: User, target: User) -> None:
 
 def _lock_owners() -> None:
     # Serialises concurrent owner changes so two requests cannot each remove "the other" owner.
-    list(User.objects.select_for_update().filter(role__slug=OWNER_ROLE, is_active=True).values_list("pk", flat=True))
+    list(
+        User.objects.select_for_update(of=("self",))
+        .filter(role__slug=OWNER_ROLE, is_active=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _assert_keeps_an_owner(target: User) -> None:
@@ -410,7 +414,7 @@ def invitation_pending(user: User) -> bool:
 @transaction.atomic
 def staff_resend_invite(*, clinic: Clinic, user: User, actor: User, request: HttpRequest | None = None) -> User:
     """Send a fresh set-password link; the previous link stops working."""
-    user = User.objects.select_for_update().select_related("role").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if not invitation_pending(user):
         raise ValidationError(f"{user.full_name} has already set a password or is deactivated; nothing to resend.")
     _assert_can_manage(actor, user)
@@ -440,7 +444,7 @@ def staff_update(
     unknown = set(fields) - {"full_name", "phone", "registration_number", "qualifications"}
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
-    user = User.objects.select_for_update().select_related("role").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     _assert_can_manage(actor, user)
     cleaned = _clean_staff_fields(fields)
     changed = [key for key, value in cleaned.items() if getattr(user, key) != value]
@@ -480,7 +484,7 @@ def staff_update(
 def staff_deactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
     """Block a colleague at once: inactive users fail authentication on their next request, and the
     bumped session epoch invalidates every session they hold. Their records and audit trail stay."""
-    user = User.objects.select_for_update().select_related("role").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if user.pk == actor.pk:
         raise ValidationError("You cannot deactivate yourself. Ask another staff manager.")
     if not user.is_active:
@@ -497,7 +501,7 @@ def staff_deactivate(*, user: User, actor: User, request: HttpRequest | None = N
 
 @transaction.atomic
 def staff_reactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
-    user = User.objects.select_for_update().select_related("role").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if user.is_active:
         return user
     _assert_can_manage(actor, user)

@@ -1,0 +1,324 @@
+"""Forms of the clinic settings console. They parse and give quick feedback; the services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.capabilities import CAPABILITIES, grouped
+from accounts.models import Location, Role, User
+from accounts.selectors import STAFF_STATUSES, locations_for, roles_grantable_by, user_location_ids
+from clinics.gstin import validate_gstin
+from clinics.logo import validate_logo
+
+# Indian states and union territories with their GST state codes (the GSTIN's first two digits).
+GST_STATES: dict[str, tuple[str, ...]] = {
+    "Andaman and Nicobar Islands": ("35",),
+    "Andhra Pradesh": ("37", "28"),
+    "Arunachal Pradesh": ("12",),
+    "Assam": ("18",),
+    "Bihar": ("10",),
+    "Chandigarh": ("04",),
+    "Chhattisgarh": ("22",),
+    "Dadra and Nagar Haveli and Daman and Diu": ("26", "25"),
+    "Delhi": ("07",),
+    "Goa": ("30",),
+    "Gujarat": ("24",),
+    "Haryana": ("06",),
+    "Himachal Pradesh": ("02",),
+    "Jammu and Kashmir": ("01",),
+    "Jharkhand": ("20",),
+    "Karnataka": ("29",),
+    "Kerala": ("32",),
+    "Ladakh": ("38",),
+    "Lakshadweep": ("31",),
+    "Madhya Pradesh": ("23",),
+    "Maharashtra": ("27",),
+    "Manipur": ("14",),
+    "Meghalaya": ("17",),
+    "Mizoram": ("15",),
+    "Nagaland": ("13",),
+    "Odisha": ("21",),
+    "Puducherry": ("34",),
+    "Punjab": ("03",),
+    "Rajasthan": ("08",),
+    "Sikkim": ("11",),
+    "Tamil Nadu": ("33",),
+    "Telangana": ("36",),
+    "Tripura": ("16",),
+    "Uttar Pradesh": ("09",),
+    "Uttarakhand": ("05",),
+    "West Bengal": ("19",),
+}
+_STATE_BY_CODE = {code: state for state, codes in GST_STATES.items() for code in codes}
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: by field where the form has it, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+class ClinicProfileForm(forms.Form):
+    name = forms.CharField(label="Clinic name", max_length=200)
+    logo = forms.FileField(
+        required=False,
+        help_text="PNG or JPEG, up to 1 MB. It prints on prescriptions, invoices and certificates.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
+    contact_email = forms.EmailField(label="Contact email", help_text="Where DocOS sends billing and account notices.")
+    billing_address = forms.CharField(
+        label="Billing address", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+    billing_state = forms.ChoiceField(label="State", required=False)
+    gstin = forms.CharField(
+        label="GSTIN",
+        required=False,
+        max_length=15,
+        help_text="15 characters, e.g. 29ABCDE1234F1Z5. Leave empty if the clinic is not registered for GST.",
+    )
+    timezone = forms.ChoiceField(label="Time zone")
+
+    def __init__(self, *args: Any, current_state: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        states = [("", "Choose a state")] + [(s, s) for s in GST_STATES]
+        if current_state and current_state not in GST_STATES:
+            states.append((current_state, current_state))
+        state_field: Any = self.fields["billing_state"]
+        state_field.choices = states
+        timezone_field: Any = self.fields["timezone"]
+        timezone_field.choices = timezone_choices()
+
+    def clean_logo(self) -> Any:
+        logo = self.cleaned_data.get("logo")
+        if logo:
+            try:
+                validate_logo(logo)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict.get("logo", exc.messages)) from None
+        return logo
+
+    def clean_gstin(self) -> str:
+        gstin = (self.cleaned_data.get("gstin") or "").strip().upper()
+        if gstin:
+            validate_gstin(gstin)
+        return gstin
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        gstin, state = data.get("gstin") or "", data.get("billing_state") or ""
+        if gstin and "gstin" not in self.errors:
+            gst_state = _STATE_BY_CODE.get(gstin[:2])
+            if not state and gst_state:
+                data["billing_state"] = gst_state
+            elif state in GST_STATES and gstin[:2] not in GST_STATES[state]:
+                self.add_error(
+                    "gstin",
+                    f"This GSTIN is registered in {gst_state or 'another state'} (code {gstin[:2]}), "
+                    f"but the billing state is {state}.",
+                )
+        if data.get("logo") and data.get("remove_logo"):
+            self.add_error("remove_logo", "Either upload a new logo or remove the current one, not both.")
+        return data
+
+
+class SecurityForm(forms.Form):
+    idle_timeout_minutes = forms.IntegerField(
+        label="Sign out after inactivity (minutes)",
+        min_value=5,
+        max_value=60,
+        help_text="Between 5 and 60 minutes. Staff see a warning two minutes before.",
+    )
+    require_2fa_for_admins = forms.BooleanField(
+        label="Require two-factor sign-in for owners and administrators", required=False
+    )
+
+
+class LocationForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
+    phone = forms.CharField(required=False, max_length=20, help_text="e.g. +91 80 4123 4567")
+    timezone = forms.ChoiceField(label="Time zone")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        timezone_field: Any = self.fields["timezone"]
+        timezone_field.choices = timezone_choices()
+
+
+class _StaffAccessMixin(forms.Form):
+    """Role and locations, limited to what the acting staff manager may grant."""
+
+    role = forms.ModelChoiceField(queryset=Role.objects.all(), empty_label="Choose a role")
+    location_scope = forms.ChoiceField(
+        label="Locations",
+        choices=[("all", "All locations"), ("some", "Only the locations ticked below")],
+        widget=forms.RadioSelect,
+        initial="all",
+    )
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Allowed locations"
+    )
+
+    def setup_access(self, actor: User, current_role: Role | None = None) -> None:
+        roles = roles_grantable_by(actor)
+        if current_role is not None and current_role not in roles:
+            roles.insert(0, current_role)  # keeping a colleague's role is not granting it
+        role_field: Any = self.fields["role"]
+        # Validation still accepts every role, so the service can explain why a role cannot be given.
+        role_field.choices = [("", "Choose a role")] + [(str(r.pk), r.name) for r in roles]
+        locations_field: Any = self.fields["locations"]
+        locations_field.queryset = locations_for(actor)
+        if user_location_ids(actor) is not None:
+            scope_field: Any = self.fields["location_scope"]
+            scope_field.choices = [("some", "Only the locations ticked below")]
+            self.fields["location_scope"].initial = "some"
+
+    def chosen_locations(self) -> list[Location]:
+        if self.cleaned_data.get("location_scope") == "all":
+            return []
+        return list(self.cleaned_data.get("locations") or [])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("location_scope") == "some" and not data.get("locations"):
+            self.add_error("locations", "Tick at least one location, or choose All locations.")
+        return data
+
+
+class StaffInviteForm(_StaffAccessMixin):
+    full_name = forms.CharField(label="Full name", max_length=150)
+    email = forms.EmailField(help_text="The invitation with a set-password link goes here.")
+    phone = forms.CharField(required=False, max_length=20)
+    registration_number = forms.CharField(
+        label="Medical registration number",
+        required=False,
+        max_length=40,
+        help_text="Doctors only, e.g. KMC-48213. Prints on prescriptions.",
+    )
+    qualifications = forms.CharField(
+        required=False, max_length=200, help_text="Doctors and nurses, e.g. MBBS, MD (Paediatrics)."
+    )
+
+    field_order = [
+        "full_name",
+        "email",
+        "role",
+        "location_scope",
+        "locations",
+        "phone",
+        "registration_number",
+        "qualifications",
+    ]
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_access(actor)
+
+
+class StaffEditForm(_StaffAccessMixin):
+    full_name = forms.CharField(label="Full name", max_length=150)
+    phone = forms.CharField(required=False, max_length=20)
+    registration_number = forms.CharField(label="Medical registration number", required=False, max_length=40)
+    qualifications = forms.CharField(required=False, max_length=200)
+
+    field_order = ["full_name", "role", "location_scope", "locations", "phone", "registration_number", "qualifications"]
+
+    def __init__(self, *args: Any, actor: User, member: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_access(actor, current_role=member.role)
+
+
+def staff_edit_initial(user: User) -> dict[str, Any]:
+    location_ids = [loc.pk for loc in user.locations.all() if loc.is_active]
+    has_restriction = user.locations.exists()
+    return {
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "registration_number": user.registration_number,
+        "qualifications": user.qualifications,
+        "role": user.role_id,
+        "location_scope": "some" if has_restriction else "all",
+        "locations": location_ids,
+    }
+
+
+class StaffSearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Search", max_length=100)
+    status = forms.ChoiceField(required=False, choices=list(STAFF_STATUSES.items()), initial="active")
+    role = forms.ModelChoiceField(queryset=Role.objects.all(), required=False, empty_label="Any role")
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text='e.g. "Accounts" or "Lab technician".')
+    description = forms.CharField(required=False, max_length=200)
+    capabilities = forms.MultipleChoiceField(
+        choices=[(c.code, c.label) for c in CAPABILITIES.values()],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one capability."},
+    )
+
+    def capability_groups(self, actor: User) -> list[dict[str, Any]]:
+        """Checkbox data grouped as in the registry, marking what the actor may grant."""
+        if self.is_bound:
+            selected = set(self.data.getlist("capabilities")) if hasattr(self.data, "getlist") else set()
+        else:
+            selected = set(self.initial.get("capabilities") or [])
+        held = actor.capabilities
+        return [
+            {
+                "name": group,
+                "items": [
+                    {
+                        "code": cap.code,
+                        "label": cap.label,
+                        "checked": cap.code in selected,
+                        "allowed": cap.code in held,
+                        "id": f"cap-{cap.code.replace('.', '-')}",
+                    }
+                    for cap in caps
+                ],
+            }
+            for group, caps in grouped().items()
+        ]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text='What it is for, e.g. "Lab results import".')
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on (optional)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty for a token that works until you revoke it.",
+    )
+
+    def __init__(self, *args: Any, tz: str = "Asia/Kolkata", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tz = zoneinfo.ZoneInfo(tz)
+
+    def clean_expires_on(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("expires_on")
+        if day is not None and day <= dt.datetime.now(self.tz).date():
+            raise ValidationError("Choose a date after today.")
+        return day
+
+    def expires_at(self) -> dt.datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=self.tz)
