@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_tenants.clone import CloneSchema
-from django_tenants.utils import schema_context, schema_exists, tenant_context
+from django_tenants.clone import CLONE_SCHEMA_FUNCTION
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists, tenant_context
 
 from accounts.audit import audit_record
 from accounts.capabilities import BUILTIN_ROLES
@@ -51,71 +53,206 @@ def clinic_create(
     locations: tuple[str, ...] = ("Main clinic",),
     **profile: str,
 ) -> CreatedClinic:
-    """Create a clinic's schema by cloning the migrated template, then seed roles, locations and the owner."""
+    """Create a clinic's schema by cloning the migrated template, then seed roles, locations and the owner.
+
+    All or nothing: the Clinic row, its domain, the cloned schema (PostgreSQL DDL is transactional)
+    and the seed rows are written in one transaction, so a failure at any step leaves nothing behind.
+    """
     from accounts.services import password_set_url, user_validate_password
 
+    use_public_schema()
+    slug = slug.strip().lower()
+    owner_email = owner_email.strip()
     clinic = Clinic(
         slug=slug,
-        name=name,
+        name=name.strip(),
         schema_name=schema_name_for_slug(slug),
         contact_email=contact_email or owner_email,
         **profile,
     )
-    clinic.full_clean(exclude=["schema_name"])
-    if owner_password:
-        user_validate_password(owner_password, email=owner_email, full_name=owner_name)
     if Clinic.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"A clinic with the address {slug!r} already exists."})
+    clinic.full_clean(exclude=["schema_name"])
+    if schema_exists(clinic.schema_name, case_sensitive=False):
+        raise ValidationError(
+            {
+                "slug": f"The address {slug!r} cannot be used: its database schema already exists "
+                "(left by an earlier clinic)."
+            }
+        )
+    locations = tuple(location.strip() for location in locations)
+    if not locations or not all(locations):
+        raise ValidationError({"locations": "A clinic needs at least one location, and every location a name."})
+    if len({location.lower() for location in locations}) != len(locations):
+        raise ValidationError({"locations": "Location names must differ (ignoring case)."})
+    try:
+        validate_email(owner_email)
+    except ValidationError:
+        raise ValidationError({"owner_email": "Enter a valid email address for the owner."}) from None
+    owner_full_name = owner_name.strip() or owner_email.split("@")[0]
+    if owner_password:
+        user_validate_password(owner_password, email=owner_email, full_name=owner_full_name)
 
     ensure_template_schema()
     use_public_schema()
-    with transaction.atomic():
-        clinic.wrapped_data_key = crypto.wrap_data_key(clinic.schema_name, crypto.new_data_key())
-        clinic.save()  # auto_create_schema: clones clinic_template (see Clinic.create_schema)
-        Domain.objects.create(domain=clinic_host(slug), tenant=clinic, is_primary=True)
-        with tenant_context(clinic):
-            roles = {
-                slug_: Role.objects.create(slug=slug_, name=label, capabilities=sorted(caps), is_builtin=True)
-                for slug_, (label, caps) in BUILTIN_ROLES.items()
-            }
-            for location_name in locations:
-                Location.objects.create(name=location_name, timezone=clinic.timezone)
-            owner = User.objects.create_user(
-                owner_email, owner_password, full_name=owner_name or owner_email.split("@")[0], role=roles["owner"]
-            )
-            audit_record(actor=None, action="clinic.create", obj=clinic, metadata={"slug": slug})
-            set_url = None if owner_password else clinic_url(clinic, password_set_url(owner))
-    use_public_schema()
+    try:
+        with transaction.atomic():
+            clinic.wrapped_data_key = crypto.wrap_data_key(clinic.schema_name, crypto.new_data_key())
+            clinic.save()  # auto_create_schema: clones clinic_template (see Clinic.create_schema)
+            Domain.objects.create(domain=clinic_host(slug), tenant=clinic, is_primary=True)
+            with tenant_context(clinic):
+                roles = {
+                    slug_: Role.objects.create(slug=slug_, name=label, capabilities=sorted(caps), is_builtin=True)
+                    for slug_, (label, caps) in BUILTIN_ROLES.items()
+                }
+                for location_name in locations:
+                    Location.objects.create(name=location_name, timezone=clinic.timezone)
+                owner = User.objects.create_user(
+                    owner_email, owner_password, full_name=owner_full_name, role=roles["owner"]
+                )
+                audit_record(actor=None, action="clinic.create", obj=clinic, metadata={"slug": slug})
+                set_url = None if owner_password else clinic_url(clinic, password_set_url(owner))
+    except IntegrityError:
+        use_public_schema()
+        if Clinic.objects.filter(slug=slug).exists():  # a concurrent creation took the address first
+            raise ValidationError({"slug": f"A clinic with the address {slug!r} already exists."}) from None
+        raise
+    finally:
+        use_public_schema()
     return CreatedClinic(clinic=clinic, owner=owner, url=clinic_url(clinic), set_password_url=set_url)
+
+
+# --- cloning -------------------------------------------------------------------------------------
+# django-tenants' CloneSchema re-runs its ~4,600-line installer script (DROP TYPE ... CASCADE,
+# CREATE OR REPLACE FUNCTION ...) before every clone. That costs a round of catalog writes per
+# clinic and, inside the creation transaction, holds an exclusive lock on the `cloneparms` type
+# that serialises every concurrent clinic creation. We install the functions once per database,
+# tagged with a hash of the script, and only check the tag (one catalog read) before each clone.
+_CLONE_LOCK = "docos:clone_schema_function"
+_CLONE_FUNCTION_SQL = CLONE_SCHEMA_FUNCTION.format(db_user=settings.DATABASES["default"].get("USER") or "postgres")
+CLONE_FUNCTION_TAG = "docos-clone:" + hashlib.sha256(_CLONE_FUNCTION_SQL.encode()).hexdigest()[:16]
+
+
+def _installed_clone_function_tag() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname = 'clone_schema'"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def ensure_clone_function() -> bool:
+    """Install (or upgrade) the clone_schema function unless this exact version is present.
+
+    Returns True if it was (re)installed. Runs in the caller's transaction, so a rollback also
+    rolls the installation back and the next call simply installs it again.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_CLONE_LOCK])
+        if _installed_clone_function_tag() == CLONE_FUNCTION_TAG:
+            return False
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_CLONE_LOCK])
+            if _installed_clone_function_tag() == CLONE_FUNCTION_TAG:  # another process won the race
+                return False
+            cursor.execute(_CLONE_FUNCTION_SQL)
+            cursor.execute(  # the tag is a hex digest we computed, not input
+                f"COMMENT ON FUNCTION public.clone_schema(text, text, public.cloneparms[]) IS '{CLONE_FUNCTION_TAG}'"
+            )
+    return True
 
 
 def clone_template_into(schema_name: str) -> None:
     """Copy the template schema (tables, sequences, django_migrations rows) to a new schema.
 
-    The clone carries the template's migration records, so the per-tenant migrate run that
-    django-tenants would do afterwards (with --fake) has nothing to record and is skipped.
+    The clone carries the template's migration records, so no migration runs for a new clinic.
+    The template holds no data rows besides that bookkeeping (django_migrations, content types,
+    permissions), which is what makes every clinic start empty with fresh sequences.
     """
     template = template_schema_name()
+    use_public_schema()
     if not schema_exists(template):
         raise RuntimeError(f"Template schema {template!r} is missing; run `manage.py migrate_schemas`.")
-    CloneSchema().clone_schema(template, schema_name, "DATA")
+    if schema_exists(schema_name, case_sensitive=False):
+        raise ValidationError(f"The schema {schema_name!r} already exists.", code="schema_exists")
+    with transaction.atomic():
+        ensure_clone_function()
+        with connection.cursor() as cursor:
+            # Shared lock: clones run concurrently; only a (re)installation of the function waits.
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_CLONE_LOCK])
+            cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [template, schema_name])
+        _align_constraint_names(template, schema_name)
     use_public_schema()
 
 
+def _align_constraint_names(template: str, schema_name: str) -> None:
+    """clone_schema recreates unnamed-looking UNIQUE constraints (unique_together, many-to-many
+    tables) with PostgreSQL's default `<table>_<columns>_key` names instead of Django's hashed ones.
+    Give them back the template's names so a clone is indistinguishable from a migrated schema."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH cons AS (
+                SELECT n.nspname AS schema, c.relname AS tbl, con.conname AS name, con.contype,
+                       pg_get_constraintdef(con.oid) AS def
+                FROM pg_constraint con
+                JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname IN (%s, %s) AND con.contype IN ('u', 'p', 'x')
+            )
+            SELECT clone.tbl, clone.name, tpl.name
+            FROM cons tpl JOIN cons clone
+              ON clone.schema = %s AND tpl.schema = %s AND clone.tbl = tpl.tbl
+             AND clone.contype = tpl.contype AND clone.def = tpl.def AND clone.name <> tpl.name
+            WHERE NOT EXISTS (
+                SELECT 1 FROM cons same WHERE same.schema = %s AND same.tbl = tpl.tbl AND same.name = tpl.name
+            )
+            """,
+            [template, schema_name, schema_name, template, schema_name],
+        )
+        renames = cursor.fetchall()
+        qn = connection.ops.quote_name
+        for table, current, wanted in renames:
+            cursor.execute(f"ALTER TABLE {qn(schema_name)}.{qn(table)} RENAME CONSTRAINT {qn(current)} TO {qn(wanted)}")
+
+
 @transaction.atomic
-def clinic_set_status(*, clinic: Clinic, status: str, actor: User | None = None) -> Clinic:
+def clinic_set_status(
+    *,
+    clinic: Clinic,
+    status: str,
+    actor: User | None = None,
+    reason: str = "",
+    request: Any = None,
+) -> Clinic:
+    """Suspend, reactivate or mark a clinic as closing. Nothing is deleted: a suspended clinic's
+    staff see an "account suspended" page (the API answers 403 clinic_suspended) until it is
+    reactivated. Audited in the clinic's own log; a no-op when the status does not change.
+    `reason` is a short operator note (e.g. "unpaid invoice"), never patient data."""
     if status not in Clinic.Status.values:
-        raise ValidationError({"status": f"Unknown status {status!r}."})
-    previous = clinic.status
-    clinic.status = status
-    clinic.save(update_fields=["status"])
+        raise ValidationError({"status": f"Unknown status {status!r}; use one of {', '.join(Clinic.Status.values)}."})
+    reason = reason.strip()
+    if len(reason) > 200:
+        raise ValidationError({"reason": "Keep the reason under 200 characters."})
+    with schema_context(get_public_schema_name()):
+        locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+        previous = locked.status
+        clinic.status = status
+        if previous == status:
+            return clinic
+        locked.status = status
+        locked.save(update_fields=["status"])
     with schema_context(clinic.schema_name):
         audit_record(
             actor=actor,
             action="clinic.status",
             obj=clinic,
             changed_fields=["status"],
-            metadata={"from": previous, "to": status},
+            request=request,
+            metadata={"from": previous, "to": status, **({"reason": reason} if reason else {})},
         )
     return clinic
 
