@@ -4,6 +4,9 @@
   const root = document.documentElement;
 
   function csrfToken() {
+    // The cookie is HttpOnly in production, so the page carries the token too.
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) return meta.content;
     const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
   }

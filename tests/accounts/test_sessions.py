@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -191,3 +192,20 @@ def test_account_page_renders_for_signed_in_staff(clinic_a, client_for):
     for text in (b"Change password", b"Two-factor authentication", b"Sign out everywhere"):
         assert text in response.content
     assert b"<script>" not in response.content and b"style=" not in response.content
+
+
+def test_keepalive_works_with_the_csrf_token_the_page_carries(clinic_a, client_for):
+    """docos.js sends the token from <meta name="csrf-token"> (the cookie is HttpOnly in production)."""
+    client = client_for(clinic_a, enforce_csrf_checks=True)
+    assert client.post("/login", {"email": clinic_a.users["doctor"].email}).status_code == 403
+    page = client.get("/login")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1).decode()
+    client.post("/login", {"email": clinic_a.users["doctor"].email, "csrfmiddlewaretoken": token})
+    verify = client.get("/login/verify")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', verify.content).group(1).decode()
+    assert client.post("/login/verify", {"password": PASSWORD, "csrfmiddlewaretoken": token})["Location"] == "/"
+    home = client.get("/")
+    meta = re.search(rb'<meta name="csrf-token" content="([^"]+)">', home.content).group(1).decode()
+    assert client.post("/session/keepalive").status_code == 403
+    assert client.post("/session/keepalive", HTTP_X_CSRFTOKEN=meta).status_code == 200
+    assert client.post("/account/theme", {"theme": "dark"}, HTTP_X_CSRFTOKEN=meta).status_code == 204
