@@ -75,8 +75,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     if user.has_capability("settings.manage"):
         context["location_count"] = Location.objects.filter(is_active=True).count()
     if user.has_capability("staff.manage"):
-        context["staff_count"] = User.objects.filter(is_active=True, is_platform_staff=False).count()
-        context["pending_count"] = User.objects.filter(is_active=True, password__startswith="!").count()
+        counts = selectors.staff_counts()
+        context["staff_count"], context["pending_count"] = counts["active"], counts["pending"]
         context["custom_role_count"] = Role.objects.filter(is_builtin=False).count()
     context["clinic"] = clinic
     return _render(request, "overview.html", context, tab="overview")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Model, Q, QuerySet
 
 from accounts.models import ApiToken, Location, Role, User
@@ -100,7 +101,7 @@ def staff_search(*, query: str = "", status: str = "active", role: Role | None =
     if status == "active":
         users = users.filter(is_active=True)
     elif status == "invited":
-        users = users.filter(is_active=True, password__startswith="!")
+        users = users.filter(is_active=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
     elif status == "inactive":
         users = users.filter(is_active=False)
     if role is not None:
@@ -109,6 +110,13 @@ def staff_search(*, query: str = "", status: str = "active", role: Role | None =
     if text:
         users = users.filter(Q(full_name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text))
     return users.order_by("full_name", "email")
+
+
+def staff_counts() -> dict[str, int]:
+    """Active staff and pending invitations, for the console overview."""
+    return User.objects.filter(is_platform_staff=False, is_active=True).aggregate(
+        active=Count("pk"), pending=Count("pk", filter=Q(password__startswith=UNUSABLE_PASSWORD_PREFIX))
+    )
 
 
 def active_owner_count() -> int:
