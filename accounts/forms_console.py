@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from typing import Any
 
@@ -57,9 +58,15 @@ GST_STATES: dict[str, tuple[str, ...]] = {
 _STATE_BY_CODE = {code: state for state, codes in GST_STATES.items() for code in codes}
 
 
-def timezone_choices() -> list[tuple[str, str]]:
+@functools.cache
+def _timezones() -> tuple[tuple[str, str], ...]:
     zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-    return [(z, z.replace("_", " ")) for z in zones]
+    zones.append("UTC")
+    return tuple((z, z.replace("_", " ")) for z in zones)
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return list(_timezones())
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
