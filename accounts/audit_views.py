@@ -78,6 +78,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/audit/list.html",
         {
+            "tab": "audit",
             "form": form,
             "page": page,
             "zone": str(zone),

@@ -56,6 +56,7 @@ def test_owner_sees_events_newest_first_with_actor_action_object_fields_and_ip(c
     assert "accounts.user" in html and str(doctor.pk) in html
     assert "full_name, phone" in html
     assert "198.51.100.23" in html
+    assert 'class="active" aria-current="page">Audit log</a>' in html  # the console's tab
 
 
 def test_times_are_shown_in_the_clinics_time_zone(clinic_a, client_for, in_tenant):
