@@ -184,6 +184,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "status"; name each enum after its owner so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "StaffStatusEnum": "accounts.selectors.STAFF_STATUSES",
+        "VisitStatusEnum": "patients.models.Visit.Status",
+        "PrescriptionStatusEnum": "patients.models.Prescription.Status",
+        "ClinicStatusEnum": "clinics.models.Clinic.Status",
+    },
 }
 
 # --- static, i18n --------------------------------------------------------------------------------
