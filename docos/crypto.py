@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 
 if TYPE_CHECKING:
     from clinics.models import Clinic
@@ -55,24 +56,29 @@ class KeyRing:
     keys: dict[str, AESGCM]
     # The bytes every ciphertext made with the primary key starts with (used to find stale rows in SQL).
     primary_prefix: bytes = field(init=False, repr=False)
+    _primary: AESGCM = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "primary_prefix", key_prefix(self.primary_kid))
+        object.__setattr__(self, "_primary", self.keys[self.primary_kid])
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        body = self.keys[self.primary_kid].encrypt(nonce, plaintext, aad)
-        return self.primary_prefix + nonce + body
+        return b"".join((self.primary_prefix, nonce, self._primary.encrypt(nonce, plaintext, aad)))
 
     def decrypt(self, blob: bytes, aad: bytes) -> bytes:
-        kid = key_id_of(blob)
-        cipher = self.keys.get(kid)
-        if cipher is None:
-            raise UnknownKeyError(f"Ciphertext was made with key id {kid!r}, which is not in the key ring.")
-        start = 2 + len(kid)
-        nonce, body = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
+        if blob.startswith(self.primary_prefix):  # the common case: skip parsing the key id
+            cipher, start = self._primary, len(self.primary_prefix)
+            if len(blob) < start + NONCE_BYTES + TAG_BYTES:
+                raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
+        else:
+            kid = key_id_of(blob)
+            found = self.keys.get(kid)
+            if found is None:
+                raise UnknownKeyError(f"Ciphertext was made with key id {kid!r}, which is not in the key ring.")
+            cipher, start = found, 2 + len(kid)
         try:
-            return cipher.decrypt(nonce, body, aad)
+            return cipher.decrypt(blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :], aad)
         except InvalidTag:
             raise DecryptionError(
                 "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
@@ -153,10 +159,20 @@ def _ring_for(spec: str) -> KeyRing:
     return parse_key_ring(spec)
 
 
-def key_ring() -> KeyRing:
-    from django.conf import settings
+# The last (spec, ring) pair: an identity check on the settings string is the whole cost of
+# `key_ring()` on the hot path; a changed setting (override_settings, reload) misses and re-parses.
+_last: tuple[str, KeyRing] | None = None
 
-    return _ring_for(settings.DOCOS_ENCRYPTION_KEYS)
+
+def key_ring() -> KeyRing:
+    global _last
+    spec = settings.DOCOS_ENCRYPTION_KEYS
+    last = _last
+    if last is not None and last[0] is spec:
+        return last[1]
+    ring = _ring_for(spec)
+    _last = (spec, ring)
+    return ring
 
 
 def field_aad(schema: str, table: str, column: str, pk: object) -> bytes:

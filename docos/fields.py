@@ -16,7 +16,9 @@ Encrypted columns cannot be filtered on or written with `QuerySet.update()`/`bul
 from __future__ import annotations
 
 import json
-from typing import Any
+import uuid
+from functools import lru_cache
+from typing import Any, ClassVar
 
 from django import forms
 from django.core import checks
@@ -25,24 +27,51 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
 from docos import crypto
-from docos.tenancy import current_schema
 
 
 class Sealed(bytes):
-    """Ciphertext as read from the database, remembering the schema it came from."""
+    """Ciphertext as read from the database, remembering the schema it came from.
 
-    schema: str
+    Make one with `seal(blob, schema)`. Each schema gets its own (cached) subclass carrying the
+    schema as a class attribute, so loading a row costs no more than copying the bytes.
+    """
 
-    def __new__(cls, value: bytes, schema: str) -> Sealed:
-        obj = super().__new__(cls, value)
-        obj.schema = schema
-        return obj
+    __slots__ = ()
+    schema: ClassVar[str] = ""
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickling/deepcopy of model instances (e.g. the cache)
-        return (Sealed, (bytes(self), self.schema))
+        return (seal, (bytes(self), self.schema))
 
     def __repr__(self) -> str:
         return f"<Sealed {len(self)} bytes from {self.schema!r}>"
+
+
+_SEALED_BY_SCHEMA: dict[str, type[Sealed]] = {}
+
+
+def seal(value: bytes, schema: str) -> Sealed:
+    cls = _SEALED_BY_SCHEMA.get(schema)
+    if cls is None:
+        cls = _SEALED_BY_SCHEMA[schema] = type(f"Sealed[{schema}]", (Sealed,), {"__slots__": (), "schema": schema})
+    return cls(value)
+
+
+_PK_TEXT = "_docos_pk_text"
+
+
+@lru_cache(maxsize=65536)
+def _aad_prefix(schema: str, table: str, column: str) -> bytes:
+    return crypto.field_aad(schema, table, column, "")
+
+
+class _PendingEncryption:
+    """What `pre_save` hands to the SQL compiler: encrypted once the writing connection is known."""
+
+    __slots__ = ("instance", "value")
+
+    def __init__(self, instance: models.Model, value: Any) -> None:
+        self.instance = instance
+        self.value = value
 
 
 class _EncryptedDescriptor(DeferredAttribute):
@@ -119,13 +148,23 @@ class EncryptedFieldMixin(models.BinaryField):
         return value
 
     def aad_for(self, instance: models.Model, schema: str) -> bytes:
-        if instance.pk is None:
+        pk = instance.pk
+        if pk is None:
             raise ValueError(f"{type(instance).__name__} needs a primary key before encrypting {self.name}.")
-        return crypto.field_aad(schema, instance._meta.db_table, str(self.column), instance.pk)
+        # The table that holds the column (self.model), which is also what encryption_rotate binds.
+        # Same bytes as crypto.field_aad(schema, table, column, pk), with the constant part cached
+        # and the key's text remembered on the instance (formatting a UUID is the slow part).
+        memo = instance.__dict__.get(_PK_TEXT)
+        if memo is None or memo[0] is not pk:
+            # to_python: a key given as a string ("ABC..." or without hyphens) binds like the UUID read back.
+            pk_field = self.model._meta.pk
+            text = str(pk if type(pk) is uuid.UUID or pk_field is None else pk_field.to_python(pk))
+            memo = instance.__dict__[_PK_TEXT] = (pk, text.encode())
+        return _aad_prefix(schema, self.model._meta.db_table, self.column) + memo[1]
 
     def decrypt_for(self, instance: models.Model, sealed: Sealed) -> Any:
         try:
-            plaintext = crypto.decrypt_value(sealed, self.aad_for(instance, sealed.schema))
+            plaintext = crypto.key_ring().decrypt(sealed, self.aad_for(instance, sealed.schema))
         except crypto.CryptoError as exc:
             # Name the row (never the value) so the failure can be traced.
             raise type(exc)(
@@ -136,16 +175,23 @@ class EncryptedFieldMixin(models.BinaryField):
     def from_db_value(self, value: Any, expression: Any, conn: Any) -> Any:
         if value is None:
             return None
-        return Sealed(bytes(value), conn.schema_name)
+        return seal(value, conn.schema_name)
+
+    def encrypt_for(self, instance: models.Model, value: Any, schema: str) -> bytes:
+        return crypto.key_ring().encrypt(self.to_plaintext(value), self.aad_for(instance, schema))
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        value = getattr(model_instance, self.attname)
+        value = model_instance.__dict__.get(self.attname, Sealed)
+        if value is Sealed or isinstance(value, Sealed):  # deferred or not yet decrypted
+            value = getattr(model_instance, self.attname)
         if value is None:
             return None
-        schema = current_schema()
-        return crypto.encrypt_value(self.to_plaintext(value), self.aad_for(model_instance, schema))
+        # Encrypted in get_db_prep_value, where the connection (and so the schema) writing the row is known.
+        return _PendingEncryption(model_instance, value)
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if isinstance(value, _PendingEncryption):
+            value = self.encrypt_for(value.instance, value.value, connection.schema_name)
         if isinstance(value, (bytes, bytearray, memoryview)) or value is None:
             return super().get_db_prep_value(value, connection, prepared)
         raise TypeError(

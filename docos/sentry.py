@@ -11,6 +11,7 @@ URL pattern of the view, which is enough to find the bug.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import sentry_sdk
@@ -84,6 +85,16 @@ def init_sentry(
     transport: Any = None,
 ) -> None:
     """Start the Sentry client with PHI-free defaults. `transport` is for tests."""
+    with warnings.catch_warnings():
+        # Newer SDKs deprecate send_default_pii in favour of `data_collection`; we keep the explicit
+        # False because it also keeps the SDK's own EventScrubber on (data_collection turns it off).
+        warnings.filterwarnings(
+            "ignore", message="The send_default_pii option is deprecated", category=DeprecationWarning
+        )
+        _init(dsn, environment, release, traces_sample_rate, transport)
+
+
+def _init(dsn: str, environment: str | None, release: str | None, traces_sample_rate: float, transport: Any) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,

@@ -209,3 +209,40 @@ def test_public_schema_rows_are_bound_to_public(clinic_a):
         set_raw_value(clinic_a.schema, "accounts_user", "totp_secret", twin.pk, stolen)
         with pytest.raises(DecryptionError):
             _ = User.objects.get(pk=twin.pk).totp_secret
+
+
+def test_primary_key_given_as_text_binds_like_the_uuid_read_back(clinic_a):
+    with tenant_context(clinic_a.clinic):
+        pk = uuid.uuid4()
+        user = User(id=pk.hex.upper(), email="text-pk@alpha.example.in", full_name="Text PK")
+        user.totp_secret = TOTP_SECRET
+        user.save()
+        assert User.objects.get(pk=pk).totp_secret == TOTP_SECRET
+
+
+def test_saving_a_loaded_row_reencrypts_it_under_the_primary_key(clinic_a):
+    with tenant_context(clinic_a.clinic):
+        doctor = _user(clinic_a, "doctor")
+        doctor.totp_secret = TOTP_SECRET
+        doctor.save()
+        with override_settings(DOCOS_ENCRYPTION_KEYS=f"{generate_key_spec('k9')},{TEST_ENCRYPTION_KEYS}"):
+            loaded = User.objects.get(pk=doctor.pk)  # value not read before saving
+            loaded.full_name = "Renamed"
+            loaded.save()
+            raw = raw_value(clinic_a.schema, "accounts_user", "totp_secret", doctor.pk)
+            assert made_with(raw, "k9")
+            assert User.objects.get(pk=doctor.pk).totp_secret == TOTP_SECRET
+
+
+def test_bulk_create_encrypts_each_row_for_its_own_key(clinic_a):
+    with tenant_context(clinic_a.clinic):
+        users = User.objects.bulk_create(
+            [
+                User(email=f"bulk{i}@alpha.example.in", full_name=f"Bulk {i}", totp_secret=f"SECRET-{i}")
+                for i in range(3)
+            ]
+        )
+        for i, user in enumerate(users):
+            raw = raw_value(clinic_a.schema, "accounts_user", "totp_secret", user.pk)
+            assert raw is not None and b"SECRET" not in raw
+            assert User.objects.get(pk=user.pk).totp_secret == f"SECRET-{i}"
