@@ -16,10 +16,6 @@ from typing import Any
 
 import sentry_sdk
 from django.conf import settings
-from sentry_sdk.integrations.celery import CeleryIntegration
-from sentry_sdk.integrations.django import DjangoIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
-from sentry_sdk.integrations.redis import RedisIntegration
 
 REDACTED = "[redacted]"
 # Contexts that describe the machine and the trace, never the request or the people in it.
@@ -95,6 +91,11 @@ def init_sentry(
 
 
 def _init(dsn: str, environment: str | None, release: str | None, traces_sample_rate: float, transport: Any) -> None:
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.integrations.redis import RedisIntegration
+
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,

@@ -112,3 +112,19 @@ def test_sentry_stays_off_without_a_dsn():
     with override_settings(SENTRY_DSN=""):
         assert sentry.init_from_settings() is False
     assert not sentry_sdk.get_client().is_active()
+
+
+def test_sentry_starts_from_settings_with_phi_free_options():
+    try:
+        with override_settings(SENTRY_DSN="https://public@o0.ingest.sentry.example/1", SENTRY_ENVIRONMENT="staging"):
+            assert sentry.init_from_settings() is True
+        options = sentry_sdk.get_client().options
+        assert options["send_default_pii"] is False
+        assert options["include_local_variables"] is False
+        assert options["max_request_body_size"] == "never"
+        assert options["before_send"] is sentry.scrub_event
+        assert options["before_breadcrumb"] is sentry.scrub_breadcrumb
+        assert options["environment"] == "staging"
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.get_global_scope().set_client(None)
