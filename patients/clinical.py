@@ -210,6 +210,16 @@ def _clean_visit(visit: Visit) -> None:
         raise ValidationError(errors)
 
 
+def _collect(errors: dict[str, list[str]], check: Any, *args: Any) -> Any:
+    """Run one validation step, adding its field errors to `errors` (so all are reported at once)."""
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}).items():
+            errors.setdefault(field, []).extend(messages)
+        return None
+
+
 # --- visits ------------------------------------------------------------------------------------------
 
 
@@ -237,9 +247,12 @@ def visit_create(
     if fields.get("visit_at") is None:
         fields["visit_at"] = timezone.now()
     visit = Visit(patient=patient, location=location, **{k: v for k, v in fields.items() if k != "location"})
-    visit.notes = clean_notes(notes) or None
-    visit.diagnoses = clean_diagnoses(diagnoses)
-    _clean_visit(visit)
+    errors: dict[str, list[str]] = {}
+    visit.notes = _collect(errors, clean_notes, notes) or None
+    visit.diagnoses = _collect(errors, clean_diagnoses, diagnoses) or []
+    _collect(errors, _clean_visit, visit)
+    if errors:
+        raise ValidationError(errors)
     visit.save()
     audit_record(
         actor=actor,
@@ -288,17 +301,20 @@ def visit_update(
     changed = [name for name, value in fields.items() if getattr(locked, name) != value]
     for name in changed:
         setattr(locked, name, fields[name])
+    errors: dict[str, list[str]] = {}
     if notes is not None:
-        new_notes = clean_notes(notes)
+        new_notes = _collect(errors, clean_notes, notes) or {}
         old_notes = visit_notes(locked)
         changed += [f"notes.{key}" for key in NOTE_KEYS if old_notes.get(key, "") != new_notes.get(key, "")]
         locked.notes = new_notes or None
     if diagnoses is not None:
-        new_diagnoses = clean_diagnoses(diagnoses)
+        new_diagnoses = _collect(errors, clean_diagnoses, diagnoses) or []
         if new_diagnoses != locked.diagnoses:
             changed.append("diagnoses")
         locked.diagnoses = new_diagnoses
-    _clean_visit(locked)
+    _collect(errors, _clean_visit, locked)
+    if errors:
+        raise ValidationError(errors)
     if not changed:
         return []
     locked.save()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms import BaseFormSet, formset_factory
 
@@ -40,6 +41,11 @@ VITAL_HINTS = {
 def _model_field(name: str, **overrides: Any) -> forms.Field:
     """The form field Django derives from Visit (so bounds and lengths match the model)."""
     model_field = Visit._meta.get_field(name)
+    for validator in getattr(model_field, "validators", []):
+        if isinstance(validator, MinValueValidator):
+            overrides.setdefault("min_value", validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            overrides.setdefault("max_value", validator.limit_value)
     field = model_field.formfield(**overrides) if isinstance(model_field, models.Field) else None
     if field is None:
         raise LookupError(f"Visit.{name} has no form field")

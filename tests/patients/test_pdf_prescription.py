@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from docos import storage
 from patients.clinical import prescription_pdf_read
 from patients.models import SignedDocument
+from tests.docos.test_pdf_kernel import recording_server  # noqa: F401  (fixture)
 from tests.patients.clinical_helpers import (
     HINDI,
     REG_NO,
@@ -99,3 +100,33 @@ def test_stored_pdf_is_encrypted_at_rest(clinic_a):
     import hashlib
 
     assert hashlib.sha256(decrypted).hexdigest() == document.sha256
+
+
+def test_html_in_user_text_fetches_nothing_and_prints_literally(clinic_a, recording_server):  # noqa: F811
+    base, seen = recording_server
+    ssrf = f'<img src="{base}/notes">'
+    local_file = '<img src="file:///etc/passwd">'
+    patient = make_patient(clinic_a, given_name=f'<img src="{base}/name">', family_name="Das")
+    visit = draft_visit(
+        clinic_a,
+        patient,
+        notes={"plan": ssrf, "history": local_file},
+        diagnoses=[{"text": f'<link rel="stylesheet" href="{base}/dx.css">', "icd10": ""}],
+    )
+    item = {
+        "drug_name": "Amoxicillin",
+        "frequency": "1-0-1",
+        "instructions": ssrf,
+        "instructions_hi": local_file,
+    }
+    prescription = signed_prescription(
+        clinic_a, patient, visit=visit, items=[item], general_advice=f"{ssrf} {local_file}", print_hindi=True
+    )
+    data = _pdf(clinic_a, prescription)
+    assert seen == []
+    assert b"root:x:0:0" not in data
+    text = pdf_text(data)
+    assert f'<img src="{base}/notes">' in text
+    assert '<img src="file:///etc/passwd">' in text
+    assert f'<img src="{base}/name"> Das' in text
+    assert len(PdfReader(io.BytesIO(data)).pages[0].images) == 1  # only the verification QR code
