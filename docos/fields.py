@@ -4,8 +4,9 @@ The associated data binds each ciphertext to schema, table, column and primary k
 key must therefore exist before the first save: models with encrypted fields use UUID keys
 generated in Python (`docos.models.UUIDModel`); a system check (docos.E010) enforces it.
 
-Values are decrypted lazily, on first attribute access, because `from_db_value` cannot see the
-row's primary key. The schema is captured at load time from the connection that read the row.
+Values are encrypted when the SQL compiler prepares them, with the schema of the connection that
+writes the row, and decrypted lazily, on first attribute access, because `from_db_value` cannot
+see the row's primary key; the schema is captured at load time from the connection that read it.
 A ciphertext that does not belong to its row (copied from another row, column or clinic) raises
 `docos.crypto.DecryptionError` on access; it never reads as an empty value.
 
@@ -191,9 +192,11 @@ class EncryptedFieldMixin(models.BinaryField):
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if isinstance(value, _PendingEncryption):
-            value = self.encrypt_for(value.instance, value.value, connection.schema_name)
-        if isinstance(value, (bytes, bytearray, memoryview)) or value is None:
-            return super().get_db_prep_value(value, connection, prepared)
+            blob = self.encrypt_for(value.instance, value.value, connection.schema_name)
+            return super().get_db_prep_value(blob, connection, prepared)
+        if value is None:
+            return None
+        # Anything else is a lookup, QuerySet.update()/bulk_update() or raw bytes: none can bind to a row.
         raise TypeError(
             f"Encrypted field {self.name!r} cannot be used in lookups or QuerySet.update(); "
             "filter on another column and write it through save()."

@@ -246,3 +246,15 @@ def test_bulk_create_encrypts_each_row_for_its_own_key(clinic_a):
             raw = raw_value(clinic_a.schema, "accounts_user", "totp_secret", user.pk)
             assert raw is not None and b"SECRET" not in raw
             assert User.objects.get(pk=user.pk).totp_secret == f"SECRET-{i}"
+
+
+def test_raw_ciphertext_cannot_be_written_or_matched_through_the_orm(clinic_a):
+    with tenant_context(clinic_a.clinic):
+        doctor = _user(clinic_a, "doctor")
+        doctor.totp_secret = TOTP_SECRET
+        doctor.save()
+        blob = raw_value(clinic_a.schema, "accounts_user", "totp_secret", doctor.pk)
+        with pytest.raises(TypeError), transaction.atomic():
+            User.objects.filter(pk=clinic_a.users["nurse"].pk).update(totp_secret=blob)
+        with pytest.raises(TypeError):
+            list(User.objects.filter(totp_secret=blob))
