@@ -83,6 +83,8 @@ class Patient(UUIDModel):
     is_active = models.BooleanField(default=True)
     # Search keys maintained by services (see patients.search): phonetic name key and phone digits.
     name_key = models.CharField(max_length=220, blank=True, editable=False)
+    # Every prefix of every word of name_key: the fast, exact part of the name search.
+    search_words = ArrayField(models.CharField(max_length=40), default=list, blank=True, editable=False)
     phone_digits = models.CharField(max_length=40, blank=True, editable=False)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -93,8 +95,11 @@ class Patient(UUIDModel):
         indexes = [
             GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="patient_name_key_trgm"),
             GinIndex(fields=["phone_digits"], opclasses=["gin_trgm_ops"], name="patient_phone_trgm"),
+            GinIndex(fields=["search_words"], name="patient_search_words"),
             models.Index(fields=["phone"], name="patient_phone"),
             models.Index(fields=["whatsapp_number"], name="patient_whatsapp"),
+            models.Index(fields=["guardian_phone"], name="patient_guardian_phone"),
+            models.Index(fields=["-created_at"], name="patient_created"),
             models.Index(fields=["abha_number"], name="patient_abha"),
             models.Index(fields=["registered_location", "is_active"], name="patient_location"),
         ]

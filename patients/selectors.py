@@ -1,0 +1,511 @@
+"""Reads about patients: who may see whom, the search, duplicate candidates and the chart timeline.
+
+Location scoping: staff restricted to some locations see a patient registered at one of them or
+with a visit at one of them; unrestricted staff see every patient of the clinic. A patient they
+may not see answers 404, like a patient of another clinic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat, Lower
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import user_location_ids
+from patients import search
+from patients.models import (
+    Certificate,
+    ConsentForm,
+    Patient,
+    PatientDocument,
+    PatientImport,
+    Prescription,
+    Visit,
+)
+
+# Name searches rank at most this many candidates (5 pages of 50): a query that matches more
+# people than that is too vague to page through, and capping keeps it fast on any clinic size.
+SEARCH_CANDIDATES = 250
+# Similar-name suggestions (trigram) are added when the exact search finds fewer than this.
+FUZZY_BELOW = 20
+FUZZY_LIMIT = 20
+MIN_PHONE_FRAGMENT = 4
+DUPLICATE_NAME_SIMILARITY = 0.5
+# Only what the list and the search results show.
+LIST_FIELDS = (
+    "id",
+    "mrn",
+    "given_name",
+    "family_name",
+    "sex",
+    "date_of_birth",
+    "dob_is_estimated",
+    "phone",
+    "registered_location_id",
+    "is_active",
+)
+_MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\s*-?\s*(\d{1,12})$")
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
+    """Restrict to the patients a user may see (registered at, or visited at, one of their locations)."""
+    ids = user_location_ids(user)
+    if ids is None:
+        return patients
+    if not ids:
+        return patients.none()
+    visited_here = Visit.objects.filter(patient_id=OuterRef("pk"), location_id__in=ids)
+    return patients.filter(Q(registered_location_id__in=ids) | Exists(visited_here))
+
+
+def visible_patients(user: Any) -> QuerySet[Patient]:
+    """Every patient (including merged, inactive records) the user may open."""
+    return scope_patients(Patient.objects.all(), user)
+
+
+def patient_get_for_user(*, user: Any, patient_id: Any) -> Patient:
+    """The patient, or 404 for an unknown id, another clinic's id, or one outside the user's locations."""
+    pk = _as_uuid(patient_id)
+    patient = (
+        visible_patients(user).select_related("registered_location", "merged_into", "created_by").filter(pk=pk).first()
+        if pk
+        else None
+    )
+    if patient is None:
+        raise Http404("No such patient")
+    return patient
+
+
+def user_can_see_patient(user: Any, patient: Patient) -> bool:
+    return visible_patients(user).filter(pk=patient.pk).exists()
+
+
+def patient_list(*, user: Any) -> QuerySet[Patient]:
+    """Active patients the user may see, most recently registered first."""
+    return (
+        scope_patients(Patient.objects.filter(is_active=True), user)
+        .select_related("registered_location")
+        .only(*LIST_FIELDS, "registered_location__name")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PatientSearch:
+    """A search: `queryset` is ranked best first; `suggestions()` adds similar names when it is short."""
+
+    query: str
+    kind: str  # "all", "name", "phone", "mrn", "abha", "none"
+    queryset: QuerySet[Patient]
+    user: Any = None
+    name_key: str = ""
+    spelling: str = ""
+    words: list[str] = field(default_factory=list)
+
+    def suggestions(self, *, found: int) -> list[Patient]:
+        """Similar names (trigram word similarity of the keys) when the exact search found few."""
+        if self.kind != "name" or found >= FUZZY_BELOW or len(self.name_key.replace(" ", "")) < 3:
+            return []
+        similar = (
+            scope_patients(Patient.objects.filter(is_active=True), self.user)
+            .filter(TrigramWordSimilar(F("name_key"), Value(self.name_key)))
+            .exclude(search_words__contains=self.words)
+            .order_by()
+        )
+        capped = similar.values("pk")[:SEARCH_CANDIDATES]
+        return list(_ranked(Patient.objects.filter(pk__in=capped), self.name_key, self.spelling)[:FUZZY_LIMIT])
+
+
+def _ranked(patients: QuerySet[Patient], key: str, spelled: str) -> QuerySet[Patient]:
+    full_name = Lower(Concat(F("given_name"), Value(" "), F("family_name")))
+    return (
+        patients.select_related("registered_location")
+        .only(*LIST_FIELDS, "registered_location__name")
+        .annotate(
+            key_similarity=TrigramWordSimilarity(key, "name_key"),
+            spelling_similarity=TrigramWordSimilarity(spelled, full_name),
+        )
+        .order_by("-key_similarity", "-spelling_similarity", "given_name", "family_name", "id")
+    )
+
+
+def _by_name(patients: QuerySet[Patient], *, order: bool = True) -> QuerySet[Patient]:
+    patients = patients.select_related("registered_location").only(*LIST_FIELDS, "registered_location__name")
+    return patients.order_by("given_name", "family_name", "id") if order else patients
+
+
+def patient_search(*, user: Any, query: str) -> PatientSearch:
+    """Find patients by name (phonetic, prefix, then similar), phone (any format, or its last
+    digits), MRN or ABHA number, among the active patients the user may see."""
+    text = " ".join((query or "").split())[:100]
+    base = scope_patients(Patient.objects.filter(is_active=True), user)
+    if not text:
+        return PatientSearch(query="", kind="all", queryset=patient_list(user=user), user=user)
+
+    letters = any(ch.isalpha() for ch in text)
+    raw_digits = search.digits(text)
+
+    mrn_match = _MRN_RE.match(text) if letters else None
+    if mrn_match:
+        prefix, number = mrn_match.group(1).upper(), int(mrn_match.group(2))
+        candidates = {f"{prefix}-{number:06d}", f"{prefix}-{mrn_match.group(2)}"}
+        found = base.filter(mrn__in=candidates)
+        if found.exists():
+            return PatientSearch(query=text, kind="mrn", queryset=_by_name(found), user=user)
+
+    if not letters and raw_digits:
+        if len(raw_digits) == 14:
+            abha = f"{raw_digits[:2]}-{raw_digits[2:6]}-{raw_digits[6:10]}-{raw_digits[10:]}"
+            return PatientSearch(query=text, kind="abha", queryset=_by_name(base.filter(abha_number=abha)), user=user)
+        full = search.parse_full_number(text)
+        if full:
+            exact = base.filter(Q(phone=full) | Q(whatsapp_number=full) | Q(guardian_phone=full))
+            return PatientSearch(query=text, kind="phone", queryset=_by_name(exact), user=user)
+        condition = Q(pk__in=[])
+        if len(raw_digits) <= 8:
+            from patients.services import format_mrn
+
+            condition |= Q(mrn=format_mrn(int(raw_digits)))
+        if len(raw_digits) >= MIN_PHONE_FRAGMENT:
+            fragment = base.filter(phone_digits__contains=raw_digits).order_by().values("pk")[:SEARCH_CANDIDATES]
+            condition |= Q(pk__in=fragment)
+        return PatientSearch(query=text, kind="phone", queryset=_by_name(base.filter(condition)), user=user)
+
+    key = search.name_key(text)
+    if not key:
+        return PatientSearch(query=text, kind="none", queryset=Patient.objects.none(), user=user)
+    words = key.split()
+    spelled = search.spelling(text)
+    candidates = base.filter(search_words__contains=words).order_by().values("pk")[:SEARCH_CANDIDATES]
+    return PatientSearch(
+        query=text,
+        kind="name",
+        queryset=_ranked(Patient.objects.filter(pk__in=candidates), key, spelled),
+        user=user,
+        name_key=key,
+        spelling=spelled,
+        words=words,
+    )
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def patient_possible_duplicates(
+    *,
+    given_name: str,
+    family_name: str = "",
+    date_of_birth: dt.date | None = None,
+    dob_is_estimated: bool = False,
+    phones: Iterable[str] = (),
+    exclude_id: Any = None,
+    user: Any = None,
+    limit: int = 10,
+) -> list[Any]:
+    """Active patients of the clinic who may be the same person: same phone or WhatsApp number,
+    or a similar name (trigram similarity of the name keys) and a matching date of birth.
+
+    The check covers the whole clinic, so a patient registered at another branch is not
+    registered twice; views show other branches' matches without their details."""
+    from patients.services import DuplicateCandidate
+
+    numbers = [p for p in phones if p]
+    key = search.name_key(given_name, family_name)
+    active = Patient.objects.filter(is_active=True).select_related("registered_location")
+    if exclude_id is not None:
+        active = active.exclude(pk=exclude_id)
+    reasons: dict[uuid.UUID, list[str]] = {}
+    found: dict[uuid.UUID, Patient] = {}
+    if numbers:
+        for patient in active.filter(Q(phone__in=numbers) | Q(whatsapp_number__in=numbers))[:limit]:
+            found[patient.pk] = patient
+            reasons.setdefault(patient.pk, []).append("same phone number")
+    if key and date_of_birth is not None:
+        if dob_is_estimated:
+            born = Q(date_of_birth__year__gte=date_of_birth.year - 1, date_of_birth__year__lte=date_of_birth.year + 1)
+        else:
+            born = Q(date_of_birth=date_of_birth) | Q(
+                dob_is_estimated=True,
+                date_of_birth__year__gte=date_of_birth.year - 1,
+                date_of_birth__year__lte=date_of_birth.year + 1,
+            )
+        similar = (
+            active.filter(TrigramSimilar(F("name_key"), Value(key)))
+            .filter(born)
+            .annotate(name_similarity=TrigramSimilarity("name_key", Value(key)))
+            .filter(name_similarity__gte=DUPLICATE_NAME_SIMILARITY)
+            .order_by("-name_similarity")[:limit]
+        )
+        for patient in similar:
+            found.setdefault(patient.pk, patient)
+            reasons.setdefault(patient.pk, []).append("similar name and date of birth")
+    ordered = sorted(found.values(), key=lambda p: (-len(reasons[p.pk]), p.given_name, p.family_name))
+    return [DuplicateCandidate(patient=p, reasons=tuple(reasons[p.pk])) for p in ordered[:limit]]
+
+
+# --- chart timeline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "visit", "prescription", "document", "consent", "certificate", "registry", ...
+    at: dt.datetime
+    title: str
+    detail: str = ""
+    url: str = ""
+    badge: str = ""
+    clinical: bool = False
+
+
+TimelineSource = Callable[[Patient, Any], Iterable[TimelineEntry]]
+_TIMELINE_SOURCES: dict[str, TimelineSource] = {}
+TIMELINE_SOURCE_LIMIT = 200
+
+
+def register_timeline_source(name: str, source: TimelineSource) -> None:
+    """Let another app add entries (appointments, messages, invoices) to the patient chart.
+
+    A source receives the patient and the viewing user and must itself leave out what the
+    user's capabilities do not allow."""
+    _TIMELINE_SOURCES[name] = source
+
+
+def url_for(names: Iterable[str], fallback: str, **kwargs: Any) -> str:
+    """The first URL name that exists (pages of other parts of the app), else the agreed path."""
+    for name in names:
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return fallback
+
+
+def _visits(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    if not user.has_capability("clinical.view"):
+        return []
+    visits = Visit.objects.filter(patient=patient).select_related("clinician", "location")
+    return [
+        TimelineEntry(
+            kind="visit",
+            at=visit.visit_at,
+            title=f"Visit: {visit.chief_complaint}" if visit.chief_complaint else "Visit",
+            detail=f"{visit.clinician.full_name} · {visit.location.name}",
+            url=url_for(["clinical-visit-detail"], f"/visits/{visit.pk}/", visit_id=visit.pk),
+            badge=visit.get_status_display(),
+            clinical=True,
+        )
+        for visit in visits.order_by("-visit_at")[:TIMELINE_SOURCE_LIMIT]
+    ]
+
+
+def _prescriptions(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    if not user.has_capability("prescriptions.view"):
+        return []
+    rows = Prescription.objects.filter(patient=patient).select_related("prescriber").order_by("-created_at")
+    entries = []
+    for rx in rows[:TIMELINE_SOURCE_LIMIT]:
+        entries.append(
+            TimelineEntry(
+                kind="prescription",
+                at=rx.signed_at or rx.created_at,
+                title=f"Prescription (version {rx.version})",
+                detail=rx.prescriber.full_name,
+                url=url_for(["clinical-prescription-detail"], f"/prescriptions/{rx.pk}/", prescription_id=rx.pk),
+                badge=rx.get_status_display(),
+                clinical=True,
+            )
+        )
+    return entries
+
+
+def _documents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    if not user.has_capability("documents.view"):
+        return []
+    docs = PatientDocument.objects.filter(patient=patient).order_by("-created_at")[:TIMELINE_SOURCE_LIMIT]
+    return [
+        TimelineEntry(
+            kind="document",
+            at=doc.created_at,
+            title=doc.title,
+            detail=doc.get_category_display(),
+            url=url_for(
+                ["documents-detail", "document-detail", "patients-document-detail"],
+                f"/documents/{doc.pk}/",
+                document_id=doc.pk,
+            ),
+            badge="Document",
+            clinical=True,
+        )
+        for doc in docs
+    ]
+
+
+def _consents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    if not (user.has_capability("clinical.view") or user.has_capability("consents.manage")):
+        return []
+    forms = ConsentForm.objects.filter(patient=patient).select_related("template").order_by("-signed_at")
+    return [
+        TimelineEntry(
+            kind="consent",
+            at=form.signed_at,
+            title=f"Consent: {form.template.name}",
+            detail=form.procedure or f"Signed by {form.get_signer_relation_display().lower()}",
+            url=url_for(
+                ["consents-detail", "consent-detail", "patients-consent-detail"],
+                f"/consents/{form.pk}/",
+                consent_id=form.pk,
+            ),
+            badge="Consent",
+            clinical=True,
+        )
+        for form in forms[:TIMELINE_SOURCE_LIMIT]
+    ]
+
+
+def _certificates(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    if not (user.has_capability("clinical.view") or user.has_capability("certificates.sign")):
+        return []
+    certificates = Certificate.objects.filter(patient=patient).select_related("doctor").order_by("-signed_at")
+    return [
+        TimelineEntry(
+            kind="certificate",
+            at=cert.signed_at,
+            title=f"{cert.get_kind_display()} certificate",
+            detail=cert.doctor.full_name,
+            url=url_for(
+                ["certificates-detail", "certificate-detail", "patients-certificate-detail"],
+                f"/certificates/{cert.pk}/",
+                certificate_id=cert.pk,
+            ),
+            badge="Certificate",
+            clinical=True,
+        )
+        for cert in certificates[:TIMELINE_SOURCE_LIMIT]
+    ]
+
+
+def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
+    """Registration, WhatsApp consent decisions and merges: demographics, visible to all who see the patient."""
+    entries = [
+        TimelineEntry(
+            kind="registry",
+            at=patient.created_at,
+            title="Registered",
+            detail=f"{patient.mrn} at {patient.registered_location.name}",
+            badge="Registration",
+        )
+    ]
+    if patient.whatsapp_consent_at:
+        entries.append(
+            TimelineEntry(
+                kind="registry",
+                at=patient.whatsapp_consent_at,
+                title="Agreed to WhatsApp messages",
+                detail=f"Notice version {patient.whatsapp_consent_notice_version}, "
+                f"{_consent_source_label(patient.whatsapp_consent_source).lower()}",
+                badge="Consent to contact",
+            )
+        )
+    if patient.whatsapp_opted_out_at:
+        entries.append(
+            TimelineEntry(
+                kind="registry",
+                at=patient.whatsapp_opted_out_at,
+                title="Opted out of WhatsApp messages",
+                badge="Consent to contact",
+            )
+        )
+    for merged in Patient.objects.filter(merged_into=patient).only("mrn", "updated_at"):
+        entries.append(
+            TimelineEntry(
+                kind="registry",
+                at=merged.updated_at,
+                title=f"Record {merged.mrn} merged into this one",
+                url=f"/patients/{merged.pk}/",
+                badge="Merge",
+            )
+        )
+    return entries
+
+
+def _consent_source_label(source: str) -> str:
+    from patients.services import CONSENT_SOURCES
+
+    return CONSENT_SOURCES.get(source, source or "unknown source")
+
+
+register_timeline_source("registry", _registry)
+register_timeline_source("visits", _visits)
+register_timeline_source("prescriptions", _prescriptions)
+register_timeline_source("documents", _documents)
+register_timeline_source("consents", _consents)
+register_timeline_source("certificates", _certificates)
+
+
+def patient_timeline(*, user: Any, patient: Patient) -> list[TimelineEntry]:
+    """The chart's history, newest first. Clinical entries only for users who may read them."""
+    entries: list[TimelineEntry] = []
+    for source in _TIMELINE_SOURCES.values():
+        entries.extend(source(patient, user))
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(entries, key=lambda e: e.at or epoch, reverse=True)
+
+
+def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
+    """How many visits and prescriptions the chart holds (for its tabs), within the user's capabilities."""
+    counts: dict[str, int] = {}
+    if user.has_capability("clinical.view"):
+        counts["visits"] = Visit.objects.filter(patient=patient).count()
+    if user.has_capability("prescriptions.view"):
+        counts["prescriptions"] = Prescription.objects.filter(patient=patient).count()
+    return counts
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+
+def patient_import_get(*, user: User, import_id: Any) -> PatientImport:
+    """An import of this clinic (404 otherwise). Restricted staff see imports into their locations."""
+    pk = _as_uuid(import_id)
+    imports = PatientImport.objects.select_related("location", "created_by")
+    ids = user_location_ids(user)
+    if ids is not None:
+        imports = imports.filter(location_id__in=ids)
+    found = imports.filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Http404("No such import")
+    return found
+
+
+def patient_import_list(*, user: User) -> QuerySet[PatientImport]:
+    imports = PatientImport.objects.select_related("location", "created_by").defer("errors")
+    ids = user_location_ids(user)
+    if ids is not None:
+        imports = imports.filter(location_id__in=ids)
+    return imports.order_by("-created_at")
+
+
+def today() -> dt.date:
+    return timezone.localdate()
