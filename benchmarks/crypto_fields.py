@@ -16,7 +16,9 @@ brief; the cold figure is printed alongside).
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +34,13 @@ def _us_per_op(op: Callable[[], object], iterations: int) -> float:
     return (time.perf_counter() - start) / iterations * 1e6
 
 
-def main(iterations: int = 20_000, repeats: int = 9) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """`argv` as from benchmarks.run_all (whose positional clinic count does not apply here)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.crypto_fields")
+    parser.add_argument("--iterations", type=int, default=20_000, help="values per timing run")
+    parser.add_argument("--repeats", type=int, default=9, help="timing runs per path (best is kept)")
+    args, _ignored = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    iterations, repeats = args.iterations, args.repeats
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docos.settings.test")
     import django
 
