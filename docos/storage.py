@@ -11,20 +11,14 @@ django-storages' S3 backend (Cloudflare R2 or any S3-compatible store) when DOCO
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 
 from clinics.models import Clinic
-from docos.crypto import CryptoError, DecryptionError
-
-FILE_FORMAT = b"DOCF1"
-NONCE_BYTES = 12
+from docos.crypto import CryptoError, decrypt_file, encrypt_file
 
 
 @dataclass(frozen=True)
@@ -38,21 +32,10 @@ def file_storage() -> Storage:
     return storages["clinic_files"]
 
 
-def _aad(clinic: Clinic, name: str) -> bytes:
-    return f"docos:file:v1|{clinic.schema_name}|{name}".encode()
-
-
-def _cipher(clinic: Clinic) -> AESGCM:
-    from clinics.services import clinic_data_key
-
-    return AESGCM(clinic_data_key(clinic))
-
-
 def store_encrypted(clinic: Clinic, *, data: bytes, folder: str, suffix: str = "") -> StoredFile:
     """Encrypt and save; returns the storage name to keep on the owning row."""
     name = f"{clinic.schema_name}/{folder}/{uuid.uuid4().hex}{suffix}.enc"
-    nonce = os.urandom(NONCE_BYTES)
-    blob = FILE_FORMAT + nonce + _cipher(clinic).encrypt(nonce, data, _aad(clinic, name))
+    blob = encrypt_file(clinic, data, name)
     saved = file_storage().save(name, ContentFile(blob))
     if saved != name:  # a backend renaming the object would break the AAD binding
         file_storage().delete(saved)
@@ -63,14 +46,7 @@ def store_encrypted(clinic: Clinic, *, data: bytes, folder: str, suffix: str = "
 def read_decrypted(clinic: Clinic, name: str) -> bytes:
     with file_storage().open(name, "rb") as handle:
         blob = handle.read()
-    if not blob.startswith(FILE_FORMAT):
-        raise DecryptionError(f"{name} is not a DocOS encrypted file.")
-    nonce = blob[len(FILE_FORMAT) : len(FILE_FORMAT) + NONCE_BYTES]
-    body = blob[len(FILE_FORMAT) + NONCE_BYTES :]
-    try:
-        return _cipher(clinic).decrypt(nonce, body, _aad(clinic, name))
-    except InvalidTag:
-        raise DecryptionError(f"{name} failed authentication: altered, or not this clinic's file.") from None
+    return decrypt_file(clinic, blob, name)
 
 
 def delete_stored(name: str) -> None:
