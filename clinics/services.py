@@ -166,13 +166,18 @@ def ensure_clone_function() -> bool:
     return True
 
 
-def clone_template_into(schema_name: str) -> None:
+def clone_template_into(schema_name: str) -> str:
     """Copy the template schema (tables, sequences, django_migrations rows) to a new schema.
 
     The clone carries the template's migration records, so no migration runs for a new clinic.
     The template holds no data rows besides that bookkeeping (django_migrations, content types,
     permissions), which is what makes every clinic start empty with fresh sequences.
+
+    Replays the template's DDL in one batch (clinics.schema_clone) when the template holds only
+    what that supports, else falls back to django-tenants' pg-clone-schema. Returns which one ran.
     """
+    from clinics.schema_clone import clone_schema_fast
+
     template = template_schema_name()
     use_public_schema()
     if not schema_exists(template):
@@ -180,13 +185,24 @@ def clone_template_into(schema_name: str) -> None:
     if schema_exists(schema_name, case_sensitive=False):
         raise ValidationError(f"The schema {schema_name!r} already exists.", code="schema_exists")
     with transaction.atomic():
+        if clone_schema_fast(template, schema_name):
+            method = "replay"
+        else:
+            clone_with_pg_clone_schema(template, schema_name)
+            method = "pg-clone-schema"
+    use_public_schema()
+    return method
+
+
+def clone_with_pg_clone_schema(template: str, schema_name: str) -> None:
+    """django-tenants' general-purpose clone (views, functions, triggers, grants, ...)."""
+    with transaction.atomic():
         ensure_clone_function()
         with connection.cursor() as cursor:
             # Shared lock: clones run concurrently; only a (re)installation of the function waits.
             cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_CLONE_LOCK])
             cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [template, schema_name])
         _align_constraint_names(template, schema_name)
-    use_public_schema()
 
 
 def _align_constraint_names(template: str, schema_name: str) -> None:
