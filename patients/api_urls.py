@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from patients import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("patients", api.PatientListView.as_view(), name="api-patients"),
+    path("patients/<uuid:id>", api.PatientDetailView.as_view(), name="api-patient-detail"),
+]

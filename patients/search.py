@@ -3,8 +3,8 @@
 `name_key` is a consonant skeleton of each word of the name, built so that the common ways of
 spelling Indian names in Latin script meet:
 
-- aspirates lose their h (bh, dh, gh, jh, kh, th, ph -> b, d, g, j, k, t, f); sh and s meet;
-  ch and chh meet; ksh and x become ks; q and ck become k; w becomes v;
+- aspirates lose their h (bh, dh, gh, jh, kh, th, ph -> b, d, g, j, k, t, f); sh, s and z meet
+  (Zubair/Subair); ch and chh meet; ksh and x become ks; q and ck become k; w becomes v;
 - vowels (and y after the first letter) carry the most spelling noise (Mohammed/Muhammad,
   Poonam/Punam, Kumar/Kumaar, Choudhary/Chaudhari) and are dropped after the first letter; a
   word that starts with a vowel keeps one of three classes (a; e/i; o/u) as its first letter;
@@ -61,7 +61,7 @@ def word_key(word: str) -> str:
     w = _ABBREVIATIONS.get(word, word)
     # Multi-letter spellings first (order matters: ksh before sh, chh before ch).
     w = w.replace("ksh", "ks").replace("x", "ks").replace("chh", "c").replace("ch", "c")
-    w = w.replace("sh", "s").replace("ph", "f").replace("ck", "k").replace("q", "k")
+    w = w.replace("sh", "s").replace("ph", "f").replace("ck", "k").replace("q", "k").replace("z", "s")
     out: list[str] = []
     n = len(w)
     for i, ch in enumerate(w):

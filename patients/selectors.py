@@ -130,7 +130,10 @@ class PatientSearch:
             return []
         similar = (
             scope_patients(Patient.objects.filter(is_active=True), self.user)
-            .filter(TrigramWordSimilar(F("name_key"), Value(self.name_key)))
+            .filter(
+                TrigramWordSimilar(F("name_key"), Value(self.name_key))
+                | TrigramSimilar(F("name_key"), Value(self.name_key))
+            )
             .exclude(search_words__contains=self.words)
             .order_by()
         )

@@ -353,12 +353,13 @@ def age_on(dob: dt.date, today: dt.date | None = None) -> int:
 
 
 def clean_patient_fields(
-    data: Mapping[str, Any], *, actor: User | None, existing: Patient | None = None
+    data: Mapping[str, Any], *, actor: User | None, existing: Patient | None = None, partial: bool = False
 ) -> dict[str, Any]:
     """Normalise and validate patient fields; raise one ValidationError naming every bad field.
 
     `data` holds only the fields being set; for updates the rest comes from `existing`, so the
-    record-level rules (guardian of a minor) see the final state.
+    record-level rules (guardian of a minor) see the final state. `partial` checks the given
+    fields only (forms use it to show every problem at once).
     """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -464,9 +465,9 @@ def clean_patient_fields(
             return None
         return getattr(existing, name) if existing is not None else None
 
-    if existing is None and "given_name" not in data:
+    if existing is None and "given_name" not in data and not partial:
         errors.setdefault("given_name", []).append("Enter the patient's name.")
-    if existing is None and "registered_location" not in data:
+    if existing is None and "registered_location" not in data and not partial:
         errors.setdefault("registered_location", []).append("Choose the location where the patient registers.")
     birth = final("date_of_birth")
     if birth is not None and age_on(birth) < ADULT_AGE and "date_of_birth" not in errors:

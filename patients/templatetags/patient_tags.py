@@ -1,0 +1,43 @@
+"""Display helpers for patient pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from patients.phones import format_phone
+
+register = template.Library()
+
+
+@register.filter
+def phone(value: str) -> str:
+    """+919845012345 -> +91 98450 12345."""
+    return format_phone(value or "")
+
+
+@register.filter
+def masked_phone(value: str) -> str:
+    """Only the last four digits, for patients the viewer may not open: +91 ••••• •2345."""
+    shown = format_phone(value or "")
+    if not shown:
+        return ""
+    digits_seen = sum(ch.isdigit() for ch in shown)
+    out, seen = [], 0
+    for ch in shown:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits_seen - 4 or (shown.startswith("+") and seen <= 2) else "•")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@register.filter
+def age(patient: Any) -> str:
+    """34 y, or ~34 y when the date of birth was estimated from a stated age."""
+    years = patient.age_years() if patient is not None else None
+    if years is None:
+        return ""
+    return f"{'~' if patient.dob_is_estimated else ''}{years} y"
