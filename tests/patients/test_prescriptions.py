@@ -286,3 +286,47 @@ def test_script_in_patient_name_and_drug_is_escaped_on_prescription_pages(clinic
         body = client.get(url).content.decode()
         assert "<script>alert(1)</script>" not in body and "<b>Evil</b>" not in body, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body, url
+
+
+def _counts(seeded):
+    with tenant_context(seeded.clinic):
+        documents = SignedDocument.objects.count()
+    with schema_context(get_public_schema_name()):
+        published = DocumentVerification.objects.filter(clinic=seeded.clinic).count()
+    return documents, published
+
+
+def test_failed_rendering_leaves_the_draft_untouched(clinic_a, monkeypatch):
+    import docos.pdf
+
+    prescription = draft_prescription(clinic_a, make_patient(clinic_a))
+    before = _counts(clinic_a)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(docos.pdf, "render_pdf", broken)
+    with pytest.raises(RuntimeError):
+        _sign(clinic_a, prescription)
+    assert _counts(clinic_a) == before
+    with tenant_context(clinic_a.clinic):
+        assert Prescription.objects.get(pk=prescription.pk).status == "draft"
+        assert not FormularyDrug.objects.exists()
+
+
+def test_public_verification_row_rolls_back_with_the_signing(clinic_a, monkeypatch):
+    prescription = draft_prescription(clinic_a, make_patient(clinic_a))
+    before = _counts(clinic_a)
+    real_audit = clinical.audit_record
+
+    def failing_audit(**kwargs):
+        if kwargs.get("action") == "prescription.sign":
+            raise RuntimeError("audit store unavailable")
+        return real_audit(**kwargs)
+
+    monkeypatch.setattr(clinical, "audit_record", failing_audit)
+    with pytest.raises(RuntimeError):
+        _sign(clinic_a, prescription)
+    assert _counts(clinic_a) == before  # neither the tenant's document nor the public routing row
+    with tenant_context(clinic_a.clinic):
+        assert Prescription.objects.get(pk=prescription.pk).status == "draft"
