@@ -166,7 +166,7 @@ def test_doctor_sees_visits_and_prescriptions_in_the_timeline(clinic_a, client_f
 
 def test_pharmacist_sees_prescriptions_but_not_visits(clinic_a, client_for):
     patient = register(clinic_a)
-    visit, rx = _clinical_history(clinic_a, patient)
+    _visit, rx = _clinical_history(clinic_a, patient)
     body = client_for(clinic_a, "pharmacist").get(f"/patients/{patient.pk}/").content.decode()
     assert f"/prescriptions/{rx.pk}/" in body and "Chest pain" not in body
 

@@ -1,0 +1,230 @@
+"""Demo patients for the demo clinic: ~40 people from across India living in Bengaluru.
+
+`seed(clinic)` runs inside the demo clinic's schema (clinics/demo.py calls it once, when the clinic
+is first created). Everyone is registered through the services, so MRNs, search keys, consent
+records and audit events are real. Deterministic: the same clinic always gets the same patients.
+Then the clinical demo (patients/demo_clinical.py, written separately) adds visits and prescriptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import random
+from typing import Any
+
+import phonenumbers
+from django.utils import timezone
+
+from accounts.models import Location, User
+from clinics.models import Clinic
+from patients.models import Patient
+from patients.services import estimated_dob, patient_create, patient_record_whatsapp_opt_out
+
+# (locality, PIN code) in Bengaluru.
+LOCALITIES = [
+    ("Koramangala 4th Block", "560034"),
+    ("Indiranagar", "560038"),
+    ("Jayanagar 9th Block", "560041"),
+    ("HSR Layout Sector 2", "560102"),
+    ("Whitefield", "560066"),
+    ("Malleshwaram", "560003"),
+    ("BTM Layout 2nd Stage", "560076"),
+    ("Banashankari 3rd Stage", "560085"),
+    ("Rajajinagar", "560010"),
+    ("Hebbal", "560024"),
+    ("Electronic City Phase 1", "560100"),
+    ("Marathahalli", "560037"),
+    ("JP Nagar 6th Phase", "560078"),
+    ("Basavanagudi", "560004"),
+    ("Yelahanka New Town", "560064"),
+    ("Bellandur", "560103"),
+]
+STREETS = ["1st Main Road", "4th Cross", "80 Feet Road", "100 Feet Road", "17th Main", "Outer Ring Road", "7th Cross"]
+BUILDINGS = ["Prestige Apartments", "Sobha Lakeview", "Brigade Residency", "Sai Krupa Nilaya", "Shanthi Nivas", ""]
+
+# given, family, sex, age, blood group, allergies, chronic conditions, tags
+PEOPLE: list[tuple[str, str, str, int, str, str, str, list[str]]] = [
+    ("Ananya", "Iyer", "F", 34, "B+", "", "", []),
+    ("Mohammed", "Rafiq", "M", 52, "O+", "Penicillin — rash", "Type 2 diabetes\nHypertension", ["diabetic"]),
+    ("Lakshmi", "Narayanan", "F", 67, "A+", "", "Hypothyroidism\nOsteoarthritis of knees", ["senior"]),
+    ("Srinivas", "Reddy", "M", 45, "B+", "", "Hypertension", []),
+    ("Sunita", "Choudhary", "F", 38, "AB+", "Sulfa drugs", "", []),
+    ("Venkatesh", "Rao", "M", 59, "O-", "", "Type 2 diabetes", ["diabetic"]),
+    ("Poonam", "Sharma", "F", 29, "A-", "", "", ["antenatal"]),
+    ("Rahul", "Aggarwal", "M", 31, "B+", "", "", []),
+    ("Kavya", "Gowda", "F", 26, "O+", "Peanuts — hives", "Asthma", []),
+    ("Harish", "Shetty", "M", 48, "A+", "", "", []),
+    ("Fatima", "Sheikh", "F", 41, "B-", "", "Iron deficiency anaemia", []),
+    ("Joseph", "Varghese", "M", 63, "O+", "Ibuprofen — gastritis", "Coronary artery disease", ["senior"]),
+    ("Deepa", "Kulkarni", "F", 36, "B+", "", "", []),
+    ("Arjun", "Banerjee", "M", 27, "AB-", "", "", []),
+    ("Imran", "Khan", "M", 44, "O+", "", "Hyperlipidaemia", []),
+    ("Gopal", "Krishnan", "M", 71, "A+", "Aspirin", "Type 2 diabetes\nChronic kidney disease stage 3", ["senior"]),
+    ("Meena", "Pillai", "F", 55, "O+", "", "Hypertension", []),
+    ("Shalini", "Mukherjee", "F", 33, "A+", "", "", []),
+    ("Chaitra", "Hegde", "F", 24, "B+", "", "", []),
+    ("Sanjay", "Gupta", "M", 50, "B+", "", "Gout", []),
+    ("Ayesha", "Siddiqui", "F", 30, "O-", "Latex", "", []),
+    ("Manoj", "Tiwari", "M", 39, "A-", "", "", []),
+    ("Divya", "Subramanian", "F", 42, "O+", "", "PCOS", []),
+    ("Karthik", "Iyengar", "M", 35, "B+", "", "", []),
+    ("Swati", "Bhattacharya", "F", 47, "AB+", "", "Migraine", []),
+    ("Priya", "Nair", "F", 28, "O+", "", "", []),
+    ("Suresh", "Menon", "M", 66, "A+", "", "COPD", ["senior"]),
+    ("Neha", "Agarwal", "F", 32, "B+", "", "", []),
+    ("Rajesh", "Patel", "M", 57, "O+", "", "Type 2 diabetes", ["diabetic"]),
+    ("Bhavana", "Joshi", "F", 22, "A+", "", "", []),
+    ("Ravi", "Shankar", "M", 61, "B-", "Penicillin", "Benign prostatic hyperplasia", ["senior"]),
+    ("Zainab", "Qureshi", "F", 37, "O+", "", "", []),
+    ("Tenzin", "Dolma", "F", 29, "B+", "", "", []),
+    ("Gurpreet", "Singh", "M", 46, "A+", "", "Hypertension", []),
+    ("Anjali", "Deshpande", "F", 53, "AB+", "", "Rheumatoid arthritis", []),
+    ("Vikram", "Chowdhury", "M", 40, "O+", "", "", []),
+    ("Laxmi", "Devi", "F", 74, "", "", "Cataract (operated, right eye)", ["senior"]),
+    ("Naveen", "Kumar", "M", 19, "B+", "", "", ["student"]),
+]
+# Minors (patient contact goes to the guardian): given, family, sex, age, guardian, relation.
+MINORS = [
+    ("Aarav", "Sharma", "M", 7, "Poonam Sharma", "Mother"),
+    ("Diya", "Reddy", "F", 12, "Srinivas Reddy", "Father"),
+    ("Ishaan", "Menon", "M", 3, "Anita Menon", "Mother"),
+]
+EMERGENCY_NAMES = ["Ramesh", "Geeta", "Prakash", "Usha", "Anand", "Rekha", "Mahesh", "Sarita"]
+
+
+def _mobile(rnd: random.Random) -> str:
+    """A random number that is a valid Indian mobile number by the numbering plan."""
+    while True:
+        number = "+91" + rnd.choice("6789") + "".join(rnd.choice("0123456789") for _ in range(9))
+        parsed = phonenumbers.parse(number, None)
+        if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
+            return number
+
+
+def _address(rnd: random.Random) -> tuple[str, str]:
+    locality, pin = rnd.choice(LOCALITIES)
+    building = rnd.choice(BUILDINGS)
+    number = rnd.randint(1, 480)
+    street = rnd.choice(STREETS)
+    line = f"{'#' + str(number)}, {building + ', ' if building else ''}{street}, {locality}"
+    return line, pin
+
+
+def _actor() -> User | None:
+    return (
+        User.objects.filter(role__slug="front_desk", is_active=True).order_by("date_joined").first()
+        or User.objects.filter(role__slug="owner", is_active=True).order_by("date_joined").first()
+    )
+
+
+def _common(rnd: random.Random, locations: list[Location]) -> dict[str, Any]:
+    address, pin = _address(rnd)
+    return {
+        "address": address,
+        "city": "Bengaluru",
+        "state": "Karnataka",
+        "pin_code": pin,
+        "registered_location": locations[rnd.randrange(len(locations))],
+    }
+
+
+def seed_patients(*, rnd: random.Random | None = None) -> list[Patient]:
+    """Register the demo patients in the current schema (skipped if the clinic already has patients)."""
+    if Patient.objects.exists():
+        return []
+    rnd = rnd or random.Random(20260101)  # demo data, not secrets
+    locations = list(Location.objects.filter(is_active=True).order_by("name"))
+    if not locations:
+        return []
+    actor = _actor()
+    now = timezone.now()
+    created: list[Patient] = []
+    for index, (given, family, sex, age, blood, allergies, conditions, tags) in enumerate(PEOPLE):
+        phone = _mobile(rnd)
+        fields: dict[str, Any] = {
+            "given_name": given,
+            "family_name": family,
+            "sex": sex,
+            "blood_group": blood,
+            "allergies": allergies,
+            "chronic_conditions": conditions,
+            "tags": tags,
+            "phone": phone,
+            **_common(rnd, locations),
+        }
+        if index % 5 == 0:  # some state only their age
+            fields.update(date_of_birth=estimated_dob(age), dob_is_estimated=True)
+        else:
+            born = estimated_dob(age) - dt.timedelta(days=rnd.randint(0, 364))
+            fields.update(date_of_birth=born, dob_is_estimated=False)
+        if index % 7 == 3:
+            fields["whatsapp_number"] = _mobile(rnd)  # WhatsApp on another number
+        if index % 4 == 1:
+            fields["email"] = f"{given.lower()}.{family.lower()}@example.in"
+        if index % 6 == 2:
+            fields["emergency_contact_name"] = f"{rnd.choice(EMERGENCY_NAMES)} {family}"
+            fields["emergency_contact_phone"] = _mobile(rnd)
+        if index % 9 == 4:
+            fields["abha_number"] = "91" + "".join(rnd.choice("0123456789") for _ in range(12))
+        if index % 8 == 5:
+            fields["aadhaar_last4"] = "".join(rnd.choice("0123456789") for _ in range(4))
+        consent = index % 10 not in (6, 9)  # most agreed to WhatsApp reminders
+        created.append(
+            patient_create(
+                actor=actor,
+                duplicates_confirmed=True,
+                whatsapp_consent=consent,
+                consent_source="registration",
+                source="demo",
+                **fields,
+            )
+        )
+    by_name = {p.full_name: p for p in created}
+    for given, family, sex, age, guardian, relation in MINORS:
+        parent = by_name.get(guardian)
+        fields = {
+            "given_name": given,
+            "family_name": family,
+            "sex": sex,
+            "date_of_birth": estimated_dob(age) - dt.timedelta(days=rnd.randint(30, 300)),
+            "guardian_name": guardian,
+            "guardian_relation": relation,
+            "guardian_phone": parent.phone if parent else _mobile(rnd),
+            "allergies": "Amoxicillin — rash" if given == "Ishaan" else "",
+            "tags": ["paediatric"],
+            **_common(rnd, locations),
+        }
+        if parent is not None:
+            fields.update(address=parent.address, pin_code=parent.pin_code)
+        created.append(
+            patient_create(
+                actor=actor,
+                duplicates_confirmed=True,
+                whatsapp_consent=True,
+                consent_source="paper",
+                source="demo",
+                **fields,
+            )
+        )
+    # One patient asked to stop WhatsApp messages after agreeing.
+    opted_out = by_name.get("Harish Shetty")
+    if opted_out is not None:
+        patient_record_whatsapp_opt_out(
+            patient=opted_out, actor=actor, source="whatsapp", at=now - dt.timedelta(days=rnd.randint(2, 20))
+        )
+    return created
+
+
+def seed(clinic: Clinic) -> None:
+    """Called by clinics/demo.py inside the demo clinic's schema."""
+    seed_patients()
+    try:
+        clinical = importlib.import_module("patients.demo_clinical")
+    except ModuleNotFoundError as exc:
+        if exc.name != "patients.demo_clinical":
+            raise
+        return
+    clinical_seed = getattr(clinical, "seed", None)
+    if callable(clinical_seed):
+        clinical_seed(clinic)
