@@ -36,6 +36,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "accounts",
     "patients",
+    "appointments",
+    "messaging",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -156,7 +158,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Appointment and follow-up reminders: one scan task per active clinic, every minute.
+    "appointments-reminders": {
+        "task": "appointments.reminders_beat",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+}
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,1033 @@
+"""Every write of the appointments app: booking and the appointment's states, the walk-in queue,
+schedules (hours, breaks, leaves, holidays), appointment types, reminder rules and settings.
+
+Appointment states and the actions that move between them (anything else is refused with a
+message that names the current state):
+
+    booked ──confirm──> confirmed            (the patient, on WhatsApp)
+    booked|confirmed ──check_in──> checked_in ──start──> in_consultation ──complete──> completed
+    checked_in ──complete──> completed       (opens a draft visit, or links one)
+    booked|confirmed ──no_show──> no_show    (once the start time has passed)
+    booked|confirmed|checked_in ──cancel──> cancelled (with a reason)
+    booked|confirmed ──reschedule──> booked  (new time; reminders are planned again)
+
+Double booking is refused by the database (appointments.models, `appointment_no_double_booking`):
+of two front-desk users booking one slot at once, one succeeds and the other gets `SlotTaken`.
+Overbooking (`overbook=True`) needs the clinic's `allow_overbooking` and is marked on the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import Location, User
+from accounts.selectors import user_can_access_location
+from appointments import reminders, schedule
+from appointments.models import (
+    Appointment,
+    AppointmentSettings,
+    AppointmentType,
+    Holiday,
+    Leave,
+    QueueEntry,
+    ReminderRule,
+    ScheduleBreak,
+    WorkingHours,
+)
+from appointments.selectors import appointment_settings, is_clinician
+from docos.tenancy import current_schema
+from patients.models import Patient, Visit
+
+Status = Appointment.Status
+PAST_GRACE = dt.timedelta(minutes=15)  # a booking may start this much in the past (the patient is at the desk)
+NOTES_MAX = 1000
+
+
+class SlotTaken(ValidationError):
+    """The clinician already has an appointment overlapping the requested time."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="slot_taken")
+
+
+# action -> (statuses it may start from, status it leads to, phrase for refusals)
+TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "confirm": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.CONFIRMED, "confirm"),
+    "check_in": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.CHECKED_IN, "check in"),
+    "start": (frozenset({Status.CHECKED_IN}), Status.IN_CONSULTATION, "start the consultation of"),
+    "complete": (frozenset({Status.CHECKED_IN, Status.IN_CONSULTATION}), Status.COMPLETED, "complete"),
+    "no_show": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.NO_SHOW, "mark as a no-show"),
+    "cancel": (frozenset({Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN}), Status.CANCELLED, "cancel"),
+    "reschedule": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.BOOKED, "reschedule"),
+}
+
+
+def can(appointment: Appointment, action: str) -> bool:
+    return appointment.status in TRANSITIONS[action][0]
+
+
+def _check_transition(appointment: Appointment, action: str) -> str:
+    allowed, target, phrase = TRANSITIONS[action]
+    if appointment.status not in allowed:
+        raise ValidationError(
+            f"You cannot {phrase} an appointment that is {appointment.get_status_display().lower()}.",
+            code="illegal_transition",
+        )
+    return target
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+
+def _require(actor: User | None, capability: str, what: str) -> None:
+    if actor is None or not actor.has_capability(capability):
+        raise PermissionDenied(f"You are not allowed to {what}.")
+
+
+def _check_location(actor: User, location: Location) -> None:
+    if not location.is_active:
+        raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
+    if not user_can_access_location(actor, location):
+        raise ValidationError({"location": f"You do not work at {location.name}."})
+
+
+def _check_clinician(clinician: User) -> None:
+    if not clinician.is_active or not is_clinician(clinician):
+        raise ValidationError({"clinician": "Choose an active doctor or clinician of this clinic."})
+
+
+def _check_patient(patient: Patient) -> None:
+    if patient.merged_into_id is not None:
+        raise ValidationError({"patient": "This patient record was merged into another; book on that record."})
+    if not patient.is_active:
+        raise ValidationError({"patient": "This patient record is inactive."})
+
+
+def _clean_notes(notes: str | None) -> str | None:
+    text = (notes or "").strip()
+    if len(text) > NOTES_MAX:
+        raise ValidationError({"notes": f"Keep the notes under {NOTES_MAX} characters."})
+    return text or None
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    return (
+        Appointment.objects.select_for_update()
+        .select_related("location", "clinician", "patient")
+        .get(pk=appointment.pk)
+    )
+
+
+def _refresh(target: Any, source: Any) -> None:
+    """Copy the saved state into the caller's instance, so it sees what was written."""
+    target.__dict__.update({k: v for k, v in source.__dict__.items() if k != "_state"})
+
+
+def _describe_conflict(clinician: User, starts_at: dt.datetime, ends_at: dt.datetime, location: Location) -> str:
+    tz = schedule.location_tz(location)
+    other = (
+        Appointment.objects.filter(
+            clinician=clinician, status__in=Appointment.ACTIVE, starts_at__lt=ends_at, ends_at__gt=starts_at
+        )
+        .select_related("location")
+        .order_by("starts_at")
+        .first()
+    )
+    if other is None:
+        return f"{clinician} already has an appointment at that time. Choose another slot."
+    where = "" if other.location_id == location.pk else f" at {other.location.name}"
+    return (
+        f"{clinician} already has an appointment from {other.starts_at.astimezone(tz):%H:%M} to "
+        f"{other.ends_at.astimezone(tz):%H:%M}{where}. Choose another slot"
+        + (", or overbook explicitly." if appointment_settings().allow_overbooking else ".")
+    )
+
+
+def _place(
+    appointment: Appointment,
+    *,
+    overbook: bool,
+    outside_hours: bool,
+    save: Any,
+) -> None:
+    """Validate the appointment's time and write it; the exclusion constraint has the last word."""
+    now = timezone.now()
+    if appointment.starts_at is None or timezone.is_naive(appointment.starts_at):
+        raise ValidationError({"starts_at": "Give the start time with its time zone."})
+    if appointment.starts_at < now - PAST_GRACE:
+        raise ValidationError({"starts_at": "An appointment cannot start in the past."})
+    if overbook and not appointment_settings().allow_overbooking:
+        raise ValidationError({"overbook": "This clinic does not allow overbooking (see the appointment settings)."})
+    if not outside_hours:
+        reason = schedule.outside_schedule_reason(
+            clinician=appointment.clinician,
+            location=appointment.location,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+        )
+        if reason:
+            raise ValidationError({"starts_at": reason}, code="outside_hours")
+    appointment.is_overbooked = overbook
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives a refusal
+            save()
+    except IntegrityError as exc:
+        if "appointment_no_double_booking" in str(exc):
+            raise SlotTaken(
+                _describe_conflict(
+                    appointment.clinician, appointment.starts_at, appointment.ends_at, appointment.location
+                )
+            ) from None
+        raise
+
+
+# --- appointments ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    patient: Patient,
+    clinician: User,
+    location: Location,
+    appointment_type: AppointmentType,
+    starts_at: dt.datetime,
+    actor: User,
+    notes: str | None = None,
+    overbook: bool = False,
+    outside_hours: bool = False,
+    source: str = Appointment.Source.DESK,
+    request: Any = None,
+) -> Appointment:
+    """Book `patient` with `clinician` at `location`. Refused in the past, outside the clinician's
+    working time (unless `outside_hours`, an explicit choice), and when the clinician is already
+    booked then (`SlotTaken`) unless `overbook` and the clinic allows overbooking."""
+    _require(actor, "appointments.manage", "book appointments")
+    _check_patient(patient)
+    _check_clinician(clinician)
+    _check_location(actor, location)
+    if not appointment_type.is_active:
+        raise ValidationError({"appointment_type": f"{appointment_type.name} is no longer offered."})
+    if source not in Appointment.Source.values:
+        raise ValidationError({"source": "Unknown booking source."})
+    if starts_at is None or timezone.is_naive(starts_at):
+        raise ValidationError({"starts_at": "Give the start time with its time zone."})
+    appointment = Appointment(
+        patient=patient,
+        clinician=clinician,
+        location=location,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        ends_at=starts_at + appointment_type.duration,
+        notes=_clean_notes(notes),
+        source=source,
+        booked_by=actor,
+        scheduled_at=timezone.now(),
+    )
+    _place(appointment, overbook=overbook, outside_hours=outside_hours, save=appointment.save)
+    audit_record(
+        actor=actor,
+        action="appointment.book",
+        obj=appointment,
+        location_id=location.pk,
+        request=request,
+        metadata={
+            "patient": str(patient.pk),
+            "clinician": str(clinician.pk),
+            **({"overbooked": True} if overbook else {}),
+            **({"outside_hours": True} if outside_hours else {}),
+        },
+    )
+    reminders.reminders_plan_for_appointment(appointment)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    starts_at: dt.datetime,
+    actor: User,
+    clinician: User | None = None,
+    location: Location | None = None,
+    appointment_type: AppointmentType | None = None,
+    overbook: bool = False,
+    outside_hours: bool = False,
+    request: Any = None,
+) -> Appointment:
+    """Move an appointment (and optionally change clinician, location or type). Reminders not yet
+    sent are dropped and planned again for the new time; a patient's confirmation is cleared."""
+    _require(actor, "appointments.manage", "reschedule appointments")
+    if starts_at is None or timezone.is_naive(starts_at):
+        raise ValidationError({"starts_at": "Give the start time with its time zone."})
+    locked = _lock(appointment)
+    _check_transition(locked, "reschedule")
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    changed: list[str] = []
+    if clinician is not None and clinician.pk != locked.clinician_id:
+        _check_clinician(clinician)
+        locked.clinician = clinician
+        changed.append("clinician")
+    if location is not None and location.pk != locked.location_id:
+        _check_location(actor, location)
+        locked.location = location
+        changed.append("location")
+    if appointment_type is not None and appointment_type.pk != locked.appointment_type_id:
+        if not appointment_type.is_active:
+            raise ValidationError({"appointment_type": f"{appointment_type.name} is no longer offered."})
+        locked.appointment_type = appointment_type
+        changed.append("appointment_type")
+    duration = locked.appointment_type.duration
+    if starts_at != locked.starts_at:
+        changed.append("starts_at")
+    if not changed and overbook == locked.is_overbooked:
+        return locked
+    locked.starts_at = starts_at
+    locked.ends_at = starts_at + duration
+    locked.status = Status.BOOKED
+    locked.confirmed_at = None
+    locked.reschedule_requested_at = None
+    locked.reschedule_count += 1
+    locked.scheduled_at = timezone.now()
+    _place(locked, overbook=overbook, outside_hours=outside_hours, save=locked.save)
+    audit_record(
+        actor=actor,
+        action="appointment.reschedule",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=changed or ["is_overbooked"],
+        metadata={**({"overbooked": True} if overbook else {}), **({"outside_hours": True} if outside_hours else {})},
+    )
+    reminders.reminders_drop_unsent(locked)
+    reminders.reminders_plan_for_appointment(locked)
+    _refresh(appointment, locked)
+    return locked
+
+
+@transaction.atomic
+def appointment_update_notes(
+    *, appointment: Appointment, notes: str | None, actor: User, request: Any = None
+) -> Appointment:
+    _require(actor, "appointments.manage", "change appointments")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    cleaned = _clean_notes(notes)
+    if cleaned == (locked.notes or None):
+        return locked
+    locked.notes = cleaned
+    locked.save(update_fields=["notes", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="appointment.update",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["notes"],
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+def _cancel(locked: Appointment, *, reason: str, note: str, actor: User | None) -> None:
+    locked.status = Status.CANCELLED
+    locked.cancelled_at = timezone.now()
+    locked.cancel_reason = reason
+    locked.cancel_note = note
+    locked.cancelled_by = actor
+    locked.save()
+    QueueEntry.objects.filter(appointment=locked, status=QueueEntry.Status.WAITING).update(
+        status=QueueEntry.Status.LEFT, finished_at=timezone.now()
+    )
+    reminders.reminders_cancel_for_appointment(locked, reason="appointment_cancelled")
+
+
+@transaction.atomic
+def appointment_cancel(
+    *, appointment: Appointment, reason: str, actor: User, note: str = "", request: Any = None
+) -> Appointment:
+    """Cancel with a reason (one of Appointment.CancelReason; "other" needs a note)."""
+    _require(actor, "appointments.manage", "cancel appointments")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    _check_transition(locked, "cancel")
+    note = (note or "").strip()
+    if reason not in Appointment.CancelReason.values or reason == Appointment.CancelReason.PATIENT_WHATSAPP:
+        raise ValidationError({"reason": "Choose why the appointment is cancelled."})
+    if reason == Appointment.CancelReason.OTHER and not note:
+        raise ValidationError({"note": "Say why the appointment is cancelled."})
+    if len(note) > 200:
+        raise ValidationError({"note": "Keep the note under 200 characters."})
+    _cancel(locked, reason=reason, note=note, actor=actor)
+    audit_record(
+        actor=actor,
+        action="appointment.cancel",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status", "cancel_reason"] + (["cancel_note"] if note else []),
+        metadata={"reason": reason},
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+def _next_token(*, clinician_id: Any, location_id: Any, day: dt.date) -> int:
+    """The next token of a clinician's queue at a location on a day. Serialised per queue by a
+    transaction-level advisory lock; the unique constraint on tokens is the backstop."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"queue:{current_schema()}:{clinician_id}:{location_id}:{day.isoformat()}"],
+        )
+    last = QueueEntry.objects.filter(clinician_id=clinician_id, location_id=location_id, day=day).aggregate(
+        last=Max("token")
+    )["last"]
+    return int(last or 0) + 1
+
+
+def local_today(location: Location) -> dt.date:
+    return timezone.now().astimezone(schedule.location_tz(location)).date()
+
+
+@transaction.atomic
+def appointment_check_in(*, appointment: Appointment, actor: User, request: Any = None) -> QueueEntry:
+    """The patient has arrived: the appointment joins today's queue with a token number."""
+    _require(actor, "appointments.manage", "check patients in")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    _check_transition(locked, "check_in")
+    today = local_today(locked.location)
+    day = locked.starts_at.astimezone(schedule.location_tz(locked.location)).date()
+    if day != today:
+        raise ValidationError(f"This appointment is on {day:%a %d %b}; patients check in on the day.")
+    locked.status = Status.CHECKED_IN
+    locked.checked_in_at = timezone.now()
+    locked.save()
+    entry = QueueEntry.objects.create(
+        day=today,
+        clinician_id=locked.clinician_id,
+        location_id=locked.location_id,
+        token=_next_token(clinician_id=locked.clinician_id, location_id=locked.location_id, day=today),
+        patient_id=locked.patient_id,
+        appointment=locked,
+        added_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="appointment.check_in",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status"],
+        metadata={"token": entry.token},
+    )
+    _refresh(appointment, locked)
+    return entry
+
+
+def _start(locked: Appointment) -> None:
+    _check_transition(locked, "start")
+    locked.status = Status.IN_CONSULTATION
+    locked.started_at = timezone.now()
+    locked.save()
+
+
+@transaction.atomic
+def appointment_start(*, appointment: Appointment, actor: User, request: Any = None) -> Appointment:
+    """The clinician calls the patient in."""
+    _require(actor, "appointments.manage", "start consultations")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    _start(locked)
+    QueueEntry.objects.filter(appointment=locked, status=QueueEntry.Status.WAITING).update(
+        status=QueueEntry.Status.IN_CONSULTATION, called_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action="appointment.start",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status"],
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+def _open_visit(locked: Appointment, actor: User, request: Any) -> Visit:
+    """A draft visit for the appointment's patient, clinician and location. Through the clinical
+    service when the actor writes clinical notes; otherwise an empty draft for the clinician."""
+    from patients import clinical
+
+    if actor.has_capability("clinical.edit"):
+        return clinical.visit_create(
+            patient=locked.patient,
+            actor=actor,
+            location=locked.location,
+            clinician=locked.clinician,
+            visit_at=timezone.now(),
+            request=request,
+        )
+    visit = Visit.objects.create(
+        patient=locked.patient, location=locked.location, clinician=locked.clinician, visit_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action="visit.create",
+        obj=visit,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["visit_at", "location", "clinician"],
+        metadata={"patient": str(locked.patient_id), "appointment": str(locked.pk)},
+    )
+    return visit
+
+
+def _complete(locked: Appointment, *, actor: User, visit: Visit | None, request: Any) -> None:
+    _check_transition(locked, "complete")
+    if visit is not None:
+        if visit.patient_id != locked.patient_id:
+            raise ValidationError({"visit": "That visit belongs to another patient."})
+        if not user_can_access_location(actor, visit.location_id):
+            raise ValidationError({"visit": "That visit is at a location you do not work at."})
+        locked.visit = visit
+    elif locked.visit_id is None:
+        locked.visit = _open_visit(locked, actor, request)
+    locked.status = Status.COMPLETED
+    locked.completed_at = timezone.now()
+    locked.save()
+    QueueEntry.objects.filter(appointment=locked).exclude(status=QueueEntry.Status.DONE).update(
+        status=QueueEntry.Status.DONE, finished_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def appointment_complete(
+    *, appointment: Appointment, actor: User, visit: Visit | None = None, request: Any = None
+) -> Appointment:
+    """The consultation is over: link `visit`, or open a draft visit for the clinician to write."""
+    _require(actor, "appointments.manage", "complete appointments")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    _complete(locked, actor=actor, visit=visit, request=request)
+    audit_record(
+        actor=actor,
+        action="appointment.complete",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status", "visit"],
+        metadata={"visit": str(locked.visit_id)},
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+@transaction.atomic
+def appointment_mark_no_show(*, appointment: Appointment, actor: User, request: Any = None) -> Appointment:
+    _require(actor, "appointments.manage", "mark no-shows")
+    locked = _lock(appointment)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this appointment's location.")
+    _check_transition(locked, "no_show")
+    if timezone.now() < locked.starts_at:
+        tz = schedule.location_tz(locked.location)
+        raise ValidationError(
+            f"The appointment starts at {locked.starts_at.astimezone(tz):%H:%M}; mark a no-show only after that."
+        )
+    locked.status = Status.NO_SHOW
+    locked.no_show_at = timezone.now()
+    locked.save()
+    reminders.reminders_cancel_for_appointment(locked, reason="appointment_no_show")
+    audit_record(
+        actor=actor,
+        action="appointment.no_show",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status"],
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+# --- the patient's replies (WhatsApp buttons; the messaging issue calls these) ------------------------
+
+
+@transaction.atomic
+def appointment_confirm_by_patient(*, appointment: Appointment) -> Appointment:
+    """The patient pressed "Confirm". Confirming twice changes nothing."""
+    locked = _lock(appointment)
+    if locked.status == Status.CONFIRMED:
+        return locked
+    _check_transition(locked, "confirm")
+    locked.status = Status.CONFIRMED
+    locked.confirmed_at = timezone.now()
+    locked.save()
+    audit_record(
+        actor=None,
+        action="appointment.confirm",
+        obj=locked,
+        location_id=locked.location_id,
+        changed_fields=["status"],
+        metadata={"channel": "whatsapp"},
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+@transaction.atomic
+def appointment_cancel_by_patient(*, appointment: Appointment) -> Appointment:
+    """The patient pressed "Cancel". Only before check-in; a second press changes nothing."""
+    locked = _lock(appointment)
+    if locked.status == Status.CANCELLED:
+        return locked
+    if locked.status not in (Status.BOOKED, Status.CONFIRMED):
+        raise ValidationError(
+            f"This appointment is {locked.get_status_display().lower()}; it can no longer be cancelled by message.",
+            code="illegal_transition",
+        )
+    _cancel(locked, reason=Appointment.CancelReason.PATIENT_WHATSAPP, note="", actor=None)
+    audit_record(
+        actor=None,
+        action="appointment.cancel",
+        obj=locked,
+        location_id=locked.location_id,
+        changed_fields=["status", "cancel_reason"],
+        metadata={"channel": "whatsapp", "reason": "patient_whatsapp"},
+    )
+    _refresh(appointment, locked)
+    return locked
+
+
+@transaction.atomic
+def appointment_request_reschedule_by_patient(*, appointment: Appointment) -> Appointment:
+    """The patient pressed "Reschedule": flagged for the front desk, who call back with a new time."""
+    locked = _lock(appointment)
+    if locked.status not in (Status.BOOKED, Status.CONFIRMED):
+        raise ValidationError(
+            f"This appointment is {locked.get_status_display().lower()}; it cannot be rescheduled.",
+            code="illegal_transition",
+        )
+    if locked.reschedule_requested_at is None:
+        locked.reschedule_requested_at = timezone.now()
+        locked.save(update_fields=["reschedule_requested_at", "updated_at"])
+        audit_record(
+            actor=None,
+            action="appointment.reschedule_request",
+            obj=locked,
+            location_id=locked.location_id,
+            changed_fields=["reschedule_requested_at"],
+            metadata={"channel": "whatsapp"},
+        )
+    _refresh(appointment, locked)
+    return locked
+
+
+# --- walk-in queue ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def queue_add_walk_in(
+    *, patient: Patient, clinician: User, location: Location, actor: User, request: Any = None
+) -> QueueEntry:
+    """A walk-in joins today's queue of `clinician` at `location` with the next token number."""
+    _require(actor, "appointments.manage", "add patients to the queue")
+    _check_patient(patient)
+    _check_clinician(clinician)
+    _check_location(actor, location)
+    today = local_today(location)
+    if QueueEntry.objects.filter(
+        patient=patient,
+        clinician=clinician,
+        location=location,
+        day=today,
+        status__in=[QueueEntry.Status.WAITING, QueueEntry.Status.IN_CONSULTATION],
+    ).exists():
+        raise ValidationError({"patient": "This patient is already in this queue."})
+    entry = QueueEntry.objects.create(
+        day=today,
+        clinician=clinician,
+        location=location,
+        token=_next_token(clinician_id=clinician.pk, location_id=location.pk, day=today),
+        patient=patient,
+        added_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="queue.add",
+        obj=entry,
+        location_id=location.pk,
+        request=request,
+        metadata={"patient": str(patient.pk), "token": entry.token},
+    )
+    return entry
+
+
+def _lock_entry(entry: QueueEntry, actor: User) -> QueueEntry:
+    locked = QueueEntry.objects.select_for_update().select_related("appointment", "location").get(pk=entry.pk)
+    if not user_can_access_location(actor, locked.location):
+        raise ValidationError("You do not work at this queue's location.")
+    return locked
+
+
+def _queue_refusal(entry: QueueEntry, phrase: str) -> ValidationError:
+    return ValidationError(
+        f"Token {entry.token} is {entry.get_status_display().lower()}; it cannot be {phrase}.",
+        code="illegal_transition",
+    )
+
+
+@transaction.atomic
+def queue_call(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+    """Call a waiting token in (in consultation); its appointment, if any, starts too."""
+    _require(actor, "appointments.manage", "call patients in")
+    locked = _lock_entry(entry, actor)
+    if locked.status != QueueEntry.Status.WAITING:
+        raise _queue_refusal(locked, "called in")
+    if locked.appointment_id is not None:
+        _start(_lock(locked.appointment))  # type: ignore[arg-type]
+    locked.status = QueueEntry.Status.IN_CONSULTATION
+    locked.called_at = timezone.now()
+    locked.save()
+    audit_record(actor=actor, action="queue.call", obj=locked, location_id=locked.location_id, request=request)
+    _refresh(entry, locked)
+    return locked
+
+
+@transaction.atomic
+def queue_finish(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+    """The consultation of a token is over; its appointment, if any, is completed (opening a visit)."""
+    _require(actor, "appointments.manage", "finish consultations")
+    locked = _lock_entry(entry, actor)
+    if locked.status != QueueEntry.Status.IN_CONSULTATION:
+        raise _queue_refusal(locked, "marked done before it is called in")
+    if locked.appointment_id is not None:
+        appointment = _lock(locked.appointment)  # type: ignore[arg-type]
+        _complete(appointment, actor=actor, visit=None, request=request)
+        audit_record(
+            actor=actor,
+            action="appointment.complete",
+            obj=appointment,
+            location_id=appointment.location_id,
+            request=request,
+            changed_fields=["status", "visit"],
+            metadata={"visit": str(appointment.visit_id)},
+        )
+    locked.status = QueueEntry.Status.DONE
+    locked.finished_at = timezone.now()
+    locked.save()
+    audit_record(actor=actor, action="queue.finish", obj=locked, location_id=locked.location_id, request=request)
+    _refresh(entry, locked)
+    return locked
+
+
+@transaction.atomic
+def queue_mark_left(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+    """A waiting patient left without being seen; a checked-in appointment is cancelled with that reason."""
+    _require(actor, "appointments.manage", "change the queue")
+    locked = _lock_entry(entry, actor)
+    if locked.status != QueueEntry.Status.WAITING:
+        raise _queue_refusal(locked, "marked as left")
+    if locked.appointment_id is not None:
+        appointment = _lock(locked.appointment)  # type: ignore[arg-type]
+        _check_transition(appointment, "cancel")
+        _cancel(appointment, reason=Appointment.CancelReason.LEFT_WITHOUT_BEING_SEEN, note="", actor=actor)
+        audit_record(
+            actor=actor,
+            action="appointment.cancel",
+            obj=appointment,
+            location_id=appointment.location_id,
+            request=request,
+            changed_fields=["status", "cancel_reason"],
+            metadata={"reason": "left"},
+        )
+    locked.status = QueueEntry.Status.LEFT
+    locked.finished_at = timezone.now()
+    locked.save()
+    audit_record(actor=actor, action="queue.left", obj=locked, location_id=locked.location_id, request=request)
+    _refresh(entry, locked)
+    return locked
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+
+def _overlaps(a_start: dt.time, a_end: dt.time, b_start: dt.time, b_end: dt.time) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+@transaction.atomic
+def working_hours_add(
+    *,
+    clinician: User,
+    location: Location,
+    weekdays: list[int],
+    start_time: dt.time,
+    end_time: dt.time,
+    actor: User,
+    request: Any = None,
+) -> list[WorkingHours]:
+    """Add a weekly session on each of `weekdays`. A clinician cannot be in two places at once:
+    sessions of one clinician on one weekday may not overlap, at any location."""
+    _require(actor, "schedules.manage", "edit schedules")
+    _check_clinician(clinician)
+    if not location.is_active:
+        raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
+    if not weekdays or any(day not in range(7) for day in weekdays):
+        raise ValidationError({"weekdays": "Choose at least one day of the week."})
+    if start_time is None or end_time is None or end_time <= start_time:
+        raise ValidationError({"end_time": "The session must end after it starts."})
+    created = []
+    for weekday in sorted(set(weekdays)):
+        clash = (
+            WorkingHours.objects.select_for_update()
+            .filter(clinician=clinician, weekday=weekday)
+            .select_related("location")
+            .order_by("start_time")
+        )
+        for other in clash:
+            if _overlaps(start_time, end_time, other.start_time, other.end_time):
+                raise ValidationError(
+                    {
+                        "start_time": f"{clinician} already works {other.start_time:%H:%M}-{other.end_time:%H:%M} "
+                        f"on {other.get_weekday_display()}s at {other.location.name}."
+                    }
+                )
+        created.append(
+            WorkingHours.objects.create(
+                clinician=clinician, location=location, weekday=weekday, start_time=start_time, end_time=end_time
+            )
+        )
+    for session in created:
+        audit_record(
+            actor=actor,
+            action="schedule.hours_add",
+            obj=session,
+            location_id=location.pk,
+            request=request,
+            metadata={"clinician": str(clinician.pk), "weekday": session.weekday},
+        )
+    return created
+
+
+@transaction.atomic
+def working_hours_remove(*, session: WorkingHours, actor: User, request: Any = None) -> None:
+    """Remove a weekly session. Booked appointments stay; they simply fall outside the hours."""
+    _require(actor, "schedules.manage", "edit schedules")
+    audit_record(
+        actor=actor,
+        action="schedule.hours_remove",
+        obj=session,
+        location_id=session.location_id,
+        request=request,
+        metadata={"clinician": str(session.clinician_id), "weekday": session.weekday},
+    )
+    session.delete()
+
+
+@transaction.atomic
+def break_add(
+    *, session: WorkingHours, start_time: dt.time, end_time: dt.time, label: str = "", actor: User, request: Any = None
+) -> ScheduleBreak:
+    _require(actor, "schedules.manage", "edit schedules")
+    if start_time is None or end_time is None or end_time <= start_time:
+        raise ValidationError({"end_time": "The break must end after it starts."})
+    if start_time < session.start_time or end_time > session.end_time:
+        span = f"{session.start_time:%H:%M}-{session.end_time:%H:%M}"
+        raise ValidationError({"start_time": f"A break must lie within the session ({span})."})
+    for other in session.breaks.all():
+        if _overlaps(start_time, end_time, other.start_time, other.end_time):
+            raise ValidationError({"start_time": "This break overlaps another break."})
+    label = (label or "").strip()[:60]
+    pause = ScheduleBreak.objects.create(working_hours=session, start_time=start_time, end_time=end_time, label=label)
+    audit_record(
+        actor=actor,
+        action="schedule.break_add",
+        obj=pause,
+        location_id=session.location_id,
+        request=request,
+        metadata={"clinician": str(session.clinician_id)},
+    )
+    return pause
+
+
+@transaction.atomic
+def break_remove(*, pause: ScheduleBreak, actor: User, request: Any = None) -> None:
+    _require(actor, "schedules.manage", "edit schedules")
+    audit_record(actor=actor, action="schedule.break_remove", obj=pause, request=request)
+    pause.delete()
+
+
+@transaction.atomic
+def leave_add(
+    *,
+    clinician: User,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+    actor: User,
+    request: Any = None,
+) -> Leave:
+    """Record a clinician's leave. Appointments already booked in it are not touched; the page
+    that records the leave lists them so the front desk can move them."""
+    _require(actor, "schedules.manage", "edit schedules")
+    _check_clinician(clinician)
+    if starts_at is None or ends_at is None or ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The leave must end after it starts."})
+    if ends_at - starts_at > dt.timedelta(days=366):
+        raise ValidationError({"ends_at": "A leave can last at most a year."})
+    leave = Leave.objects.create(
+        clinician=clinician, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:120], created_by=actor
+    )
+    audit_record(
+        actor=actor, action="schedule.leave_add", obj=leave, request=request, metadata={"clinician": str(clinician.pk)}
+    )
+    return leave
+
+
+@transaction.atomic
+def leave_remove(*, leave: Leave, actor: User, request: Any = None) -> None:
+    _require(actor, "schedules.manage", "edit schedules")
+    audit_record(
+        actor=actor,
+        action="schedule.leave_remove",
+        obj=leave,
+        request=request,
+        metadata={"clinician": str(leave.clinician_id)},
+    )
+    leave.delete()
+
+
+@transaction.atomic
+def holiday_add(
+    *, day: dt.date, name: str, location: Location | None = None, actor: User, request: Any = None
+) -> Holiday:
+    _require(actor, "schedules.manage", "edit holidays")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the holiday, e.g. Diwali."})
+    if day is None:
+        raise ValidationError({"date": "Choose the date."})
+    if Holiday.objects.filter(date=day, location=location).exists():
+        raise ValidationError({"date": "There is already a holiday on that day."})
+    holiday = Holiday.objects.create(date=day, name=name[:80], location=location)
+    audit_record(
+        actor=actor,
+        action="schedule.holiday_add",
+        obj=holiday,
+        location_id=location.pk if location else None,
+        request=request,
+    )
+    return holiday
+
+
+@transaction.atomic
+def holiday_remove(*, holiday: Holiday, actor: User, request: Any = None) -> None:
+    _require(actor, "schedules.manage", "edit holidays")
+    audit_record(actor=actor, action="schedule.holiday_remove", obj=holiday, request=request)
+    holiday.delete()
+
+
+# --- appointment types, reminder rules, settings -----------------------------------------------------
+
+TYPE_FIELDS = ("name", "duration_minutes", "colour", "position", "is_active")
+RULE_FIELDS = ("name", "kind", "offset_minutes", "days_before", "send_time", "template_name", "language", "is_active")
+SETTINGS_FIELDS = ("allow_overbooking", "quiet_hours_start", "quiet_hours_end")
+
+
+def _apply(obj: Any, fields: Mapping[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(unknown)}")
+    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, fields[name])
+    return changed
+
+
+@transaction.atomic
+def appointment_type_save(
+    *, actor: User, appointment_type: AppointmentType | None = None, request: Any = None, **fields: Any
+) -> AppointmentType:
+    """Create an appointment type, or change one. Existing appointments keep their times."""
+    _require(actor, "schedules.manage", "edit appointment types")
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    obj = appointment_type or AppointmentType()
+    changed = _apply(obj, fields, TYPE_FIELDS)
+    obj.full_clean(validate_unique=False)
+    clash = AppointmentType.objects.filter(name__iexact=obj.name).exclude(pk=obj.pk)
+    if clash.exists():
+        raise ValidationError({"name": f"There is already an appointment type called {obj.name}."})
+    if appointment_type is not None and not changed:
+        return obj
+    obj.save()
+    audit_record(
+        actor=actor,
+        action="appointment_type.create" if appointment_type is None else "appointment_type.update",
+        obj=obj,
+        request=request,
+        changed_fields=changed,
+    )
+    return obj
+
+
+@transaction.atomic
+def reminder_rule_save(
+    *, actor: User, rule: ReminderRule | None = None, request: Any = None, **fields: Any
+) -> ReminderRule:
+    """Create or change a reminder rule. Reminders of the rule not yet sent are planned again."""
+    _require(actor, "schedules.manage", "edit reminder rules")
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    obj = rule or ReminderRule()
+    changed = _apply(obj, fields, RULE_FIELDS)
+    if obj.kind not in ReminderRule.Kind.values:
+        raise ValidationError({"kind": "Choose when the reminder goes out."})
+    obj.full_clean()
+    if rule is not None and not changed:
+        return obj
+    obj.save()
+    audit_record(
+        actor=actor,
+        action="reminder_rule.create" if rule is None else "reminder_rule.update",
+        obj=obj,
+        request=request,
+        changed_fields=changed,
+    )
+    if rule is not None:
+        reminders.reminders_replan_rule(obj)
+    return obj
+
+
+@transaction.atomic
+def appointment_settings_update(*, actor: User, request: Any = None, **fields: Any) -> AppointmentSettings:
+    """Overbooking and quiet hours (equal start and end switch quiet hours off)."""
+    _require(actor, "schedules.manage", "change appointment settings")
+    current = AppointmentSettings.objects.select_for_update().filter(pk=1).first() or AppointmentSettings(pk=1)
+    changed = _apply(current, fields, SETTINGS_FIELDS)
+    if current.quiet_hours_start is None or current.quiet_hours_end is None:
+        raise ValidationError({"quiet_hours_start": "Give both ends of the quiet hours."})
+    if not changed and current._state.adding is False:
+        return current
+    current.save()
+    audit_record(
+        actor=actor, action="appointment_settings.update", obj=current, request=request, changed_fields=changed
+    )
+    return current
