@@ -1,24 +1,32 @@
 """Encrypted file storage for clinic files (uploads, signed PDFs, imports).
 
-Files are encrypted with the clinic's data key (AES-256-GCM, AAD = schema + storage name) before
-they reach the storage backend, so neither the local folder nor the S3 bucket ever holds
-plaintext, and destroying the clinic's data key makes every file unreadable (crypto-shredding).
+Files are encrypted with the clinic's data key (AES-256-GCM, AAD = schema + storage name; the
+format and key handling live in docos.crypto) before they reach the storage backend, so neither
+the local folder nor the S3 bucket ever holds plaintext, and destroying the clinic's data key
+makes every file unreadable (crypto-shredding).
 
 The backend is Django's storage API: `FileSystemStorage` under var/files by default, or
 django-storages' S3 backend (Cloudflare R2 or any S3-compatible store) when DOCOS_S3_BUCKET is set.
+
+Reading raises `FileUnavailable` (a CryptoError) with a message a person can act on: the
+clinic's key was destroyed, the object is missing, or its bytes failed authentication.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 
 from clinics.models import Clinic
-from docos.crypto import CryptoError, decrypt_file, encrypt_file
+from docos import crypto
+from docos.crypto import CryptoError
+
+CHUNK_BYTES = 64 * 1024  # downloads stream the decrypted bytes in pieces of this size
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,14 @@ class StoredFile:
     size: int  # plaintext bytes
 
 
+class FileUnavailable(CryptoError):
+    """A stored file cannot be given back. `reason` is "key_destroyed", "missing" or "altered"."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def file_storage() -> Storage:
     return storages["clinic_files"]
 
@@ -35,7 +51,7 @@ def file_storage() -> Storage:
 def store_encrypted(clinic: Clinic, *, data: bytes, folder: str, suffix: str = "") -> StoredFile:
     """Encrypt and save; returns the storage name to keep on the owning row."""
     name = f"{clinic.schema_name}/{folder}/{uuid.uuid4().hex}{suffix}.enc"
-    blob = encrypt_file(clinic, data, name)
+    blob = crypto.encrypt_file(clinic, data, name)
     saved = file_storage().save(name, ContentFile(blob))
     if saved != name:  # a backend renaming the object would break the AAD binding
         file_storage().delete(saved)
@@ -43,10 +59,39 @@ def store_encrypted(clinic: Clinic, *, data: bytes, folder: str, suffix: str = "
     return StoredFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
-def read_decrypted(clinic: Clinic, name: str) -> bytes:
+def read_raw(name: str) -> bytes:
+    """The ciphertext exactly as the backend holds it (for checks and tests; never serve this)."""
     with file_storage().open(name, "rb") as handle:
-        blob = handle.read()
-    return decrypt_file(clinic, blob, name)
+        return bytes(handle.read())
+
+
+def read_decrypted(clinic: Clinic, name: str) -> bytes:
+    """The plaintext of a stored file. Raises FileUnavailable when it cannot be given back."""
+    if clinic.wrapped_data_key is None:
+        when = f" on {clinic.data_key_destroyed_at:%d %b %Y}" if clinic.data_key_destroyed_at else ""
+        raise FileUnavailable(
+            f"This clinic's encryption key was destroyed{when}, so its stored files were permanently erased "
+            "and can no longer be opened.",
+            reason="key_destroyed",
+        )
+    try:
+        blob = read_raw(name)
+    except (FileNotFoundError, OSError):
+        raise FileUnavailable("The stored file is missing from the clinic's file storage.", reason="missing") from None
+    try:
+        return crypto.decrypt_file(clinic, blob, name)
+    except crypto.DecryptionError:
+        raise FileUnavailable(
+            "The stored file failed its integrity check (it was altered or belongs elsewhere) and was not opened.",
+            reason="altered",
+        ) from None
+
+
+def iter_chunks(data: bytes, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """`data` in pieces, for StreamingHttpResponse."""
+    view = memoryview(data)
+    for start in range(0, len(view), chunk_bytes):
+        yield bytes(view[start : start + chunk_bytes])
 
 
 def delete_stored(name: str) -> None:

@@ -1,6 +1,6 @@
 """Clinical API routes, mounted at /api/v1/ (see docos/urls_api.py)."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from patients import clinical_api as api
 
@@ -14,4 +14,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("prescriptions/<uuid:id>/sign", api.PrescriptionSignView.as_view(), name="api-prescription-sign"),
     path("prescriptions/<uuid:id>/revise", api.PrescriptionReviseView.as_view(), name="api-prescription-revise"),
     path("prescriptions/<uuid:id>/pdf", api.PrescriptionPdfView.as_view(), name="api-prescription-pdf"),
+    path("", include("patients.api_urls_documents")),
 ]

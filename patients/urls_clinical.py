@@ -1,6 +1,6 @@
 """Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from patients import clinical_views as views
 
@@ -21,4 +21,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
     path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+    path("", include("patients.urls_documents")),
 ]

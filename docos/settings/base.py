@@ -199,6 +199,8 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "patients.models.Visit.Status",
         "PrescriptionStatusEnum": "patients.models.Prescription.Status",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
+        "ConsentKindEnum": "patients.models.ConsentTemplate.Kind",
+        "CertificateKindEnum": "patients.models.CertificateTemplate.Kind",
     },
 }
 
