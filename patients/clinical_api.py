@@ -29,9 +29,15 @@ from patients.models import PrescriptionItem, Visit
 # --- serializers ---------------------------------------------------------------------------------
 
 
-class RefOutput(serializers.Serializer[Any]):
+class ClinicalRefOutput(serializers.Serializer[Any]):
+    """A location (or other named object) by id and name. Unique class name: OpenAPI components are
+    named after it, and appointments has a `RefOutput` of its own."""
+
     id = serializers.UUIDField()
     name = serializers.CharField()
+
+
+RefOutput = ClinicalRefOutput  # the name patients/documents_api.py imports
 
 
 class StaffRefOutput(serializers.Serializer[Any]):
@@ -68,7 +74,7 @@ class VisitSummaryOutput(serializers.Serializer[Visit]):
     visit_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Visit.Status.choices)
     chief_complaint = serializers.CharField()
-    location = RefOutput()
+    location = ClinicalRefOutput()
     clinician = StaffRefOutput()
     signed_at = serializers.DateTimeField(allow_null=True)
 
@@ -154,7 +160,7 @@ class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
     visit = serializers.UUIDField(source="visit_id", allow_null=True)
-    location = RefOutput()
+    location = ClinicalRefOutput()
     prescriber = StaffRefOutput()
     status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices)
     version = serializers.IntegerField()
