@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -52,7 +52,15 @@ class PatientBriefOutput(serializers.Serializer[Patient]):
     dob_is_estimated = serializers.BooleanField()
     age = serializers.IntegerField(source="age_years", allow_null=True)
     phone = serializers.CharField(help_text="E.164, e.g. +919845012345.")
-    registered_location = LocationRef()
+    registered_location = serializers.SerializerMethodField()
+
+    @extend_schema_field(LocationRef)
+    def get_registered_location(self, patient: Patient) -> dict[str, Any]:
+        # Search results carry the name as an annotation (no second model per row).
+        name = getattr(patient, "location_name", None)
+        if name is None:
+            name = patient.registered_location.name
+        return {"id": patient.registered_location_id, "name": name}
 
 
 class PatientOutput(PatientBriefOutput):

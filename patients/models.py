@@ -139,6 +139,20 @@ class Patient(UUIDModel):
         return self.whatsapp_number or self.phone
 
 
+class PatientNameWord(models.Model):
+    """Every word that occurs in a patient's name key: the vocabulary the search corrects typos
+    against (a query word with no exact match is swapped for the closest words here, by trigram
+    similarity). Services add words as they write patients; a word nobody has any more is harmless."""
+
+    word = models.CharField(max_length=40, primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="name_word_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
+
+
 class Visit(UUIDModel):
     """A consultation. Signed visits are never edited: changes are addenda."""
 

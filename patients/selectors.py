@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -31,6 +33,7 @@ from patients.models import (
     Patient,
     PatientDocument,
     PatientImport,
+    PatientNameWord,
     Prescription,
     Visit,
 )
@@ -41,6 +44,7 @@ SEARCH_CANDIDATES = 250
 # Similar-name suggestions (trigram) are added when the exact search finds fewer than this.
 FUZZY_BELOW = 20
 FUZZY_LIMIT = 20
+MAX_QUERY_WORDS = 5
 MIN_PHONE_FRAGMENT = 4
 DUPLICATE_NAME_SIMILARITY = 0.5
 # Only what the list and the search results show.
@@ -56,7 +60,7 @@ LIST_FIELDS = (
     "registered_location_id",
     "is_active",
 )
-_MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\s*-?\s*(\d{1,12})$")
+_MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)\s*-?\s*(\d{1,12})$")
 
 
 def _as_uuid(value: Any) -> uuid.UUID | None:
@@ -103,8 +107,8 @@ def patient_list(*, user: Any) -> QuerySet[Patient]:
     """Active patients the user may see, most recently registered first."""
     return (
         scope_patients(Patient.objects.filter(is_active=True), user)
-        .select_related("registered_location")
-        .only(*LIST_FIELDS, "registered_location__name")
+        .only(*LIST_FIELDS)
+        .annotate(location_name=F("registered_location__name"))
         .order_by("-created_at", "-id")
     )
 
@@ -125,38 +129,76 @@ class PatientSearch:
     words: list[str] = field(default_factory=list)
 
     def suggestions(self, *, found: int) -> list[Patient]:
-        """Similar names (trigram word similarity of the keys) when the exact search found few."""
-        if self.kind != "name" or found >= FUZZY_BELOW or len(self.name_key.replace(" ", "")) < 3:
+        """Similar names when the exact search found few: each query word is swapped for the closest
+        words of the clinic's name vocabulary (trigram similarity), so a typo that changes a letter
+        of the skeleton ("Imram", "Krishman") still finds the patient."""
+        if self.kind != "name" or found >= FUZZY_BELOW or not self.words:
             return []
-        similar = (
-            scope_patients(Patient.objects.filter(is_active=True), self.user)
-            .filter(
-                TrigramWordSimilar(F("name_key"), Value(self.name_key))
-                | TrigramSimilar(F("name_key"), Value(self.name_key))
-            )
-            .exclude(search_words__contains=self.words)
-            .order_by()
+        alternatives = [_close_words(word) for word in self.words[:MAX_QUERY_WORDS]]
+        if not all(alternatives) or alternatives == [[w] for w in self.words[:MAX_QUERY_WORDS]]:
+            return []  # a word like nothing in the clinic, or no word needs correcting
+        similar = scope_patients(Patient.objects.filter(is_active=True), self.user)
+        for close in alternatives:
+            similar = similar.filter(search_words__overlap=close)
+        similar = similar.exclude(search_words__contains=self.words)
+        return list(_ranked(_candidates(similar), self.name_key, self.spelling)[:FUZZY_LIMIT])
+
+
+def _close_words(word: str, limit: int = 5) -> list[str]:
+    """The vocabulary words closest to one query word (itself first when it exists)."""
+    if len(word) <= 2:
+        return [word]  # too short for trigrams to tell words apart; the prefix match stands
+    close = (
+        PatientNameWord.objects.filter(
+            TrigramSimilar(F("word"), Value(word)) | TrigramWordSimilar(F("word"), Value(word))
         )
-        capped = similar.values("pk")[:SEARCH_CANDIDATES]
-        return list(_ranked(Patient.objects.filter(pk__in=capped), self.name_key, self.spelling)[:FUZZY_LIMIT])
+        .annotate(closeness=Greatest(TrigramSimilarity("word", Value(word)), TrigramWordSimilarity(word, "word")))
+        .order_by("-closeness", "word")
+        .values_list("word", flat=True)[:limit]
+    )
+    return list(close)
 
 
 def _ranked(patients: QuerySet[Patient], key: str, spelled: str) -> QuerySet[Patient]:
-    full_name = Lower(Concat(F("given_name"), Value(" "), F("family_name")))
     return (
-        patients.select_related("registered_location")
-        .only(*LIST_FIELDS, "registered_location__name")
+        patients.only(*LIST_FIELDS)
         .annotate(
+            location_name=F("registered_location__name"),
             key_similarity=TrigramWordSimilarity(key, "name_key"),
-            spelling_similarity=TrigramWordSimilarity(spelled, full_name),
+            spelling_similarity=RawSQL(
+                "word_similarity(%s, lower(patients_patient.given_name || ' ' || patients_patient.family_name))",
+                (spelled,),
+            ),
         )
         .order_by("-key_similarity", "-spelling_similarity", "given_name", "family_name", "id")
     )
 
 
-def _by_name(patients: QuerySet[Patient], *, order: bool = True) -> QuerySet[Patient]:
-    patients = patients.select_related("registered_location").only(*LIST_FIELDS, "registered_location__name")
-    return patients.order_by("given_name", "family_name", "id") if order else patients
+def _by_name(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    return (
+        patients.only(*LIST_FIELDS)
+        .annotate(location_name=F("registered_location__name"))
+        .order_by("given_name", "family_name", "id")
+    )
+
+
+class AnyOf(Func):
+    """`expression = ANY(ARRAY(subquery))`. PostgreSQL runs the (capped) subquery once and then
+    looks the rows up by primary key; `IN (subquery)` may instead hash-join it against the table."""
+
+    template = "%(expressions)s"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return f"({sql}))", params
+
+
+def _candidates(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """The first SEARCH_CANDIDATES matches (in no particular order), for ranking."""
+    capped = patients.order_by().values("pk")[:SEARCH_CANDIDATES]
+    return Patient.objects.filter(AnyOf(F("pk"), ArraySubquery(capped)))
 
 
 def patient_search(*, user: Any, query: str) -> PatientSearch:
@@ -192,20 +234,20 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
 
             condition |= Q(mrn=format_mrn(int(raw_digits)))
         if len(raw_digits) >= MIN_PHONE_FRAGMENT:
-            fragment = base.filter(phone_digits__contains=raw_digits).order_by().values("pk")[:SEARCH_CANDIDATES]
-            condition |= Q(pk__in=fragment)
-        return PatientSearch(query=text, kind="phone", queryset=_by_name(base.filter(condition)), user=user)
+            condition |= Q(phone_digits__contains=raw_digits)  # LIKE '%digits%': the trigram index
+        return PatientSearch(
+            query=text, kind="phone", queryset=_by_name(_candidates(base.filter(condition))), user=user
+        )
 
     key = search.name_key(text)
     if not key:
         return PatientSearch(query=text, kind="none", queryset=Patient.objects.none(), user=user)
-    words = key.split()
+    words = key.split()[:MAX_QUERY_WORDS]
     spelled = search.spelling(text)
-    candidates = base.filter(search_words__contains=words).order_by().values("pk")[:SEARCH_CANDIDATES]
     return PatientSearch(
         query=text,
         kind="name",
-        queryset=_ranked(Patient.objects.filter(pk__in=candidates), key, spelled),
+        queryset=_ranked(_candidates(base.filter(search_words__contains=words)), key, spelled),
         user=user,
         name_key=key,
         spelling=spelled,

@@ -24,7 +24,7 @@ from accounts.audit import audit_record
 from accounts.models import Location, User
 from accounts.selectors import user_location_ids
 from patients import search
-from patients.models import BloodGroup, Patient, Sex
+from patients.models import BloodGroup, Patient, PatientNameWord, Sex
 from patients.phones import normalize_phone
 
 # The version of the privacy notice shown when consent to WhatsApp contact is taken.
@@ -521,6 +521,13 @@ def patient_search_keys(patient: Patient) -> list[str]:
     return changed
 
 
+def remember_name_words(patient: Patient) -> None:
+    """Add the words of the patient's name key to the vocabulary the search corrects typos with."""
+    words = sorted(set(patient.name_key.split()))
+    if words:
+        PatientNameWord.objects.bulk_create([PatientNameWord(word=w) for w in words], ignore_conflicts=True)
+
+
 def _check_unique(patient: Patient) -> None:
     others = Patient.objects.exclude(pk=patient.pk)
     if patient.abha_number and others.filter(abha_number=patient.abha_number).exists():
@@ -585,6 +592,7 @@ def patient_create(
     _check_unique(patient)
     patient.mrn = next_mrn()
     _save(patient, force_insert=True)
+    remember_name_words(patient)
     audit_record(
         actor=actor,
         action="patient.create",
@@ -616,6 +624,7 @@ def patient_update(
     patient_search_keys(locked)
     _check_unique(locked)
     _save(locked)
+    remember_name_words(locked)
     audit_record(
         actor=actor,
         action="patient.update",
