@@ -155,8 +155,7 @@ def clean_signature(raw: bytes) -> bytes:
     (min_w, min_h), (max_w, max_h) = SIGNATURE_MIN_SIZE, SIGNATURE_MAX_SIZE
     if not (min_w <= width <= max_w and min_h <= height <= max_h):
         raise ValidationError(
-            f"The signature image is {width}\u00d7{height} pixels; it must be between {min_w}\u00d7{min_h} "
-            f"and {max_w}\u00d7{max_h}.",
+            f"The signature image is {width}x{height} pixels; it must be between {min_w}x{min_h} and {max_w}x{max_h}.",
             code="signature_dimensions",
         )
     try:
@@ -196,15 +195,16 @@ def _require(actor: User, capability: str, what: str) -> None:
         raise PermissionDenied(f"You are not allowed to {what}.")
 
 
-def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
+def _add(errors: dict[str, list[Any]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
-def _collect(errors: dict[str, list[str]], field: str, check: Any, *args: Any) -> Any:
+def _collect(errors: dict[str, list[Any]], field: str, check: Any, *args: Any) -> Any:
+    """Run one check, adding its errors (codes kept) under `field`, so all are reported at once."""
     try:
         return check(*args)
     except ValidationError as exc:
-        errors.setdefault(field, []).extend(exc.messages)
+        errors.setdefault(field, []).extend(exc.error_list if hasattr(exc, "error_list") else exc.messages)
         return None
 
 
@@ -213,14 +213,14 @@ def _check_patient(patient: Patient) -> None:
         raise ValidationError("This patient record was merged into another; open that record instead.")
 
 
-def _check_location(errors: dict[str, list[str]], actor: User, location: Location | None) -> None:
+def _check_location(errors: dict[str, list[Any]], actor: User, location: Location | None) -> None:
     if location is None or not location.is_active:
         _add(errors, "location", "Choose an active location.")
     elif not user_can_access_location(actor, location):
         _add(errors, "location", f"You do not work at {location.name}.")
 
 
-def _short(errors: dict[str, list[str]], field: str, value: str, limit: int, label: str) -> str:
+def _short(errors: dict[str, list[Any]], field: str, value: str, limit: int, label: str) -> str:
     text = " ".join((value or "").split())
     if len(text) > limit:
         _add(errors, field, f"Keep the {label} under {limit} characters.")
@@ -266,7 +266,7 @@ def signed_pdf_read(*, document: SignedDocument, actor: User, action: str, reque
 # --- consent templates ---------------------------------------------------------------------------
 
 
-def _clean_consent_template(errors: dict[str, list[str]], name: str, kind: str, body: str) -> tuple[str, str, str]:
+def _clean_consent_template(errors: dict[str, list[Any]], name: str, kind: str, body: str) -> tuple[str, str, str]:
     clean_name = _short(errors, "name", name, NAME_MAX, "name")
     if not clean_name:
         _add(errors, "name", "Name the template, e.g. \u201cConsent for minor procedure\u201d.")
@@ -279,7 +279,7 @@ def _clean_consent_template(errors: dict[str, list[str]], name: str, kind: str, 
 @transaction.atomic
 def consent_template_create(*, actor: User, name: str, kind: str, body: str, request: Any = None) -> ConsentTemplate:
     _require(actor, "consents.manage", "manage consent templates")
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     clean_name, kind, clean_body = _clean_consent_template(errors, name, kind, body)
     if errors:
         raise ValidationError(errors)
@@ -310,7 +310,7 @@ def consent_template_update(
     were signed with (it is copied into each form and its PDF)."""
     _require(actor, "consents.manage", "manage consent templates")
     locked = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     clean_name, clean_kind, clean_body = _clean_consent_template(
         errors,
         locked.name if name is None else name,
@@ -404,7 +404,7 @@ def consent_sign(
     _check_patient(patient)
     if location is None:
         location = default_location(actor, patient)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     _check_location(errors, actor, location)
     if not template.is_active:
         _add(errors, "template", "This template was retired; choose a current one.")
@@ -512,7 +512,7 @@ def consent_pdf_read(*, consent: ConsentForm, actor: User, request: Any = None) 
 # --- certificate templates -----------------------------------------------------------------------
 
 
-def _clean_certificate_template(errors: dict[str, list[str]], name: str, kind: str, body: str) -> tuple[str, str, str]:
+def _clean_certificate_template(errors: dict[str, list[Any]], name: str, kind: str, body: str) -> tuple[str, str, str]:
     clean_name = _short(errors, "name", name, NAME_MAX, "name")
     if not clean_name:
         _add(errors, "name", "Name the template, e.g. \u201cSick leave\u201d.")
@@ -527,7 +527,7 @@ def certificate_template_create(
     *, actor: User, name: str, kind: str, body: str, request: Any = None
 ) -> CertificateTemplate:
     _require(actor, "certificates.sign", "manage certificate templates")
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     clean_name, kind, clean_body = _clean_certificate_template(errors, name, kind, body)
     if errors:
         raise ValidationError(errors)
@@ -557,7 +557,7 @@ def certificate_template_update(
     """Change a template; certificates already signed keep their own copy of the text."""
     _require(actor, "certificates.sign", "manage certificate templates")
     locked = CertificateTemplate.objects.select_for_update().get(pk=template.pk)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     clean_name, clean_kind, clean_body = _clean_certificate_template(
         errors,
         locked.name if name is None else name,
@@ -638,7 +638,7 @@ def certificate_preview(
 
 
 def _check_certificate_dates(
-    errors: dict[str, list[str]], kind: str, used: list[str], from_date: dt.date | None, to_date: dt.date | None
+    errors: dict[str, list[Any]], kind: str, used: list[str], from_date: dt.date | None, to_date: dt.date | None
 ) -> None:
     needs_from = kind in (CertificateTemplate.Kind.SICK_LEAVE, CertificateTemplate.Kind.FITNESS) or bool(
         {"from_date", "days"} & set(used)
@@ -693,7 +693,7 @@ def certificate_sign(
     _check_patient(patient)
     if location is None:
         location = default_location(actor, patient)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     _check_location(errors, actor, location)
     if template is not None:
         if not template.is_active:

@@ -156,7 +156,11 @@ def read_upload(file: Any) -> tuple[bytes, str]:
         size = getattr(file, "size", None)
         if isinstance(size, int) and size > limit:
             raise ValidationError(
-                {"file": f"This file is {human_size(size)}; the limit is {human_size(limit)}."}, code="file_size"
+                {
+                    "file": ValidationError(
+                        f"This file is {human_size(size)}; the limit is {human_size(limit)}.", code="file_size"
+                    )
+                }
             )
         if hasattr(file, "seek"):
             file.seek(0)
@@ -164,17 +168,21 @@ def read_upload(file: Any) -> tuple[bytes, str]:
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise ValidationError(
-            {"file": f"This file is larger than {human_size(limit)}, the limit for one upload."}, code="file_size"
+            {
+                "file": ValidationError(
+                    f"This file is larger than {human_size(limit)}, the limit for one upload.", code="file_size"
+                )
+            }
         )
     if not data:
-        raise ValidationError({"file": "This file is empty. Choose the file again."}, code="empty")
+        raise ValidationError({"file": ValidationError("This file is empty. Choose the file again.", code="empty")})
     return data, name
 
 
 def check_file(data: bytes, name: str) -> FileKind:
     kind = detect_kind(data)
     if kind is None:
-        raise ValidationError({"file": _refusal(data, name)}, code="file_type")
+        raise ValidationError({"file": ValidationError(_refusal(data, name), code="file_type")})
     return kind
 
 
@@ -212,7 +220,7 @@ def document_upload(
         raise ValidationError("This patient record was merged into another; upload to that record instead.")
     if location is None:
         location = default_location(actor, patient)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if location is None or not location.is_active:
         errors["location"] = ["Choose an active location."]
     elif not user_can_access_location(actor, location):
@@ -226,8 +234,8 @@ def document_upload(
         data, name = read_upload(file)
         kind = check_file(data, name)
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        for field, field_errors in exc.error_dict.items():
+            errors.setdefault(field, []).extend(field_errors)
     clean_title = " ".join((title or "").split()) or _title_from(name)
     if not clean_title:
         errors.setdefault("title", []).append("Give the document a title, e.g. \u201cCBC report, March\u201d.")

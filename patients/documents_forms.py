@@ -61,7 +61,9 @@ class DocumentUploadForm(LocationChoiceMixin, forms.Form):
         help_text="Leave blank to use the file name.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. CBC report, March"}),
     )
-    category = forms.ChoiceField(label="Kind", choices=PatientDocument.Category.choices)
+    category = forms.ChoiceField(
+        label="Kind", choices=PatientDocument.Category.choices, required=False, initial=PatientDocument.Category.REPORT
+    )
     location = forms.ModelChoiceField(
         label="Location", queryset=Location.objects.none(), empty_label=None, required=False
     )

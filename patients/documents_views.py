@@ -104,7 +104,7 @@ def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     actor=user,
                     file=form.cleaned_data["file"],
                     title=form.cleaned_data["title"],
-                    category=form.cleaned_data["category"],
+                    category=form.cleaned_data["category"] or PatientDocument.Category.REPORT,
                     location=form.cleaned_data["location"],
                     request=request,
                 )
@@ -346,7 +346,8 @@ def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 else:
                     messages.success(request, "Certificate signed. The signed PDF is stored and can be verified.")
                     return redirect("certificates-detail", certificate_id=certificate.pk)
-            if form.is_valid():
+            where = data["location"] or default
+            if form.is_valid() and where is not None:
                 preview = consents.certificate_preview(
                     patient=patient,
                     actor=user,
@@ -354,7 +355,7 @@ def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     from_date=data["from_date"],
                     to_date=data["to_date"],
                     diagnosis=data["diagnosis"],
-                    location=data["location"],
+                    location=where,
                 )
         if not form.is_valid():
             status = 400
