@@ -97,7 +97,9 @@ def _chain_tail() -> str:
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # REMOTE_ADDR is set by the trusted proxy in production (gunicorn --forwarded-allow-ips).
+    # The client's address: docos.middleware.ClientIPMiddleware replaces REMOTE_ADDR with the
+    # right-most untrusted X-Forwarded-For entry when the peer is one of DOCOS_TRUSTED_PROXIES.
+    # (gunicorn's --forwarded-allow-ips does not do this: it only trusts the scheme headers.)
     raw = request.META.get("REMOTE_ADDR") or ""
     try:
         address = ipaddress.ip_address(raw.split("%", 1)[0])  # PostgreSQL's inet has no IPv6 zone ids

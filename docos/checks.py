@@ -1,4 +1,4 @@
-"""System checks for the shared kernel: the encryption key ring and production secrets.
+"""System checks for the shared kernel: the encryption key ring, production secrets, trusted proxies.
 
 They run with every management command (migrate, runserver, check), so a deployment with a
 missing or malformed key ring stops at start-up instead of failing on the first encrypted read.
@@ -6,10 +6,11 @@ missing or malformed key ring stops at start-up instead of failing on the first 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from docos import crypto
 from docos.devkeys import WELL_KNOWN_KEY_SPECS
@@ -64,6 +65,38 @@ def check_production_secret_key(app_configs: Any = None, **kwargs: Any) -> list[
                 "DJANGO_SECRET_KEY is the development default.",
                 hint="Set DJANGO_SECRET_KEY to at least 50 random characters.",
                 id="docos.E003",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DOCOS_TRUSTED_PROXIES must parse; production behind a proxy should name it."""
+    entries = list(getattr(settings, "DOCOS_TRUSTED_PROXIES", []) or [])
+    bad = []
+    for entry in entries:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            bad.append(str(entry))
+    if bad:
+        return [
+            Error(
+                f"DOCOS_TRUSTED_PROXIES has entries that are not IP addresses or networks: {', '.join(bad)}.",
+                hint="Use a comma-separated list like 10.0.0.0/8,192.0.2.10.",
+                id="docos.E004",
+            )
+        ]
+    if is_production() and not entries:
+        return [
+            Warning(
+                "DOCOS_TRUSTED_PROXIES is empty: behind a TLS proxy every request appears to come from the "
+                "proxy, so per-address sign-in limits block everyone at once and the audit log records the "
+                "proxy's address.",
+                hint="Set DOCOS_TRUSTED_PROXIES to the addresses (or CIDR ranges) of your proxies / load "
+                "balancers. If clients really connect directly, silence docos.W001.",
+                id="docos.W001",
             )
         ]
     return []

@@ -74,6 +74,7 @@ CACHES = {
 }
 
 MIDDLEWARE = [
+    "docos.middleware.ClientIPMiddleware",  # first: everything below reads the client's address
     "docos.middleware.HealthCheckMiddleware",
     "clinics.middleware.ClinicTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -135,7 +136,16 @@ DOCOS_LOGIN_CODE_TTL_SECONDS = 10 * 60
 DOCOS_LOGIN_CODE_MAX_ATTEMPTS = 5
 DOCOS_LOCKOUT_FAILURES = 10
 DOCOS_LOCKOUT_WINDOW_SECONDS = 15 * 60
-DOCOS_IP_FAILURE_LIMIT = 50
+DOCOS_IP_FAILURE_LIMIT = 50  # failed sign-ins per client address per clinic per window
+DOCOS_IP_FAILURE_LIMIT_GLOBAL = 200  # ... and across all clinics (a ceiling for one address)
+DOCOS_LOGIN_CODE_FAILURE_LIMIT = 10  # wrong emailed codes per account per window, whatever the code or purpose
+DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS = 60 * 60
+
+# --- client addresses behind proxies -------------------------------------------------------------
+# The reverse proxies / load balancers in front of the app (IPs or CIDRs). Only when a request
+# comes from one of them is X-Forwarded-For read (its right-most untrusted entry is the client).
+# Empty: trust no proxy and use the TCP peer address. See docos.middleware.ClientIPMiddleware.
+DOCOS_TRUSTED_PROXIES = env.list("DOCOS_TRUSTED_PROXIES", default=[])
 
 # --- encryption ----------------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key2"; the first key is primary. Required outside dev/test.
