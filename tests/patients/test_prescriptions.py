@@ -9,7 +9,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from accounts.models import AuditEvent
 from clinics.models import DocumentVerification
-from clinics.verification import ALPHABET
+from clinics.verification import ALPHABET, CODE_LENGTH
 from patients import clinical
 from patients.clinical_selectors import formulary_search
 from patients.models import FormularyDrug, Prescription, SignedDocument
@@ -65,7 +65,7 @@ def test_signing_renders_stores_and_publishes_the_prescription(clinic_a):
         assert document is not None and document.kind == "prescription" and document.patient_id == patient.pk
         code = document.verification_code
         prefix, _, rest = code.partition("-")
-        assert prefix == "RX" and len(rest) == 6 and set(rest) <= set(ALPHABET)
+        assert prefix == "RX" and len(rest) == CODE_LENGTH and set(rest) <= set(ALPHABET)
         assert len(document.sha256) == 64 and document.size > 1000
         event = AuditEvent.objects.get(action="prescription.sign", object_id=str(prescription.pk))
         assert event.metadata["code"] == code and "Paracetamol" not in str(event.metadata)
