@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
 from clinics.models import Clinic
-from patients import clinical
+from patients import clinical, demo_documents
 from patients.models import Patient, Prescription
 
 SCENARIOS: list[dict[str, Any]] = [
@@ -282,4 +282,6 @@ def seed(clinic: Clinic) -> int:
     """Seed the demo clinical records; returns the number of signed prescriptions made (0 if the
     clinic already has prescriptions, no patients, or no doctor with a registration number)."""
     with tenant_context(clinic):
-        return _seed_records()
+        made = _seed_records()
+    demo_documents.seed(clinic)  # consent and certificate templates, a signed consent and certificate
+    return made

@@ -141,6 +141,15 @@
       }
     });
 
+    // Coming back to the page (browser back button) must not leave the button disabled.
+    var submitLabel = submit ? submit.textContent : "";
+    window.addEventListener("pageshow", function () {
+      if (submit) {
+        submit.disabled = false;
+        submit.textContent = submitLabel;
+      }
+    });
+
     var resizeTimer = null;
     window.addEventListener("resize", function () {
       window.clearTimeout(resizeTimer);

@@ -168,3 +168,14 @@ def test_document_pages_have_no_inline_script_or_style(clinic_a, client_for):
         assert "<style" not in html and " style=" not in html, url
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
         assert "csrfmiddlewaretoken" in html or '<form method="post"' not in html, url
+
+
+def test_patient_chart_links_to_documents_consents_and_certificates_by_capability(clinic_a, client_for):
+    patient = make_patient(clinic_a)
+    doctor = client_for(clinic_a, "doctor").get(f"/patients/{patient.pk}/").content.decode()
+    assert f"/patients/{patient.pk}/documents" in doctor
+    assert f"/patients/{patient.pk}/consents" in doctor
+    assert f"/patients/{patient.pk}/certificates/new" in doctor
+    desk = client_for(clinic_a, "front_desk").get(f"/patients/{patient.pk}/").content.decode()
+    assert f"/patients/{patient.pk}/documents/upload" in desk
+    assert f'/patients/{patient.pk}/documents"' not in desk and "/consents" not in desk
