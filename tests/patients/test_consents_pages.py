@@ -180,3 +180,71 @@ def test_clinic_writes_its_own_consent_templates(clinic_a, client_for):
     bad = web.post("/consents/templates/new", {"name": "Bad", "kind": "data", "body": "Hello {{ amount }}"})
     assert bad.status_code == 400
     assert "Unknown placeholder {{ amount }}" in bad.content.decode()
+
+
+def test_the_public_verify_page_confirms_a_signed_consent_without_phi(clinic_a):
+    from django.core.cache import cache
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from docos import storage
+    from patients import consents
+
+    cache.clear()
+    patient = make_patient(clinic_a, given_name="Priyanka", family_name="Chaudhary")
+    template = consent_template(clinic_a)
+    with tenant_context(clinic_a.clinic):
+        consent = consents.consent_sign(
+            patient=patient, template=template, actor=staff(clinic_a, "nurse"), signature=SIGNATURE, procedure="X"
+        )
+        pdf = storage.read_decrypted(clinic_a.clinic, consent.document.storage_name)
+    public = Client(HTTP_HOST="testserver.local")
+    code = consent.document.verification_code
+    page = public.get(f"/verify/{code}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Consent form" in html and "Alpha Clinic" in html and "Priyanka" not in html
+    match = public.post(f"/verify/{code}", {"document": SimpleUploadedFile("consent.pdf", pdf)})
+    assert match.context["result"] == "match"
+    cache.clear()
+
+
+def test_consent_pdf_after_crypto_shredding_is_a_clear_410(clinic_a, client_for):
+    from clinics.models import Clinic
+    from clinics.services import clinic_destroy_data_key
+    from patients import consents
+
+    template = consent_template(clinic_a)
+    with tenant_context(clinic_a.clinic):
+        consent = consents.consent_sign(
+            patient=make_patient(clinic_a),
+            template=template,
+            actor=staff(clinic_a, "nurse"),
+            signature=SIGNATURE,
+            procedure="X",
+        )
+    clinic_destroy_data_key(clinic=Clinic.objects.get(pk=clinic_a.clinic.pk))
+    response = client_for(clinic_a, "nurse").get(f"/consents/{consent.pk}/pdf")
+    assert response.status_code == 410
+    assert "encryption key was destroyed" in response.content.decode()
+
+
+def test_certificate_templates_are_written_by_doctors(clinic_a, client_for):
+    web = client_for(clinic_a, "doctor")
+    response = web.post(
+        "/certificates/templates/new",
+        {"name": "Fitness", "kind": "fitness", "body": "{{ patient_name }} is fit from {{ from_date }}."},
+    )
+    assert response.status_code == 302 and response["Location"] == "/certificates/templates/"
+    with tenant_context(clinic_a.clinic):
+        from patients.models import CertificateTemplate
+
+        template = CertificateTemplate.objects.get(name="Fitness")
+    edit = web.post(
+        f"/certificates/templates/{template.pk}/edit",
+        {"name": "Fitness", "kind": "fitness", "body": "Fit from {{ from_date }}.", "is_active": ""},
+    )
+    assert edit.status_code == 302
+    template.refresh_from_db()
+    assert template.is_active is False and template.body == "Fit from {{ from_date }}."
+    assert "Retired" in web.get("/certificates/templates/").content.decode()

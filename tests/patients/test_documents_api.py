@@ -115,3 +115,24 @@ def test_download_after_the_key_is_destroyed_answers_410(clinic_a, client_for):
     error = response.json()["error"]
     assert error["code"] == "file_unavailable"
     assert "encryption key was destroyed" in error["message"]
+
+
+def test_documents_consents_and_certificates_are_in_the_api_schema(clinic_a, client_for):
+    schema = client_for(clinic_a).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    for path in (
+        "/api/v1/patients/{id}/documents",
+        "/api/v1/documents/{id}",
+        "/api/v1/documents/{id}/download",
+        "/api/v1/consents",
+        "/api/v1/consents/{id}/pdf",
+        "/api/v1/consent-templates",
+        "/api/v1/certificates",
+        "/api/v1/certificates/{id}/pdf",
+        "/api/v1/certificate-templates",
+    ):
+        assert path in schema["paths"], path
+    upload = schema["paths"]["/api/v1/patients/{id}/documents"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert "410" in schema["paths"]["/api/v1/documents/{id}/download"]["get"]["responses"]
+    assert "application/pdf" in schema["paths"]["/api/v1/consents/{id}/pdf"]["get"]["responses"]["200"]["content"]
+    assert {"ConsentKindEnum", "CertificateKindEnum"} <= set(schema["components"]["schemas"])
