@@ -143,15 +143,21 @@ def _code_page(request: HttpRequest, purpose: str) -> HttpResponse:
     form = CodeForm(request.POST or None)
     error: auth.AuthError | None = None
     if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
         try:
-            user = auth.login_code_verify(request=request, email=email, code=form.cleaned_data["code"], purpose=purpose)
+            if purpose == LoginCode.Purpose.UNLOCK:
+                auth.login_unlock_verify(request=request, email=email, code=code)
+            else:
+                user = auth.login_code_verify(request=request, email=email, code=code)
         except auth.AuthError as exc:
             error = exc
             form = CodeForm()
         else:
             if purpose == LoginCode.Purpose.UNLOCK:
-                messages.success(request, "Your account is unlocked.")
-            return _after_first_factor(request, user, "code" if purpose == LoginCode.Purpose.LOGIN else "unlock")
+                # The unlock code lifts the lock only; signing in still takes the usual factors.
+                messages.success(request, "Your account is unlocked. Sign in with your password or a sign-in code.")
+                return redirect("login-verify")
+            return _after_first_factor(request, user, "code")
     return render(
         request,
         f"{TEMPLATE_DIR}/login_code.html",

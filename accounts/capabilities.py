@@ -108,7 +108,10 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     ),
 }
 
-ADMIN_ROLE_SLUGS = frozenset({"owner", "administrator"})
+# Capabilities that administer the clinic (settings, staff, audit, export). Decisions about
+# "admins" (2FA requirement, who may manage whom) use these, never role slugs: a custom role may
+# carry them too.
+ADMINISTRATION_CAPABILITIES = frozenset(c.code for c in CAPABILITIES.values() if c.group == "Administration")
 
 
 def validate_capabilities(codes: set[str] | list[str]) -> list[str]:

@@ -152,7 +152,7 @@ class SecurityForm(forms.Form):
         help_text="Between 5 and 60 minutes. Staff see a warning two minutes before.",
     )
     require_2fa_for_admins = forms.BooleanField(
-        label="Require two-factor sign-in for owners and administrators", required=False
+        label="Require two-factor sign-in for staff with administrative access", required=False
     )
 
 

@@ -5,14 +5,26 @@ address. Step two looks the same whether or not the email belongs to an account;
 sent to real accounts, and wrong-code answers for unknown emails are mirrored in Redis so the
 replies cannot tell the two apart. A confirmed TOTP is asked for after the first factor.
 
-Throttling (Redis, raw keys under `docos:auth:`):
+Throttling (Redis, raw keys under `docos:auth:`). Every check of a secret (password, emailed code,
+TOTP) first *reserves* an attempt: one Lua script increments all its counters at once and the check
+is refused, unevaluated, when any is over its limit. So parallel requests cannot all slip past the
+limit before the first failure is counted. A success gives its reservation back; a failure keeps it.
 - per account (schema + email): `DOCOS_LOCKOUT_FAILURES` failures within
   `DOCOS_LOCKOUT_WINDOW_SECONDS` lock the account until now + window (`User.locked_until`, or a
   Redis lock for emails without an account, so a lockout does not reveal that an account exists).
-  The real user can unlock with a code emailed to them (`LoginCode` purpose "unlock").
-- per IP address, across clinics: `DOCOS_IP_FAILURE_LIMIT` failures within the window block that
+  The counter is not reset by the lock, only by a completed sign-in, an unlock or a new password.
+  The real user can lift the lock with a code emailed to them (`LoginCode` purpose "unlock"); the
+  unlock code does not sign them in, they then sign in as usual.
+- wrong emailed codes per account, whatever the code or its purpose: `DOCOS_LOGIN_CODE_FAILURE_LIMIT`
+  within `DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS`. Asking for a new code does not reset it (each
+  code also dies after `DOCOS_LOGIN_CODE_MAX_ATTEMPTS` wrong tries).
+- per client address (see docos.middleware.ClientIPMiddleware): `DOCOS_IP_FAILURE_LIMIT` failures
+  within the window per clinic, and `DOCOS_IP_FAILURE_LIMIT_GLOBAL` across clinics, block that
   address until the window ends.
 Every failure, success, lockout, unlock and logout is audited (never with passwords or codes).
+
+Emails (codes, reset links) are sent by Celery tasks (accounts.tasks) queued after the commit, so the
+request costs about the same whether or not the address has an account.
 
 Sessions: "sign out everywhere" bumps `User.session_epoch`, which is part of the session auth
 hash, so every session of the user dies; the browser that asked stays signed in with a fresh
@@ -49,7 +61,7 @@ from django.utils.http import urlsafe_base64_decode
 from django_redis import get_redis_connection
 
 from accounts.audit import audit_record, client_ip
-from accounts.capabilities import ADMIN_ROLE_SLUGS
+from accounts.capabilities import ADMINISTRATION_CAPABILITIES
 from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED, idle_timeout_seconds
 from accounts.models import LoginCode, User
 from accounts.qr import qr_data_uri
@@ -71,6 +83,9 @@ SESSION_PENDING = "docos_login_pending"
 INVALID_PASSWORD = "That email and password do not match. Try again, or sign in with a code sent to your email."
 CODE_EXPIRED = "That code has expired or was already used. Ask for a new code."
 CODE_EXHAUSTED = "Too many wrong codes. Ask for a new code."
+CODE_BUDGET_SPENT = (
+    "Too many wrong codes for this account. Try again in an hour, or set a new password from the sign-in page."
+)
 TOTP_INVALID = "That code is not right. Enter the current 6-digit code from your authenticator app."
 IP_BLOCKED = "Too many failed sign-in attempts from your network. Try again in a few minutes."
 SEND_LIMITED = "We have already emailed several codes or links. Use the latest one, or try again in 15 minutes."
@@ -115,6 +130,24 @@ def _redis() -> Any:
 _INCR_WITH_TTL = (
     "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 )
+# Increment every counter (each with its own fixed window that starts at its first event): one
+# atomic step, so concurrent attempts get distinct counts.
+_RESERVE = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  counts[i] = n
+end
+return counts
+"""
+# Give reservations back; a counter that has expired meanwhile is left alone (never negative).
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+"""
 
 
 def _bump(key: str) -> int:
@@ -142,8 +175,17 @@ def _phantom_key(email: str, purpose: str) -> str:
     return f"{KEY_PREFIX}:phantom:{purpose}:{_account_id(email)}"
 
 
+def _code_failures_key(email: str) -> str:
+    return f"{KEY_PREFIX}:fail:codes:{_account_id(email)}"
+
+
 def _ip_key(request: HttpRequest | None) -> str:
-    return f"{KEY_PREFIX}:fail:ip:{client_ip(request) or 'unknown'}"
+    """Failures from one client address at this clinic (a busy address elsewhere does not block it)."""
+    return f"{KEY_PREFIX}:fail:ip:{current_schema()}:{client_ip(request) or 'unknown'}"
+
+
+def _ip_global_key(request: HttpRequest | None) -> str:
+    return f"{KEY_PREFIX}:fail:ipall:{client_ip(request) or 'unknown'}"
 
 
 def _clinic() -> Any:
@@ -165,7 +207,12 @@ def lockout_message(until: datetime) -> str:
 
 
 def _ip_check(request: HttpRequest | None) -> None:
-    if int(_redis().get(_ip_key(request)) or 0) >= settings.DOCOS_IP_FAILURE_LIMIT:
+    """For steps that check no secret (sending a code or link): refuse a blocked address."""
+    clinic_count, global_count = _redis().mget(_ip_key(request), _ip_global_key(request))
+    if (
+        int(clinic_count or 0) >= settings.DOCOS_IP_FAILURE_LIMIT
+        or int(global_count or 0) >= settings.DOCOS_IP_FAILURE_LIMIT_GLOBAL
+    ):
         raise AuthError(IP_BLOCKED)
 
 
@@ -186,12 +233,70 @@ def _raise_if_locked(email: str, user: User | None) -> None:
         raise AuthError(lockout_message(until), locked_until=until)
 
 
+@dataclass
+class Attempt:
+    """Counters reserved for one check of a secret (see `_reserve`); `account_failures` is this
+    attempt's position in the account's failure count, or None when the account is not counted."""
+
+    keys: list[str]
+    account_failures: int | None
+
+    def release(self) -> None:
+        """The check succeeded: give the reservation back (the attempt was not a failure)."""
+        if self.keys:
+            _redis().eval(_RELEASE, len(self.keys), *self.keys)
+
+
+def _reserve(
+    *, request: HttpRequest | None, email: str, user: User | None, account: bool = True, codes: bool = False
+) -> Attempt:
+    """Count this attempt before checking the secret; refuse it (nothing counted) over any limit.
+
+    `account`: count it towards the account's lockout; `codes`: towards its wrong-code budget."""
+    counters: list[tuple[str, int, int, str]] = [
+        (_ip_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT), "ip"),
+        (_ip_global_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT_GLOBAL), "ip"),
+    ]
+    if account:
+        counters.append((_failures_key(email), _window(), int(settings.DOCOS_LOCKOUT_FAILURES), "account"))
+    if codes:
+        counters.append(
+            (
+                _code_failures_key(email),
+                int(settings.DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS),
+                int(settings.DOCOS_LOGIN_CODE_FAILURE_LIMIT),
+                "codes",
+            )
+        )
+    keys = [key for key, _, _, _ in counters]
+    counts = [int(n) for n in _redis().eval(_RESERVE, len(keys), *keys, *[ttl for _, ttl, _, _ in counters])]
+    attempt = Attempt(keys=keys, account_failures=counts[2] if account else None)
+    over = [kind for (_, _, limit, kind), n in zip(counters, counts, strict=True) if n > limit]
+    if over:
+        attempt.release()  # a refused attempt is not evaluated, so it is no failure either
+        if "ip" in over:
+            raise AuthError(IP_BLOCKED)
+        if "account" in over:
+            until = _locked_until(email, user) or timezone.now() + timedelta(seconds=_window())
+            raise AuthError(lockout_message(until), locked_until=until)
+        raise AuthError(CODE_BUDGET_SPENT)
+    return attempt
+
+
 def _fail(
-    *, request: HttpRequest | None, email: str, user: User | None, method: str, reason: str, message: str
+    *,
+    request: HttpRequest | None,
+    attempt: Attempt,
+    email: str,
+    user: User | None,
+    method: str,
+    reason: str,
+    message: str,
 ) -> NoReturn:
-    """Count a failure (IP and account), audit it, lock the account at the limit, and raise."""
-    _bump(_ip_key(request))
-    failures = _bump(_failures_key(email))
+    """Keep the attempt's reservation as a failure, audit it, lock the account at the limit, and raise.
+
+    The failure counter is not reset by the lock: attempts already in flight stay over the limit."""
+    failures = attempt.account_failures
     until: datetime | None = None
     with transaction.atomic():
         audit_record(
@@ -201,14 +306,13 @@ def _fail(
             request=request,
             metadata={"method": method, "reason": reason},
         )
-        if failures >= settings.DOCOS_LOCKOUT_FAILURES:
+        if failures is not None and failures >= settings.DOCOS_LOCKOUT_FAILURES:
             until = timezone.now() + timedelta(seconds=_window())
             if user is not None:
                 User.objects.filter(pk=user.pk).update(locked_until=until)
                 user.locked_until = until
             else:
                 _redis().set(_lock_key(email), str(until.timestamp()), ex=_window())
-            _redis().delete(_failures_key(email))
             audit_record(
                 actor=None,
                 action="auth.lockout",
@@ -222,12 +326,14 @@ def _fail(
 
 
 def _send_email(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    """Send one sign-in email (from a task). SMTP errors propagate so the task retries them."""
     body = render_to_string(template, {"clinic": _clinic(), **context})
     try:
         send_mail(subject, body, None, [to])
     except (OSError, smtplib.SMTPException) as exc:
         # No address in the log: it identifies a person.
-        logger.error("Sign-in email could not be sent (%s)", type(exc).__name__)
+        logger.warning("Sign-in email could not be sent (%s); the task will retry", type(exc).__name__)
+        raise
 
 
 def _throttle_sends(email: str) -> None:
@@ -241,20 +347,33 @@ def _throttle_sends(email: str) -> None:
 def login_password_check(*, request: HttpRequest, email: str, password: str) -> User:
     """Step two with a password. Returns the user; raises AuthError (counted, audited) otherwise."""
     email = normalize_email(email)
-    _ip_check(request)
     user = _find_user(email)
     _raise_if_locked(email, user)
+    attempt = _reserve(request=request, email=email, user=user)
     authed = authenticate(request, email=email, password=password)
     if authed is None:
         reason = "unknown_account" if user is None else ("inactive" if not user.is_active else "bad_password")
-        _fail(request=request, email=email, user=user, method="password", reason=reason, message=INVALID_PASSWORD)
+        _fail(
+            request=request,
+            attempt=attempt,
+            email=email,
+            user=user,
+            method="password",
+            reason=reason,
+            message=INVALID_PASSWORD,
+        )
+    # The account's count is cleared when the sign-in completes (after a TOTP step, if any).
+    attempt.release()
     return cast(User, authed)
 
 
 def login_code_send(*, request: HttpRequest, email: str, purpose: str = LoginCode.Purpose.LOGIN) -> None:
-    """Email a 6-digit code if the email belongs to an active account; otherwise do nothing visible.
+    """Have a 6-digit code emailed if the email belongs to an active account; otherwise do nothing visible.
 
-    A new code replaces the user's earlier unused codes of the same purpose."""
+    A new code replaces the user's earlier unused codes of the same purpose. The request only
+    records the code's row and queues `accounts.login_code_email` after the commit: the task
+    draws the code, stores its hash and sends it, so the code never travels through the broker
+    and no SMTP round trip tells real accounts from unknown ones."""
     email = normalize_email(email)
     _ip_check(request)
     user = _find_user(email)
@@ -265,23 +384,52 @@ def login_code_send(*, request: HttpRequest, email: str, purpose: str = LoginCod
     if user is None or not user.is_active:
         _redis().set(_phantom_key(email, purpose), 0, ex=ttl)
         return
-    code = f"{secrets.randbelow(10**6):06d}"
+    from accounts.tasks import login_code_email_task
+
     now = timezone.now()
     with transaction.atomic():
         LoginCode.objects.filter(user=user, purpose=purpose, used_at__isnull=True, expires_at__gt=now).update(
             expires_at=now
         )
-        login_code = LoginCode(user=user, purpose=purpose, expires_at=now + timedelta(seconds=ttl))
-        login_code.code_hash = _code_hash(login_code.pk, code)
-        login_code.save(force_insert=True)
+        # code_hash stays empty until the task has emailed the code (an unsent code matches nothing).
+        login_code = LoginCode.objects.create(
+            user=user, purpose=purpose, code_hash="", expires_at=now + timedelta(seconds=ttl)
+        )
         audit_record(actor=None, action="auth.code_sent", obj=user, request=request, metadata={"purpose": purpose})
-    unlock = purpose == LoginCode.Purpose.UNLOCK
-    _send_email(
-        to=user.email,
-        subject=f"{code} is your DocOS {'unlock' if unlock else 'sign-in'} code",
-        template="accounts/auth/email_code.txt",
-        context={"code": code, "unlock": unlock, "minutes": ttl // 60},
-    )
+        code_id = str(login_code.pk)
+        transaction.on_commit(lambda: login_code_email_task.delay(code_id))
+
+
+def login_code_email(*, login_code_id: str) -> bool:
+    """Draw, store (hashed) and email the code of a LoginCode row; run by accounts.tasks.
+
+    Idempotent: a row whose code was already emailed (hash set), used, replaced or expired sends
+    nothing (returns False). The row stays locked while the mail is sent and the hash is stored
+    only if the mail went out: a failed send rolls back and the task's retry draws a fresh code."""
+    with transaction.atomic():
+        login_code = (
+            LoginCode.objects.select_for_update(of=("self",)).select_related("user").filter(pk=login_code_id).first()
+        )
+        if (
+            login_code is None
+            or login_code.code_hash
+            or login_code.used_at is not None
+            or login_code.expires_at <= timezone.now()
+            or not login_code.user.is_active
+        ):
+            return False
+        code = f"{secrets.randbelow(10**6):06d}"
+        login_code.code_hash = _code_hash(login_code.pk, code)
+        login_code.save(update_fields=["code_hash"])
+        unlock = login_code.purpose == LoginCode.Purpose.UNLOCK
+        minutes = max(1, int((login_code.expires_at - login_code.created_at).total_seconds()) // 60)
+        _send_email(
+            to=login_code.user.email,
+            subject=f"{code} is your DocOS {'unlock' if unlock else 'sign-in'} code",
+            template="accounts/auth/email_code.txt",
+            context={"code": code, "unlock": unlock, "minutes": minutes},
+        )
+    return True
 
 
 def _phantom_attempt(email: str, purpose: str) -> int | None:
@@ -293,17 +441,18 @@ def _phantom_attempt(email: str, purpose: str) -> int | None:
     return max(settings.DOCOS_LOGIN_CODE_MAX_ATTEMPTS - attempts, 0)
 
 
-def login_code_verify(*, request: HttpRequest, email: str, code: str, purpose: str = LoginCode.Purpose.LOGIN) -> User:
-    """Check an emailed code: single use, valid for DOCOS_LOGIN_CODE_TTL_SECONDS, limited attempts.
-
-    An unlock code also lifts the lockout. Returns the user (first factor done)."""
+def _code_check(*, request: HttpRequest, email: str, code: str, purpose: str) -> User:
+    """Check an emailed code: single use, valid for DOCOS_LOGIN_CODE_TTL_SECONDS, limited attempts
+    per code and a wrong-code budget per account that a new code does not reset. Returns the user."""
     email = normalize_email(email)
     code = "".join((code or "").split())
-    method = "code" if purpose == LoginCode.Purpose.LOGIN else "unlock"
-    _ip_check(request)
+    login_purpose = purpose == LoginCode.Purpose.LOGIN
     user = _find_user(email)
-    if purpose == LoginCode.Purpose.LOGIN:
+    if login_purpose:
         _raise_if_locked(email, user)
+    # An unlock code is for a locked account: its failures count towards the wrong-code budget,
+    # not the lockout (which would refuse it before it is checked).
+    attempt = _reserve(request=request, email=email, user=user, account=login_purpose, codes=True)
     max_attempts = int(settings.DOCOS_LOGIN_CODE_MAX_ATTEMPTS)
     left: int | None
     matched = False
@@ -314,6 +463,7 @@ def login_code_verify(*, request: HttpRequest, email: str, code: str, purpose: s
             login_code = (
                 LoginCode.objects.select_for_update()
                 .filter(user=user, purpose=purpose, used_at__isnull=True)
+                .exclude(code_hash="")  # not emailed yet (accounts.tasks fills it in)
                 .order_by("-created_at")
                 .first()
             )
@@ -329,8 +479,7 @@ def login_code_verify(*, request: HttpRequest, email: str, code: str, purpose: s
                 left = max_attempts - login_code.attempts
                 login_code.save(update_fields=["attempts", "used_at"])
     if matched and user is not None:
-        if purpose == LoginCode.Purpose.UNLOCK:
-            _unlock(request=request, user=user)
+        attempt.release()
         return user
     if left is None:
         reason, message = "code_expired", CODE_EXPIRED
@@ -339,7 +488,27 @@ def login_code_verify(*, request: HttpRequest, email: str, code: str, purpose: s
     else:
         reason = "bad_code"
         message = f"That code is not right. {left} attempt{'s' if left != 1 else ''} left."
-    _fail(request=request, email=email, user=user, method=method, reason=reason, message=message)
+    _fail(
+        request=request,
+        attempt=attempt,
+        email=email,
+        user=user,
+        method="code" if login_purpose else "unlock",
+        reason=reason,
+        message=message,
+    )
+
+
+def login_code_verify(*, request: HttpRequest, email: str, code: str) -> User:
+    """Sign-in with an emailed code: returns the user (first factor done); raises AuthError otherwise."""
+    return _code_check(request=request, email=email, code=code, purpose=LoginCode.Purpose.LOGIN)
+
+
+def login_unlock_verify(*, request: HttpRequest, email: str, code: str) -> None:
+    """Lift a lockout with an emailed unlock code. It does not sign in: the user then signs in as
+    usual (password or sign-in code, and TOTP), so an unlock code is never a way around a factor."""
+    user = _code_check(request=request, email=email, code=code, purpose=LoginCode.Purpose.UNLOCK)
+    _unlock(request=request, user=user)
 
 
 def _unlock(*, request: HttpRequest, user: User) -> None:
@@ -382,11 +551,20 @@ def login_pending_user(request: HttpRequest) -> tuple[User, str] | None:
 
 
 def login_totp_check(*, request: HttpRequest, user: User, code: str) -> None:
-    _ip_check(request)
     user.refresh_from_db(fields=["locked_until"])
     _raise_if_locked(user.email, user)
+    attempt = _reserve(request=request, email=user.email, user=user)
     if not totp_code_valid(user, code):
-        _fail(request=request, email=user.email, user=user, method="totp", reason="bad_totp", message=TOTP_INVALID)
+        _fail(
+            request=request,
+            attempt=attempt,
+            email=user.email,
+            user=user,
+            method="totp",
+            reason="bad_totp",
+            message=TOTP_INVALID,
+        )
+    attempt.release()
 
 
 def login_complete(*, request: HttpRequest, user: User, method: str, second_factor: str = "none") -> None:
@@ -418,11 +596,12 @@ def login_first_factor_done(*, request: HttpRequest, user: User, method: str) ->
 
 
 def two_factor_required(user: Any, clinic: Any) -> bool:
-    """The clinic requires two-factor authentication of its owners and administrators, and this is one."""
+    """The clinic requires two-factor authentication of staff with administrative access, and this
+    user has some: any capability of the "Administration" group, whatever their role is called (a
+    custom role with `staff.manage` is as powerful as the built-in administrator)."""
     if not getattr(user, "is_authenticated", False) or not getattr(clinic, "require_2fa_for_admins", False):
         return False
-    role = getattr(user, "role", None)
-    return role is not None and role.slug in ADMIN_ROLE_SLUGS
+    return bool(set(getattr(user, "capabilities", ())) & ADMINISTRATION_CAPABILITIES)
 
 
 def two_factor_setup_required(user: Any, clinic: Any) -> bool:
@@ -469,11 +648,12 @@ def session_end_everywhere(*, request: HttpRequest, user: User) -> None:
 def password_change(*, request: HttpRequest, user: User, current_password: str, new_password: str) -> None:
     """Change one's own password. Other sessions end (the password is part of the session hash)."""
     try:
-        _ip_check(request)
         _raise_if_locked(user.email, user)
+        attempt = _reserve(request=request, email=user.email, user=user)
         if not user.check_password(current_password):
             _fail(
                 request=request,
+                attempt=attempt,
                 email=user.email,
                 user=user,
                 method="password_change",
@@ -482,6 +662,7 @@ def password_change(*, request: HttpRequest, user: User, current_password: str, 
             )
     except AuthError as exc:
         raise ValidationError({"current_password": exc.message}) from None
+    attempt.release()
     if current_password == new_password:
         raise ValidationError({"new_password": "Choose a password different from the current one."})
     user_validate_password(new_password, user=user)
@@ -493,25 +674,45 @@ def password_change(*, request: HttpRequest, user: User, current_password: str, 
 
 
 def password_reset_request(*, request: HttpRequest, email: str) -> None:
-    """Email a one-time link to set a new password, if the email belongs to an active account."""
+    """Have a one-time link to set a new password emailed, if the email belongs to an active account.
+
+    The link is made and sent by `accounts.password_reset_email`, queued after the commit (no SMTP
+    in the request, so its timing does not reveal whether the account exists)."""
     email = normalize_email(email)
     _ip_check(request)
     _throttle_sends(email)
     user = _find_user(email)
     if user is None or not user.is_active:
         return
+    from accounts.tasks import password_reset_email_task
+
+    user_id, delivery_id = str(user.pk), secrets.token_hex(16)
+    with transaction.atomic():
+        audit_record(actor=None, action="auth.password_reset_requested", obj=user, request=request)
+        transaction.on_commit(lambda: password_reset_email_task.delay(user_id, delivery_id))
+
+
+def password_reset_email(*, user_id: str, delivery_id: str) -> bool:
+    """Email a set-password link (run by accounts.tasks). Idempotent per `delivery_id`: a redelivered
+    or repeated task sends nothing once the mail went out. Returns whether a mail was sent."""
+    marker = f"{KEY_PREFIX}:mailed:reset:{delivery_id}"
+    if _redis().exists(marker):
+        return False
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
     from clinics.services import clinic_url
 
     clinic = _clinic()
     link = clinic_url(clinic, password_set_url(user)) if clinic is not None else password_set_url(user)
-    with transaction.atomic():
-        audit_record(actor=None, action="auth.password_reset_requested", obj=user, request=request)
     _send_email(
         to=user.email,
         subject="Set a new DocOS password",
         template="accounts/auth/email_password_reset.txt",
         context={"link": link, "user": user},
     )
+    _redis().set(marker, "1", ex=int(settings.PASSWORD_RESET_TIMEOUT))
+    return True
 
 
 def password_set_user(uidb64: str, token: str) -> User | None:
@@ -569,7 +770,7 @@ def totp_disable(*, request: HttpRequest, user: User, code: str) -> None:
     if not user.totp_enabled:
         raise ValidationError("Two-factor authentication is not on.")
     if two_factor_required(user, _clinic()):
-        raise ValidationError("Your clinic requires two-factor authentication for owners and administrators.")
+        raise ValidationError("Your clinic requires two-factor authentication for staff with administrative access.")
     if not totp_code_valid(user, code):
         raise ValidationError({"code": TOTP_INVALID})
     with transaction.atomic():

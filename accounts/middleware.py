@@ -3,8 +3,8 @@
 - Idle: no request (other than the passive status poll) for `Clinic.idle_timeout_minutes` ends the
   session. static/js/docos.js warns two minutes before and POSTs /session/keepalive.
 - Absolute: a session lives at most DOCOS_SESSION_ABSOLUTE_SECONDS (12 h) from sign-in.
-- A clinic that requires 2FA for owners and administrators sends such a user without a confirmed
-  TOTP to the setup page; nothing else of the app answers until it is done.
+- A clinic that requires 2FA for staff with administrative access (accounts.login.two_factor_required)
+  sends such a user without a confirmed TOTP to the setup page; nothing else answers until it is done.
 """
 
 from __future__ import annotations

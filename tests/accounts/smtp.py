@@ -2,6 +2,12 @@
 
 Use with `pytest_plugins = ["tests.accounts.smtp"]` and the `smtp` fixture:
 `smtp.messages` holds every received mail (email.message.EmailMessage), newest last.
+
+Sign-in emails are sent by Celery tasks queued with `transaction.on_commit`. Tests run inside a
+transaction that is never committed, so the `smtp` fixture also uses `mail_tasks_run`: commit
+callbacks run when the code under test leaves its outermost transaction (as a real commit would
+trigger them; a rolled-back block drops its callbacks as in production), and Celery runs the
+tasks eagerly, in this process, through the real task code.
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connections
+from django.db.transaction import Atomic
+
+from docos.celery import app as celery_app
 
 
 class MailCollector:
@@ -76,7 +86,35 @@ def smtp_server() -> Iterator[tuple[MailCollector, int]]:
 
 
 @pytest.fixture
-def smtp(smtp_server: tuple[MailCollector, int], settings: Any) -> MailCollector:
+def mail_tasks_run(db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run `on_commit` callbacks when a transaction block of the code under test ends at the test's
+    own depth, and run Celery tasks eagerly (errors propagate, retries happen in place)."""
+    base_depth = {alias: len(connections[alias].atomic_blocks) for alias in connections}
+    original_exit = Atomic.__exit__
+
+    def exit_and_run_callbacks(self: Atomic, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+        result = original_exit(self, exc_type, exc_value, traceback)
+        alias = self.using or "default"
+        connection = connections[alias]
+        if len(connection.atomic_blocks) == base_depth.get(alias, 0):
+            while connection.run_on_commit:
+                _savepoints, callback, _robust = connection.run_on_commit.pop(0)
+                callback()
+        return result
+
+    monkeypatch.setattr(Atomic, "__exit__", exit_and_run_callbacks)
+    eager, propagates = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = eager
+        celery_app.conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
+def smtp(smtp_server: tuple[MailCollector, int], settings: Any, mail_tasks_run: None) -> MailCollector:
     """Django sends through the local SMTP server for this test; the inbox starts empty."""
     collector, port = smtp_server
     collector.clear()

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from django_redis import get_redis_connection
 
+from accounts.login import KEY_PREFIX
 from accounts.models import User
 from tests.accounts.login_helpers import (
     audit_actions,
@@ -60,7 +62,7 @@ def test_ten_failures_lock_the_account_with_a_clear_message_and_an_audit_event(c
     assert expected.encode() in client.post("/login/code/send", {"purpose": "login"}).content
 
 
-def test_locked_user_unlocks_with_an_emailed_code(clinic_a, client_for, smtp, in_tenant):
+def test_locked_user_unlocks_with_an_emailed_code_then_signs_in_as_usual(clinic_a, client_for, smtp, in_tenant):
     client = client_for(clinic_a)
     doctor = clinic_a.users["doctor"]
     fail_times(client, doctor.email, 10)
@@ -69,12 +71,15 @@ def test_locked_user_unlocks_with_an_emailed_code(clinic_a, client_for, smtp, in
     assert response["Location"] == "/login/unlock"
     assert "unlock" in smtp.to(doctor.email)[-1]["Subject"]
     response = client.post("/login/unlock", {"code": smtp.last_code(doctor.email)})
-    assert response.status_code == 302 and response["Location"] == "/"
+    # The unlock code lifts the lock but is not a sign-in: back to the password step.
+    assert response.status_code == 302 and response["Location"] == "/login/verify"
     assert locked_until(clinic_a, doctor, in_tenant) is None
-    assert signed_in_user_id(client, clinic_a) == str(doctor.pk)
+    assert signed_in_user_id(client, clinic_a) is None
     assert audit_actions(clinic_a, action="auth.unlock", object_id=str(doctor.pk))
+    assert not audit_actions(clinic_a, action="auth.login", actor_id=doctor.pk)
+    assert client.post("/login/verify", {"password": PASSWORD})["Location"] == "/"
     [login] = audit_actions(clinic_a, action="auth.login", actor_id=doctor.pk)
-    assert login.metadata["method"] == "unlock"
+    assert login.metadata["method"] == "password"
 
 
 def test_a_sign_in_code_cannot_unlock(clinic_a, client_for, smtp, in_tenant):
@@ -92,8 +97,12 @@ def test_lock_ends_by_itself_after_the_window(clinic_a, client_for, in_tenant):
     client = client_for(clinic_a)
     doctor = clinic_a.users["doctor"]
     fail_times(client, doctor.email, 10)
+    # The window passes: the lock ends, and the failure count (which started earlier) expires too.
     with in_tenant(clinic_a):
         User.objects.filter(pk=doctor.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    redis = get_redis_connection("default")
+    for key in redis.scan_iter(f"{KEY_PREFIX}:fail:acct:*"):
+        redis.delete(key)
     assert client.post("/login/verify", {"password": PASSWORD})["Location"] == "/"
 
 
