@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -227,7 +227,11 @@ def _short(errors: dict[str, list[Any]], field: str, value: str, limit: int, lab
     return text
 
 
-def _render_signed_pdf(template_name: str, context: dict[str, Any], location: Location, assets: Any = None) -> Any:
+def _render_signed_pdf(
+    template_name: str, context: dict[str, Any], location: Location, assets: Any = None
+) -> Callable[[Any], bytes]:
+    """The `render` step handed to sign_document: our PDF template, given the verification code."""
+
     def render(verification: Any) -> bytes:
         from docos.pdf import letterhead_for, render_pdf
 
@@ -319,9 +323,9 @@ def consent_template_update(
     )
     if errors:
         raise ValidationError(errors)
-    updates = {"name": clean_name, "kind": clean_kind, "body": clean_body}
+    updates: dict[str, Any] = {"name": clean_name, "kind": clean_kind, "body": clean_body}
     if is_active is not None:
-        updates["is_active"] = is_active  # type: ignore[assignment]
+        updates["is_active"] = is_active
     changed = [field for field, value in updates.items() if getattr(locked, field) != value]
     if not changed:
         return []

@@ -24,7 +24,7 @@ from clinics.models import Clinic
 from patients import consents
 from patients.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, Patient
 
-CONSENT_TEMPLATES = [
+CONSENT_TEMPLATES: list[tuple[str, str, str]] = [
     (
         "Procedure under local anaesthesia",
         ConsentTemplate.Kind.PROCEDURE,
@@ -58,7 +58,7 @@ CONSENT_TEMPLATES = [
         "Date: {{ date }}",
     ),
 ]
-CERTIFICATE_TEMPLATES = [
+CERTIFICATE_TEMPLATES: list[tuple[str, str, str]] = [
     (
         "Sick leave",
         CertificateTemplate.Kind.SICK_LEAVE,
