@@ -155,12 +155,18 @@ class StaffListView(generics.ListAPIView[User]):
         query = StaffListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        return staff_search(query=filters.get("q", ""), status=filters["status"], role=filters.get("role"))
+        return staff_search(
+            actor=self.request.user,
+            query=filters.get("q", ""),
+            status=filters["status"],
+            role=filters.get("role"),
+        )
 
     @extend_schema(
         operation_id="staff_list",
         summary="Staff of the clinic",
-        description="Requires `staff.manage`. Filter with `q` (name, email, phone), `role` and `status`.",
+        description="Requires `staff.manage`. Filter with `q` (name, email, phone), `role` and `status`. "
+        "A manager restricted to some locations sees only staff working within them.",
         parameters=[StaffListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
         responses={200: StaffOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["staff"],
@@ -175,12 +181,12 @@ class StaffDetailView(generics.RetrieveAPIView[User]):
     lookup_url_kwarg = "id"
 
     def get_queryset(self) -> QuerySet[User]:
-        return staff_search(status="all")
+        return staff_search(actor=self.request.user, status="all")
 
     @extend_schema(
         operation_id="staff_retrieve",
         summary="One member of staff",
-        description="Requires `staff.manage`. An unknown id gives 404.",
+        description="Requires `staff.manage`. An unknown id, or staff outside the caller's locations, gives 404.",
         responses={200: StaffDetailOutput, **error_responses(401, 403, 404)},
         tags=["staff"],
     )

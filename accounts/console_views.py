@@ -75,7 +75,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if user.has_capability("settings.manage"):
         context["location_count"] = Location.objects.filter(is_active=True).count()
     if user.has_capability("staff.manage"):
-        counts = selectors.staff_counts()
+        counts = selectors.staff_counts(actor=user)
         context["staff_count"], context["pending_count"] = counts["active"], counts["pending"]
         context["custom_role_count"] = Role.objects.filter(is_builtin=False).count()
     context["clinic"] = clinic
@@ -249,7 +249,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"] or ""
         status = form.cleaned_data["status"] or "active"
         role = form.cleaned_data["role"]
-    page = _page(request, selectors.staff_search(query=query, status=status, role=role))
+    page = _page(request, selectors.staff_search(actor=_actor(request), query=query, status=status, role=role))
     filtered = bool(query or role or status != "active")
     return _render(request, "staff_list.html", {"form": form, "page": page, "filtered": filtered}, tab="staff")
 
@@ -284,7 +284,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
 @capability_required("staff.manage")
 def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     actor = _actor(request)
-    member = get_object_or_404(User.objects.select_related("role").filter(is_platform_staff=False), pk=pk)
+    member = get_object_or_404(selectors.staff_visible_to(actor).select_related("role"), pk=pk)
     manageable = services.can_manage(actor, member)
     if request.method == "POST":
         form = StaffEditForm(request.POST, actor=actor, member=member)
@@ -322,7 +322,7 @@ def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 def _staff_action(request: HttpRequest, pk: UUID, action: Any, success: str) -> HttpResponse:
-    member = get_object_or_404(User.objects.filter(is_platform_staff=False), pk=pk)
+    member = get_object_or_404(selectors.staff_visible_to(_actor(request)), pk=pk)
     try:
         action(member)
     except ValidationError as exc:
@@ -371,10 +371,15 @@ def staff_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
 @capability_required("staff.manage")
 @require_POST
 def staff_token_revoke(request: HttpRequest, pk: UUID, token_pk: UUID) -> HttpResponse:
-    member = get_object_or_404(User.objects.filter(is_platform_staff=False), pk=pk)
+    actor = _actor(request)
+    member = get_object_or_404(selectors.staff_visible_to(actor), pk=pk)
     token = get_object_or_404(ApiToken, pk=token_pk, user=member)
-    services.api_token_revoke(token=token, actor=_actor(request), request=request)
-    messages.success(request, f"Revoked the token {token.name}.")
+    try:
+        services.api_token_revoke(token=token, actor=actor, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Revoked the token {token.name}.")
     return redirect("console_staff_detail", pk=member.pk)
 
 
@@ -407,7 +412,11 @@ def role_create(request: HttpRequest) -> HttpResponse:
 def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     actor = _actor(request)
     role = get_object_or_404(Role, pk=pk)
-    editable = not role.is_builtin and not services.missing_capabilities(actor, role.capabilities)
+    editable = (
+        not role.is_builtin
+        and not services.missing_capabilities(actor, role.capabilities)
+        and not services.role_holders_outside_reach(actor, role)
+    )
     if request.method == "POST":
         form = RoleForm(request.POST)
         if form.is_valid():

@@ -11,7 +11,7 @@ import uuid
 from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import ApiToken, Location, Role, User
 
@@ -95,9 +95,23 @@ STAFF_STATUSES = {
 }
 
 
-def staff_search(*, query: str = "", status: str = "active", role: Role | None = None) -> QuerySet[User]:
-    """Staff of the clinic, filtered by name/email/phone text, status and role."""
-    users = User.objects.filter(is_platform_staff=False).select_related("role").prefetch_related("locations")
+def staff_visible_to(actor: Any) -> QuerySet[User]:
+    """The clinic's staff the actor may see in the staff directory (console and API).
+
+    An unrestricted manager sees everyone. A manager restricted to some locations sees only staff
+    whose locations all lie within theirs: not colleagues of other branches, and not staff who
+    work at every location (they reach further than the manager). Anyone else gives a 404."""
+    users = User.objects.filter(is_platform_staff=False)
+    ids = user_location_ids(actor)
+    if ids is None:
+        return users
+    assigned = User.locations.through.objects.filter(user_id=OuterRef("pk"))
+    return users.filter(Exists(assigned)).exclude(Exists(assigned.exclude(location_id__in=ids)))
+
+
+def staff_search(*, actor: Any, query: str = "", status: str = "active", role: Role | None = None) -> QuerySet[User]:
+    """Staff visible to the actor (`staff_visible_to`), filtered by name/email/phone text, status and role."""
+    users = staff_visible_to(actor).select_related("role").prefetch_related("locations")
     if status == "active":
         users = users.filter(is_active=True)
     elif status == "invited":
@@ -112,10 +126,12 @@ def staff_search(*, query: str = "", status: str = "active", role: Role | None =
     return users.order_by("full_name", "email")
 
 
-def staff_counts() -> dict[str, int]:
-    """Active staff and pending invitations, for the console overview."""
-    return User.objects.filter(is_platform_staff=False, is_active=True).aggregate(
-        active=Count("pk"), pending=Count("pk", filter=Q(password__startswith=UNUSABLE_PASSWORD_PREFIX))
+def staff_counts(*, actor: Any) -> dict[str, int]:
+    """Active staff and pending invitations visible to the actor, for the console overview."""
+    return (
+        staff_visible_to(actor)
+        .filter(is_active=True)
+        .aggregate(active=Count("pk"), pending=Count("pk", filter=Q(password__startswith=UNUSABLE_PASSWORD_PREFIX)))
     )
 
 

@@ -5,7 +5,10 @@ Privilege guards (enforced here, not only in the console's forms):
 - a staff manager restricted to some locations grants only those locations;
 - nobody changes the access of a colleague with administrative capabilities they lack themselves, and a
   manager restricted to some locations manages only staff within them;
-- nobody deactivates themselves, and the clinic always keeps one active owner.
+- nobody changes their own role or deactivates themselves, and the clinic always keeps one active owner;
+- editing a role changes the access of everyone holding it, so a manager restricted to some locations
+  edits only roles whose holders all work within them;
+- revoking someone else's API token needs the same standing as changing their access.
 """
 
 from __future__ import annotations
@@ -131,9 +134,7 @@ def _assert_can_grant_locations(actor: User, locations: list[Location], *, field
         raise ValidationError({field: f"You cannot give access to {', '.join(outside)}: you do not work there."})
 
 
-ADMINISTRATION_CAPABILITIES = frozenset(
-    c.code for c in caps_registry.CAPABILITIES.values() if c.group == "Administration"
-)
+ADMINISTRATION_CAPABILITIES = caps_registry.ADMINISTRATION_CAPABILITIES
 
 
 def can_manage(actor: User, target: User) -> bool:
@@ -158,6 +159,25 @@ def _assert_can_manage(actor: User, target: User) -> None:
         raise ValidationError(
             f"You cannot change {target.full_name}'s access: their administrative access or locations "
             "reach further than yours."
+        )
+
+
+def role_holders_outside_reach(actor: User, role: Role) -> int:
+    """How many holders of `role` (deactivated staff included) the actor may not manage.
+
+    An unrestricted manager reaches everyone (whoever may edit a role holds all its capabilities,
+    so `can_manage`'s administrative check passes for its holders too)."""
+    if user_location_ids(actor) is None:
+        return 0
+    return sum(1 for holder in role.users.select_related("role") if not can_manage(actor, holder))
+
+
+def _assert_can_manage_holders(actor: User, role: Role, *, verb: str) -> None:
+    outside = role_holders_outside_reach(actor, role)
+    if outside:
+        raise ValidationError(
+            f"You cannot {verb} the {role.name} role: {outside} staff member{'s' if outside != 1 else ''} holding it "
+            f"work{'' if outside != 1 else 's'} beyond the locations or access you manage."
         )
 
 
@@ -451,9 +471,13 @@ def staff_update(
     metadata: dict[str, Any] = {}
 
     if role is not _UNSET and role != user.role:
-        _assert_can_grant_role(actor, role)
         if user.role is not None and user.role.slug == OWNER_ROLE:
             _assert_keeps_an_owner(user)
+        if user.pk == actor.pk:
+            # Nobody picks their own access: a self-assigned role could carry a different set of
+            # capabilities than anyone reviewed (and once slipped out of the clinic's 2FA rule).
+            raise ValidationError({"role": "You cannot change your own role. Ask another staff manager."})
+        _assert_can_grant_role(actor, role)
         metadata["role"] = {"from": user.role.slug if user.role else None, "to": role.slug}
         user.role = role
         changed.append("role")
@@ -606,6 +630,7 @@ def role_update(
     changed = [key for key, value in cleaned.items() if getattr(role, key) != value]
     if not changed:
         return []
+    _assert_can_manage_holders(actor, role, verb="edit")
     added = sorted(set(cleaned["capabilities"]) - set(role.capabilities))
     removed = sorted(set(role.capabilities) - set(cleaned["capabilities"]))
     for key in changed:
@@ -627,6 +652,7 @@ def role_delete(*, role: Role, actor: User, request: HttpRequest | None = None) 
     role = Role.objects.select_for_update().get(pk=role.pk)
     if role.is_builtin:
         raise ValidationError("Built-in roles cannot be deleted.")
+    _assert_can_manage_holders(actor, role, verb="delete")
     in_use = role.users.count()
     if in_use:
         raise ValidationError(
@@ -691,10 +717,13 @@ def api_token_create(
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, actor: User, request: HttpRequest | None = None) -> ApiToken:
-    """Revoke a token at once. Its owner may revoke it, and so may staff managers."""
-    token = ApiToken.objects.select_for_update().get(pk=token.pk)
-    if token.user_id != actor.pk and not actor.has_capability("staff.manage"):
-        raise ValidationError("You can only revoke your own tokens.")
+    """Revoke a token at once. Its owner may revoke it, and so may a staff manager who may manage
+    the owner (`can_manage`: not an owner's token from an administrator, not another branch's)."""
+    token = ApiToken.objects.select_for_update(of=("self",)).select_related("user__role").get(pk=token.pk)
+    if token.user_id != actor.pk:
+        if not actor.has_capability("staff.manage"):
+            raise ValidationError("You can only revoke your own tokens.")
+        _assert_can_manage(actor, token.user)
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
