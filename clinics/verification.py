@@ -1,6 +1,6 @@
 """Public verification of signed documents: short codes, their public routing rows, upload checks.
 
-A signed PDF prints a code like ``RX-7K2M9Q`` and a QR code for ``https://<base domain>/verify/<code>``.
+A signed PDF prints a code like ``RX-7K2M9QH4`` and a QR code for ``https://<base domain>/verify/<code>``.
 The code routes, through `clinics.DocumentVerification` in the public schema, to the clinic that
 issued the document and the SHA-256 of the exact bytes it issued. The row holds no PHI.
 """
@@ -23,11 +23,17 @@ from clinics.models import Clinic, DocumentVerification
 
 # No 0/O, 1/I/L: a code read aloud over the phone or typed from paper cannot be misread.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 6
+# New codes have 8 characters (31^8, about 8.5e11 per prefix); codes printed before that have 6 and
+# still verify. Guessing is also slowed by the per-address page-view limit below.
+CODE_LENGTH = 8
+LEGACY_CODE_LENGTHS = (6,)
+ACCEPTED_CODE_LENGTHS = (CODE_LENGTH, *LEGACY_CODE_LENGTHS)
 PREFIXES = {"prescription": "RX", "consent": "CF", "certificate": "MC"}
-CODE_RE = re.compile(rf"^[A-Z]{{2}}-[{ALPHABET}]{{{CODE_LENGTH}}}$")
+CODE_RE = re.compile(rf"^[A-Z]{{2}}-[{ALPHABET}]+$")
 UPLOAD_LIMIT = 10  # uploads per IP address ...
 UPLOAD_WINDOW_SECONDS = 10 * 60  # ... per ten minutes
+VIEW_LIMIT = 60  # looked-up codes (known or not, pages and uploads) per IP address ...
+VIEW_WINDOW_SECONDS = 10 * 60  # ... per ten minutes
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -40,13 +46,14 @@ def new_code(kind: str) -> str:
             taken = DocumentVerification.objects.filter(code=code).exists()
         if not taken:
             return code
-    raise RuntimeError("Could not find a free verification code")  # 31^6 codes: practically unreachable
+    raise RuntimeError("Could not find a free verification code")  # 31^8 codes: practically unreachable
 
 
 def normalize_code(text: str) -> str | None:
-    """`rx 7k2m9q`, `RX7K2M9Q` and `RX-7K2M9Q` all mean RX-7K2M9Q; None if it cannot be a code."""
+    """`rx 7k2m9qh4`, `RX7K2M9QH4` and `RX-7K2M9QH4` all mean RX-7K2M9QH4; None if it cannot be a code
+    (of the current length or a legacy one)."""
     compact = re.sub(r"[\s-]", "", text or "").upper()
-    if len(compact) != 2 + CODE_LENGTH:
+    if len(compact) - 2 not in ACCEPTED_CODE_LENGTHS:
         return None
     code = f"{compact[:2]}-{compact[2:]}"
     return code if CODE_RE.match(code) else None
@@ -92,14 +99,23 @@ def upload_matches(verification: DocumentVerification, file: IO[bytes] | Any) ->
     return hmac.compare_digest(sha256_of_upload(file), verification.sha256)
 
 
-def upload_allowed(ip: str | None) -> bool:
-    """Count an upload against the IP's budget; False once the budget for the window is spent."""
-    key = f"verify-upload:{ip or 'unknown'}"
-    if cache.add(key, 1, timeout=UPLOAD_WINDOW_SECONDS):
+def _within_budget(key: str, limit: int, window: int) -> bool:
+    """Count one event against a fixed window's budget; False once the budget is spent."""
+    if cache.add(key, 1, timeout=window):
         return True
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=UPLOAD_WINDOW_SECONDS)
+        cache.set(key, 1, timeout=window)
         return True
-    return int(count) <= UPLOAD_LIMIT
+    return int(count) <= limit
+
+
+def upload_allowed(ip: str | None) -> bool:
+    """Count an upload against the IP's budget; False once the budget for the window is spent."""
+    return _within_budget(f"verify-upload:{ip or 'unknown'}", UPLOAD_LIMIT, UPLOAD_WINDOW_SECONDS)
+
+
+def view_allowed(ip: str | None) -> bool:
+    """Count a code lookup against the IP's budget (slows guessing codes); False once spent."""
+    return _within_budget(f"verify-view:{ip or 'unknown'}", VIEW_LIMIT, VIEW_WINDOW_SECONDS)

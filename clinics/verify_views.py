@@ -2,7 +2,9 @@
 
 Anyone holding a printed or forwarded document can confirm who issued it, what it is and when,
 and upload their copy to check that it is byte for byte the issued file. The page shows no PHI:
-no patient, no medicines, no doctor; uploads are rate-limited per IP address.
+no patient, no medicines, no doctor. Code lookups (pages and uploads, known codes or not) and
+uploads are rate-limited per client address (docos.middleware.ClientIPMiddleware finds it behind
+the proxy), so codes cannot be enumerated quickly.
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ def verify_index(request: HttpRequest) -> HttpResponse:
 @public
 @require_http_methods(["GET", "POST"])
 def verify_document(request: HttpRequest, code: str) -> HttpResponse:
+    if not verifying.view_allowed(client_ip(request)):
+        response = render(request, "clinics/verify_limited.html", status=429)
+        response["Retry-After"] = str(verifying.VIEW_WINDOW_SECONDS)
+        response["X-Robots-Tag"] = "noindex"
+        return response
     verification = verifying.verification_get(code)
     if verification is None:
         response = render(request, "clinics/verify_unknown.html", {"code": code[:20]}, status=404)
