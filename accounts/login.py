@@ -397,7 +397,8 @@ def login_code_send(*, request: HttpRequest, email: str, purpose: str = LoginCod
         )
         audit_record(actor=None, action="auth.code_sent", obj=user, request=request, metadata={"purpose": purpose})
         code_id = str(login_code.pk)
-        transaction.on_commit(lambda: login_code_email_task.delay(code_id))
+        # robust: a broker outage is logged, not shown; the reply stays the same as for unknown emails.
+        transaction.on_commit(lambda: login_code_email_task.delay(code_id), robust=True)
 
 
 def login_code_email(*, login_code_id: str) -> bool:
@@ -689,7 +690,7 @@ def password_reset_request(*, request: HttpRequest, email: str) -> None:
     user_id, delivery_id = str(user.pk), secrets.token_hex(16)
     with transaction.atomic():
         audit_record(actor=None, action="auth.password_reset_requested", obj=user, request=request)
-        transaction.on_commit(lambda: password_reset_email_task.delay(user_id, delivery_id))
+        transaction.on_commit(lambda: password_reset_email_task.delay(user_id, delivery_id), robust=True)
 
 
 def password_reset_email(*, user_id: str, delivery_id: str) -> bool:

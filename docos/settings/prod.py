@@ -1,7 +1,9 @@
 """Production: everything secret comes from the environment, and nothing has a development default.
 
 Required: DJANGO_SECRET_KEY, DOCOS_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL (a missing one stops
-start-up with ImproperlyConfigured). `manage.py check --deploy` must report no issues.
+start-up with ImproperlyConfigured). Behind the TLS proxy also set DOCOS_TRUSTED_PROXIES (its
+addresses or CIDR ranges), or every client looks like the proxy (docos.W001 says so).
+`manage.py check --deploy` must report no issues.
 """
 
 from .base import *  # noqa: F403
@@ -19,6 +21,8 @@ DOCOS_PUBLIC_URL_SCHEME = "https"
 DOCOS_PUBLIC_PORT = env("DOCOS_PUBLIC_PORT", default="")
 
 # --- HTTPS behind the TLS proxy ------------------------------------------------------------------
+# The proxy must set X-Forwarded-Proto and append the client's address to X-Forwarded-For;
+# docos.middleware.ClientIPMiddleware reads the latter only from DOCOS_TRUSTED_PROXIES (base.py).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = 63072000  # two years
