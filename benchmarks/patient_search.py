@@ -240,7 +240,7 @@ def _search_path(user: Any, query: str) -> Callable[[], int]:
 
     def run() -> int:
         found = patient_search(user=user, query=query)
-        rows = list(found.queryset[:PAGE])
+        rows = found.rows(0, PAGE)
         rows += found.suggestions(found=len(rows))
         return len(rows)
 

@@ -6,7 +6,7 @@ clinic, or outside the caller's locations, answer 404 like unknown ids.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -29,19 +29,22 @@ class LocationRef(serializers.Serializer[Location]):
 
 
 class GuardianOutput(serializers.Serializer[Patient]):
-    name = serializers.CharField(source="guardian_name")
+    # DRF's metaclass moves declared fields out of the class, so this does not shadow `Field.name`.
+    name = serializers.CharField(source="guardian_name")  # type: ignore[assignment]
     relation = serializers.CharField(source="guardian_relation")
     phone = serializers.CharField(source="guardian_phone")
 
 
 class WhatsAppConsentOutput(serializers.Serializer[Patient]):
     consented_at = serializers.DateTimeField(source="whatsapp_consent_at", allow_null=True)
-    source = serializers.CharField(source="whatsapp_consent_source")
+    source = serializers.CharField(source="whatsapp_consent_source")  # type: ignore[assignment]
     notice_version = serializers.CharField(source="whatsapp_consent_notice_version")
     opted_out_at = serializers.DateTimeField(source="whatsapp_opted_out_at", allow_null=True)
 
 
-class PatientBriefOutput(serializers.Serializer[Patient]):
+class PatientBriefOutput(serializers.Serializer[Any]):
+    """A patient in lists and search results (a selectors.PatientRow or a Patient)."""
+
     id = serializers.UUIDField()
     mrn = serializers.CharField(help_text="The clinic's medical record number, e.g. DEMO-000123.")
     given_name = serializers.CharField()
@@ -55,7 +58,7 @@ class PatientBriefOutput(serializers.Serializer[Patient]):
     registered_location = serializers.SerializerMethodField()
 
     @extend_schema_field(LocationRef)
-    def get_registered_location(self, patient: Patient) -> dict[str, Any]:
+    def get_registered_location(self, patient: Any) -> dict[str, Any]:
         # Search results carry the name as an annotation (no second model per row).
         name = getattr(patient, "location_name", None)
         if name is None:
@@ -196,7 +199,7 @@ class PatientListView(APIView):
         summary="List or search patients",
         description=(
             "Requires `patients.view`. Without `q`: active patients, newest first. With `q`: the best matches first "
-            "(at most 250 matches for a name; similar names are added on the first page when few match exactly). "
+            "(at most 200 matches for a name; similar names are added on the first page when few match exactly). "
             "Staff restricted to locations see patients registered or seen at those locations."
         ),
         parameters=[PatientListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
@@ -209,10 +212,10 @@ class PatientListView(APIView):
         found = selectors.patient_search(user=_user(request), query=query.validated_data.get("q", ""))
         paginator = PatientPagination()
         page = paginator.paginate_queryset(found.queryset, request, view=self) or []
-        rows: list[Patient] = list(page)
+        rows = selectors.as_rows(page)
         if paginator.page is not None and paginator.page.number == 1:
             rows += found.suggestions(found=len(rows))
-        return paginator.get_paginated_response(PatientBriefOutput(rows, many=True).data)
+        return paginator.get_paginated_response(PatientBriefOutput(cast(Any, rows), many=True).data)
 
     @extend_schema(
         operation_id="patients_create",

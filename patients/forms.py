@@ -3,7 +3,7 @@ view copies service errors back onto the fields), so the API and imports follow 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -153,7 +153,7 @@ class PatientForm(forms.Form):
         if patient is not None and patient.state and patient.state not in INDIAN_STATES:
             state = self.fields["state"]
             assert isinstance(state, forms.ChoiceField)
-            state.choices = [*state.choices, (patient.state, patient.state)]
+            state.choices = [*cast(Any, state.choices), (patient.state, patient.state)]
 
     @staticmethod
     def initial_for(patient: Patient) -> dict[str, Any]:

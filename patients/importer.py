@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -540,7 +540,7 @@ def _run(patient_import: PatientImport) -> str:
             current = PatientImport.objects.select_for_update().get(pk=patient_import.pk)
             if current.processed_rows != offset or current.status != PatientImport.Status.RUNNING:
                 return str(current.status)  # another run moved it on
-            errors: list[dict[str, Any]] = list(current.errors or [])
+            errors: list[dict[str, Any]] = list(cast(list[dict[str, Any]], current.errors or []))
             created = skipped = failed = 0
             for index, row in enumerate(batch):
                 number = offset + index + 2
@@ -605,7 +605,7 @@ def error_report_csv(patient_import: PatientImport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Row", "Errors", *parsed.headers])
-    for item in patient_import.errors or []:
+    for item in cast(list[dict[str, Any]], patient_import.errors or []):
         reasons = "; ".join(
             f"{TARGETS.get(name, name.replace('_', ' ').capitalize())}: {' '.join(messages)}"
             for name, messages in item.get("errors", {}).items()

@@ -18,10 +18,12 @@ Shrinivas and Sreenivas "srnvs"; Choudhary, Chaudhari and Chowdhury "cdr". Words
 scripts are kept as they are.
 
 How the search uses the keys (patients.selectors.patient_search):
-1. `search_words` holds every prefix of every word key ("mhmd" -> m, mh, mhm, mhmd). A query
-   matches a patient when each of its word keys is one of them, so typing "moh", "Muhammad"
-   or "Mohammed Ch" finds Mohammed Choudhary. A GIN index answers that containment test fast
-   even for common names (it is exact, needs no recheck and stops at the candidate cap).
+1. `search_words` holds every prefix of two letters or more of every word key ("mhmd" -> mh,
+   mhm, mhmd). A query matches a patient when each of its word keys is one of them, so typing
+   "moh", "Muhammad" or "Mohammed Ch" finds Mohammed Choudhary. A GIN index answers that
+   containment test fast even for common names (exact, no recheck, stops at the candidate cap).
+   One-letter prefixes would be in a fifth of all rows: a one-letter query word ("Ravi K",
+   or Rao's key "r") is checked on the rows the other words found instead of through the index.
 2. The candidates (at most SEARCH_CANDIDATES of them) are ranked by pg_trgm word similarity
    of the keys and then of the spelling as typed, so exact spellings come first.
 3. When a query finds fewer than a page of candidates (a typo that changes a consonant, or a
@@ -103,12 +105,15 @@ def name_key(*parts: str) -> str:
     return " ".join(name_word_keys(*parts))[:NAME_KEY_MAX].strip()
 
 
+MIN_INDEXED_PREFIX = 2
+
+
 def search_words(key: str) -> list[str]:
-    """Every prefix of every word of a name key, for the GIN containment search."""
+    """Every prefix (of MIN_INDEXED_PREFIX letters or more) of every word of a name key."""
     out: list[str] = []
     seen: set[str] = set()
     for word in key.split():
-        for end in range(1, len(word) + 1):
+        for end in range(MIN_INDEXED_PREFIX, len(word) + 1):
             prefix = word[:end]
             if prefix not in seen:
                 seen.add(prefix)

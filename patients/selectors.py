@@ -17,9 +17,10 @@ from typing import Any
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest
+from django.db.models.functions import Concat, Greatest
+from django.db.models.lookups import Contains
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -35,20 +36,21 @@ from patients.models import (
     PatientImport,
     PatientNameWord,
     Prescription,
+    Sex,
     Visit,
 )
 
-# Name searches rank at most this many candidates (5 pages of 50): a query that matches more
+# Name searches rank at most this many candidates (4 pages of 50): a query that matches more
 # people than that is too vague to page through, and capping keeps it fast on any clinic size.
-SEARCH_CANDIDATES = 250
+SEARCH_CANDIDATES = 200
 # Similar-name suggestions (trigram) are added when the exact search finds fewer than this.
 FUZZY_BELOW = 20
 FUZZY_LIMIT = 20
 MAX_QUERY_WORDS = 5
 MIN_PHONE_FRAGMENT = 4
 DUPLICATE_NAME_SIMILARITY = 0.5
-# Only what the list and the search results show.
-LIST_FIELDS = (
+# Only what the list and the search results show (fetched as values: no model per row).
+ROW_FIELDS = (
     "id",
     "mrn",
     "given_name",
@@ -58,7 +60,6 @@ LIST_FIELDS = (
     "dob_is_estimated",
     "phone",
     "registered_location_id",
-    "is_active",
 )
 _MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)\s*-?\s*(\d{1,12})$")
 
@@ -103,14 +104,55 @@ def user_can_see_patient(user: Any, patient: Patient) -> bool:
     return visible_patients(user).filter(pk=patient.pk).exists()
 
 
-def patient_list(*, user: Any) -> QuerySet[Patient]:
-    """Active patients the user may see, most recently registered first."""
-    return (
-        scope_patients(Patient.objects.filter(is_active=True), user)
-        .only(*LIST_FIELDS)
-        .annotate(location_name=F("registered_location__name"))
-        .order_by("-created_at", "-id")
-    )
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    """A patient as lists and search results show one: a few columns, the location's name."""
+
+    id: uuid.UUID
+    mrn: str
+    given_name: str
+    family_name: str
+    sex: str
+    date_of_birth: dt.date | None
+    dob_is_estimated: bool
+    phone: str
+    registered_location_id: uuid.UUID
+    location_name: str
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> PatientRow:
+        return cls(**{name: values[name] for name in (*ROW_FIELDS, "location_name")})
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    def age_years(self) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def get_sex_display(self) -> str:
+        return str(Sex(self.sex).label) if self.sex in Sex.values else self.sex
+
+
+def as_rows(values: Iterable[dict[str, Any]]) -> list[PatientRow]:
+    return [PatientRow.from_values(v) for v in values]
+
+
+def _rows_of(patients: QuerySet[Patient]) -> QuerySet[Patient, dict[str, Any]]:
+    return patients.values(*ROW_FIELDS, location_name=F("registered_location__name"))
+
+
+def patient_list(*, user: Any) -> QuerySet[Patient, dict[str, Any]]:
+    """Active patients the user may see, most recently registered first (as values for PatientRow)."""
+    return _rows_of(scope_patients(Patient.objects.filter(is_active=True), user).order_by("-created_at", "-id"))
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -118,17 +160,21 @@ def patient_list(*, user: Any) -> QuerySet[Patient]:
 
 @dataclass
 class PatientSearch:
-    """A search: `queryset` is ranked best first; `suggestions()` adds similar names when it is short."""
+    """A search. `queryset` yields values for PatientRow, best match first (use `rows()`);
+    `suggestions()` adds similar names when the exact search found few."""
 
     query: str
     kind: str  # "all", "name", "phone", "mrn", "abha", "none"
-    queryset: QuerySet[Patient]
+    queryset: QuerySet[Patient, dict[str, Any]]
     user: Any = None
     name_key: str = ""
     spelling: str = ""
     words: list[str] = field(default_factory=list)
 
-    def suggestions(self, *, found: int) -> list[Patient]:
+    def rows(self, start: int = 0, stop: int = 50) -> list[PatientRow]:
+        return as_rows(self.queryset[start:stop])
+
+    def suggestions(self, *, found: int) -> list[PatientRow]:
         """Similar names when the exact search found few: each query word is swapped for the closest
         words of the clinic's name vocabulary (trigram similarity), so a typo that changes a letter
         of the skeleton ("Imram", "Krishman") still finds the patient."""
@@ -139,9 +185,24 @@ class PatientSearch:
             return []  # a word like nothing in the clinic, or no word needs correcting
         similar = scope_patients(Patient.objects.filter(is_active=True), self.user)
         for close in alternatives:
-            similar = similar.filter(search_words__overlap=close)
-        similar = similar.exclude(search_words__contains=self.words)
-        return list(_ranked(_candidates(similar), self.name_key, self.spelling)[:FUZZY_LIMIT])
+            if len(close) == 1 and len(close[0]) < search.MIN_INDEXED_PREFIX:
+                similar = similar.filter(_word_prefixes([close[0]]))
+            else:
+                similar = similar.filter(search_words__overlap=close)
+        similar = similar.exclude(_word_prefixes(self.words))
+        return as_rows(_ranked(_candidates(similar), self.name_key, self.spelling)[:FUZZY_LIMIT])
+
+
+def _word_prefixes(words: list[str]) -> Q:
+    """Each query word starts a word of the name key: index containment for words of two
+    letters or more, a per-row check (no index: a one-letter prefix matches too many rows for
+    one to help) for single letters, applied to the rows the longer words found."""
+    indexed = [w for w in words if len(w) >= search.MIN_INDEXED_PREFIX]
+    condition = Q(search_words__contains=indexed) if indexed else Q()
+    for letter in (w for w in words if len(w) < search.MIN_INDEXED_PREFIX):
+        spaced = Concat(Value(" "), F("name_key"), output_field=CharField())  # not the indexed column
+        condition &= Q(Contains(spaced, " " + letter))
+    return condition
 
 
 def _close_words(word: str, limit: int = 5) -> list[str]:
@@ -152,47 +213,35 @@ def _close_words(word: str, limit: int = 5) -> list[str]:
         PatientNameWord.objects.filter(
             TrigramSimilar(F("word"), Value(word)) | TrigramWordSimilar(F("word"), Value(word))
         )
-        .annotate(closeness=Greatest(TrigramSimilarity("word", Value(word)), TrigramWordSimilarity(word, "word")))
+        .annotate(closeness=Greatest(TrigramSimilarity("word", word), TrigramWordSimilarity(word, "word")))
         .order_by("-closeness", "word")
         .values_list("word", flat=True)[:limit]
     )
     return list(close)
 
 
-def _ranked(patients: QuerySet[Patient], key: str, spelled: str) -> QuerySet[Patient]:
-    return (
-        patients.only(*LIST_FIELDS)
-        .annotate(
-            location_name=F("registered_location__name"),
-            key_similarity=TrigramWordSimilarity(key, "name_key"),
-            spelling_similarity=RawSQL(
-                "word_similarity(%s, lower(patients_patient.given_name || ' ' || patients_patient.family_name))",
-                (spelled,),
-            ),
-        )
-        .order_by("-key_similarity", "-spelling_similarity", "given_name", "family_name", "id")
-    )
+def _ranked(patients: QuerySet[Patient], key: str, spelled: str) -> QuerySet[Patient, dict[str, Any]]:
+    ranked = patients.alias(
+        key_similarity=TrigramWordSimilarity(key, "name_key"),
+        spelling_similarity=RawSQL(
+            "word_similarity(%s, lower(patients_patient.given_name || ' ' || patients_patient.family_name))",
+            (spelled,),
+        ),
+    ).order_by("-key_similarity", "-spelling_similarity", "given_name", "family_name", "id")
+    return _rows_of(ranked)
 
 
-def _by_name(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    return (
-        patients.only(*LIST_FIELDS)
-        .annotate(location_name=F("registered_location__name"))
-        .order_by("given_name", "family_name", "id")
-    )
+def _by_name(patients: QuerySet[Patient]) -> QuerySet[Patient, dict[str, Any]]:
+    return _rows_of(patients.order_by("given_name", "family_name", "id"))
 
 
 class AnyOf(Func):
     """`expression = ANY(ARRAY(subquery))`. PostgreSQL runs the (capped) subquery once and then
     looks the rows up by primary key; `IN (subquery)` may instead hash-join it against the table."""
 
-    template = "%(expressions)s"
+    template = "(%(expressions)s))"
     arg_joiner = " = ANY("
     output_field = BooleanField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        sql, params = super().as_sql(compiler, connection, **extra)
-        return f"({sql}))", params
 
 
 def _candidates(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -241,13 +290,13 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
 
     key = search.name_key(text)
     if not key:
-        return PatientSearch(query=text, kind="none", queryset=Patient.objects.none(), user=user)
+        return PatientSearch(query=text, kind="none", queryset=_rows_of(Patient.objects.none()), user=user)
     words = key.split()[:MAX_QUERY_WORDS]
     spelled = search.spelling(text)
     return PatientSearch(
         query=text,
         kind="name",
-        queryset=_ranked(_candidates(base.filter(search_words__contains=words)), key, spelled),
+        queryset=_ranked(_candidates(base.filter(_word_prefixes(words))), key, spelled),
         user=user,
         name_key=key,
         spelling=spelled,
@@ -299,7 +348,7 @@ def patient_possible_duplicates(
         similar = (
             active.filter(TrigramSimilar(F("name_key"), Value(key)))
             .filter(born)
-            .annotate(name_similarity=TrigramSimilarity("name_key", Value(key)))
+            .annotate(name_similarity=TrigramSimilarity("name_key", key))
             .filter(name_similarity__gte=DUPLICATE_NAME_SIMILARITY)
             .order_by("-name_similarity")[:limit]
         )

@@ -749,7 +749,7 @@ def _move_related(survivor: Patient, duplicate: Patient) -> dict[str, int]:
             with transaction.atomic():
                 if rel.many_to_many:
                     through = rel.through  # type: ignore[attr-defined]
-                    m2m_field = rel.field
+                    m2m_field: Any = rel.field
                     source_name = m2m_field.m2m_reverse_field_name()
                     count = through._base_manager.filter(**{source_name: duplicate.pk}).update(
                         **{source_name: survivor.pk}

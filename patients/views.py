@@ -84,6 +84,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     found = selectors.patient_search(user=user, query=query)
     page = result_page(found.queryset, _page_number(request))
+    page.items = selectors.as_rows(page.items)
     suggestions = found.suggestions(found=len(page.items)) if page.number == 1 else []
     context = {
         "query": query,

@@ -192,3 +192,16 @@ def test_patient_list_empty_state_and_recent_patients(clinic_a, client_for):
     patient = register(clinic_a, given_name="Nandini", date_of_birth=dt.date(1990, 1, 1))
     body = client.get("/patients/").content.decode()
     assert "Recently registered" in body and patient.mrn in body
+
+
+def test_other_apps_can_add_entries_to_the_chart_timeline(clinic_a, client_for, monkeypatch):
+    from patients import selectors
+
+    patient = register(clinic_a)
+
+    def appointments(patient_, user_):
+        return [selectors.TimelineEntry(kind="appointment", at=patient_.created_at, title="Appointment booked")]
+
+    monkeypatch.setitem(selectors._TIMELINE_SOURCES, "appointments", appointments)
+    body = client_for(clinic_a, "front_desk").get(f"/patients/{patient.pk}/").content.decode()
+    assert "Appointment booked" in body

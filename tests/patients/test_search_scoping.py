@@ -10,7 +10,7 @@ from tests.patients.registry_helpers import register, restrict, user
 def found(seeded, query, role="owner"):
     with tenant_context(seeded.clinic):
         result = patient_search(user=user(seeded, role), query=query)
-        return result.kind, [p.pk for p in result.queryset[:50]]
+        return result.kind, [p.pk for p in result.rows(0, 50)]
 
 
 def test_phone_in_any_format_finds_the_patient(clinic_a):
