@@ -120,7 +120,7 @@ def _clean_notes(notes: str | None) -> str | None:
 
 def _lock(appointment: Appointment) -> Appointment:
     return (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("location", "clinician", "patient")
         .get(pk=appointment.pk)
     )
@@ -680,7 +680,9 @@ def queue_add_walk_in(
 
 
 def _lock_entry(entry: QueueEntry, actor: User) -> QueueEntry:
-    locked = QueueEntry.objects.select_for_update().select_related("appointment", "location").get(pk=entry.pk)
+    locked = (
+        QueueEntry.objects.select_for_update(of=("self",)).select_related("appointment", "location").get(pk=entry.pk)
+    )
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this queue's location.")
     return locked
@@ -793,11 +795,12 @@ def working_hours_add(
         raise ValidationError({"weekdays": "Choose at least one day of the week."})
     if start_time is None or end_time is None or end_time <= start_time:
         raise ValidationError({"end_time": "The session must end after it starts."})
+    with connection.cursor() as cursor:  # one schedule editor per clinician at a time (no racing overlaps)
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"hours:{current_schema()}:{clinician.pk}"])
     created = []
     for weekday in sorted(set(weekdays)):
         clash = (
-            WorkingHours.objects.select_for_update()
-            .filter(clinician=clinician, weekday=weekday)
+            WorkingHours.objects.filter(clinician=clinician, weekday=weekday)
             .select_related("location")
             .order_by("start_time")
         )

@@ -25,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
     path("", include("patients.api_urls")),
     path("", include("patients.api_urls_clinical")),
+    path("", include("appointments.api_urls")),
     # Keep last: any other URL under /api/v1/ answers the API's JSON 404.
     re_path(r"^.*$", api_errors.not_found, name="api-not-found"),
 ]

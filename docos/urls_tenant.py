@@ -10,5 +10,7 @@ urlpatterns = [
     path("settings/", include("accounts.urls_console")),
     path("patients/", include("patients.urls")),
     path("", include("patients.urls_clinical")),
+    path("appointments/", include("appointments.urls")),
+    path("queue/", include("appointments.urls_queue")),
     path("api/v1/", include("docos.urls_api")),
 ]
