@@ -228,8 +228,11 @@ def _plan(template: str) -> ClonePlan:
         out.append(
             f"SELECT setval({_literal(f'{dst}.{qn(sequence)}')}, s.last_value, s.is_called) FROM {src}.{qn(sequence)} s"
         )
+    by_table: dict[str, list[str]] = {}
     for table, name, definition in foreign_keys:
-        out.append(f"ALTER TABLE {dst}.{qn(table)} ADD CONSTRAINT {qn(name)} {definition}")
+        by_table.setdefault(table, []).append(f"ADD CONSTRAINT {qn(name)} {definition}")
+    for table, additions in by_table.items():  # one ALTER (one lock, one check pass) per table
+        out.append(f"ALTER TABLE {dst}.{qn(table)} {', '.join(additions)}")
     out.extend(_index_renames(plan))
     return plan
 
@@ -275,7 +278,7 @@ def _index_renames(plan: ClonePlan) -> list[str]:
         if current != target
     ]
     existing = {name for names in got.values() for name in names}
-    renames = []
+    renames: list[str] = []
     if any(target in existing for _, target in pairs):  # avoid clashes: go through temporary names
         temporary = [f"docos_clone_tmp_{number}" for number in range(len(pairs))]
         renames.extend(

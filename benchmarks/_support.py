@@ -1,0 +1,158 @@
+"""Shared plumbing for the benchmarks: a throwaway database, Django set-up, fast clinic fixtures.
+
+Every benchmark runs in its own database (docos_bench_<pid>) on the server named by DATABASE_URL,
+created at the start and dropped at the end, so it never touches development or test data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/docos"
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def _admin(url: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(_with_database(url, "postgres"), autocommit=True)
+
+
+@contextmanager
+def bench_database(label: str = "") -> Iterator[str]:
+    """Create docos_bench_<pid>, point Django at it (before or after django.setup()), migrate the
+    public and template schemas, and drop it again on the way out."""
+    # A `kill` must still drop the database: turn SIGTERM into SystemExit so `finally` runs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = f"docos_bench_{os.getpid()}"
+    with _admin(server_url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    bench_url = _with_database(server_url, name)
+    previous_env = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docos.settings.dev")
+    os.environ.setdefault("DJANGO_DEBUG", "false")  # DEBUG would keep every query in memory
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    previous_name = None
+    try:
+        import django
+        from django.apps import apps
+        from django.conf import settings
+
+        if apps.ready:
+            # Already set up by an earlier benchmark in this process: switch the connection over.
+            from django.db import connections
+
+            connections.close_all()
+            previous_name = settings.DATABASES["default"]["NAME"]
+            settings.DATABASES["default"]["NAME"] = name
+            connections["default"].settings_dict["NAME"] = name
+            from django.contrib.contenttypes.models import ContentType
+
+            ContentType.objects.clear_cache()  # ids belong to the previous database
+        else:
+            django.setup()
+        assert settings.DATABASES["default"]["NAME"] == name, "benchmarks must never run on a real database"
+        _prepare(label)
+        yield name
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if previous_name is not None:
+            from django.conf import settings
+
+            settings.DATABASES["default"]["NAME"] = previous_name
+            connections["default"].settings_dict["NAME"] = previous_name
+        if previous_env is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous_env
+        with _admin(server_url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _prepare(label: str) -> None:
+    from django.core.management import call_command
+
+    from clinics.template_schema import ensure_template_schema
+
+    started = time.perf_counter()
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    ensure_template_schema()
+    say(f"[{label}] fresh database migrated (public + template) in {time.perf_counter() - started:.1f} s")
+
+
+def say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def summary(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    spread = f", min {min(samples):.3f}, max {max(samples):.3f}" if len(samples) > 1 else ""
+    return (
+        f"mean {statistics.fmean(samples):.3f} s, median {statistics.median(samples):.3f} s{spread} (n={len(samples)})"
+    )
+
+
+def make_existing_clinics(count: int, *, prefix: str = "bench", report_every: int = 100) -> list[float]:
+    """`count` clinics as cheaply as the real thing allows: a Clinic row, a Domain row and a schema
+    cloned from the template (the same clone clinic_create does; the seed rows -- roles, owner,
+    one location -- do not change what later clones or migrations cost). Returns the clone times."""
+    from clinics.models import Clinic, Domain
+    from clinics.services import clinic_host, clone_template_into
+
+    clinics = [
+        Clinic(
+            slug=f"{prefix}-{i:05d}",
+            name=f"Bench clinic {i}",
+            schema_name=f"t_{prefix}_{i:05d}",
+            contact_email=f"owner@{prefix}-{i:05d}.example.in",
+        )
+        for i in range(count)
+    ]
+    Clinic.objects.bulk_create(clinics, batch_size=500)  # bulk_create skips save(): no schema yet
+    Domain.objects.bulk_create(
+        [Domain(domain=clinic_host(c.slug), tenant=c, is_primary=True) for c in clinics], batch_size=500
+    )
+    times: list[float] = []
+    started = time.perf_counter()
+    for i, clinic in enumerate(clinics, 1):
+        times.append(timed(lambda schema=clinic.schema_name: clone_template_into(schema)))
+        if report_every and (i % report_every == 0 or i == count):
+            window = times[-report_every:]
+            say(
+                f"  {i:>5} clinics cloned ({time.perf_counter() - started:.0f} s so far); "
+                f"last {len(window)}: {statistics.fmean(window):.3f} s per clone"
+            )
+    return times
+
+
+def positive_int(argv: list[str], index: int, default: int) -> int:
+    try:
+        value = int(argv[index])
+    except (IndexError, ValueError):
+        return default
+    return value if value >= 0 else default
