@@ -59,6 +59,7 @@ def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
     """An ISO 8601 date-time that must carry its UTC offset."""
 
@@ -195,10 +196,12 @@ class AppointmentListQuery(serializers.Serializer[Any]):
     )
 
 
+# Staff cancel with one of these; "patient_whatsapp" is set only by the patient's own reply.
+CANCEL_REASONS = [c for c in Appointment.CancelReason.choices if c[0] != Appointment.CancelReason.PATIENT_WHATSAPP]
+
+
 class CancelInput(serializers.Serializer[Any]):
-    reason = serializers.ChoiceField(
-        choices=[c for c in Appointment.CancelReason.choices if c[0] != Appointment.CancelReason.PATIENT_WHATSAPP]
-    )
+    reason = serializers.ChoiceField(choices=CANCEL_REASONS)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
