@@ -36,6 +36,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "accounts",
     "patients",
+    "appointments",
+    "messaging",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -72,6 +74,7 @@ CACHES = {
 }
 
 MIDDLEWARE = [
+    "docos.middleware.ClientIPMiddleware",  # first: everything below reads the client's address
     "docos.middleware.HealthCheckMiddleware",
     "clinics.middleware.ClinicTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -133,7 +136,16 @@ DOCOS_LOGIN_CODE_TTL_SECONDS = 10 * 60
 DOCOS_LOGIN_CODE_MAX_ATTEMPTS = 5
 DOCOS_LOCKOUT_FAILURES = 10
 DOCOS_LOCKOUT_WINDOW_SECONDS = 15 * 60
-DOCOS_IP_FAILURE_LIMIT = 50
+DOCOS_IP_FAILURE_LIMIT = 50  # failed sign-ins per client address per clinic per window
+DOCOS_IP_FAILURE_LIMIT_GLOBAL = 200  # ... and across all clinics (a ceiling for one address)
+DOCOS_LOGIN_CODE_FAILURE_LIMIT = 10  # wrong emailed codes per account per window, whatever the code or purpose
+DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS = 60 * 60
+
+# --- client addresses behind proxies -------------------------------------------------------------
+# The reverse proxies / load balancers in front of the app (IPs or CIDRs). Only when a request
+# comes from one of them is X-Forwarded-For read (its right-most untrusted entry is the client).
+# Empty: trust no proxy and use the TCP peer address. See docos.middleware.ClientIPMiddleware.
+DOCOS_TRUSTED_PROXIES = env.list("DOCOS_TRUSTED_PROXIES", default=[])
 
 # --- encryption ----------------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key2"; the first key is primary. Required outside dev/test.
@@ -156,7 +168,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Appointment and follow-up reminders: one scan task per active clinic, every minute.
+    "appointments-reminders": {
+        "task": "appointments.reminders_beat",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+}
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -184,6 +203,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "status"; name each enum after its owner so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "StaffStatusEnum": "accounts.selectors.STAFF_STATUSES",
+        "VisitStatusEnum": "patients.models.Visit.Status",
+        "PrescriptionStatusEnum": "patients.models.Prescription.Status",
+        "ClinicStatusEnum": "clinics.models.Clinic.Status",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "AppointmentSourceEnum": "appointments.models.Appointment.Source",
+        "AppointmentCancelReasonEnum": "appointments.api.CANCEL_REASONS",
+        "ConsentKindEnum": "patients.models.ConsentTemplate.Kind",
+        "CertificateKindEnum": "patients.models.CertificateTemplate.Kind",
+    },
 }
 
 # --- static, i18n --------------------------------------------------------------------------------
