@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -49,6 +49,7 @@ from patients.models import Patient, Visit
 Status = Appointment.Status
 PAST_GRACE = dt.timedelta(minutes=15)  # a booking may start this much in the past (the patient is at the desk)
 NOTES_MAX = 1000
+DEADLOCK_RETRIES = 2
 
 
 class SlotTaken(ValidationError):
@@ -176,17 +177,24 @@ def _place(
         if reason:
             raise ValidationError({"starts_at": reason}, code="outside_hours")
     appointment.is_overbooked = overbook
-    try:
-        with transaction.atomic():  # a savepoint: the caller's transaction survives a refusal
-            save()
-    except IntegrityError as exc:
-        if "appointment_no_double_booking" in str(exc):
-            raise SlotTaken(
-                _describe_conflict(
-                    appointment.clinician, appointment.starts_at, appointment.ends_at, appointment.location
-                )
-            ) from None
-        raise
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction survives a refusal
+                save()
+            return
+        except IntegrityError as exc:
+            if "appointment_no_double_booking" in str(exc):
+                raise SlotTaken(
+                    _describe_conflict(
+                        appointment.clinician, appointment.starts_at, appointment.ends_at, appointment.location
+                    )
+                ) from None
+            raise
+        except OperationalError as exc:
+            # Two overlapping inserts at the same instant can wait on each other; PostgreSQL then
+            # aborts one of them. Trying again waits for the other booking and gets the clean refusal.
+            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES:
+                raise
 
 
 # --- appointments ----------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from drf_spectacular.validation import validate_schema
+from django.utils import timezone
 from django_tenants.utils import tenant_context
+from drf_spectacular.validation import validate_schema
 
 from appointments.models import Appointment
 from tests.accounts.api_helpers import bearer, make_token
@@ -92,8 +93,7 @@ def test_availability_lists_free_slots_in_location_time(setup, client_for):
 
 
 def test_check_in_and_complete_through_the_api(setup, client_for):
-    clinic, doctor, _ = setup
-    from django.utils import timezone
+    clinic, _, _ = setup
 
     soon = (timezone.now() + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
     appointment = book(clinic, patient=make_patient(clinic), starts_at=soon, outside_hours=True)
@@ -107,7 +107,7 @@ def test_check_in_and_complete_through_the_api(setup, client_for):
 
 
 def test_viewers_cannot_write_and_the_schema_documents_the_endpoints(setup, client_for):
-    clinic, doctor, _ = setup
+    clinic, _, _ = setup
     client, auth = _api(client_for, clinic, role="pharmacist")
     assert client.get("/api/v1/appointments", **auth).status_code == 403
     schema = client_for(clinic).get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()

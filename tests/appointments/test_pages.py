@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from appointments.models import Appointment, AppointmentSettings, Holiday, ReminderRule, WorkingHours
-from tests.appointments.helpers import at, book, give_hours, make_patient, make_type, make_rule, next_weekday, user
+from tests.appointments.helpers import at, book, give_hours, make_patient, make_rule, make_type, next_weekday, user
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>")
 
@@ -43,7 +43,7 @@ def test_every_page_renders_for_the_front_desk(setup, client_for):
         f"/appointments/calendar?location={location}&date={day}",
         f"/appointments/calendar?location={location}&date={day}&view=week&doctor={doctor.pk}",
         "/appointments/mine",
-        f"/appointments/new?q=Kavya",
+        "/appointments/new?q=Kavya",
         f"/appointments/new?patient={appointment.patient_id}",
         f"/appointments/{appointment.pk}/",
         f"/appointments/{appointment.pk}/reschedule",
@@ -57,7 +57,7 @@ def test_every_page_renders_for_the_front_desk(setup, client_for):
         assert response.status_code == 200, url
         _clean(response)
     day_list = client.get(f"/appointments/?location={location}&date={day}").content.decode()
-    assert "Kavya Verma" in day_list and "10:00–10:15" in day_list
+    assert "Kavya Verma" in day_list and "10:00\u201310:15" in day_list  # en dash
     calendar = client.get(f"/appointments/calendar?location={location}&date={day}").content.decode()
     assert 'draggable="true"' in calendar and f'data-clinician="{doctor.pk}"' in calendar
     assert f"/appointments/{appointment.pk}/reschedule" in calendar
