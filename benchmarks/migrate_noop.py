@@ -37,13 +37,30 @@ def _command_options(*extra: str) -> tuple[list[Any], dict[str, Any]]:
 
 
 def _stock(codename: str, schemas: list[str]) -> float:
+    from unittest import mock
+
     from django.db import connections
-    from django_tenants.migration_executors import get_executor
+    from django_tenants.migration_executors import get_executor, multiproc
 
     args, options = _command_options("--executor", codename)
     executor = get_executor(codename)(args, options)
-    with contextlib.redirect_stdout(io.StringIO()):
-        seconds = timed(lambda: executor.run_migrations(tenants=list(schemas)))
+    pools: list[Any] = []
+    real_get_pool = multiproc.get_pool
+
+    def tracked_pool() -> Any:
+        pools.append(real_get_pool())
+        return pools[-1]
+
+    def run() -> None:
+        executor.run_migrations(tenants=list(schemas))
+        # The stock executor leaves its pool open; its garbage-collection finaliser can then hang
+        # on a terminated worker (see SkipCurrentExecutor.run_in_pool). Shut it down cleanly.
+        for pool in pools:
+            pool.close()
+            pool.join()
+
+    with contextlib.redirect_stdout(io.StringIO()), mock.patch.object(multiproc, "get_pool", tracked_pool):
+        seconds = timed(run)
     connections.close_all()
     return seconds
 

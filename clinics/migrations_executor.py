@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import ProgrammingError
 from django_tenants.migration_executors.base import MigrationExecutor
-from django_tenants.migration_executors.multiproc import MultiprocessingExecutor
+from django_tenants.migration_executors.multiproc import get_pool, run_migrations_percent
 from django_tenants.migration_executors.standard import StandardExecutor
 from django_tenants.utils import get_public_schema_name, schema_exists
 
@@ -123,9 +123,30 @@ class SkipCurrentExecutor(MigrationExecutor):
             StandardExecutor(self.args, self.options).run_migrations(tenants=[template])
             todo.remove(template)
         if len(todo) > 1:
-            MultiprocessingExecutor(self.args, self.options).run_migrations(tenants=todo)
+            self.run_in_pool(todo)
         elif todo:
             StandardExecutor(self.args, self.options).run_migrations(tenants=todo)
+
+    def run_in_pool(self, schemas: list[str]) -> list[Any]:
+        """Migrate schemas in TENANT_MULTIPROCESSING_MAX_PROCESSES forked workers.
+
+        django-tenants' MultiprocessingExecutor never closes its pool; when the pool is garbage
+        collected its finaliser terminates the workers, and a worker killed while holding the task
+        queue's lock leaves the other blocked forever -- the deploy hangs after the work is done.
+        Here the pool is closed and joined, so idle workers exit on their own."""
+        chunks = int(getattr(settings, "TENANT_MULTIPROCESSING_CHUNKS", 2))
+        connection.close()  # forked workers must not share the parent's socket
+        work = functools.partial(_migrate_one, self.args, self.options, self.codename, len(schemas))
+        pool = get_pool()
+        try:
+            results = pool.map(work, enumerate(schemas), chunks)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
+        return results
 
     def run_multi_type_migrations(self, tenants: Any) -> None:
         raise NotImplementedError("DocOS has one tenant type.")
@@ -133,6 +154,11 @@ class SkipCurrentExecutor(MigrationExecutor):
     def say(self, message: str) -> None:
         if int(self.options.get("verbosity", 1)) >= 1:
             sys.stdout.write(f"[{self.codename}] {message}\n")
+
+
+def _migrate_one(args: Any, options: Any, codename: str, count: int, idx_schema: tuple[int, str]) -> Any:
+    """Runs in a pool worker: django-tenants' per-schema migrate with progress prefix."""
+    return run_migrations_percent(args, options, codename, count, idx_schema)
 
 
 def get_executor(codename: str | None = None) -> type[MigrationExecutor]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from typing import Any
 
@@ -48,8 +50,12 @@ def record_runs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
 
         return run
 
+    def pool(self: Any, schemas: list[str]) -> list[Any]:
+        runs["multiprocessing"].append(list(schemas))
+        return []
+
     monkeypatch.setattr(StandardExecutor, "run_migrations", recorder("standard"))
-    monkeypatch.setattr(MultiprocessingExecutor, "run_migrations", recorder("multiprocessing"))
+    monkeypatch.setattr(SkipCurrentExecutor, "run_in_pool", pool)
     return runs
 
 
@@ -156,3 +162,15 @@ def test_stale_check_reads_all_schemas_in_one_query(clinic_a, clinic_b):
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
     assert len(reads) == 2  # which schemas have the table, then one UNION ALL over all of them
     assert all(f'"{schema}".django_migrations' in reads[1] for schema in schemas)
+
+
+def _fake_migrate_one(args: Any, options: Any, codename: str, count: int, idx_schema: tuple[int, str]) -> str:
+    return f"{idx_schema[0] + 1}/{count} {idx_schema[1]} in {os.getpid()}"
+
+
+def test_pool_runs_every_schema_in_workers_and_shuts_down(monkeypatch):
+    monkeypatch.setattr(migrations_executor, "_migrate_one", _fake_migrate_one)
+    results = _executor().run_in_pool(["t_one", "t_two", "t_three"])
+    assert [r.split(" in ")[0] for r in results] == ["1/3 t_one", "2/3 t_two", "3/3 t_three"]
+    assert all(int(r.split(" in ")[1]) != os.getpid() for r in results)  # ran in forked workers
+    assert multiprocessing.active_children() == []  # closed and joined: nothing left to hang on
