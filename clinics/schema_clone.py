@@ -28,6 +28,7 @@ the clone back.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -260,7 +261,7 @@ def _index_renames(plan: ClonePlan) -> list[str]:
     every fresh schema. Returns the statements giving each index the template's name."""
     qn = connection.ops.quote_name
     dst = qn(_TARGET)
-    scratch = f"docos_clone_probe_{abs(hash(plan.template)) % 10**8}"
+    scratch = f"docos_clone_probe_{os.getpid()}"
     wanted = _index_keys(plan.template, plan.tables)
     sid = transaction.savepoint()
     try:
