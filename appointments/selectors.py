@@ -7,7 +7,6 @@ id (another schema), another location's id and a missing id all raise the same H
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,19 +30,11 @@ from appointments.models import (
     ReminderRule,
     WorkingHours,
 )
+from docos.ids import parse_uuid
 from patients.models import Patient
 
 CLINICAL_CAPABILITIES = ("clinical.edit", "clinical.sign")
 PATIENT_LOOKUP_LIMIT = 20
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def appointment_settings() -> AppointmentSettings:
@@ -73,7 +64,7 @@ def is_clinician(user: User) -> bool:
 
 
 def clinician_get(clinician_id: Any) -> User:
-    pk = _uuid(clinician_id)
+    pk = parse_uuid(clinician_id)
     clinician = clinician_choices().filter(pk=pk).first() if pk else None
     if clinician is None:
         raise Http404("No such clinician")
@@ -81,7 +72,7 @@ def clinician_get(clinician_id: Any) -> User:
 
 
 def location_get(*, user: User, location_id: Any) -> Location:
-    pk = _uuid(location_id)
+    pk = parse_uuid(location_id)
     location = locations_for(user).filter(pk=pk).first() if pk else None
     if location is None:
         raise Http404("No such location")
@@ -89,7 +80,7 @@ def location_get(*, user: User, location_id: Any) -> Location:
 
 
 def patient_get(patient_id: Any) -> Patient:
-    pk = _uuid(patient_id)
+    pk = parse_uuid(patient_id)
     patient = Patient.objects.filter(pk=pk, merged_into__isnull=True).first() if pk else None
     if patient is None:
         raise Http404("No such patient")
@@ -136,7 +127,7 @@ def appointments_visible_to(user: User) -> QuerySet[Appointment]:
 
 
 def appointment_get(*, user: User, appointment_id: Any) -> Appointment:
-    pk = _uuid(appointment_id)
+    pk = parse_uuid(appointment_id)
     appointment = appointments_visible_to(user).filter(pk=pk).first() if pk else None
     if appointment is None:
         raise Http404("No such appointment")
@@ -312,7 +303,7 @@ def queue_entries(
 
 
 def queue_entry_get(*, user: User, entry_id: Any) -> QueueEntry:
-    pk = _uuid(entry_id)
+    pk = parse_uuid(entry_id)
     entry = (
         scope_to_user_locations(QueueEntry.objects.select_related("appointment", "location"), user)
         .filter(pk=pk)

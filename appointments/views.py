@@ -37,6 +37,7 @@ from appointments.forms import (
 )
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
+from docos.ids import parse_uuid
 from patients.models import Visit
 
 PAGE_SIZE = 50
@@ -552,7 +553,7 @@ def slots(request: HttpRequest) -> JsonResponse:
     clinician = _clinician(request)
     if clinician is None:
         return JsonResponse({"slots": []})
-    type_id = selectors._uuid(request.GET.get("type", ""))
+    type_id = parse_uuid(request.GET.get("type", ""))
     appointment_type = (
         selectors.appointment_types().filter(pk=type_id).first() if type_id else None
     ) or selectors.default_appointment_type()

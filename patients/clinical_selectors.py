@@ -7,7 +7,6 @@ another location's id all raise the same Http404.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
@@ -15,23 +14,15 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_locations
+from docos.ids import parse_uuid
 from patients.models import FormularyDrug, Patient, Prescription, Visit, VisitAddendum
 
 FORMULARY_RESULTS = 10
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def patient_for_clinical(patient_id: Any) -> Patient:
     """The patient a clinical record is written for (404 if unknown in this clinic)."""
-    pk = _uuid(patient_id)
+    pk = parse_uuid(patient_id)
     patient = Patient.objects.filter(pk=pk).first() if pk else None
     if patient is None:
         raise Http404("No such patient")
@@ -44,7 +35,7 @@ def visits_visible_to(user: User) -> QuerySet[Visit]:
 
 
 def visit_get(*, user: User, visit_id: Any) -> Visit:
-    pk = _uuid(visit_id)
+    pk = parse_uuid(visit_id)
     visit = visits_visible_to(user).filter(pk=pk).first() if pk else None
     if visit is None:
         raise Http404("No such visit")
@@ -72,7 +63,7 @@ def prescriptions_visible_to(user: User) -> QuerySet[Prescription]:
 
 
 def prescription_get(*, user: User, prescription_id: Any) -> Prescription:
-    pk = _uuid(prescription_id)
+    pk = parse_uuid(prescription_id)
     prescription = prescriptions_visible_to(user).filter(pk=pk).first() if pk else None
     if prescription is None:
         raise Http404("No such prescription")

@@ -7,7 +7,6 @@ another location's id all raise the same Http404.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,6 +14,7 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_locations
+from docos.ids import parse_uuid
 from patients.models import (
     Certificate,
     CertificateTemplate,
@@ -25,18 +25,9 @@ from patients.models import (
 )
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def patient_get(patient_id: Any) -> Patient:
     """The patient a document is filed for (404 if unknown in this clinic)."""
-    pk = _uuid(patient_id)
+    pk = parse_uuid(patient_id)
     patient = Patient.objects.select_related("registered_location").filter(pk=pk).first() if pk else None
     if patient is None:
         raise Http404("No such patient")
@@ -61,7 +52,7 @@ def document_list(*, user: User, patient: Patient | None = None, category: str =
 
 
 def document_get(*, user: User, document_id: Any) -> PatientDocument:
-    pk = _uuid(document_id)
+    pk = parse_uuid(document_id)
     document = documents_visible_to(user).filter(pk=pk).first() if pk else None
     if document is None:
         raise Http404("No such document")
@@ -84,7 +75,7 @@ def consent_list(*, user: User, patient: Patient | None = None) -> QuerySet[Cons
 
 
 def consent_get(*, user: User, consent_id: Any) -> ConsentForm:
-    pk = _uuid(consent_id)
+    pk = parse_uuid(consent_id)
     form = consents_visible_to(user).filter(pk=pk).first() if pk else None
     if form is None:
         raise Http404("No such consent form")
@@ -99,7 +90,7 @@ def consent_templates(*, include_inactive: bool = False) -> QuerySet[ConsentTemp
 
 
 def consent_template_get(template_id: Any, *, active_only: bool = False) -> ConsentTemplate:
-    pk = _uuid(template_id)
+    pk = parse_uuid(template_id)
     templates = consent_templates(include_inactive=not active_only)
     template = templates.filter(pk=pk).first() if pk else None
     if template is None:
@@ -125,7 +116,7 @@ def certificate_list(*, user: User, patient: Patient | None = None, kind: str = 
 
 
 def certificate_get(*, user: User, certificate_id: Any) -> Certificate:
-    pk = _uuid(certificate_id)
+    pk = parse_uuid(certificate_id)
     certificate = certificates_visible_to(user).filter(pk=pk).first() if pk else None
     if certificate is None:
         raise Http404("No such certificate")
@@ -140,7 +131,7 @@ def certificate_templates(*, include_inactive: bool = False) -> QuerySet[Certifi
 
 
 def certificate_template_get(template_id: Any, *, active_only: bool = False) -> CertificateTemplate:
-    pk = _uuid(template_id)
+    pk = parse_uuid(template_id)
     templates = certificate_templates(include_inactive=not active_only)
     template = templates.filter(pk=pk).first() if pk else None
     if template is None:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_location_ids
+from docos.ids import parse_uuid
 from patients import search
 from patients.models import (
     Certificate,
@@ -64,13 +65,6 @@ ROW_FIELDS = (
 _MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)\s*-?\s*(\d{1,12})$")
 
 
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
 def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
     """Restrict to the patients a user may see (registered at, or visited at, one of their locations)."""
     ids = user_location_ids(user)
@@ -89,7 +83,7 @@ def visible_patients(user: Any) -> QuerySet[Patient]:
 
 def patient_get_for_user(*, user: Any, patient_id: Any) -> Patient:
     """The patient, or 404 for an unknown id, another clinic's id, or one outside the user's locations."""
-    pk = _as_uuid(patient_id)
+    pk = parse_uuid(patient_id)
     patient = (
         visible_patients(user).select_related("registered_location", "merged_into", "created_by").filter(pk=pk).first()
         if pk
@@ -582,7 +576,7 @@ def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
 
 def patient_import_get(*, user: User, import_id: Any) -> PatientImport:
     """An import of this clinic (404 otherwise). Restricted staff see imports into their locations."""
-    pk = _as_uuid(import_id)
+    pk = parse_uuid(import_id)
     imports = PatientImport.objects.select_related("location", "created_by")
     ids = user_location_ids(user)
     if ids is not None:
