@@ -1,7 +1,7 @@
 """Accounts API: the caller's profile, the locations they may work at, and the staff directory.
 
 One view per operation, small output serializers, every view names its `required_capability`
-(checked by `accounts.permissions.HasRequiredCapability`, the DRF default permission).
+(checked by `docos.permissions.HasRequiredCapability`, the DRF default permission).
 """
 
 from __future__ import annotations

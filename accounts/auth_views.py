@@ -18,7 +18,7 @@ from accounts import login as auth
 from accounts.forms_auth import ChangePasswordForm, CodeForm, EmailForm, NewPasswordForm, PasswordForm, ThemeForm
 from accounts.middleware import SESSION_SIGNED_OUT_REASON
 from accounts.models import LoginCode, User
-from accounts.permissions import login_only, public
+from docos.permissions import login_only, public
 
 SIGNED_OUT_REASONS = {
     "idle": "You were signed out because of inactivity. Please sign in again.",

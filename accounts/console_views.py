@@ -19,10 +19,8 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms_console import (
     ApiTokenForm,
-    ClinicProfileForm,
     LocationForm,
     RoleForm,
-    SecurityForm,
     StaffEditForm,
     StaffInviteForm,
     StaffSearchForm,
@@ -30,23 +28,21 @@ from accounts.forms_console import (
     staff_edit_initial,
 )
 from accounts.models import ApiToken, Location, Role, User
-from accounts.permissions import capability_required, login_only
-from clinics.logo import CONTENT_TYPES, LOGO_MAX_BYTES, sniff_image_type
-from clinics.models import Clinic
-from clinics.services import clinic_profile_update, clinic_security_update
+from docos.permissions import capability_required, login_only
 
 PAGE_SIZE = 50
 CONSOLE_CAPS = ("settings.manage", "staff.manage", "audit.view")
 
 
-def _clinic(request: HttpRequest) -> Clinic:
+def _clinic(request: HttpRequest) -> Any:
+    """The clinic (tenant) whose host served the request."""
     tenant = getattr(request, "tenant", None)
-    if not isinstance(tenant, Clinic):
+    if tenant is None or not getattr(tenant, "slug", None):
         raise Http404
     return tenant
 
 
-def _actor(request: HttpRequest) -> User:
+def console_actor(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
@@ -56,7 +52,7 @@ def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Page[Any]:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _render(
+def render_console(
     request: HttpRequest, template: str, context: dict[str, Any], *, tab: str, status: int = 200
 ) -> HttpResponse:
     return render(request, f"accounts/console/{template}", {"tab": tab, **context}, status=status)
@@ -67,10 +63,9 @@ def _render(
 
 @login_only
 def overview(request: HttpRequest) -> HttpResponse:
-    user = _actor(request)
+    user = console_actor(request)
     if not any(user.has_capability(code) for code in CONSOLE_CAPS):
         raise PermissionDenied("settings")
-    clinic = _clinic(request)
     context: dict[str, Any] = {}
     if user.has_capability("settings.manage"):
         context["location_count"] = Location.objects.filter(is_active=True).count()
@@ -78,100 +73,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         counts = selectors.staff_counts(actor=user)
         context["staff_count"], context["pending_count"] = counts["active"], counts["pending"]
         context["custom_role_count"] = Role.objects.filter(is_builtin=False).count()
-    context["clinic"] = clinic
-    return _render(request, "overview.html", context, tab="overview")
-
-
-# --- clinic profile, logo and security ---------------------------------------------------------
-
-
-@capability_required("settings.manage")
-def profile(request: HttpRequest) -> HttpResponse:
-    clinic = _clinic(request)
-    if request.method == "POST":
-        form = ClinicProfileForm(request.POST, request.FILES, current_state=clinic.billing_state)
-        if form.is_valid():
-            data = form.cleaned_data
-            logo: dict[str, Any] = {}
-            if data.get("logo"):
-                logo["logo"] = data["logo"]
-            elif data.get("remove_logo"):
-                logo["logo"] = None
-            try:
-                changed = clinic_profile_update(
-                    clinic=clinic,
-                    actor=_actor(request),
-                    request=request,
-                    name=data["name"],
-                    contact_email=data["contact_email"],
-                    billing_address=data["billing_address"],
-                    billing_state=data["billing_state"],
-                    gstin=data["gstin"],
-                    timezone=data["timezone"],
-                    **logo,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Clinic profile saved." if changed else "Nothing to change.")
-                return redirect("console_profile")
-    else:
-        form = ClinicProfileForm(
-            initial={
-                "name": clinic.name,
-                "contact_email": clinic.contact_email,
-                "billing_address": clinic.billing_address,
-                "billing_state": clinic.billing_state,
-                "gstin": clinic.gstin,
-                "timezone": clinic.timezone,
-            },
-            current_state=clinic.billing_state,
-        )
-    return _render(request, "profile.html", {"form": form, "has_logo": bool(clinic.logo)}, tab="profile")
-
-
-@login_only
-def logo(request: HttpRequest) -> HttpResponse:
-    """The clinic's logo, for staff pages. Its type is sniffed again from the stored bytes."""
-    clinic = _clinic(request)
-    if not clinic.logo:
-        raise Http404
-    try:
-        with clinic.logo.open("rb") as handle:
-            content = handle.read(LOGO_MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise Http404 from None
-    ext = sniff_image_type(content[:16])
-    if ext is None or len(content) > LOGO_MAX_BYTES:
-        raise Http404
-    response = HttpResponse(content, content_type=CONTENT_TYPES[ext])
-    response["Cache-Control"] = "private, max-age=300"
-    return response
-
-
-@capability_required("settings.manage")
-def security(request: HttpRequest) -> HttpResponse:
-    clinic = _clinic(request)
-    if request.method == "POST":
-        form = SecurityForm(request.POST)
-        if form.is_valid():
-            try:
-                changed = clinic_security_update(
-                    clinic=clinic, actor=_actor(request), request=request, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Security settings saved." if changed else "Nothing to change.")
-                return redirect("console_security")
-    else:
-        form = SecurityForm(
-            initial={
-                "idle_timeout_minutes": clinic.idle_timeout_minutes,
-                "require_2fa_for_admins": clinic.require_2fa_for_admins,
-            }
-        )
-    return _render(request, "security.html", {"form": form}, tab="security")
+    context["clinic"] = getattr(request, "tenant", None)
+    return render_console(request, "overview.html", context, tab="overview")
 
 
 # --- locations ---------------------------------------------------------------------------------
@@ -180,7 +83,7 @@ def security(request: HttpRequest) -> HttpResponse:
 @capability_required("settings.manage")
 def location_list(request: HttpRequest) -> HttpResponse:
     page = _page(request, selectors.location_list())
-    return _render(request, "locations.html", {"page": page}, tab="locations")
+    return render_console(request, "locations.html", {"page": page}, tab="locations")
 
 
 @capability_required("settings.manage")
@@ -189,13 +92,13 @@ def location_create(request: HttpRequest) -> HttpResponse:
     form = LocationForm(request.POST or None, initial={"timezone": clinic.timezone})
     if request.method == "POST" and form.is_valid():
         try:
-            location = services.location_create(actor=_actor(request), request=request, **form.cleaned_data)
+            location = services.location_create(actor=console_actor(request), request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"Added {location.name}.")
             return redirect("console_locations")
-    return _render(request, "location_form.html", {"form": form, "location": None}, tab="locations")
+    return render_console(request, "location_form.html", {"form": form, "location": None}, tab="locations")
 
 
 @capability_required("settings.manage")
@@ -206,14 +109,14 @@ def location_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.location_update(
-                location=location, actor=_actor(request), request=request, **form.cleaned_data
+                location=location, actor=console_actor(request), request=request, **form.cleaned_data
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {location.name}." if changed else "Nothing to change.")
             return redirect("console_locations")
-    return _render(request, "location_form.html", {"form": form, "location": location}, tab="locations")
+    return render_console(request, "location_form.html", {"form": form, "location": location}, tab="locations")
 
 
 @capability_required("settings.manage")
@@ -221,7 +124,7 @@ def location_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 def location_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     try:
-        services.location_deactivate(location=location, actor=_actor(request), request=request)
+        services.location_deactivate(location=location, actor=console_actor(request), request=request)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -233,7 +136,7 @@ def location_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def location_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
-    services.location_reactivate(location=location, actor=_actor(request), request=request)
+    services.location_reactivate(location=location, actor=console_actor(request), request=request)
     messages.success(request, f"{location.name} is active again.")
     return redirect("console_locations")
 
@@ -249,14 +152,14 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"] or ""
         status = form.cleaned_data["status"] or "active"
         role = form.cleaned_data["role"]
-    page = _page(request, selectors.staff_search(actor=_actor(request), query=query, status=status, role=role))
+    page = _page(request, selectors.staff_search(actor=console_actor(request), query=query, status=status, role=role))
     filtered = bool(query or role or status != "active")
-    return _render(request, "staff_list.html", {"form": form, "page": page, "filtered": filtered}, tab="staff")
+    return render_console(request, "staff_list.html", {"form": form, "page": page, "filtered": filtered}, tab="staff")
 
 
 @capability_required("staff.manage")
 def staff_invite(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     form = StaffInviteForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -278,12 +181,12 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {user.email}. The link works once and expires in 3 days.")
             return redirect("console_staff_detail", pk=user.pk)
-    return _render(request, "staff_invite.html", {"form": form}, tab="staff")
+    return render_console(request, "staff_invite.html", {"form": form}, tab="staff")
 
 
 @capability_required("staff.manage")
 def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     member = get_object_or_404(selectors.staff_visible_to(actor).select_related("role"), pk=pk)
     manageable = services.can_manage(actor, member)
     if request.method == "POST":
@@ -318,11 +221,11 @@ def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
         "member_locations": list(member.locations.all()),
         "tokens": selectors.api_tokens_of(member)[:PAGE_SIZE],
     }
-    return _render(request, "staff_detail.html", context, tab="staff")
+    return render_console(request, "staff_detail.html", context, tab="staff")
 
 
 def _staff_action(request: HttpRequest, pk: UUID, action: Any, success: str) -> HttpResponse:
-    member = get_object_or_404(selectors.staff_visible_to(_actor(request)), pk=pk)
+    member = get_object_or_404(selectors.staff_visible_to(console_actor(request)), pk=pk)
     try:
         action(member)
     except ValidationError as exc:
@@ -335,7 +238,7 @@ def _staff_action(request: HttpRequest, pk: UUID, action: Any, success: str) -> 
 @capability_required("staff.manage")
 @require_POST
 def staff_resend_invite(request: HttpRequest, pk: UUID) -> HttpResponse:
-    actor, clinic = _actor(request), _clinic(request)
+    actor, clinic = console_actor(request), _clinic(request)
     return _staff_action(
         request,
         pk,
@@ -347,7 +250,7 @@ def staff_resend_invite(request: HttpRequest, pk: UUID) -> HttpResponse:
 @capability_required("staff.manage")
 @require_POST
 def staff_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     return _staff_action(
         request,
         pk,
@@ -359,7 +262,7 @@ def staff_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
 @capability_required("staff.manage")
 @require_POST
 def staff_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     return _staff_action(
         request,
         pk,
@@ -371,7 +274,7 @@ def staff_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
 @capability_required("staff.manage")
 @require_POST
 def staff_token_revoke(request: HttpRequest, pk: UUID, token_pk: UUID) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     member = get_object_or_404(selectors.staff_visible_to(actor), pk=pk)
     token = get_object_or_404(ApiToken, pk=token_pk, user=member)
     try:
@@ -389,12 +292,12 @@ def staff_token_revoke(request: HttpRequest, pk: UUID, token_pk: UUID) -> HttpRe
 @capability_required("staff.manage")
 def role_list(request: HttpRequest) -> HttpResponse:
     page = _page(request, selectors.role_list())
-    return _render(request, "roles.html", {"page": page}, tab="roles")
+    return render_console(request, "roles.html", {"page": page}, tab="roles")
 
 
 @capability_required("staff.manage")
 def role_create(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -405,12 +308,12 @@ def role_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created the {role.name} role. You can now give it to staff.")
             return redirect("console_roles")
     context = {"form": form, "role": None, "groups": form.capability_groups(actor), "editable": True}
-    return _render(request, "role_form.html", context, tab="roles")
+    return render_console(request, "role_form.html", context, tab="roles")
 
 
 @capability_required("staff.manage")
 def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     role = get_object_or_404(Role, pk=pk)
     editable = (
         not role.is_builtin
@@ -438,7 +341,7 @@ def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
         "editable": editable,
         "staff_count": role.users.count(),
     }
-    return _render(request, "role_form.html", context, tab="roles")
+    return render_console(request, "role_form.html", context, tab="roles")
 
 
 @capability_required("staff.manage")
@@ -446,7 +349,7 @@ def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 def role_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
     try:
-        services.role_delete(role=role, actor=_actor(request), request=request)
+        services.role_delete(role=role, actor=console_actor(request), request=request)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("console_role_detail", pk=role.pk)
@@ -459,7 +362,7 @@ def role_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_only
 def tokens(request: HttpRequest) -> HttpResponse:
-    user = _actor(request)
+    user = console_actor(request)
     clinic = _clinic(request)
     form = ApiTokenForm(request.POST or None, tz=clinic.timezone)
     secret: str | None = None
@@ -483,7 +386,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "created": created,
         "page": _page(request, selectors.api_tokens_of(user)),
     }
-    response = _render(request, "tokens.html", context, tab="tokens")
+    response = render_console(request, "tokens.html", context, tab="tokens")
     response["Cache-Control"] = "no-store"
     return response
 
@@ -491,7 +394,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_only
 @require_POST
 def token_revoke(request: HttpRequest, pk: UUID) -> HttpResponse:
-    user = _actor(request)
+    user = console_actor(request)
     token = get_object_or_404(ApiToken, pk=pk, user=user)
     services.api_token_revoke(token=token, actor=user, request=request)
     messages.success(request, f"Revoked the token {token.name}. Programs using it can no longer sign in.")

@@ -60,13 +60,13 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django_redis import get_redis_connection
 
-from accounts.audit import audit_record, client_ip
-from accounts.capabilities import ADMINISTRATION_CAPABILITIES
 from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED, idle_timeout_seconds
 from accounts.models import LoginCode, User
 from accounts.qr import qr_data_uri
 from accounts.services import password_set_url, user_validate_password
-from docos.tenancy import current_schema, tenant_connection
+from audit.services import audit_record, client_ip
+from docos.capabilities import ADMINISTRATION_CAPABILITIES
+from docos.tenancy import clinic_url, current_schema, tenant_connection
 
 logger = logging.getLogger(__name__)
 
@@ -702,7 +702,6 @@ def password_reset_email(*, user_id: str, delivery_id: str) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False
-    from clinics.services import clinic_url
 
     clinic = _clinic()
     link = clinic_url(clinic, password_set_url(user)) if clinic is not None else password_set_url(user)

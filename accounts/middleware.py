@@ -76,7 +76,7 @@ class SessionPolicyMiddleware:
         return self.get_response(request)
 
     def _end_session(self, request: HttpRequest, reason: str) -> HttpResponse:
-        from accounts.audit import audit_record
+        from audit.services import audit_record
 
         with transaction.atomic():
             audit_record(

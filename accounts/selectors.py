@@ -154,3 +154,12 @@ def roles_grantable_by(actor: User) -> list[Role]:
 
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
+
+
+def clinician_choices() -> QuerySet[User]:
+    """Active staff whose role lets them write or sign clinical notes."""
+    return (
+        User.objects.filter(is_active=True, is_platform_staff=False)
+        .filter(Q(role__capabilities__contains=["clinical.edit"]) | Q(role__capabilities__contains=["clinical.sign"]))
+        .order_by("full_name")
+    )

@@ -35,12 +35,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from accounts import capabilities as caps_registry
 from accounts.api_auth import TOKEN_PREFIX, hash_token
-from accounts.audit import audit_record
 from accounts.models import ApiToken, Location, Role, User
 from accounts.selectors import active_owner_count, forget_user_locations, user_location_ids
-from clinics.models import Clinic, validate_timezone
+from audit.services import audit_record
+from docos import capabilities as caps_registry
+from docos.tenancy import HasSlug, clinic_url, validate_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -313,13 +313,11 @@ def location_reactivate(*, location: Location, actor: User | None, request: Http
 # --- staff -------------------------------------------------------------------------------------
 
 
-def invite_link(*, clinic: Clinic, user: User) -> str:
-    from clinics.services import clinic_url
-
+def invite_link(*, clinic: HasSlug, user: User) -> str:
     return clinic_url(clinic, password_set_url(user))
 
 
-def _send_invite_email(*, clinic: Clinic, user: User, inviter: User | None) -> None:
+def _send_invite_email(*, clinic: HasSlug, user: User, inviter: User | None) -> None:
     """Queue the invitation email for after the commit (a rolled-back invite sends nothing)."""
     days = max(1, int(settings.PASSWORD_RESET_TIMEOUT) // 86400)
     context = {
@@ -367,7 +365,7 @@ def _clean_staff_fields(fields: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def staff_invite(
     *,
-    clinic: Clinic,
+    clinic: HasSlug,
     actor: User,
     email: str,
     full_name: str,
@@ -432,7 +430,7 @@ def invitation_pending(user: User) -> bool:
 
 
 @transaction.atomic
-def staff_resend_invite(*, clinic: Clinic, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_resend_invite(*, clinic: HasSlug, user: User, actor: User, request: HttpRequest | None = None) -> User:
     """Send a fresh set-password link; the previous link stops working."""
     user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if not invitation_pending(user):

@@ -6,9 +6,6 @@ from accounts import console_views as views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.overview, name="console_overview"),
-    path("profile/", views.profile, name="console_profile"),
-    path("logo", views.logo, name="console_logo"),
-    path("security/", views.security, name="console_security"),
     path("locations/", views.location_list, name="console_locations"),
     path("locations/new/", views.location_create, name="console_location_create"),
     path("locations/<uuid:pk>/", views.location_edit, name="console_location_edit"),
@@ -27,5 +24,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("roles/<uuid:pk>/delete/", views.role_delete, name="console_role_delete"),
     path("tokens/", views.tokens, name="console_tokens"),
     path("tokens/<uuid:pk>/revoke/", views.token_revoke, name="console_token_revoke"),
-    path("audit/", include("accounts.urls_audit")),
+    path("audit/", include("audit.urls")),
 ]

@@ -29,8 +29,8 @@ from accounts.models import User
 from appointments import selectors, services
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
+from clinical.models import Visit
 from docos.api_errors import ErrorSerializer, error_responses
-from patients.models import Visit
 
 
 class Conflict(APIException):

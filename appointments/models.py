@@ -21,9 +21,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Location, User
+from clinical.models import Prescription, Visit
 from docos.fields import EncryptedTextField
 from docos.models import UUIDModel
-from patients.models import Patient, Prescription, Visit
+from patients.models import Patient
 
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2e7d32.")
 TEMPLATE_NAME = RegexValidator(r"^[a-z0-9_]{1,512}$", "WhatsApp template names use lowercase letters, digits and _.")

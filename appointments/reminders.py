@@ -109,11 +109,11 @@ _FOLLOW_UP_PLAN_SQL = """
 WITH src AS (
     SELECT v.patient_id, v.location_id, v.follow_up_date, v.id AS visit_id, NULL::uuid AS prescription_id,
            v.created_at, 0 AS preference
-      FROM patients_visit v
+      FROM clinical_visit v
      WHERE v.follow_up_date BETWEEN %(from_day)s AND %(to_day)s
     UNION ALL
     SELECT p.patient_id, p.location_id, p.follow_up_date, p.visit_id, p.id, p.created_at, 1
-      FROM patients_prescription p
+      FROM clinical_prescription p
      WHERE p.status = 'signed' AND p.follow_up_date BETWEEN %(from_day)s AND %(to_day)s
 ), cand AS (
     SELECT DISTINCT ON (s.patient_id, s.follow_up_date, r.id)

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Location, User
-from accounts.selectors import locations_for, scope_to_user_locations
+from accounts.selectors import clinician_choices, locations_for, scope_to_user_locations
 from appointments.models import (
     Appointment,
     AppointmentSettings,
@@ -48,15 +48,6 @@ def clinic_tz() -> zoneinfo.ZoneInfo:
 
 
 # --- people ----------------------------------------------------------------------------------------
-
-
-def clinician_choices() -> QuerySet[User]:
-    """Active staff who see patients (their role writes or signs clinical notes)."""
-    return (
-        User.objects.filter(is_active=True, is_platform_staff=False)
-        .filter(Q(role__capabilities__contains=["clinical.edit"]) | Q(role__capabilities__contains=["clinical.sign"]))
-        .order_by("full_name")
-    )
 
 
 def is_clinician(user: User) -> bool:

@@ -27,7 +27,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.audit import audit_record
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from appointments import reminders, schedule
@@ -43,8 +42,10 @@ from appointments.models import (
     WorkingHours,
 )
 from appointments.selectors import appointment_settings, is_clinician
+from audit.services import audit_record
+from clinical.models import Visit
 from docos.tenancy import current_schema
-from patients.models import Patient, Visit
+from patients.models import Patient
 
 Status = Appointment.Status
 PAST_GRACE = dt.timedelta(minutes=15)  # a booking may start this much in the past (the patient is at the desk)
@@ -479,7 +480,7 @@ def appointment_start(*, appointment: Appointment, actor: User, request: Any = N
 def _open_visit(locked: Appointment, actor: User, request: Any) -> Visit:
     """A draft visit for the appointment's patient, clinician and location. Through the clinical
     service when the actor writes clinical notes; otherwise an empty draft for the clinician."""
-    from patients import clinical
+    from clinical import services as clinical
 
     if actor.has_capability("clinical.edit"):
         return clinical.visit_create(

@@ -24,7 +24,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Location, User
-from accounts.permissions import capability_required
 from accounts.selectors import locations_for
 from appointments import selectors, services
 from appointments.forms import (
@@ -37,8 +36,9 @@ from appointments.forms import (
 )
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
+from clinical.models import Visit
 from docos.ids import parse_uuid
-from patients.models import Visit
+from docos.permissions import capability_required
 
 PAGE_SIZE = 50
 

@@ -13,7 +13,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.permissions import capability_required
 from appointments import selectors, services
 from appointments.forms import (
     AppointmentSettingsForm,
@@ -26,6 +25,7 @@ from appointments.forms import (
     apply_service_errors,
 )
 from appointments.models import AppointmentType, Holiday, Leave, ReminderRule, ScheduleBreak, WorkingHours
+from docos.permissions import capability_required
 
 
 def _user(request: HttpRequest) -> User:

@@ -122,7 +122,8 @@ def make_existing_clinics(count: int, *, prefix: str = "bench", report_every: in
     cloned from the template (the same clone clinic_create does; the seed rows -- roles, owner,
     one location -- do not change what later clones or migrations cost). Returns the clone times."""
     from clinics.models import Clinic, Domain
-    from clinics.services import clinic_host, clone_template_into
+    from clinics.services import clone_template_into
+    from docos.tenancy import clinic_host
 
     clinics = [
         Clinic(

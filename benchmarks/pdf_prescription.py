@@ -56,8 +56,8 @@ def _p(samples: list[float], q: float) -> float:
 
 
 def _context() -> dict[str, Any]:
-    from patients.documents_pdf import printed_item
-    from patients.models import PrescriptionItem
+    from clinical.models import PrescriptionItem
+    from clinical.pdf import printed_item
 
     lines = [
         ("Paracetamol", "650 mg", "Tablet", "1-1-1", "5 days", "after", "Only while the fever lasts",

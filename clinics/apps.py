@@ -7,3 +7,7 @@ class ClinicsConfig(AppConfig):
 
     def ready(self) -> None:
         from clinics import checks  # noqa: F401
+        from clinics.services import clinic_data_key
+        from docos import crypto
+
+        crypto.register_data_key_provider(clinic_data_key)

@@ -11,7 +11,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from clinics.models import Clinic
-from clinics.services import clinic_create, clinic_url
+from clinics.services import clinic_create
+from docos.tenancy import clinic_url
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-clinic-2026"

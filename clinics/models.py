@@ -1,5 +1,4 @@
 import re
-import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,14 +8,10 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import schema_exists
 
 from clinics.gstin import validate_gstin
+from docos.tenancy import validate_timezone
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = {"www", "api", "admin", "app", "public", "static", "mail", "status", "docs", "verify"}
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value} is not a known time zone (e.g. Asia/Kolkata).", code="timezone")
 
 
 def schema_name_for_slug(slug: str) -> str:

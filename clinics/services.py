@@ -16,13 +16,13 @@ from django.utils import timezone
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists, tenant_context
 
-from accounts.audit import audit_record
-from accounts.capabilities import BUILTIN_ROLES
 from accounts.models import Location, Role, User
+from audit.services import audit_record
 from clinics.models import Clinic, Domain, schema_name_for_slug
 from clinics.template_schema import ensure_template_schema, template_schema_name
 from docos import crypto
-from docos.tenancy import use_public_schema
+from docos.capabilities import BUILTIN_ROLES
+from docos.tenancy import clinic_host, clinic_url, use_public_schema
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,6 @@ class CreatedClinic:
     owner: User
     url: str
     set_password_url: str | None
-
-
-def clinic_host(slug: str) -> str:
-    return f"{slug}.{settings.DOCOS_BASE_DOMAIN}"
-
-
-def clinic_url(clinic: Clinic, path: str = "/") -> str:
-    port = f":{settings.DOCOS_PUBLIC_PORT}" if settings.DOCOS_PUBLIC_PORT else ""
-    return f"{settings.DOCOS_PUBLIC_URL_SCHEME}://{clinic_host(clinic.slug)}{port}{path}"
 
 
 def clinic_create(

@@ -17,10 +17,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tenants.utils import tenant_context
 
-from accounts.audit import client_ip
-from accounts.permissions import public
+from audit.services import client_ip
 from clinics import verification as verifying
 from clinics.models import DocumentVerification
+from docos.permissions import public
 
 KIND_LABELS = {"prescription": "Prescription", "consent": "Consent form", "certificate": "Medical certificate"}
 
@@ -38,7 +38,7 @@ def _superseded(verification: DocumentVerification) -> bool:
     only the status is read, nothing about the patient)."""
     if verification.kind != "prescription":
         return False
-    from patients.models import Prescription
+    from clinical.models import Prescription
 
     with tenant_context(verification.clinic):
         return Prescription.objects.filter(

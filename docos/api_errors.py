@@ -21,7 +21,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.permissions import public
+from docos.permissions import public
 
 logger = logging.getLogger("django.request")
 

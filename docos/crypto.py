@@ -16,16 +16,44 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-if TYPE_CHECKING:
-    from clinics.models import Clinic
+
+class FileOwner(Protocol):
+    """What the kernel needs of a clinic to encrypt its files (clinics.Clinic is one)."""
+
+    @property
+    def schema_name(self) -> str: ...
+
+    @property
+    def wrapped_data_key(self) -> Any: ...
+
+    @property
+    def data_key_destroyed_at(self) -> Any: ...
+
+
+# The clinic's data key comes from the app that owns clinics (registered in its AppConfig.ready),
+# so this kernel module imports no domain app.
+_data_key_provider: Callable[[Any], bytes] | None = None
+
+
+def register_data_key_provider(provider: Callable[[Any], bytes]) -> None:
+    global _data_key_provider
+    _data_key_provider = provider
+
+
+def clinic_data_key(clinic: FileOwner) -> bytes:
+    if _data_key_provider is None:
+        raise CryptoError("No clinic data-key provider is registered (is the clinics app installed?).")
+    return _data_key_provider(clinic)
+
 
 FORMAT_VERSION = 1
 FILE_FORMAT = b"DOCF1"  # a file ciphertext under a clinic data key (never a field ciphertext)
@@ -234,16 +262,12 @@ def decrypt_with_data_key(data_key: bytes, blob: bytes, aad: bytes) -> bytes:
         ) from None
 
 
-def encrypt_file(clinic: Clinic, plaintext: bytes, object_name: str) -> bytes:
+def encrypt_file(clinic: FileOwner, plaintext: bytes, object_name: str) -> bytes:
     """Encrypt file contents with `clinic`'s data key, bound to the clinic schema and `object_name`."""
-    from clinics.services import clinic_data_key
-
     return encrypt_with_data_key(clinic_data_key(clinic), plaintext, file_aad(clinic.schema_name, object_name))
 
 
-def decrypt_file(clinic: Clinic, blob: bytes, object_name: str) -> bytes:
+def decrypt_file(clinic: FileOwner, blob: bytes, object_name: str) -> bytes:
     """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key was destroyed,
     DecryptionError if the bytes were altered or belong to another object or clinic."""
-    from clinics.services import clinic_data_key
-
     return decrypt_with_data_key(clinic_data_key(clinic), blob, file_aad(clinic.schema_name, object_name))

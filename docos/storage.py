@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 
-from clinics.models import Clinic
 from docos import crypto
-from docos.crypto import CryptoError
+from docos.crypto import CryptoError, FileOwner
 
 CHUNK_BYTES = 64 * 1024  # downloads stream the decrypted bytes in pieces of this size
 
@@ -48,7 +47,7 @@ def file_storage() -> Storage:
     return storages["clinic_files"]
 
 
-def store_encrypted(clinic: Clinic, *, data: bytes, folder: str, suffix: str = "") -> StoredFile:
+def store_encrypted(clinic: FileOwner, *, data: bytes, folder: str, suffix: str = "") -> StoredFile:
     """Encrypt and save; returns the storage name to keep on the owning row."""
     name = f"{clinic.schema_name}/{folder}/{uuid.uuid4().hex}{suffix}.enc"
     blob = crypto.encrypt_file(clinic, data, name)
@@ -65,7 +64,7 @@ def read_raw(name: str) -> bytes:
         return bytes(handle.read())
 
 
-def read_decrypted(clinic: Clinic, name: str) -> bytes:
+def read_decrypted(clinic: FileOwner, name: str) -> bytes:
     """The plaintext of a stored file. Raises FileUnavailable when it cannot be given back."""
     if clinic.wrapped_data_key is None:
         when = f" on {clinic.data_key_destroyed_at:%d %b %Y}" if clinic.data_key_destroyed_at else ""

@@ -6,8 +6,8 @@ Add an app's API with `path("", include("<app>.api_urls"))` ABOVE the catch-all,
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.permissions import public
 from docos import api_errors
+from docos.permissions import public
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -24,7 +24,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("docs/", public(ApiDocsView.as_view()), name="api-docs"),
     path("", include("accounts.api_urls")),
     path("", include("patients.api_urls")),
-    path("", include("patients.api_urls_clinical")),
+    path("", include("clinical.api_urls")),
+    path("", include("documents.api_urls")),
     path("", include("appointments.api_urls")),
     # Keep last: any other URL under /api/v1/ answers the API's JSON 404.
     re_path(r"^.*$", api_errors.not_found, name="api-not-found"),

@@ -2,9 +2,7 @@
 
 from django.urls import include, path
 
-from clinics import public_views
-
 urlpatterns = [
-    path("", public_views.landing, name="public-landing"),
+    path("", include("clinics.urls_public")),
     path("verify/", include("clinics.urls_verify")),
 ]

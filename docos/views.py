@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.permissions import login_only
+from docos.permissions import login_only
 
 
 @login_only

@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from audit.services import audit_record
 from messaging.models import OutboundMessage
 from patients.models import Patient
 

@@ -220,9 +220,9 @@ def seed(clinic: Clinic) -> None:
     """Called by clinics/demo.py inside the demo clinic's schema."""
     seed_patients()
     try:
-        clinical = importlib.import_module("patients.demo_clinical")
+        clinical = importlib.import_module("clinical.demo")
     except ModuleNotFoundError as exc:
-        if exc.name != "patients.demo_clinical":
+        if exc.name != "clinical.demo":
             raise
         return
     clinical_seed = getattr(clinical, "seed", None)

@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.audit import audit_record
 from accounts.models import Location, User
 from accounts.selectors import user_location_ids
+from audit.services import audit_record
 from docos.storage import read_decrypted, store_encrypted
 from patients import search
 from patients.models import Patient, PatientImport

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db.models import BooleanField, CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, Exists, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Greatest
 from django.db.models.lookups import Contains
@@ -29,17 +29,7 @@ from accounts.models import User
 from accounts.selectors import user_location_ids
 from docos.ids import parse_uuid
 from patients import search
-from patients.models import (
-    Certificate,
-    ConsentForm,
-    Patient,
-    PatientDocument,
-    PatientImport,
-    PatientNameWord,
-    Prescription,
-    Sex,
-    Visit,
-)
+from patients.models import Patient, PatientImport, PatientNameWord, Sex
 
 # Name searches rank at most this many candidates (4 pages of 50): a query that matches more
 # people than that is too vague to page through, and capping keeps it fast on any clinic size.
@@ -65,15 +55,27 @@ ROW_FIELDS = (
 _MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)\s*-?\s*(\d{1,12})$")
 
 
+# Records of other apps that link a patient to a location ("seen at this branch"), registered at
+# start-up (clinical: visits). Each gives an Exists() over the patient row for a set of location ids.
+LocationLink = Callable[[list[Any]], Exists]
+_LOCATION_LINKS: list[LocationLink] = []
+
+
+def register_location_link(link: LocationLink) -> None:
+    _LOCATION_LINKS.append(link)
+
+
 def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
-    """Restrict to the patients a user may see (registered at, or visited at, one of their locations)."""
+    """Restrict to the patients a user may see (registered at, or seen at, one of their locations)."""
     ids = user_location_ids(user)
     if ids is None:
         return patients
     if not ids:
         return patients.none()
-    visited_here = Visit.objects.filter(patient_id=OuterRef("pk"), location_id__in=ids)
-    return patients.filter(Q(registered_location_id__in=ids) | Exists(visited_here))
+    seen_here = Q(registered_location_id__in=ids)
+    for link in _LOCATION_LINKS:
+        seen_here |= Q(link(list(ids)))
+    return patients.filter(seen_here)
 
 
 def visible_patients(user: Any) -> QuerySet[Patient]:
@@ -390,110 +392,6 @@ def url_for(names: Iterable[str], fallback: str, **kwargs: Any) -> str:
     return fallback
 
 
-def _visits(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
-    if not user.has_capability("clinical.view"):
-        return []
-    visits = Visit.objects.filter(patient=patient).select_related("clinician", "location")
-    return [
-        TimelineEntry(
-            kind="visit",
-            at=visit.visit_at,
-            title=f"Visit: {visit.chief_complaint}" if visit.chief_complaint else "Visit",
-            detail=f"{visit.clinician.full_name} · {visit.location.name}",
-            url=url_for(["clinical-visit-detail"], f"/visits/{visit.pk}/", visit_id=visit.pk),
-            badge=visit.get_status_display(),
-            clinical=True,
-        )
-        for visit in visits.order_by("-visit_at")[:TIMELINE_SOURCE_LIMIT]
-    ]
-
-
-def _prescriptions(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
-    if not user.has_capability("prescriptions.view"):
-        return []
-    rows = Prescription.objects.filter(patient=patient).select_related("prescriber").order_by("-created_at")
-    entries = []
-    for rx in rows[:TIMELINE_SOURCE_LIMIT]:
-        entries.append(
-            TimelineEntry(
-                kind="prescription",
-                at=rx.signed_at or rx.created_at,
-                title=f"Prescription (version {rx.version})",
-                detail=rx.prescriber.full_name,
-                url=url_for(["clinical-prescription-detail"], f"/prescriptions/{rx.pk}/", prescription_id=rx.pk),
-                badge=rx.get_status_display(),
-                clinical=True,
-            )
-        )
-    return entries
-
-
-def _documents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
-    if not user.has_capability("documents.view"):
-        return []
-    docs = PatientDocument.objects.filter(patient=patient).order_by("-created_at")[:TIMELINE_SOURCE_LIMIT]
-    return [
-        TimelineEntry(
-            kind="document",
-            at=doc.created_at,
-            title=doc.title,
-            detail=doc.get_category_display(),
-            url=url_for(
-                ["documents-detail", "document-detail", "patients-document-detail"],
-                f"/documents/{doc.pk}/",
-                document_id=doc.pk,
-            ),
-            badge="Document",
-            clinical=True,
-        )
-        for doc in docs
-    ]
-
-
-def _consents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
-    if not (user.has_capability("clinical.view") or user.has_capability("consents.manage")):
-        return []
-    forms = ConsentForm.objects.filter(patient=patient).select_related("template").order_by("-signed_at")
-    return [
-        TimelineEntry(
-            kind="consent",
-            at=form.signed_at,
-            title=f"Consent: {form.template.name}",
-            detail=form.procedure or f"Signed by {form.get_signer_relation_display().lower()}",
-            url=url_for(
-                ["consents-detail", "consent-detail", "patients-consent-detail"],
-                f"/consents/{form.pk}/",
-                consent_id=form.pk,
-            ),
-            badge="Consent",
-            clinical=True,
-        )
-        for form in forms[:TIMELINE_SOURCE_LIMIT]
-    ]
-
-
-def _certificates(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
-    if not (user.has_capability("clinical.view") or user.has_capability("certificates.sign")):
-        return []
-    certificates = Certificate.objects.filter(patient=patient).select_related("doctor").order_by("-signed_at")
-    return [
-        TimelineEntry(
-            kind="certificate",
-            at=cert.signed_at,
-            title=f"{cert.get_kind_display()} certificate",
-            detail=cert.doctor.full_name,
-            url=url_for(
-                ["certificates-detail", "certificate-detail", "patients-certificate-detail"],
-                f"/certificates/{cert.pk}/",
-                certificate_id=cert.pk,
-            ),
-            badge="Certificate",
-            clinical=True,
-        )
-        for cert in certificates[:TIMELINE_SOURCE_LIMIT]
-    ]
-
-
 def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     """Registration, WhatsApp consent decisions and merges: demographics, visible to all who see the patient."""
     entries = [
@@ -545,11 +443,6 @@ def _consent_source_label(source: str) -> str:
 
 
 register_timeline_source("registry", _registry)
-register_timeline_source("visits", _visits)
-register_timeline_source("prescriptions", _prescriptions)
-register_timeline_source("documents", _documents)
-register_timeline_source("consents", _consents)
-register_timeline_source("certificates", _certificates)
 
 
 def patient_timeline(*, user: Any, patient: Patient) -> list[TimelineEntry]:
@@ -561,13 +454,21 @@ def patient_timeline(*, user: Any, patient: Patient) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at or epoch, reverse=True)
 
 
+ChartCounter = Callable[[Patient, Any], dict[str, int]]
+_CHART_COUNTERS: list[ChartCounter] = []
+
+
+def register_chart_counter(counter: ChartCounter) -> None:
+    """Let another app add counts to the chart's tabs (visits, prescriptions, ...). A counter counts
+    only what the viewing user may open."""
+    _CHART_COUNTERS.append(counter)
+
+
 def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
-    """How many visits and prescriptions the chart holds (for its tabs), within the user's capabilities."""
+    """How many records of each kind the chart holds (for its tabs), as far as the user may open them."""
     counts: dict[str, int] = {}
-    if user.has_capability("clinical.view"):
-        counts["visits"] = Visit.objects.filter(patient=patient).count()
-    if user.has_capability("prescriptions.view"):
-        counts["prescriptions"] = Prescription.objects.filter(patient=patient).count()
+    for counter in _CHART_COUNTERS:
+        counts.update(counter(patient, user))
     return counts
 
 

@@ -20,9 +20,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.audit import audit_record
 from accounts.models import Location, User
 from accounts.selectors import user_location_ids
+from audit.services import audit_record
 from patients import search
 from patients.models import BloodGroup, Patient, PatientNameWord, Sex
 from patients.phones import normalize_phone

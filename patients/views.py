@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.permissions import capability_required
 from accounts.selectors import locations_for
+from docos.permissions import capability_required
 from patients import importer, selectors, services
 from patients.forms import (
     ConsentForm,

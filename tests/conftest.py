@@ -16,10 +16,11 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from accounts.capabilities import BUILTIN_ROLES
 from accounts.models import Location, Role, User
 from clinics.models import Clinic
-from clinics.services import clinic_create, clinic_host
+from clinics.services import clinic_create
+from docos.capabilities import BUILTIN_ROLES
+from docos.tenancy import clinic_host
 from tests.celery_worker import celery_worker, committed_test_database, throwaway_clinic  # noqa: F401  (a real worker)
 
 PASSWORD = "correct-horse-battery-42"

@@ -1,6 +1,7 @@
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent, Role
+from accounts.models import Role
+from audit.models import AuditEvent
 
 
 def test_seeded_clinics_have_builtin_roles_and_separate_schemas(clinic_a, clinic_b):

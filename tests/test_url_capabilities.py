@@ -3,7 +3,7 @@
 The walk covers whatever `docos.urls_tenant` and `docos.urls_public` contain when the tests run
 (nested `include()`s and DRF views too), so a new view is checked the day it is added:
 
-1. Each view declares its access. HTML views carry `accounts.permissions.ACCESS_ATTR` ("public",
+1. Each view declares its access. HTML views carry `docos.permissions.ACCESS_ATTR` ("public",
    "login" or a capability; set by `@public`, `@login_only`, `@capability_required`); DRF views
    set `required_capability` on the view class (a capability, "login", or a per-method dict) and
    keep `HasRequiredCapability` among their permissions. A view that declares nothing fails
@@ -32,8 +32,8 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, path
 from django.urls.resolvers import RegexPattern, RoutePattern
 from rest_framework.views import APIView
 
-from accounts.capabilities import ALL, BUILTIN_ROLES
-from accounts.permissions import ACCESS_ATTR, HasRequiredCapability, public
+from docos.capabilities import ALL, BUILTIN_ROLES
+from docos.permissions import ACCESS_ATTR, HasRequiredCapability, public
 from tests.accounts.api_helpers import make_token
 
 TENANT_URLCONF = "docos.urls_tenant"
@@ -131,7 +131,7 @@ def access_problem(route: Route) -> str | None:
         if bad or not access:
             return f"has an invalid per-method `required_capability` {access!r}"
     elif access != "public" and access not in valid:
-        return f"declares an unknown capability {access!r} (add it to accounts.capabilities)"
+        return f"declares an unknown capability {access!r} (add it to docos.capabilities)"
     cls = route.drf_class
     if cls is not None and access != "public":
         initkwargs = getattr(route.callback, "initkwargs", {})

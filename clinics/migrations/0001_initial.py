@@ -2,6 +2,7 @@
 
 import clinics.gstin
 import clinics.models
+import docos.tenancy
 import django.core.validators
 import django.db.models.deletion
 import django_tenants.postgresql_backend.base
@@ -29,7 +30,7 @@ class Migration(migrations.Migration):
                 ('gstin', models.CharField(blank=True, max_length=15, validators=[clinics.gstin.validate_gstin], verbose_name='GSTIN')),
                 ('billing_address', models.TextField(blank=True)),
                 ('billing_state', models.CharField(blank=True, max_length=64)),
-                ('timezone', models.CharField(default='Asia/Kolkata', max_length=64, validators=[clinics.models.validate_timezone])),
+                ('timezone', models.CharField(default='Asia/Kolkata', max_length=64, validators=[docos.tenancy.validate_timezone])),
                 ('logo', models.FileField(blank=True, upload_to='clinic-logos/')),
                 ('idle_timeout_minutes', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(60)])),
                 ('require_2fa_for_admins', models.BooleanField(default=False)),

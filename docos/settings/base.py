@@ -27,6 +27,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "audit",
     "accounts",
     "docos",  # the shared kernel: system checks, encryption_rotate, Sentry start-up
 ]
@@ -34,8 +35,11 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "audit",
     "accounts",
     "patients",
+    "documents",
+    "clinical",
     "appointments",
     "messaging",
 ]
@@ -183,7 +187,7 @@ REST_FRAMEWORK = {
         "accounts.api_auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasRequiredCapability"],
+    "DEFAULT_PERMISSION_CLASSES": ["docos.permissions.HasRequiredCapability"],
     # JSON only: the browsable API needs inline scripts (blocked by the CSP) and would answer browsers
     # with HTML errors. People explore the API at /api/v1/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -206,14 +210,14 @@ SPECTACULAR_SETTINGS = {
     # Several resources have a "status"; name each enum after its owner so the schema stays stable.
     "ENUM_NAME_OVERRIDES": {
         "StaffStatusEnum": "accounts.selectors.STAFF_STATUSES",
-        "VisitStatusEnum": "patients.models.Visit.Status",
-        "PrescriptionStatusEnum": "patients.models.Prescription.Status",
+        "VisitStatusEnum": "clinical.models.Visit.Status",
+        "PrescriptionStatusEnum": "clinical.models.Prescription.Status",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
         "AppointmentStatusEnum": "appointments.models.Appointment.Status",
         "AppointmentSourceEnum": "appointments.models.Appointment.Source",
         "AppointmentCancelReasonEnum": "appointments.api.CANCEL_REASONS",
-        "ConsentKindEnum": "patients.models.ConsentTemplate.Kind",
-        "CertificateKindEnum": "patients.models.CertificateTemplate.Kind",
+        "ConsentKindEnum": "documents.models.ConsentTemplate.Kind",
+        "CertificateKindEnum": "documents.models.CertificateTemplate.Kind",
     },
 }
 

@@ -9,7 +9,8 @@ from typing import Any
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent, Location, Role, User
+from accounts.models import Location, Role, User
+from audit.models import AuditEvent
 
 
 def fresh(seeded: Any, user: User) -> User:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from tests.conftest import SeededClinic
 
 

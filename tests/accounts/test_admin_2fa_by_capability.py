@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from accounts import services
-from accounts.capabilities import ADMINISTRATION_CAPABILITIES
 from accounts.login import two_factor_required
 from clinics.models import Clinic
+from docos.capabilities import ADMINISTRATION_CAPABILITIES
 from tests.accounts.console_helpers import fresh, get_user, make_role, make_user
 from tests.accounts.login_helpers import password_login
 from tests.accounts.test_staff_guards import edit_data

@@ -1,4 +1,4 @@
-from accounts.capabilities import BUILTIN_ROLES
+from docos.capabilities import BUILTIN_ROLES
 from tests.accounts.api_helpers import assert_error, bearer, make_token
 
 

@@ -6,9 +6,10 @@ import uuid
 
 from django.contrib.auth.models import AnonymousUser
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent, Location
+from accounts.models import Location
 from accounts.selectors import locations_for, scope_to_user_locations, user_can_access_location
+from audit.models import AuditEvent
+from audit.services import audit_record
 from tests.accounts.console_helpers import make_user
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import LoginCode
-from clinics.services import clinic_host
+from docos.tenancy import clinic_host
 from tests.accounts.login_helpers import request_code
 
 pytest_plugins = ["tests.accounts.auth_fixtures"]

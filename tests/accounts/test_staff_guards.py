@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.capabilities import ALL
 from accounts.models import User
+from docos.capabilities import ALL
 from tests.accounts.console_helpers import audit_events, fresh, get_user, is_login_redirect, make_role, make_user, role
 
 

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent
 from appointments import services
 from appointments.models import Appointment
+from audit.models import AuditEvent
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_type, next_weekday, user
 
 

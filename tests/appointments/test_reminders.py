@@ -225,7 +225,7 @@ def test_follow_up_reminders_come_from_visits_and_prescriptions_once_per_date(se
     )
     patient = make_patient(clinic)
     follow_up = next_weekday(4)
-    from patients.models import Prescription, Visit
+    from clinical.models import Prescription, Visit
 
     with tenant_context(clinic.clinic):
         visit = Visit.objects.create(
@@ -257,7 +257,7 @@ def test_follow_up_reminder_is_skipped_when_the_follow_up_is_booked(setup):
     make_rule(clinic, name="Follow-up", kind=ReminderRule.Kind.FOLLOW_UP, days_before=1, template="follow_up")
     patient = make_patient(clinic)
     follow_up = next_weekday(4)
-    from patients.models import Visit
+    from clinical.models import Visit
 
     with tenant_context(clinic.clinic):
         Visit.objects.create(patient=patient, location=clinic.locations[0], clinician=doctor, follow_up_date=follow_up)

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent
 from appointments import services
 from appointments.models import Appointment, QueueEntry
-from patients.models import Visit
+from audit.models import AuditEvent
+from clinical.models import Visit
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_type, next_weekday, user
 
 

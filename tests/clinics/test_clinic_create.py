@@ -18,12 +18,14 @@ from django.db.models.signals import pre_migrate
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from accounts.audit import GENESIS_HASH, audit_record, row_hash
-from accounts.models import AuditEvent, Location, Role, User
+from accounts.models import Location, Role, User
+from audit.models import AuditEvent
+from audit.services import GENESIS_HASH, audit_record, row_hash
 from clinics.migrations_executor import expected_migrations
 from clinics.models import Clinic, Domain
-from clinics.services import clinic_create, clinic_host
+from clinics.services import clinic_create
 from clinics.template_schema import BOOKKEEPING_TABLES, template_data_tables, template_schema_name
+from docos.tenancy import clinic_host
 from tests.clinics.helpers import applied, fingerprint, schema_exists_exact
 from tests.conftest import PASSWORD
 
@@ -88,7 +90,7 @@ def test_clone_references_only_its_own_tables_and_sequences(clinic_a):
             [clinic.schema_name],
         )
         identity_columns = cursor.fetchall()
-    assert ("accounts_auditevent", "seq", f"{clinic.schema_name}.accounts_auditevent_seq_seq") in identity_columns
+    assert ("audit_auditevent", "seq", f"{clinic.schema_name}.audit_auditevent_seq_seq") in identity_columns
     for table, column, sequence in identity_columns:
         assert sequence.startswith(f"{clinic.schema_name}."), (table, column, sequence)
 

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent, Location, Role, User
+from accounts.models import Location, Role, User
+from audit.models import AuditEvent
 from clinics.models import Clinic
 from clinics.services import clinic_set_status
 

@@ -36,15 +36,13 @@ def test_template_needs_nothing_the_replay_cannot_do(clinic_a):
 
 
 def test_replay_keeps_renamed_identity_sequences_comments_and_storage_options(clinic_a):
-    _sql(f'ALTER SEQUENCE "{T}".accounts_auditevent_seq_seq RENAME TO audit_seq_renamed')
+    _sql(f'ALTER SEQUENCE "{T}".audit_auditevent_seq_seq RENAME TO audit_seq_renamed')
     _sql(f"COMMENT ON TABLE \"{T}\".accounts_role IS 'Roles of a clinic'")
-    _sql(f'ALTER TABLE "{T}".accounts_auditevent SET (fillfactor = 90)')
+    _sql(f'ALTER TABLE "{T}".audit_auditevent SET (fillfactor = 90)')
     assert clone_template_into("t_gamma") == "replay"
-    assert _sql("SELECT pg_get_serial_sequence('t_gamma.accounts_auditevent', 'seq')") == [
-        ("t_gamma.audit_seq_renamed",)
-    ]
+    assert _sql("SELECT pg_get_serial_sequence('t_gamma.audit_auditevent', 'seq')") == [("t_gamma.audit_seq_renamed",)]
     assert _sql("SELECT obj_description('t_gamma.accounts_role'::regclass, 'pg_class')") == [("Roles of a clinic",)]
-    assert _sql("SELECT reloptions FROM pg_class WHERE oid = 't_gamma.accounts_auditevent'::regclass") == [
+    assert _sql("SELECT reloptions FROM pg_class WHERE oid = 't_gamma.audit_auditevent'::regclass") == [
         (["fillfactor=90"],)
     ]
     assert fingerprint("t_gamma") == fingerprint(T)

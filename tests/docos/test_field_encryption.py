@@ -12,10 +12,11 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from clinical.models import Visit
 from docos.crypto import DecryptionError, UnknownKeyError, generate_key_spec
 from docos.devkeys import TEST_ENCRYPTION_KEYS
 from docos.fields import EncryptedTextField, Sealed
-from patients.models import Patient, Visit
+from patients.models import Patient
 from tests.conftest import PASSWORD
 from tests.docos.crypto_helpers import made_with, raw_value, set_raw_value
 
@@ -46,7 +47,7 @@ def test_encrypted_json_visit_notes_round_trip_and_are_stored_encrypted(clinic_a
         visit = Visit.objects.create(
             patient=patient, location=clinic_a.locations[0], clinician=clinic_a.users["doctor"], notes=NOTES
         )
-        raw = raw_value(clinic_a.schema, "patients_visit", "notes", visit.pk)
+        raw = raw_value(clinic_a.schema, "clinical_visit", "notes", visit.pk)
         assert raw is not None
         for needle in (b"Ramesh", b"Paracetamol", b"history", b"night sweats"):
             assert needle not in raw
@@ -103,7 +104,7 @@ def test_ciphertext_copied_to_another_column_raises_decryption_error(clinic_a):
         doctor.save()
         # Even a value re-bound to the same primary key fails in a different table/column.
         other = raw_value(clinic_a.schema, "accounts_user", "totp_secret", doctor.pk)
-        set_raw_value(clinic_a.schema, "patients_visit", "notes", visit.pk, other)
+        set_raw_value(clinic_a.schema, "clinical_visit", "notes", visit.pk, other)
         with pytest.raises(DecryptionError):
             _ = Visit.objects.get(pk=visit.pk).notes
 

@@ -11,12 +11,13 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from clinical.models import Visit
 from clinics.models import Clinic
 from clinics.services import clinic_data_key
 from docos import crypto
 from docos.devkeys import TEST_ENCRYPTION_KEYS
 from docos.management.commands import encryption_rotate
-from patients.models import Patient, Visit
+from patients.models import Patient
 from tests.conftest import PASSWORD
 from tests.docos.crypto_helpers import made_with, raw_value, rotated_ring, set_raw_value
 
@@ -70,13 +71,13 @@ def test_rotation_reencrypts_every_schema_and_rewraps_data_keys(clinic_a, clinic
         output = _rotate("--batch-size", "2")
     assert "t_alpha: accounts.User.totp_secret: 3 re-encrypted" in output
     assert "public: accounts.User.totp_secret: 1 re-encrypted" in output
-    assert "t_alpha: patients.Visit.notes: 1 re-encrypted" in output
+    assert "t_alpha: clinical.Visit.notes: 1 re-encrypted" in output
     assert "8 value(s) re-encrypted" in output
     assert "2 clinic data key(s) re-wrapped" in output
     assert _kids(clinic_a.schema) == ["k2"] * 3
     assert _kids(clinic_b.schema) == ["k2"] * 3
     assert _kids("public") == ["k2"]
-    assert _kids(clinic_a.schema, "patients_visit", "notes") == ["k2"]
+    assert _kids(clinic_a.schema, "clinical_visit", "notes") == ["k2"]
 
     # The old key can now leave the ring: everything reads with the new key alone.
     with override_settings(DOCOS_ENCRYPTION_KEYS=ring.split(",")[0]):
@@ -161,4 +162,4 @@ def test_rotation_for_one_clinic_leaves_the_others(clinic_a, clinic_b):
 
 def test_rotation_discovers_every_encrypted_column():
     found = {(c.model._meta.label, c.field.name) for c in encryption_rotate.encrypted_columns()}
-    assert {("accounts.User", "totp_secret"), ("patients.Visit", "notes")} <= found
+    assert {("accounts.User", "totp_secret"), ("clinical.Visit", "notes")} <= found

@@ -7,7 +7,7 @@ import pytest
 from clinics.models import Clinic
 from clinics.services import clinic_destroy_data_key
 from docos import storage
-from tests.patients.documents_helpers import PDF_BYTES
+from tests.documents.documents_helpers import PDF_BYTES
 
 
 @pytest.fixture

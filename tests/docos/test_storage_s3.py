@@ -17,8 +17,8 @@ from moto.server import ThreadedMotoServer
 from clinics.models import Clinic
 from clinics.services import clinic_destroy_data_key
 from docos import storage
-from tests.patients.clinical_helpers import make_patient, staff
-from tests.patients.documents_helpers import PDF_BYTES, jpeg_bytes
+from tests.clinical.clinical_helpers import make_patient, staff
+from tests.documents.documents_helpers import PDF_BYTES, jpeg_bytes
 
 CREDENTIALS = {"aws_access_key_id": "docos-test", "aws_secret_access_key": "docos-test-secret"}
 REGION = "us-east-1"
@@ -111,7 +111,7 @@ def test_upload_and_download_through_the_site_with_the_s3_backend(clinic_a, buck
     )
     assert response.status_code == 302, response.content[:500]
     with in_tenant(clinic_a):
-        from patients.models import PatientDocument
+        from documents.models import PatientDocument
 
         document = PatientDocument.objects.get(patient=patient)
     raw = client.get_object(Bucket=name, Key=document.storage_name)["Body"].read()

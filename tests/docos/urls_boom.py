@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from accounts.permissions import login_only
+from docos.permissions import login_only
 
 
 @login_only

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from messaging import services
 from messaging.models import OutboundMessage
 from tests.appointments.helpers import make_patient

@@ -142,7 +142,7 @@ def test_error_report_lists_rejected_rows_with_reasons(clinic_a, client_for):
     assert "Aadhaar" in reasons["9"] and "Given name" in reasons["6"]
     assert rows[5][3].startswith("'=")  # a formula is neutralised in the report
     with tenant_context(clinic_a.clinic):
-        from accounts.models import AuditEvent
+        from audit.models import AuditEvent
 
         assert AuditEvent.objects.filter(action="patient_import.error_report", object_id=str(done.pk)).exists()
 

@@ -3,7 +3,8 @@
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent, User
+from accounts.models import User
+from audit.models import AuditEvent
 from patients import importer
 from patients.models import Patient, PatientImport
 from tests.patients.import_helpers import BAD_ROWS, GOOD_ROWS, csv_bytes

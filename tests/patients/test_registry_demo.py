@@ -26,9 +26,9 @@ def test_demo_seed_registers_realistic_patients(clinic_a, in_tenant):
 
 def test_demo_seed_hands_over_to_the_clinical_demo(clinic_a, in_tenant, monkeypatch):
     calls = []
-    fake = types.ModuleType("patients.demo_clinical")
+    fake = types.ModuleType("clinical.demo")
     fake.seed = lambda clinic: calls.append(clinic)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "patients.demo_clinical", fake)
+    monkeypatch.setitem(sys.modules, "clinical.demo", fake)
     with in_tenant(clinic_a):
         demo.seed(clinic_a.clinic)
     assert calls == [clinic_a.clinic]

@@ -4,17 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditEvent
-from patients.models import (
-    Certificate,
-    ConsentForm,
-    ConsentTemplate,
-    Patient,
-    PatientDocument,
-    Prescription,
-    SignedDocument,
-    Visit,
-)
+from audit.models import AuditEvent
+from clinical.models import Prescription, Visit
+from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
+from patients.models import Patient
 from patients.services import patient_merge, patient_record_whatsapp_consent
 from tests.patients.registry_helpers import register, user
 
@@ -90,7 +83,7 @@ def test_merge_moves_every_related_row_to_the_survivor(clinic_a, in_tenant):
         survivor.refresh_from_db()
         duplicate.refresh_from_db()
         events = {e.action: e for e in AuditEvent.objects.filter(action__startswith="patient.merge")}
-    assert result.moved["patients.Visit.patient"] == 1
+    assert result.moved["clinical.Visit.patient"] == 1
     assert duplicate.merged_into_id == survivor.pk and not duplicate.is_active
     # Demographics: empty fields filled, allergies of both kept, unique ABHA moved.
     assert survivor.email == "laxmi@example.in"
@@ -108,12 +101,12 @@ def test_merge_discovers_foreign_keys_of_any_model(clinic_a, in_tenant):
     """Relations are found through Patient._meta.related_objects, so later apps' rows move too."""
     relations = {rel.related_model._meta.label for rel in Patient._meta.related_objects}
     assert {
-        "patients.Visit",
-        "patients.Prescription",
-        "patients.PatientDocument",
-        "patients.ConsentForm",
-        "patients.Certificate",
-        "patients.SignedDocument",
+        "clinical.Visit",
+        "clinical.Prescription",
+        "documents.PatientDocument",
+        "documents.ConsentForm",
+        "documents.Certificate",
+        "documents.SignedDocument",
     } <= relations
     older = register(clinic_a, given_name="Old")
     middle = register(clinic_a, given_name="Middle")

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from patients.models import Patient
 from patients.services import (
     PossibleDuplicates,

@@ -4,8 +4,9 @@ import datetime as dt
 
 from django_tenants.utils import tenant_context
 
-from accounts.models import AuditEvent
-from patients.models import Patient, Prescription, Visit
+from audit.models import AuditEvent
+from clinical.models import Prescription, Visit
+from patients.models import Patient
 from tests.patients.registry_helpers import register, user
 
 

@@ -2,7 +2,7 @@
 
 from django_tenants.utils import tenant_context
 
-from patients.models import Visit
+from clinical.models import Visit
 from patients.selectors import patient_search
 from tests.patients.registry_helpers import register, restrict, user
 

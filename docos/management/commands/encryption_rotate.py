@@ -14,9 +14,8 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
-from clinics.models import Clinic
 from docos import crypto
 from docos.fields import EncryptedFieldMixin
 
@@ -108,6 +107,7 @@ class Command(BaseCommand):
         except crypto.KeyRingError as exc:
             raise CommandError(str(exc)) from exc
 
+        Clinic = get_tenant_model()
         clinics = Clinic.objects.order_by("schema_name")
         if options["clinic"]:
             clinics = clinics.filter(slug=options["clinic"])
@@ -213,7 +213,7 @@ class Command(BaseCommand):
 
     def rotate_data_keys(self, ring: crypto.KeyRing, batch_size: int, tally: Tally, slug: str | None) -> None:
         prefix = ring.primary_prefix
-        table = f"{_q(get_public_schema_name())}.{_q(Clinic._meta.db_table)}"
+        table = f"{_q(get_public_schema_name())}.{_q(get_tenant_model()._meta.db_table)}"
         where = "wrapped_data_key IS NOT NULL AND substring(wrapped_data_key from 1 for %s) <> %s"
         params: list[Any] = [len(prefix), prefix]
         if slug:

@@ -1,0 +1,71 @@
+"""The tamper-evident audit log: one hash chain per schema (each clinic, and public)."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEvent(models.Model):
+    """One row per audited action. Tamper-evident: each row hashes its content and the previous hash.
+
+    Holds names of changed fields and ids, never PHI values.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.UUIDField(null=True, blank=True, db_index=True)
+    actor_label = models.CharField(max_length=254, blank=True)  # staff email at the time; not patient data
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    location_id = models.UUIDField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    changed_fields = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["action", "-occurred_at"]), models.Index(fields=["actor_id", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """Written when old audit rows are trimmed: the chain resumes from the last trimmed row's hash."""
+
+    trimmed_through_seq = models.BigIntegerField()
+    trimmed_through_hash = models.CharField(max_length=64)
+    rows_trimmed = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-trimmed_through_seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint through #{self.trimmed_through_seq}"
+
+
+class AuditChainHead(models.Model):
+    """The newest row of this schema's audit chain, updated in the same transaction as each event.
+
+    The writer links every new event to this head rather than to whatever row is newest in the
+    table, so deleting the newest events cannot be papered over by the next write, and
+    verification cross-checks the chain's last row against it. One row per schema (key = 1).
+    """
+
+    key = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(key=1), name="audit_chain_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"audit head #{self.last_seq}"

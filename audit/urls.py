@@ -1,0 +1,10 @@
+"""The audit log, mounted at /settings/audit/ on a clinic's host."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from audit import views as audit_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", audit_views.audit_list, name="console_audit"),
+    path("export.csv", audit_views.audit_export, name="console_audit_export"),
+]

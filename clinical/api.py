@@ -1,0 +1,522 @@
+"""Clinical API (/api/v1/): visits and their signing and addenda, prescriptions, their signing,
+revisions and PDFs. One view per resource, small serializers, `required_capability` per method;
+reads go through the location-scoped selectors (other clinics' and locations' ids give 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
+from accounts.models import Location, User
+from accounts.selectors import clinician_choices, locations_for
+from clinical import selectors
+from clinical import services as clinical
+from clinical.models import Prescription as PrescriptionModel
+from clinical.models import PrescriptionItem, Visit
+from clinical.views import pdf_response
+from docos.api_errors import error_responses
+
+RefOutput = ClinicalRefOutput
+
+# --- serializers ---------------------------------------------------------------------------------
+
+
+class DiagnosisSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=200)
+    icd10 = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, default="", help_text="ICD-10 code, e.g. J06.9."
+    )
+
+
+class NotesSerializer(serializers.Serializer[Any]):
+    history = serializers.CharField(required=False, allow_blank=True, default="")
+    examination = serializers.CharField(required=False, allow_blank=True, default="")
+    subjective = serializers.CharField(required=False, allow_blank=True, default="")
+    objective = serializers.CharField(required=False, allow_blank=True, default="")
+    assessment = serializers.CharField(required=False, allow_blank=True, default="")
+    plan = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AddendumOutput(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    author = StaffRefOutput()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class VisitSummaryOutput(serializers.Serializer[Visit]):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField(source="patient_id")
+    visit_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Visit.Status.choices)
+    chief_complaint = serializers.CharField()
+    location = ClinicalRefOutput()
+    clinician = StaffRefOutput()
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class VisitOutput(VisitSummaryOutput):
+    signed_by = StaffRefOutput(allow_null=True)
+    bp_systolic = serializers.IntegerField(allow_null=True)
+    bp_diastolic = serializers.IntegerField(allow_null=True)
+    pulse = serializers.IntegerField(allow_null=True)
+    temperature_c = serializers.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
+    spo2 = serializers.IntegerField(allow_null=True)
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    height_cm = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    bmi = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, read_only=True)
+    notes = NotesSerializer(help_text="Clinical narrative and SOAP notes (encrypted at rest).")
+    diagnoses = DiagnosisSerializer(many=True)
+    procedures_performed = serializers.CharField()
+    advice = serializers.CharField()
+    follow_up_date = serializers.DateField(allow_null=True)
+    addenda = AddendumOutput(many=True, source="addenda_list")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class VisitInput(serializers.Serializer[Any]):
+    visit_at = serializers.DateTimeField(required=False)
+    location = serializers.UUIDField(help_text="Required when creating: one of the caller's locations.")
+    clinician = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    chief_complaint = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    bp_systolic = serializers.IntegerField(required=False, allow_null=True)
+    bp_diastolic = serializers.IntegerField(required=False, allow_null=True)
+    pulse = serializers.IntegerField(required=False, allow_null=True)
+    temperature_c = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
+    spo2 = serializers.IntegerField(required=False, allow_null=True)
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    height_cm = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    notes = NotesSerializer(required=False, help_text="On PATCH, replaces the notes as a whole.")
+    diagnoses = DiagnosisSerializer(many=True, required=False)
+    procedures_performed = serializers.CharField(required=False, allow_blank=True)
+    advice = serializers.CharField(required=False, allow_blank=True)
+    follow_up_date = serializers.DateField(required=False, allow_null=True)
+
+    def validate_location(self, value: Any) -> Location:
+        location = locations_for(self.context["user"]).filter(pk=value).first()
+        if location is None:
+            raise serializers.ValidationError("Not one of your active locations.")
+        return location
+
+    def validate_clinician(self, value: Any) -> User | None:
+        if value is None:
+            return None
+        clinician = clinician_choices().filter(pk=value).first()
+        if clinician is None:
+            raise serializers.ValidationError("Not an active clinician of this clinic.")
+        return clinician
+
+
+class AddendumInput(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=10_000)
+
+
+class ItemSerializer(serializers.Serializer[PrescriptionItem]):
+    drug = serializers.UUIDField(
+        source="drug_id", required=False, allow_null=True, help_text="A formulary drug id, if picked from it."
+    )
+    drug_name = serializers.CharField(max_length=120)
+    strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    form = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    dose = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    frequency = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default="", help_text="e.g. 1-0-1, 1-1-1-1, OD, BD, SOS."
+    )
+    route = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    duration = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    food_relation = serializers.ChoiceField(
+        choices=PrescriptionItem.FoodRelation.choices, required=False, allow_blank=True, default=""
+    )
+    instructions = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    instructions_hi = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField(source="patient_id")
+    visit = serializers.UUIDField(source="visit_id", allow_null=True)
+    location = ClinicalRefOutput()
+    prescriber = StaffRefOutput()
+    status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices)
+    version = serializers.IntegerField()
+    previous = serializers.UUIDField(source="previous_id", allow_null=True)
+    general_advice = serializers.CharField()
+    general_advice_hi = serializers.CharField()
+    follow_up_date = serializers.DateField(allow_null=True)
+    print_hindi = serializers.BooleanField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+    verification_code = serializers.CharField(
+        source="document.verification_code", allow_null=True, default=None, help_text="Once signed."
+    )
+    items = ItemSerializer(many=True, source="items.all")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PrescriptionInput(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(help_text="Required when creating.")
+    visit = serializers.UUIDField(required=False, allow_null=True)
+    location = serializers.UUIDField(required=False, help_text="Defaults to the visit's location.")
+    items = ItemSerializer(many=True)
+    general_advice = serializers.CharField(required=False, allow_blank=True)
+    general_advice_hi = serializers.CharField(required=False, allow_blank=True)
+    follow_up_date = serializers.DateField(required=False, allow_null=True)
+    print_hindi = serializers.BooleanField(required=False)
+
+    def validate_location(self, value: Any) -> Location:
+        location = locations_for(self.context["user"]).filter(pk=value).first()
+        if location is None:
+            raise serializers.ValidationError("Not one of your active locations.")
+        return location
+
+
+class PrescriptionListQuery(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(required=False, help_text="Only this patient's prescriptions.")
+    status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices, required=False)
+
+
+class VisitListQuery(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Visit.Status.choices, required=False)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _visit_data(visit: Visit) -> dict[str, Any]:
+    visit.addenda_list = list(selectors.visit_addenda(visit))  # type: ignore[attr-defined]
+    data = VisitOutput(visit).data
+    notes = clinical.visit_notes(visit)
+    data["notes"] = {key: notes.get(key, "") for key in clinical.NOTE_KEYS}
+    return dict(data)
+
+
+def _prescription_data(prescription: PrescriptionModel) -> dict[str, Any]:
+    return dict(PrescriptionOutput(prescription).data)
+
+
+def _items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**{k: v for k, v in row.items() if k != "drug_id"}, "drug": row.get("drug_id")} for row in rows]
+
+
+def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
+    paginator = PageNumberPagination()
+    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
+    return paginator.get_paginated_response([serialize(obj) for obj in page])
+
+
+_visit_fields = (
+    "visit_at",
+    "clinician",
+    "chief_complaint",
+    "bp_systolic",
+    "bp_diastolic",
+    "pulse",
+    "temperature_c",
+    "spo2",
+    "weight_kg",
+    "height_cm",
+    "procedures_performed",
+    "advice",
+    "follow_up_date",
+)
+
+# --- visits --------------------------------------------------------------------------------------
+
+
+class PatientVisitsView(APIView):
+    required_capability = {"GET": "clinical.view", "POST": "clinical.edit"}
+
+    @extend_schema(
+        operation_id="patient_visits_list",
+        summary="A patient's visits",
+        description="Requires `clinical.view`. Newest first; only visits at the caller's locations.",
+        parameters=[VisitListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        responses={200: VisitSummaryOutput(many=True), **error_responses(400, 401, 403, 404)},
+        tags=["visits"],
+    )
+    def get(self, request: Request, id: Any) -> Response:
+        patient = selectors.patient_for_clinical(id)
+        query = VisitListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        visits = selectors.visit_list(
+            user=_user(request), patient=patient, status=query.validated_data.get("status", "")
+        )
+        return _paginated(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
+
+    @extend_schema(
+        operation_id="patient_visits_create",
+        summary="Start a draft visit",
+        description="Requires `clinical.edit`. The clinician defaults to the caller.",
+        request=VisitInput,
+        responses={201: VisitOutput, **error_responses(400, 401, 403, 404)},
+        tags=["visits"],
+    )
+    def post(self, request: Request, id: Any) -> Response:
+        patient = selectors.patient_for_clinical(id)
+        payload = VisitInput(data=request.data, context={"user": request.user})
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        visit = clinical.visit_create(
+            patient=patient,
+            actor=_user(request),
+            location=data.pop("location"),
+            notes=data.pop("notes", None),
+            diagnoses=data.pop("diagnoses", None),
+            request=request._request,
+            **{name: value for name, value in data.items() if name in _visit_fields},
+        )
+        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=visit.pk)), status=201)
+
+
+class VisitDetailView(APIView):
+    required_capability = {"GET": "clinical.view", "PATCH": "clinical.edit"}
+
+    @extend_schema(
+        operation_id="visits_retrieve",
+        summary="One visit, with notes and addenda",
+        description="Requires `clinical.view`.",
+        responses={200: VisitOutput, **error_responses(401, 403, 404)},
+        tags=["visits"],
+    )
+    def get(self, request: Request, id: Any) -> Response:
+        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+
+    @extend_schema(
+        operation_id="visits_partial_update",
+        summary="Change a draft visit",
+        description="Requires `clinical.edit`. A signed visit answers 400 (`signed`): add an addendum instead.",
+        request=VisitInput,
+        responses={200: VisitOutput, **error_responses(400, 401, 403, 404)},
+        tags=["visits"],
+    )
+    def patch(self, request: Request, id: Any) -> Response:
+        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        payload = VisitInput(data=request.data, partial=True, context={"user": request.user})
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        fields = {name: value for name, value in data.items() if name in (*_visit_fields, "location")}
+        clinical.visit_update(
+            visit=visit,
+            actor=_user(request),
+            notes=data.get("notes"),
+            diagnoses=data.get("diagnoses"),
+            request=request._request,
+            **fields,
+        )
+        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+
+
+class VisitSignView(APIView):
+    required_capability = "clinical.sign"
+
+    @extend_schema(
+        operation_id="visits_sign",
+        summary="Sign a visit",
+        description="Requires `clinical.sign`. After signing, changes are addenda.",
+        request=None,
+        responses={200: VisitOutput, **error_responses(400, 401, 403, 404)},
+        tags=["visits"],
+    )
+    def post(self, request: Request, id: Any) -> Response:
+        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        clinical.visit_sign(visit=visit, actor=_user(request), request=request._request)
+        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+
+
+class VisitAddendaView(APIView):
+    required_capability = "clinical.edit"
+
+    @extend_schema(
+        operation_id="visits_addenda_create",
+        summary="Add an addendum to a signed visit",
+        description="Requires `clinical.edit`. The signed visit itself stays unchanged.",
+        request=AddendumInput,
+        responses={201: AddendumOutput, **error_responses(400, 401, 403, 404)},
+        tags=["visits"],
+    )
+    def post(self, request: Request, id: Any) -> Response:
+        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        payload = AddendumInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        addendum = clinical.visit_addendum_add(
+            visit=visit, actor=_user(request), text=payload.validated_data["text"], request=request._request
+        )
+        return Response(AddendumOutput(addendum).data, status=201)
+
+
+# --- prescriptions -------------------------------------------------------------------------------
+
+
+class PrescriptionListView(APIView):
+    required_capability = {"GET": "prescriptions.view", "POST": "prescriptions.write"}
+
+    @extend_schema(
+        operation_id="prescriptions_list",
+        summary="Prescriptions",
+        description="Requires `prescriptions.view`. Newest first; filter with `patient` and `status`.",
+        parameters=[PrescriptionListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        responses={200: PrescriptionOutput(many=True), **error_responses(400, 401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def get(self, request: Request) -> Response:
+        query = PrescriptionListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        patient = selectors.patient_for_clinical(filters["patient"]) if filters.get("patient") else None
+        prescriptions = selectors.prescription_list(
+            user=_user(request), patient=patient, status=filters.get("status", "")
+        ).prefetch_related("items")
+        return _paginated(self, request, prescriptions, _prescription_data)
+
+    @extend_schema(
+        operation_id="prescriptions_create",
+        summary="Write a draft prescription",
+        description="Requires `prescriptions.write`. Sign it with POST /prescriptions/{id}/sign.",
+        request=PrescriptionInput,
+        responses={201: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def post(self, request: Request) -> Response:
+        user = _user(request)
+        payload = PrescriptionInput(data=request.data, context={"user": user})
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        patient = selectors.patient_for_clinical(data.pop("patient"))
+        visit_id = data.pop("visit", None)
+        visit = None
+        if visit_id is not None:
+            visit = selectors.visit_get(user=user, visit_id=visit_id)
+        prescription = clinical.prescription_create(
+            patient=patient,
+            actor=user,
+            visit=visit,
+            location=data.pop("location", None),
+            items=_items(data.pop("items")),
+            request=request._request,
+            **data,
+        )
+        fresh = selectors.prescription_get(user=user, prescription_id=prescription.pk)
+        return Response(_prescription_data(fresh), status=201)
+
+
+class PrescriptionPatchInput(PrescriptionInput):
+    patient = None  # type: ignore[assignment]
+    visit = None  # type: ignore[assignment]
+
+
+class PrescriptionDetailView(APIView):
+    required_capability = {"GET": "prescriptions.view", "PATCH": "prescriptions.write"}
+
+    @extend_schema(
+        operation_id="prescriptions_retrieve",
+        summary="One prescription",
+        description="Requires `prescriptions.view`.",
+        responses={200: PrescriptionOutput, **error_responses(401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def get(self, request: Request, id: Any) -> Response:
+        return Response(_prescription_data(selectors.prescription_get(user=_user(request), prescription_id=id)))
+
+    @extend_schema(
+        operation_id="prescriptions_partial_update",
+        summary="Change a draft prescription",
+        description="Requires `prescriptions.write`. `items`, when given, replaces all lines. A signed "
+        "prescription answers 400 (`signed`): revise it instead.",
+        request=PrescriptionPatchInput,
+        responses={200: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def patch(self, request: Request, id: Any) -> Response:
+        user = _user(request)
+        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        payload = PrescriptionPatchInput(data=request.data, partial=True, context={"user": user})
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        items = data.pop("items", None)
+        clinical.prescription_update(
+            prescription=prescription,
+            actor=user,
+            items=_items(items) if items is not None else None,
+            request=request._request,
+            **data,
+        )
+        return Response(_prescription_data(selectors.prescription_get(user=user, prescription_id=id)))
+
+
+class PrescriptionSignView(APIView):
+    required_capability = "prescriptions.sign"
+
+    @extend_schema(
+        operation_id="prescriptions_sign",
+        summary="Sign a prescription",
+        description="Requires `prescriptions.sign` and a registration number on the signer's profile. "
+        "Renders and stores the PDF; a previous version becomes superseded.",
+        request=None,
+        responses={200: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def post(self, request: Request, id: Any) -> Response:
+        user = _user(request)
+        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        clinical.prescription_sign(prescription=prescription, actor=user, request=request._request)
+        return Response(_prescription_data(selectors.prescription_get(user=user, prescription_id=id)))
+
+
+class PrescriptionReviseView(APIView):
+    required_capability = "prescriptions.write"
+
+    @extend_schema(
+        operation_id="prescriptions_revise",
+        summary="Start a new version of a signed prescription",
+        description="Requires `prescriptions.write`. Returns the new draft (or the existing draft revision).",
+        request=None,
+        responses={201: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        tags=["prescriptions"],
+    )
+    def post(self, request: Request, id: Any) -> Response:
+        user = _user(request)
+        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        revision = clinical.prescription_revise(prescription=prescription, actor=user, request=request._request)
+        fresh = selectors.prescription_get(user=user, prescription_id=revision.pk)
+        return Response(_prescription_data(fresh), status=201)
+
+
+class PrescriptionPdfView(APIView):
+    required_capability = "prescriptions.view"
+
+    @extend_schema(
+        operation_id="prescriptions_pdf",
+        summary="The signed prescription as PDF",
+        description="Requires `prescriptions.view`. Each download is audited. 404 until the prescription is signed.",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF."),
+            **error_responses(401, 403, 404),
+        },
+        tags=["prescriptions"],
+    )
+    def get(self, request: Request, id: Any) -> HttpResponse:
+        user = _user(request)
+        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        if prescription.document is None:
+            raise NotFound("This prescription is not signed yet, so it has no PDF.")
+        try:
+            data = clinical.prescription_pdf_read(prescription=prescription, actor=user, request=request._request)
+        except DjangoValidationError as exc:  # pragma: no cover - guarded by the check above
+            raise NotFound(" ".join(exc.messages)) from exc
+        return pdf_response(data, filename=f"prescription-{prescription.document.verification_code}.pdf", download=True)

@@ -1,0 +1,17 @@
+"""Clinical API routes, mounted at /api/v1/ (see docos/urls_api.py)."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from clinical import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("patients/<uuid:id>/visits", api.PatientVisitsView.as_view(), name="api-patient-visits"),
+    path("visits/<uuid:id>", api.VisitDetailView.as_view(), name="api-visit-detail"),
+    path("visits/<uuid:id>/sign", api.VisitSignView.as_view(), name="api-visit-sign"),
+    path("visits/<uuid:id>/addenda", api.VisitAddendaView.as_view(), name="api-visit-addenda"),
+    path("prescriptions", api.PrescriptionListView.as_view(), name="api-prescriptions"),
+    path("prescriptions/<uuid:id>", api.PrescriptionDetailView.as_view(), name="api-prescription-detail"),
+    path("prescriptions/<uuid:id>/sign", api.PrescriptionSignView.as_view(), name="api-prescription-sign"),
+    path("prescriptions/<uuid:id>/revise", api.PrescriptionReviseView.as_view(), name="api-prescription-revise"),
+    path("prescriptions/<uuid:id>/pdf", api.PrescriptionPdfView.as_view(), name="api-prescription-pdf"),
+]

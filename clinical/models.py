@@ -1,0 +1,201 @@
+"""Visits (notes, vitals, diagnoses, addenda), the formulary and prescriptions. Tenant-schema models.
+
+Signed visits and prescriptions are never edited: visits take addenda, prescriptions new versions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Location, User
+from docos.fields import EncryptedJSONField, EncryptedTextField
+from docos.models import UUIDModel
+from documents.models import SignedDocument
+from patients.models import Patient
+
+
+class Visit(UUIDModel):
+    """A consultation. Signed visits are never edited: changes are addenda."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="visits")
+    clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="visits")
+    visit_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    chief_complaint = models.CharField(max_length=300, blank=True)
+    bp_systolic = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(40), MaxValueValidator(300)]
+    )
+    bp_diastolic = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(20), MaxValueValidator(200)]
+    )
+    pulse = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(20), MaxValueValidator(250)]
+    )
+    temperature_c = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("30")), MaxValueValidator(Decimal("45"))],
+    )
+    spo2 = models.PositiveSmallIntegerField(
+        "SpO2", null=True, blank=True, validators=[MinValueValidator(50), MaxValueValidator(100)]
+    )
+    weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.3")), MaxValueValidator(Decimal("400"))],
+    )
+    height_cm = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("20")), MaxValueValidator(Decimal("260"))],
+    )
+    # Clinical narrative, encrypted at rest: {"history", "examination", "subjective", "objective", "assessment", "plan"}
+    notes = EncryptedJSONField(null=True, blank=True)
+    diagnoses = models.JSONField(default=list, blank=True)  # [{"text": ..., "icd10": ...}]
+    procedures_performed = models.TextField(blank=True)
+    advice = models.TextField(blank=True)
+    follow_up_date = models.DateField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-visit_at"]
+        indexes = [
+            models.Index(fields=["patient", "-visit_at"], name="visit_patient"),
+            models.Index(fields=["location", "-visit_at"], name="visit_location"),
+            models.Index(fields=["follow_up_date"], name="visit_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.visit_at:%Y-%m-%d} ({self.get_status_display()})"
+
+    @property
+    def bmi(self) -> Decimal | None:
+        if not self.weight_kg or not self.height_cm:
+            return None
+        metres = Decimal(self.height_cm) / 100
+        return (Decimal(self.weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
+
+
+class VisitAddendum(UUIDModel):
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FormularyDrug(UUIDModel):
+    """The clinic's own drug list; grows as doctors prescribe."""
+
+    name = models.CharField(max_length=120)
+    strength = models.CharField(max_length=40, blank=True)
+    form = models.CharField(max_length=40, blank=True)
+    default_dose = models.CharField(max_length=40, blank=True)
+    default_frequency = models.CharField(max_length=20, blank=True)
+    default_route = models.CharField(max_length=30, blank=True)
+    default_duration = models.CharField(max_length=30, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-use_count", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), Lower("strength"), Lower("form"), name="formulary_drug_unique")
+        ]
+        indexes = [GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="formulary_name_trgm")]  # ILIKE
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.name, self.strength, self.form) if part)
+
+
+class Prescription(UUIDModel):
+    """Signed prescriptions are immutable; a change creates a new version pointing to the old one."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="prescriptions")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="prescriptions")
+    prescriber = models.ForeignKey(User, on_delete=models.PROTECT, related_name="prescriptions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveSmallIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    general_advice = models.TextField(blank=True)
+    general_advice_hi = models.TextField("General advice (Hindi)", blank=True)
+    follow_up_date = models.DateField(null=True, blank=True)
+    print_hindi = models.BooleanField(default=False)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    document = models.OneToOneField(
+        SignedDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="prescription"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="rx_patient"),
+            models.Index(fields=["follow_up_date"], name="rx_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prescription v{self.version} ({self.get_status_display()})"
+
+
+class PrescriptionItem(UUIDModel):
+    class FoodRelation(models.TextChoices):
+        ANY = "", "—"
+        BEFORE = "before", "Before food"
+        AFTER = "after", "After food"
+        WITH = "with", "With food"
+        EMPTY = "empty", "On an empty stomach"
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(default=0)
+    drug = models.ForeignKey(FormularyDrug, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    drug_name = models.CharField(max_length=120)
+    strength = models.CharField(max_length=40, blank=True)
+    form = models.CharField(max_length=40, blank=True)
+    dose = models.CharField(max_length=40, blank=True)
+    frequency = models.CharField(max_length=20, blank=True)  # e.g. 1-0-1
+    route = models.CharField(max_length=30, blank=True)
+    duration = models.CharField(max_length=30, blank=True)
+    food_relation = models.CharField(max_length=8, choices=FoodRelation.choices, blank=True)
+    instructions = models.CharField(max_length=300, blank=True)
+    instructions_hi = models.CharField("Instructions (Hindi)", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.drug_name

@@ -1,0 +1,705 @@
+"""Clinical records: visits (with encrypted notes, signing and addenda) and prescriptions.
+
+Rules kept here, whatever the caller (HTML view, API, demo seed):
+- a signed visit is never edited: later changes are addenda, the original stays as it was;
+- a signed prescription is immutable: `prescription_revise` makes a new draft version pointing to
+  it, and signing that version marks the old one superseded;
+- only `clinical.sign` signs visits and only `prescriptions.sign` signs prescriptions, and a
+  prescriber without a registration number cannot sign (it must print on the prescription);
+- signing a prescription renders its PDF, stores it encrypted, and publishes its hash for /verify,
+  in the same transaction; the clinic's formulary learns the drugs prescribed.
+Each write is audited with the names of the changed fields, never their values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Location, User
+from accounts.selectors import user_can_access_location
+from audit.services import audit_record
+from clinical.models import FormularyDrug, Prescription, PrescriptionItem, Visit, VisitAddendum
+from clinical.pdf import prescription_pdf_context
+from documents.models import SignedDocument
+from documents.signing import sign_document, signed_document_read
+from patients.models import Patient
+
+NOTE_KEYS = ("history", "examination", "subjective", "objective", "assessment", "plan")
+NOTE_MAX_CHARS = 20_000
+ADDENDUM_MAX_CHARS = 10_000
+DIAGNOSES_MAX = 20
+DIAGNOSIS_TEXT_MAX = 200
+ITEMS_MAX = 30
+VISIT_FIELDS = (
+    "visit_at",
+    "location",
+    "clinician",
+    "chief_complaint",
+    "bp_systolic",
+    "bp_diastolic",
+    "pulse",
+    "temperature_c",
+    "spo2",
+    "weight_kg",
+    "height_cm",
+    "procedures_performed",
+    "advice",
+    "follow_up_date",
+)
+PRESCRIPTION_FIELDS = ("location", "general_advice", "general_advice_hi", "follow_up_date", "print_hindi")
+ITEM_FIELDS = (
+    "drug_name",
+    "strength",
+    "form",
+    "dose",
+    "frequency",
+    "route",
+    "duration",
+    "food_relation",
+    "instructions",
+    "instructions_hi",
+)
+
+# ICD-10 (WHO) and ICD-10-CM shapes: a letter, two characters (digits, or a digit and a letter as in
+# C4A), then optionally a dot and 1-4 characters: J06.9, E11.65, S72.001A, U07.1.
+ICD10_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+# Dose timing: "1-0-1" (morning-afternoon-night) or "1-0-0-1" (with evening); halves as ½, 1/2 or 0.5.
+_SLOT = r"(?:\d{1,2}(?:\.\d)?|½|1/2)"
+FREQUENCY_RE = re.compile(rf"^{_SLOT}(?:-{_SLOT}){{2,3}}$")
+FREQUENCY_WORDS = frozenset(
+    {"OD", "BD", "BID", "TDS", "TID", "QID", "HS", "SOS", "PRN", "STAT", "Q4H", "Q6H", "Q8H", "Q12H"}
+    | {"WEEKLY", "ONCE WEEKLY", "TWICE WEEKLY", "ALTERNATE DAYS", "MONTHLY"}
+)
+FREQUENCY_HELP = "Use slots like 1-0-1 or 1-1-1-1 (½ allowed), or OD, BD, TDS, QID, HS, SOS, STAT, weekly."
+
+
+# --- validation helpers ------------------------------------------------------------------------------
+
+
+def normalize_icd10(code: str) -> str:
+    """Upper-cased ICD-10 code with its dot (J069 -> J06.9); raises ValidationError for other shapes."""
+    value = (code or "").strip().upper().replace(" ", "")
+    if not value:
+        return ""
+    if "." not in value and len(value) > 3:
+        value = f"{value[:3]}.{value[3:]}"
+    if not ICD10_RE.match(value):
+        raise ValidationError(
+            f"{code.strip()!r} is not an ICD-10 code: a letter, two characters, then optionally a dot and "
+            "up to four more, e.g. J06.9 or E11.65.",
+            code="icd10",
+        )
+    return value
+
+
+def normalize_frequency(value: str) -> str:
+    """Canonical frequency text; raises ValidationError if it is neither slots nor a known abbreviation."""
+    text = " ".join((value or "").split())
+    if not text:
+        return ""
+    compact = text.replace(" ", "")
+    if FREQUENCY_RE.match(compact):
+        slots = compact.split("-")
+        if all(slot in ("0", "0.0") for slot in slots):
+            raise ValidationError("A frequency of all zeros means never; enter when the medicine is taken.")
+        return compact
+    if text.upper() in FREQUENCY_WORDS:
+        return text.upper()
+    raise ValidationError(f"{text!r} is not a frequency we understand. {FREQUENCY_HELP}", code="frequency")
+
+
+def visit_notes(visit: Visit) -> dict[str, str]:
+    """The visit's notes as a dict of section -> text (decrypted on access)."""
+    value: Any = visit.notes
+    return {str(key): str(text) for key, text in value.items()} if isinstance(value, dict) else {}
+
+
+def _require(actor: User, capability: str, what: str) -> None:
+    if not actor.has_capability(capability):
+        raise PermissionDenied(f"You are not allowed to {what}.")
+
+
+def _check_location(actor: User, location: Location | None) -> None:
+    if location is None:
+        raise ValidationError({"location": "Choose the location."})
+    if not location.is_active:
+        raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
+    if not user_can_access_location(actor, location):
+        raise ValidationError({"location": f"You do not work at {location.name}."})
+
+
+def _check_patient(patient: Patient) -> None:
+    if patient.merged_into_id is not None:
+        raise ValidationError("This patient record was merged into another; open that record instead.")
+
+
+def clean_notes(notes: Mapping[str, Any] | None) -> dict[str, str]:
+    """SOAP notes and narrative, keyed by NOTE_KEYS; blank sections are dropped."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key, value in (notes or {}).items():
+        if key not in NOTE_KEYS:
+            errors[key] = f"Unknown section {key!r}; use {', '.join(NOTE_KEYS)}."
+            continue
+        text = "" if value is None else str(value).strip()
+        if len(text) > NOTE_MAX_CHARS:
+            errors[key] = f"Keep each section under {NOTE_MAX_CHARS:,} characters."
+        elif text:
+            cleaned[key] = text
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def clean_diagnoses(diagnoses: Iterable[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """[{"text", "icd10"}]: text required (the words print), ICD-10 code optional but well-formed."""
+    cleaned: list[dict[str, str]] = []
+    errors: dict[str, list[str]] = {}
+    rows = list(diagnoses or [])
+    if len(rows) > DIAGNOSES_MAX:
+        raise ValidationError({"diagnoses": f"At most {DIAGNOSES_MAX} diagnoses per visit."})
+    for index, row in enumerate(rows):
+        text = str(row.get("text") or "").strip()
+        raw_code = str(row.get("icd10") or "").strip()
+        if not text and not raw_code:
+            continue
+        try:
+            code = normalize_icd10(raw_code)
+        except ValidationError as exc:
+            errors[f"diagnoses.{index}.icd10"] = exc.messages
+            continue
+        if not text:
+            errors[f"diagnoses.{index}.text"] = ["Describe the diagnosis in words; the code alone does not print."]
+        elif len(text) > DIAGNOSIS_TEXT_MAX:
+            errors[f"diagnoses.{index}.text"] = [f"Keep a diagnosis under {DIAGNOSIS_TEXT_MAX} characters."]
+        else:
+            cleaned.append({"text": text, "icd10": code})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _clean_visit(visit: Visit) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        visit.full_clean(exclude=["patient", "location", "clinician", "signed_by", "notes"], validate_unique=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if (visit.bp_systolic is None) != (visit.bp_diastolic is None):
+        errors.setdefault("bp_diastolic", []).append("Enter both blood pressure values, or neither.")
+    elif visit.bp_systolic is not None and visit.bp_diastolic is not None and visit.bp_diastolic >= visit.bp_systolic:
+        errors.setdefault("bp_diastolic", []).append("Diastolic pressure must be lower than systolic.")
+    if visit.visit_at and visit.visit_at > timezone.now() + dt.timedelta(hours=12):
+        errors.setdefault("visit_at", []).append("A visit cannot be recorded in the future.")
+    if visit.clinician_id is not None and not visit.clinician.is_active:
+        errors.setdefault("clinician", []).append("Choose an active clinician.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _collect(errors: dict[str, list[str]], check: Any, *args: Any) -> Any:
+    """Run one validation step, adding its field errors to `errors` (so all are reported at once)."""
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}).items():
+            errors.setdefault(field, []).extend(messages)
+        return None
+
+
+# --- visits ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def visit_create(
+    *,
+    patient: Patient,
+    actor: User,
+    location: Location,
+    notes: Mapping[str, Any] | None = None,
+    diagnoses: Iterable[Mapping[str, Any]] | None = None,
+    request: Any = None,
+    **fields: Any,
+) -> Visit:
+    """Start a draft visit (consultation). `fields` are VISIT_FIELDS; the clinician defaults to the actor."""
+    _require(actor, "clinical.edit", "write visits")
+    unknown = sorted(set(fields) - set(VISIT_FIELDS))
+    if unknown:
+        raise TypeError(f"Not visit fields: {', '.join(unknown)}")
+    _check_patient(patient)
+    _check_location(actor, location)
+    fields.setdefault("clinician", actor)
+    if fields.get("clinician") is None:
+        fields["clinician"] = actor
+    if fields.get("visit_at") is None:
+        fields["visit_at"] = timezone.now()
+    visit = Visit(patient=patient, location=location, **{k: v for k, v in fields.items() if k != "location"})
+    errors: dict[str, list[str]] = {}
+    visit.notes = _collect(errors, clean_notes, notes) or None
+    visit.diagnoses = _collect(errors, clean_diagnoses, diagnoses) or []
+    _collect(errors, _clean_visit, visit)
+    if errors:
+        raise ValidationError(errors)
+    visit.save()
+    audit_record(
+        actor=actor,
+        action="visit.create",
+        obj=visit,
+        location_id=location.pk,
+        request=request,
+        changed_fields=[name for name in fields if fields[name] not in (None, "")]
+        + [f"notes.{key}" for key in visit_notes(visit)]
+        + (["diagnoses"] if visit.diagnoses else []),
+        metadata={"patient": str(patient.pk)},
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_update(
+    *,
+    visit: Visit,
+    actor: User,
+    notes: Mapping[str, Any] | None = None,
+    diagnoses: Iterable[Mapping[str, Any]] | None = None,
+    request: Any = None,
+    **fields: Any,
+) -> list[str]:
+    """Change a draft visit. Refused once signed: changes to a signed visit are addenda.
+
+    `notes`, when given, replaces the notes (sections left out are cleared); `diagnoses`, when
+    given, replaces the list. Returns the names of the changed fields.
+    """
+    _require(actor, "clinical.edit", "write visits")
+    unknown = sorted(set(fields) - set(VISIT_FIELDS))
+    if unknown:
+        raise TypeError(f"Not visit fields: {', '.join(unknown)}")
+    locked = Visit.objects.select_for_update().get(pk=visit.pk)
+    if locked.status != Visit.Status.DRAFT:
+        raise ValidationError(
+            "This visit is signed and can no longer be edited. Add an addendum instead.", code="signed"
+        )
+    if "location" in fields and fields["location"] != locked.location:
+        _check_location(actor, fields["location"])
+    if "clinician" in fields and fields["clinician"] is None:
+        del fields["clinician"]
+    if "visit_at" in fields and fields["visit_at"] is None:
+        del fields["visit_at"]
+    changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, fields[name])
+    errors: dict[str, list[str]] = {}
+    if notes is not None:
+        new_notes = _collect(errors, clean_notes, notes) or {}
+        old_notes = visit_notes(locked)
+        changed += [f"notes.{key}" for key in NOTE_KEYS if old_notes.get(key, "") != new_notes.get(key, "")]
+        locked.notes = new_notes or None
+    if diagnoses is not None:
+        new_diagnoses = _collect(errors, clean_diagnoses, diagnoses) or []
+        if new_diagnoses != locked.diagnoses:
+            changed.append("diagnoses")
+        locked.diagnoses = new_diagnoses
+    _collect(errors, _clean_visit, locked)
+    if errors:
+        raise ValidationError(errors)
+    if not changed:
+        return []
+    locked.save()
+    audit_record(
+        actor=actor,
+        action="visit.update",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=changed,
+    )
+    visit.refresh_from_db()
+    return changed
+
+
+@transaction.atomic
+def visit_sign(*, visit: Visit, actor: User, request: Any = None) -> Visit:
+    """Sign a draft visit. From now on it is read-only; changes go in addenda."""
+    _require(actor, "clinical.sign", "sign visits")
+    locked = Visit.objects.select_for_update().get(pk=visit.pk)
+    if locked.status != Visit.Status.DRAFT:
+        raise ValidationError("This visit is already signed.", code="signed")
+    if not (locked.chief_complaint or locked.notes or locked.diagnoses or locked.advice):
+        raise ValidationError(
+            "There is nothing to sign yet: add the complaint, notes, a diagnosis or advice first.", code="empty"
+        )
+    locked.status = Visit.Status.SIGNED
+    locked.signed_at = timezone.now()
+    locked.signed_by = actor
+    locked.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="visit.sign",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status", "signed_at", "signed_by"],
+    )
+    visit.refresh_from_db()
+    return visit
+
+
+@transaction.atomic
+def visit_addendum_add(*, visit: Visit, actor: User, text: str, request: Any = None) -> VisitAddendum:
+    """Append an addendum to a signed visit; the signed original is kept and shown unchanged."""
+    _require(actor, "clinical.edit", "write visits")
+    locked = Visit.objects.select_for_update().get(pk=visit.pk)
+    if locked.status != Visit.Status.SIGNED:
+        raise ValidationError("This visit is still a draft: edit it instead of adding an addendum.", code="draft")
+    body = (text or "").strip()
+    if not body:
+        raise ValidationError({"text": "Write the addendum."})
+    if len(body) > ADDENDUM_MAX_CHARS:
+        raise ValidationError({"text": f"Keep an addendum under {ADDENDUM_MAX_CHARS:,} characters."})
+    addendum = VisitAddendum.objects.create(visit=locked, author=actor, text=body)
+    audit_record(
+        actor=actor,
+        action="visit.addendum",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["addenda"],
+        metadata={"addendum": str(addendum.pk)},
+    )
+    return addendum
+
+
+# --- prescriptions -----------------------------------------------------------------------------------
+
+
+def clean_items(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Validate prescription lines; errors are keyed `items.<row>.<field>`. Blank rows are dropped."""
+    cleaned: list[dict[str, Any]] = []
+    errors: dict[str, list[str]] = {}
+    rows = list(items)
+    if len(rows) > ITEMS_MAX:
+        raise ValidationError({"items": f"At most {ITEMS_MAX} medicines per prescription."})
+    for index, row in enumerate(rows):
+        unknown = sorted(set(row) - set(ITEM_FIELDS) - {"drug"})
+        if unknown:
+            raise TypeError(f"Not prescription item fields: {', '.join(unknown)}")
+        values = {name: " ".join(str(row.get(name) or "").split()) for name in ITEM_FIELDS}
+        if not any(values.values()):
+            continue
+        row_errors: dict[str, list[str]] = {}
+        try:
+            values["frequency"] = normalize_frequency(values["frequency"])
+        except ValidationError as exc:
+            row_errors["frequency"] = exc.messages
+        drug = row.get("drug")
+        if drug is not None and not isinstance(drug, FormularyDrug):
+            drug = FormularyDrug.objects.filter(pk=drug).first()
+            if drug is None:
+                row_errors["drug"] = ["That drug is not in the clinic's formulary."]
+        if not values["drug_name"] and isinstance(drug, FormularyDrug):
+            values["drug_name"] = drug.name
+        item = PrescriptionItem(**values)
+        try:
+            item.full_clean(exclude=["prescription", "drug", "position"], validate_unique=False)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                row_errors.setdefault(field, []).extend(messages)
+        for field, messages in row_errors.items():
+            errors[f"items.{index}.{field}"] = messages
+        cleaned.append({**values, "drug": drug if isinstance(drug, FormularyDrug) else None})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _write_items(prescription: Prescription, items: list[dict[str, Any]]) -> None:
+    prescription.items.all().delete()
+    PrescriptionItem.objects.bulk_create(
+        [PrescriptionItem(prescription=prescription, position=index, **item) for index, item in enumerate(items)]
+    )
+
+
+def _check_visit(visit: Visit | None, patient: Patient, actor: User) -> None:
+    if visit is None:
+        return
+    if visit.patient_id != patient.pk:
+        raise ValidationError({"visit": "That visit belongs to another patient."})
+    if not user_can_access_location(actor, visit.location_id):
+        raise ValidationError({"visit": "That visit is at a location you do not work at."})
+
+
+def _clean_prescription(prescription: Prescription) -> None:
+    prescription.full_clean(
+        exclude=["patient", "visit", "location", "prescriber", "previous", "document"], validate_unique=False
+    )
+
+
+@transaction.atomic
+def prescription_create(
+    *,
+    patient: Patient,
+    actor: User,
+    location: Location | None = None,
+    items: Iterable[Mapping[str, Any]] = (),
+    visit: Visit | None = None,
+    request: Any = None,
+    **fields: Any,
+) -> Prescription:
+    """A draft prescription (version 1). `fields` are PRESCRIPTION_FIELDS minus location."""
+    _require(actor, "prescriptions.write", "write prescriptions")
+    unknown = sorted(set(fields) - set(PRESCRIPTION_FIELDS))
+    if unknown:
+        raise TypeError(f"Not prescription fields: {', '.join(unknown)}")
+    _check_patient(patient)
+    _check_visit(visit, patient, actor)
+    if location is None and visit is not None:
+        location = visit.location
+    _check_location(actor, location)
+    assert location is not None
+    cleaned = clean_items(items)
+    prescription = Prescription(patient=patient, visit=visit, location=location, prescriber=actor, **fields)
+    _clean_prescription(prescription)
+    prescription.save()
+    _write_items(prescription, cleaned)
+    audit_record(
+        actor=actor,
+        action="prescription.create",
+        obj=prescription,
+        location_id=location.pk,
+        request=request,
+        changed_fields=[name for name, value in fields.items() if value not in (None, "", False)]
+        + (["items"] if cleaned else []),
+        metadata={"patient": str(patient.pk), "version": 1, "items": len(cleaned)},
+    )
+    return prescription
+
+
+def _item_values(prescription: Prescription) -> list[dict[str, Any]]:
+    return [
+        {**{name: getattr(item, name) for name in ITEM_FIELDS}, "drug": item.drug}
+        for item in prescription.items.select_related("drug")
+    ]
+
+
+@transaction.atomic
+def prescription_update(
+    *,
+    prescription: Prescription,
+    actor: User,
+    items: Iterable[Mapping[str, Any]] | None = None,
+    request: Any = None,
+    **fields: Any,
+) -> list[str]:
+    """Change a draft. A signed (or superseded) prescription is immutable: revise it instead."""
+    _require(actor, "prescriptions.write", "write prescriptions")
+    unknown = sorted(set(fields) - set(PRESCRIPTION_FIELDS))
+    if unknown:
+        raise TypeError(f"Not prescription fields: {', '.join(unknown)}")
+    locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    if locked.status != Prescription.Status.DRAFT:
+        raise ValidationError(
+            "This prescription is signed and cannot be changed. Revise it to make a new version.", code="signed"
+        )
+    if "location" in fields and fields["location"] != locked.location:
+        _check_location(actor, fields["location"])
+    changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, fields[name])
+    _clean_prescription(locked)
+    if items is not None:
+        cleaned = clean_items(items)
+        if cleaned != _item_values(locked):
+            _write_items(locked, cleaned)
+            changed.append("items")
+    if not changed:
+        return []
+    locked.save()
+    audit_record(
+        actor=actor,
+        action="prescription.update",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=changed,
+    )
+    prescription.refresh_from_db()
+    return changed
+
+
+def formulary_learn(item: PrescriptionItem, *, when: dt.datetime) -> FormularyDrug:
+    """Upsert the item's drug into the formulary (name + strength + form, case-insensitive), count
+    the use and remember the latest defaults."""
+    defaults = {
+        "default_dose": item.dose,
+        "default_frequency": item.frequency,
+        "default_route": item.route,
+        "default_duration": item.duration,
+    }
+    match = {"name__iexact": item.drug_name, "strength__iexact": item.strength, "form__iexact": item.form}
+    for _ in range(2):
+        drug = FormularyDrug.objects.select_for_update().filter(**match).first()
+        if drug is not None:
+            FormularyDrug.objects.filter(pk=drug.pk).update(
+                use_count=F("use_count") + 1,
+                last_used_at=when,
+                **{key: value for key, value in defaults.items() if value},
+            )
+            return drug
+        try:
+            with transaction.atomic():
+                return FormularyDrug.objects.create(
+                    name=item.drug_name,
+                    strength=item.strength,
+                    form=item.form,
+                    use_count=1,
+                    last_used_at=when,
+                    **defaults,
+                )
+        except IntegrityError:  # another signing added it a moment ago: update that row instead
+            continue
+    raise RuntimeError("Could not record the drug in the formulary")
+
+
+@transaction.atomic
+def prescription_sign(*, prescription: Prescription, actor: User, request: Any = None) -> Prescription:
+    """Sign a draft: the actor becomes the prescriber, the PDF is rendered, stored encrypted and
+    published for verification, the previous version (if any) becomes superseded."""
+    _require(actor, "prescriptions.sign", "sign prescriptions")
+    locked = (
+        Prescription.objects.select_for_update(of=("self",))
+        .select_related("patient", "location", "visit", "previous")
+        .get(pk=prescription.pk)
+    )
+    if locked.status != Prescription.Status.DRAFT:
+        raise ValidationError("This prescription is already signed.", code="signed")
+    if not actor.registration_number.strip():
+        raise ValidationError(
+            "Your medical registration number is missing, and it must print on every prescription. "
+            "Ask an administrator to add it to your staff profile, then sign again.",
+            code="registration_number",
+        )
+    items = list(locked.items.all())
+    if not items:
+        raise ValidationError("Add at least one medicine before signing.", code="empty")
+    if not user_can_access_location(actor, locked.location_id):
+        raise ValidationError({"location": "You do not work at this prescription's location."})
+    now = timezone.now()
+    for item in items:
+        item.drug = formulary_learn(item, when=now)
+    PrescriptionItem.objects.bulk_update(items, ["drug"])
+    superseded = None
+    if locked.previous_id is not None:
+        superseded = Prescription.objects.select_for_update().get(pk=locked.previous_id)
+        if superseded.status == Prescription.Status.SIGNED:
+            superseded.status = Prescription.Status.SUPERSEDED
+            superseded.save(update_fields=["status", "updated_at"])
+    locked.prescriber = actor
+    locked.status = Prescription.Status.SIGNED
+    locked.signed_at = now
+
+    def render(verification: Any) -> bytes:
+        from docos.pdf import letterhead_for, render_pdf
+        from documents.signing import current_clinic
+
+        return render_pdf(
+            "pdf/prescription.html",
+            prescription_pdf_context(locked),
+            page_size="A4",
+            letterhead=letterhead_for(current_clinic(), locked.location),
+            verification=verification,
+        )
+
+    document = sign_document(
+        kind=SignedDocument.Kind.PRESCRIPTION,
+        patient=locked.patient,
+        location=locked.location,
+        signer=actor,
+        signed_at=now,
+        render=render,
+    )
+    locked.document = document
+    locked.save(update_fields=["prescriber", "status", "signed_at", "document", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="prescription.sign",
+        obj=locked,
+        location_id=locked.location_id,
+        request=request,
+        changed_fields=["status", "signed_at", "prescriber", "document"],
+        metadata={
+            "version": locked.version,
+            "code": document.verification_code,
+            "sha256": document.sha256,
+            **({"superseded": str(superseded.pk)} if superseded is not None else {}),
+        },
+    )
+    if superseded is not None:
+        audit_record(
+            actor=actor,
+            action="prescription.supersede",
+            obj=superseded,
+            location_id=superseded.location_id,
+            request=request,
+            changed_fields=["status"],
+            metadata={"by": str(locked.pk)},
+        )
+    prescription.refresh_from_db()
+    return prescription
+
+
+@transaction.atomic
+def prescription_revise(*, prescription: Prescription, actor: User, request: Any = None) -> Prescription:
+    """A new draft version of a signed prescription, with its lines copied. If a draft revision
+    already exists, that draft is returned instead of a second one."""
+    _require(actor, "prescriptions.write", "write prescriptions")
+    locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    existing = Prescription.objects.filter(previous=locked).first()
+    if existing is not None and existing.status == Prescription.Status.DRAFT:
+        return existing
+    if locked.status != Prescription.Status.SIGNED:
+        raise ValidationError(
+            "Only the current signed version can be revised."
+            if locked.status == Prescription.Status.SUPERSEDED
+            else "This prescription is still a draft: edit it instead.",
+            code="not_signed",
+        )
+    revision = Prescription.objects.create(
+        patient=locked.patient,
+        visit=locked.visit,
+        location=locked.location,
+        prescriber=actor,
+        version=locked.version + 1,
+        previous=locked,
+        general_advice=locked.general_advice,
+        general_advice_hi=locked.general_advice_hi,
+        follow_up_date=locked.follow_up_date,
+        print_hindi=locked.print_hindi,
+    )
+    _write_items(revision, _item_values(locked))
+    audit_record(
+        actor=actor,
+        action="prescription.revise",
+        obj=revision,
+        location_id=revision.location_id,
+        request=request,
+        metadata={"previous": str(locked.pk), "version": revision.version},
+    )
+    return revision
+
+
+def prescription_pdf_read(*, prescription: Prescription, actor: User, request: Any = None) -> bytes:
+    """The signed PDF, decrypted; the download is audited."""
+    _require(actor, "prescriptions.view", "view prescriptions")
+    if prescription.document_id is None:
+        raise ValidationError("This prescription has no PDF yet: it is made when the prescription is signed.")
+    document = SignedDocument.objects.get(pk=prescription.document_id)
+    with transaction.atomic():
+        return signed_document_read(document=document, actor=actor, request=request, action="prescription.download")

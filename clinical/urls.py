@@ -1,0 +1,24 @@
+"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from clinical import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("visits/", views.visit_list, name="clinical-visit-list"),
+    path("visits/<uuid:visit_id>/", views.visit_detail, name="clinical-visit-detail"),
+    path("visits/<uuid:visit_id>/edit", views.visit_edit, name="clinical-visit-edit"),
+    path("visits/<uuid:visit_id>/sign", views.visit_sign, name="clinical-visit-sign"),
+    path("visits/<uuid:visit_id>/addenda", views.visit_addendum, name="clinical-visit-addendum"),
+    path("patients/<uuid:patient_id>/visits", views.visit_list, name="clinical-patient-visits"),
+    path("patients/<uuid:patient_id>/visits/new", views.visit_new, name="clinical-visit-new"),
+    path("prescriptions/", views.prescription_list, name="clinical-prescription-list"),
+    path("prescriptions/<uuid:prescription_id>/", views.prescription_detail, name="clinical-prescription-detail"),
+    path("prescriptions/<uuid:prescription_id>/edit", views.prescription_edit, name="clinical-prescription-edit"),
+    path("prescriptions/<uuid:prescription_id>/sign", views.prescription_sign, name="clinical-prescription-sign"),
+    path("prescriptions/<uuid:prescription_id>/revise", views.prescription_revise, name="clinical-prescription-revise"),
+    path("prescriptions/<uuid:prescription_id>/pdf", views.prescription_pdf, name="clinical-prescription-pdf"),
+    path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
+    path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
+    path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+]

@@ -1,0 +1,454 @@
+"""HTML pages of the clinical record: visits (with addenda), prescriptions and their PDFs.
+
+Thin views: parse, check the capability (decorators), call one selector or service, render.
+Everything is scoped by the selectors: another clinic's or location's ids give the same 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from clinical import selectors
+from clinical import services as clinical
+from clinical.forms import (
+    NOTE_LABELS,
+    AddendumForm,
+    DiagnosisFormSet,
+    PrescriptionForm,
+    PrescriptionItemFormSet,
+    VisitForm,
+    apply_service_errors,
+    rows_of,
+)
+from clinical.models import Prescription, Visit
+from clinical.pdf import printed_item
+from docos.permissions import capability_required
+from patients.models import Patient
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _patient_filter(request: HttpRequest) -> Patient | None:
+    raw = request.GET.get("patient", "").strip()
+    if not raw:
+        return None
+    return selectors.patient_for_clinical(raw)
+
+
+def _query_string(patient: Patient | None, status: str) -> str:
+    params = {"patient": str(patient.pk) if patient else "", "status": status}
+    return urlencode({key: value for key, value in params.items() if value})
+
+
+def _errors_message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+# --- visits --------------------------------------------------------------------------------------
+
+
+@require_GET
+@capability_required("clinical.view")
+def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
+    patient = selectors.patient_for_clinical(patient_id) if patient_id else _patient_filter(request)
+    status = request.GET.get("status", "")
+    page = _page(request, selectors.visit_list(user=_user(request), patient=patient, status=status))
+    return render(
+        request,
+        "clinical/visit_list.html",
+        {
+            "page": page,
+            "patient": patient,
+            "patient_in_path": patient_id is not None,
+            "status": status,
+            "statuses": Visit.Status.choices,
+            "query_string": _query_string(patient if patient_id is None else None, status),
+        },
+    )
+
+
+def _visit_form_page(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    form: VisitForm,
+    diagnoses: Any,
+    visit: Visit | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "clinical/visit_form.html",
+        {"patient": patient, "form": form, "diagnoses": diagnoses, "visit": visit},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("clinical.edit")
+def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    user = _user(request)
+    patient = selectors.patient_for_clinical(patient_id)
+    if request.method == "POST":
+        form = VisitForm(request.POST, user=user)
+        diagnoses = DiagnosisFormSet(request.POST, prefix="diagnoses")
+        if form.is_valid() and diagnoses.is_valid():
+            try:
+                visit = clinical.visit_create(
+                    patient=patient,
+                    actor=user,
+                    diagnoses=rows_of(diagnoses),
+                    request=request,
+                    **form.service_kwargs(),
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form, {"diagnoses": diagnoses})
+            else:
+                messages.success(request, "Visit saved as a draft.")
+                return redirect("clinical-visit-detail", visit_id=visit.pk)
+        return _visit_form_page(request, patient=patient, form=form, diagnoses=diagnoses, status=400)
+    form = VisitForm(user=user, initial={"visit_at": timezone.localtime().replace(second=0, microsecond=0)})
+    if form.fields["location"].queryset.count() == 1:  # type: ignore[attr-defined]
+        form.initial["location"] = form.fields["location"].queryset.first()  # type: ignore[attr-defined]
+    return _visit_form_page(request, patient=patient, form=form, diagnoses=DiagnosisFormSet(prefix="diagnoses"))
+
+
+@require_GET
+@capability_required("clinical.view")
+def visit_detail(request: HttpRequest, visit_id: UUID) -> HttpResponse:
+    user = _user(request)
+    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    notes = clinical.visit_notes(visit)
+    prescriptions = (
+        selectors.prescription_list(user=user, patient=visit.patient).filter(visit=visit)
+        if user.has_capability("prescriptions.view")
+        else None
+    )
+    return render(
+        request,
+        "clinical/visit_detail.html",
+        {
+            "visit": visit,
+            "patient": visit.patient,
+            "notes": [(key, label, notes.get(key, "")) for key, label in NOTE_LABELS.items()],
+            "has_notes": bool(notes),
+            "addenda": selectors.visit_addenda(visit),
+            "addendum_form": AddendumForm(),
+            "prescriptions": prescriptions,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("clinical.edit")
+def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
+    user = _user(request)
+    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    if visit.status != Visit.Status.DRAFT:
+        messages.warning(request, "This visit is signed and can no longer be edited. Add an addendum instead.")
+        return redirect("clinical-visit-detail", visit_id=visit.pk)
+    if request.method == "POST":
+        form = VisitForm(request.POST, user=user)
+        diagnoses = DiagnosisFormSet(request.POST, prefix="diagnoses")
+        if form.is_valid() and diagnoses.is_valid():
+            try:
+                clinical.visit_update(
+                    visit=visit, actor=user, diagnoses=rows_of(diagnoses), request=request, **form.service_kwargs()
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form, {"diagnoses": diagnoses})
+            else:
+                messages.success(request, "Visit saved.")
+                return redirect("clinical-visit-detail", visit_id=visit.pk)
+        return _visit_form_page(request, patient=visit.patient, form=form, diagnoses=diagnoses, visit=visit, status=400)
+    form = VisitForm(user=user, initial=VisitForm.initial_for(visit))
+    diagnoses = DiagnosisFormSet(prefix="diagnoses", initial=visit.diagnoses or [])
+    return _visit_form_page(request, patient=visit.patient, form=form, diagnoses=diagnoses, visit=visit)
+
+
+@require_POST
+@capability_required("clinical.sign")
+def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
+    visit = selectors.visit_get(user=_user(request), visit_id=visit_id)
+    try:
+        clinical.visit_sign(visit=visit, actor=_user(request), request=request)
+    except ValidationError as exc:
+        messages.error(request, _errors_message(exc))
+    else:
+        messages.success(request, "Visit signed. Later changes are added as addenda.")
+    return redirect("clinical-visit-detail", visit_id=visit.pk)
+
+
+@require_POST
+@capability_required("clinical.edit")
+def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
+    user = _user(request)
+    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            clinical.visit_addendum_add(visit=visit, actor=user, text=form.cleaned_data["text"], request=request)
+        except ValidationError as exc:
+            messages.error(request, _errors_message(exc))
+        else:
+            messages.success(request, "Addendum added.")
+    else:
+        messages.error(request, "Write the addendum before adding it.")
+    return HttpResponseRedirect(f"/visits/{visit.pk}/#addenda")
+
+
+# --- prescriptions -------------------------------------------------------------------------------
+
+
+@require_GET
+@capability_required("prescriptions.view")
+def prescription_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
+    patient = selectors.patient_for_clinical(patient_id) if patient_id else _patient_filter(request)
+    status = request.GET.get("status", "")
+    page = _page(request, selectors.prescription_list(user=_user(request), patient=patient, status=status))
+    return render(
+        request,
+        "clinical/prescription_list.html",
+        {
+            "page": page,
+            "patient": patient,
+            "patient_in_path": patient_id is not None,
+            "status": status,
+            "statuses": Prescription.Status.choices,
+            "query_string": _query_string(patient if patient_id is None else None, status),
+        },
+    )
+
+
+def _prescription_form_page(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    form: PrescriptionForm,
+    items: Any,
+    prescription: Prescription | None = None,
+    visit: Visit | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "clinical/prescription_form.html",
+        {"patient": patient, "form": form, "items": items, "prescription": prescription, "visit": visit},
+        status=status,
+    )
+
+
+def _visit_param(request: HttpRequest, patient: Patient) -> Visit | None:
+    raw = request.GET.get("visit") or request.POST.get("visit") or ""
+    if not raw:
+        return None
+    visit = selectors.visit_get(user=_user(request), visit_id=raw)
+    if visit.patient_id != patient.pk:
+        raise Http404("No such visit")
+    return visit
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("prescriptions.write")
+def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    user = _user(request)
+    patient = selectors.patient_for_clinical(patient_id)
+    visit = _visit_param(request, patient)
+    if request.method == "POST":
+        form = PrescriptionForm(request.POST, user=user)
+        items = PrescriptionItemFormSet(request.POST, prefix="items")
+        if form.is_valid() and items.is_valid():
+            try:
+                prescription = clinical.prescription_create(
+                    patient=patient,
+                    actor=user,
+                    visit=visit,
+                    items=rows_of(items),
+                    request=request,
+                    **form.service_kwargs(),
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form, {"items": items})
+            else:
+                messages.success(request, "Prescription saved as a draft. Check it, then sign.")
+                return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+        return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit, status=400)
+    initial: dict[str, Any] = {}
+    if visit is not None:
+        initial = {"location": visit.location, "follow_up_date": visit.follow_up_date, "general_advice": visit.advice}
+    form = PrescriptionForm(user=user, initial=initial)
+    if "location" not in initial and form.fields["location"].queryset.count() == 1:  # type: ignore[attr-defined]
+        form.initial["location"] = form.fields["location"].queryset.first()  # type: ignore[attr-defined]
+    items = PrescriptionItemFormSet(prefix="items", initial=[{}])
+    return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit)
+
+
+@require_GET
+@capability_required("prescriptions.view")
+def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    user = _user(request)
+    prescription = selectors.prescription_get(user=user, prescription_id=prescription_id)
+    return render(
+        request,
+        "clinical/prescription_detail.html",
+        {
+            "rx": prescription,
+            "patient": prescription.patient,
+            "items": [printed_item(item) for item in prescription.items.all()],
+            "versions": selectors.prescription_versions(prescription),
+            "can_view_visit": user.has_capability("clinical.view"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("prescriptions.write")
+def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    user = _user(request)
+    prescription = selectors.prescription_get(user=user, prescription_id=prescription_id)
+    if prescription.status != Prescription.Status.DRAFT:
+        messages.warning(request, "This prescription is signed and cannot be changed. Revise it to make a new version.")
+        return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+    if request.method == "POST":
+        form = PrescriptionForm(request.POST, user=user)
+        items = PrescriptionItemFormSet(request.POST, prefix="items")
+        if form.is_valid() and items.is_valid():
+            try:
+                clinical.prescription_update(
+                    prescription=prescription,
+                    actor=user,
+                    items=rows_of(items),
+                    request=request,
+                    **form.service_kwargs(),
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form, {"items": items})
+            else:
+                messages.success(request, "Prescription saved.")
+                return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+        return _prescription_form_page(
+            request,
+            patient=prescription.patient,
+            form=form,
+            items=items,
+            prescription=prescription,
+            visit=prescription.visit,
+            status=400,
+        )
+    form = PrescriptionForm(
+        user=user,
+        initial={
+            "location": prescription.location,
+            "general_advice": prescription.general_advice,
+            "general_advice_hi": prescription.general_advice_hi,
+            "follow_up_date": prescription.follow_up_date,
+            "print_hindi": prescription.print_hindi,
+        },
+    )
+    rows = [
+        {**{name: getattr(item, name) for name in clinical.ITEM_FIELDS}, "drug": item.drug_id}
+        for item in prescription.items.all()
+    ]
+    items = PrescriptionItemFormSet(prefix="items", initial=rows or [{}])
+    return _prescription_form_page(
+        request,
+        patient=prescription.patient,
+        form=form,
+        items=items,
+        prescription=prescription,
+        visit=prescription.visit,
+    )
+
+
+@require_POST
+@capability_required("prescriptions.sign")
+def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    try:
+        clinical.prescription_sign(prescription=prescription, actor=_user(request), request=request)
+    except ValidationError as exc:
+        messages.error(request, _errors_message(exc))
+    else:
+        messages.success(request, "Prescription signed. The PDF is ready to print or share.")
+    return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+
+
+@require_POST
+@capability_required("prescriptions.write")
+def prescription_revise(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    try:
+        revision = clinical.prescription_revise(prescription=prescription, actor=_user(request), request=request)
+    except ValidationError as exc:
+        messages.error(request, _errors_message(exc))
+        return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+    messages.success(
+        request, f"Version {revision.version} is a draft. Version {prescription.version} stays valid until you sign it."
+    )
+    return redirect("clinical-prescription-edit", prescription_id=revision.pk)
+
+
+def pdf_response(data: bytes, *, filename: str, download: bool) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    disposition = "attachment" if download else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Content-Length"] = str(len(data))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@capability_required("prescriptions.view")
+def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    if prescription.document is None:
+        raise Http404("This prescription is not signed yet")
+    data = clinical.prescription_pdf_read(prescription=prescription, actor=_user(request), request=request)
+    return pdf_response(
+        data,
+        filename=f"prescription-{prescription.document.verification_code}.pdf",
+        download=request.GET.get("download") == "1",
+    )
+
+
+@require_GET
+@capability_required("prescriptions.write")
+def formulary_search(request: HttpRequest) -> JsonResponse:
+    drugs = selectors.formulary_search(request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": str(drug.pk),
+                    "label": str(drug),
+                    "name": drug.name,
+                    "strength": drug.strength,
+                    "form": drug.form,
+                    "dose": drug.default_dose,
+                    "frequency": drug.default_frequency,
+                    "route": drug.default_route,
+                    "duration": drug.default_duration,
+                }
+                for drug in drugs
+            ]
+        }
+    )

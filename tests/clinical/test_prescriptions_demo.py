@@ -1,0 +1,38 @@
+"""The demo seed writes signed visits and verifiable prescriptions (some in Hindi) once."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from clinical import demo as demo_clinical
+from clinical import services as clinical
+from clinical.models import Prescription, Visit
+from tests.clinical.clinical_helpers import HINDI, make_patient, pdf_text, signing_doctor
+
+pytestmark = pytest.mark.usefixtures("clinic_files")
+from tests.clinical.clinical_helpers import clinic_files  # noqa: E402, F401  (fixture)
+
+
+def test_demo_seed_makes_signed_visits_and_prescriptions_once(clinic_a):
+    for index in range(5):
+        make_patient(clinic_a, given_name=f"Demo{index}")
+    doctor = signing_doctor(clinic_a)
+
+    assert demo_clinical.seed(clinic_a.clinic) == len(demo_clinical.SCENARIOS)
+
+    with tenant_context(clinic_a.clinic):
+        assert Visit.objects.filter(status="signed").count() == len(demo_clinical.SCENARIOS)
+        assert Visit.objects.filter(status="draft").count() == 1
+        assert Prescription.objects.filter(status="signed").count() == len(demo_clinical.SCENARIOS)
+        revised = Prescription.objects.get(version=2)
+        assert revised.status == "signed" and revised.previous.status == "superseded"
+        fever = Prescription.objects.get(items__drug_name="Paracetamol")
+        text = pdf_text(clinical.prescription_pdf_read(prescription=fever, actor=doctor))
+        assert HINDI in text and "Paracetamol 650 mg Tablet" in text
+    assert demo_clinical.seed(clinic_a.clinic) == 0
+
+
+def test_demo_seed_skips_without_a_registered_doctor(clinic_a):
+    make_patient(clinic_a)
+    assert demo_clinical.seed(clinic_a.clinic) == 0
