@@ -64,10 +64,16 @@ def _visited_at(location_ids: list[Any]) -> Exists:
     return Exists(Visit.objects.filter(patient_id=OuterRef("pk"), location_id__in=location_ids))
 
 
+def _prescription_superseded(code: str) -> bool:
+    return Prescription.objects.filter(document__verification_code=code, status=Prescription.Status.SUPERSEDED).exists()
+
+
 def register() -> None:
+    from clinics.verify_views import register_superseded_check
     from patients.selectors import register_chart_counter, register_location_link, register_timeline_source
 
     register_location_link(_visited_at)
+    register_superseded_check("prescription", _prescription_superseded)
 
     register_timeline_source("visits", _visits)
     register_timeline_source("prescriptions", _prescriptions)

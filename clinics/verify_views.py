@@ -10,6 +10,7 @@ the proxy), so codes cannot be enumerated quickly.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -33,17 +34,22 @@ def _issued_on(verification: DocumentVerification) -> str:
     return verification.issued_at.astimezone(zone).strftime("%d %B %Y")
 
 
-def _superseded(verification: DocumentVerification) -> bool:
-    """Whether a newer version replaced this prescription (read from the issuing clinic's schema;
-    only the status is read, nothing about the patient)."""
-    if verification.kind != "prescription":
-        return False
-    from clinical.models import Prescription
+# kind -> "was this document replaced by a newer version?", read in the issuing clinic's schema
+# (only a status, nothing about the patient). Apps that version documents register at start-up.
+SupersededCheck = Callable[[str], bool]
+_SUPERSEDED_CHECKS: dict[str, SupersededCheck] = {}
 
+
+def register_superseded_check(kind: str, check: SupersededCheck) -> None:
+    _SUPERSEDED_CHECKS[kind] = check
+
+
+def _superseded(verification: DocumentVerification) -> bool:
+    check = _SUPERSEDED_CHECKS.get(verification.kind)
+    if check is None:
+        return False
     with tenant_context(verification.clinic):
-        return Prescription.objects.filter(
-            document__verification_code=verification.code, status=Prescription.Status.SUPERSEDED
-        ).exists()
+        return check(verification.code)
 
 
 def _page(request: HttpRequest, verification: DocumentVerification, **extra: Any) -> HttpResponse:
