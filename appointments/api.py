@@ -242,7 +242,7 @@ def _data(appointment: Appointment) -> dict[str, Any]:
 
 
 def _fresh(request: Request, appointment_id: Any) -> dict[str, Any]:
-    return _data(selectors.appointment_get(user=_user(request), appointment_id=appointment_id))
+    return _data(selectors.appointment_access(user=_user(request), appointment_id=appointment_id))
 
 
 def _type(type_id: Any) -> Any:
@@ -301,7 +301,9 @@ class AppointmentListView(APIView):
             days=filters.get("days", 1),
             clinician=selectors.clinician_get(filters["doctor"]) if "doctor" in filters else None,
             location=location,
-            patient=selectors.patient_get(filters["patient"]) if "patient" in filters else None,
+            patient=selectors.patient_for_booking(user=_user(request), patient_id=filters["patient"])
+            if "patient" in filters
+            else None,
             status=filters.get("status", ""),
         )
         paginator = PageNumberPagination()
@@ -324,7 +326,7 @@ class AppointmentListView(APIView):
         data = payload.validated_data
         appointment = _call(
             services.appointment_book,
-            patient=selectors.patient_get(data["patient"]),
+            patient=selectors.patient_for_booking(user=_user(request), patient_id=data["patient"]),
             clinician=_clinician(data["clinician"]),
             location=_location(request, data["location"]),
             appointment_type=_type(data.get("appointment_type")),
@@ -364,7 +366,7 @@ class AppointmentDetailView(APIView):
     )
     def patch(self, request: Request, id: Any) -> Response:
         user = _user(request)
-        appointment = selectors.appointment_get(user=user, appointment_id=id)
+        appointment = selectors.appointment_access(user=user, appointment_id=id)
         payload = AppointmentPatchInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -402,7 +404,7 @@ class AppointmentCancelView(APIView):
         tags=["appointments"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        appointment = selectors.appointment_get(user=_user(request), appointment_id=id)
+        appointment = selectors.appointment_access(user=_user(request), appointment_id=id)
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
         _call(
@@ -418,7 +420,7 @@ class AppointmentCancelView(APIView):
 
 def _act(request: Request, id: Any, service: Callable[..., Any], **extra: Any) -> Response:
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=id)
+    appointment = selectors.appointment_access(user=user, appointment_id=id)
     _call(service, appointment=appointment, actor=user, request=request._request, **extra)
     return Response(_fresh(request, id))
 

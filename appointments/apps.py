@@ -11,3 +11,13 @@ class AppointmentsConfig(AppConfig):
         from messaging.services import register_status_listener
 
         register_status_listener("appointments.reminder", reminder_follow_message)
+
+        # A booking at a branch makes the patient visible there (front desk checks them in).
+        from django.db.models import Exists, OuterRef
+
+        from appointments.models import Appointment
+        from patients.access import register_location_link
+
+        register_location_link(
+            lambda ids: Exists(Appointment.objects.filter(patient_id=OuterRef("pk"), location_id__in=ids))
+        )

@@ -31,6 +31,7 @@ from appointments.models import (
     WorkingHours,
 )
 from docos.ids import parse_uuid
+from patients.access import patient_access, record_access, scope_patient_records, scope_patients
 from patients.models import Patient
 
 CLINICAL_CAPABILITIES = ("clinical.edit", "clinical.sign")
@@ -70,16 +71,16 @@ def location_get(*, user: User, location_id: Any) -> Location:
     return location
 
 
-def patient_get(patient_id: Any) -> Patient:
-    pk = parse_uuid(patient_id)
-    patient = Patient.objects.filter(pk=pk, merged_into__isnull=True).first() if pk else None
-    if patient is None:
+def patient_for_booking(*, user: User, patient_id: Any) -> Patient:
+    """A patient the user may open and book for (merged records are not bookable): else Http404."""
+    patient = patient_access(user=user, patient_id=patient_id, what="booking")
+    if patient.merged_into_id is not None:
         raise Http404("No such patient")
     return patient
 
 
-def patient_lookup(query: str, *, limit: int = PATIENT_LOOKUP_LIMIT) -> list[Patient]:
-    """Patients matching an MRN, a phone number (any 6+ digits of it) or a name, for booking."""
+def patient_lookup(query: str, *, user: User, limit: int = PATIENT_LOOKUP_LIMIT) -> list[Patient]:
+    """Patients the user may open matching an MRN, a phone number (any 6+ digits of it) or a name, for booking."""
     text = " ".join((query or "").split())[:80]
     if len(text) < 2:
         return []
@@ -96,7 +97,7 @@ def patient_lookup(query: str, *, limit: int = PATIENT_LOOKUP_LIMIT) -> list[Pat
             name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
         condition |= name
     return list(
-        Patient.objects.filter(condition, merged_into__isnull=True, is_active=True).order_by(
+        scope_patients(Patient.objects.filter(condition, merged_into__isnull=True, is_active=True), user).order_by(
             "given_name", "family_name"
         )[:limit]
     )
@@ -112,17 +113,17 @@ def public_name(patient: Patient) -> str:
 # --- appointments ----------------------------------------------------------------------------------
 
 
+def _appointments() -> QuerySet[Appointment]:
+    return Appointment.objects.select_related("patient", "clinician", "location", "appointment_type")
+
+
 def appointments_visible_to(user: User) -> QuerySet[Appointment]:
-    appointments = Appointment.objects.select_related("patient", "clinician", "location", "appointment_type")
-    return scope_to_user_locations(appointments, user)
+    return scope_patient_records(_appointments(), user)
 
 
-def appointment_get(*, user: User, appointment_id: Any) -> Appointment:
-    pk = parse_uuid(appointment_id)
-    appointment = appointments_visible_to(user).filter(pk=pk).first() if pk else None
-    if appointment is None:
-        raise Http404("No such appointment")
-    return appointment
+def appointment_access(*, user: User, appointment_id: Any, what: str = "appointment") -> Appointment:
+    """The appointment, or Http404 (see patients.access for the rule)."""
+    return record_access(_appointments(), user=user, record_id=appointment_id, label="appointment", what=what)
 
 
 def local_day_range(day: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -293,7 +294,7 @@ def queue_entries(
     return entries.order_by("clinician__full_name", "token")
 
 
-def queue_entry_get(*, user: User, entry_id: Any) -> QueueEntry:
+def queue_entry_access(*, user: User, entry_id: Any) -> QueueEntry:
     pk = parse_uuid(entry_id)
     entry = (
         scope_to_user_locations(QueueEntry.objects.select_related("appointment", "location"), user)

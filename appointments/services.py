@@ -45,6 +45,7 @@ from appointments.selectors import appointment_settings, is_clinician
 from audit.services import audit_record
 from clinical.models import Visit
 from docos.tenancy import current_schema
+from patients.access import patient_check_writable
 from patients.models import Patient
 
 Status = Appointment.Status
@@ -104,13 +105,6 @@ def _check_location(actor: User, location: Location) -> None:
 def _check_clinician(clinician: User) -> None:
     if not clinician.is_active or not is_clinician(clinician):
         raise ValidationError({"clinician": "Choose an active doctor or clinician of this clinic."})
-
-
-def _check_patient(patient: Patient) -> None:
-    if patient.merged_into_id is not None:
-        raise ValidationError({"patient": "This patient record was merged into another; book on that record."})
-    if not patient.is_active:
-        raise ValidationError({"patient": "This patient record is inactive."})
 
 
 def _clean_notes(notes: str | None) -> str | None:
@@ -220,9 +214,9 @@ def appointment_book(
     working time (unless `outside_hours`, an explicit choice), and when the clinician is already
     booked then (`SlotTaken`) unless `overbook` and the clinic allows overbooking."""
     _require(actor, "appointments.manage", "book appointments")
-    _check_patient(patient)
-    _check_clinician(clinician)
     _check_location(actor, location)
+    patient_check_writable(actor=actor, patient=patient)
+    _check_clinician(clinician)
     if not appointment_type.is_active:
         raise ValidationError({"appointment_type": f"{appointment_type.name} is no longer offered."})
     if source not in Appointment.Source.values:
@@ -657,9 +651,9 @@ def queue_add_walk_in(
 ) -> QueueEntry:
     """A walk-in joins today's queue of `clinician` at `location` with the next token number."""
     _require(actor, "appointments.manage", "add patients to the queue")
-    _check_patient(patient)
-    _check_clinician(clinician)
     _check_location(actor, location)
+    patient_check_writable(actor=actor, patient=patient)
+    _check_clinician(clinician)
     today = local_today(location)
     if QueueEntry.objects.filter(
         patient=patient,

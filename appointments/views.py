@@ -215,7 +215,7 @@ def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, stat
             "form": form,
             "patient": patient,
             "q": query,
-            "matches": selectors.patient_lookup(query) if query and patient is None else [],
+            "matches": selectors.patient_lookup(query, user=_user(request)) if query and patient is None else [],
             "has_types": selectors.appointment_types().exists(),
         },
         status=status,
@@ -227,7 +227,7 @@ def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, stat
 def book(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
-    patient = selectors.patient_get(raw_patient) if raw_patient else None
+    patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
     if request.method == "POST":
         form = BookingForm(request.POST, user=user)
         if patient is None:
@@ -256,7 +256,7 @@ def book(request: HttpRequest) -> HttpResponse:
 @capability_required("appointments.view")
 def detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     tz = location_tz(appointment.location)
     return render(
         request,
@@ -287,7 +287,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     """The reschedule form (the keyboard alternative to dragging), and the endpoint the calendar's
     drag and drop posts to (answering JSON when asked)."""
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     if request.method == "POST":
         form = RescheduleForm(request.POST, user=user, appointment=appointment)
         if form.is_valid():
@@ -329,7 +329,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @capability_required("appointments.manage")
 def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     if request.method == "POST":
         form = CancelForm(request.POST)
         if form.is_valid():
@@ -352,7 +352,7 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 
 def _action(request: HttpRequest, appointment_id: UUID, run: Any, done: str) -> HttpResponse:
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     try:
         result = run(appointment=appointment, actor=user, request=request)
     except ValidationError as exc:
@@ -385,7 +385,7 @@ def no_show(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     """Complete the appointment: link one of the patient's open visits, or open a new draft."""
     user = _user(request)
-    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     visits = list(
         Visit.objects.filter(patient=appointment.patient, status=Visit.Status.DRAFT, location=appointment.location)
         .select_related("clinician")
@@ -445,7 +445,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def walk_in(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
-    patient = selectors.patient_get(raw_patient) if raw_patient else None
+    patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
     initial = {k: request.GET[k] for k in ("location",) if request.GET.get(k)}
     if request.GET.get("doctor"):
         initial["clinician"] = request.GET["doctor"]
@@ -475,7 +475,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             "form": form,
             "patient": patient,
             "q": query,
-            "matches": selectors.patient_lookup(query) if query and patient is None else [],
+            "matches": selectors.patient_lookup(query, user=_user(request)) if query and patient is None else [],
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -483,7 +483,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
 
 def _queue_action(request: HttpRequest, entry_id: UUID, run: Any, done: str) -> HttpResponse:
     user = _user(request)
-    entry = selectors.queue_entry_get(user=user, entry_id=entry_id)
+    entry = selectors.queue_entry_access(user=user, entry_id=entry_id)
     try:
         run(entry=entry, actor=user, request=request)
     except ValidationError as exc:

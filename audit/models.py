@@ -69,3 +69,29 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.last_seq}"
+
+
+class RecordAccess(models.Model):
+    """Who opened a patient's record, and when: one row per staff member, patient and ten-minute
+    window (the first read in the window, with what was read), so a clinic can answer a patient's
+    "who looked at my record" (DPDP access requests) without a row per page view."""
+
+    WINDOW_SECONDS = 600
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.UUIDField()
+    patient_id = models.UUIDField()
+    window = models.BigIntegerField()  # epoch seconds // WINDOW_SECONDS
+    first_at = models.DateTimeField(default=timezone.now)
+    what = models.CharField(max_length=40)  # "chart", "visit", "prescription.pdf", ... (never PHI)
+    location_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "patient_id", "window"], name="record_access_once_per_window")
+        ]
+        indexes = [models.Index(fields=["patient_id", "-first_at"], name="record_access_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.what} read at {self.first_at:%Y-%m-%d %H:%M}"

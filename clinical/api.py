@@ -26,6 +26,7 @@ from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
 from docos.api_errors import error_responses
+from patients.access import patient_access
 
 RefOutput = ClinicalRefOutput
 
@@ -251,7 +252,7 @@ class PatientVisitsView(APIView):
         tags=["visits"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        patient = selectors.patient_for_clinical(id)
+        patient = patient_access(user=_user(request), patient_id=id)
         query = VisitListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         visits = selectors.visit_list(
@@ -268,7 +269,7 @@ class PatientVisitsView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        patient = selectors.patient_for_clinical(id)
+        patient = patient_access(user=_user(request), patient_id=id)
         payload = VisitInput(data=request.data, context={"user": request.user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -281,7 +282,7 @@ class PatientVisitsView(APIView):
             request=request._request,
             **{name: value for name, value in data.items() if name in _visit_fields},
         )
-        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=visit.pk)), status=201)
+        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=visit.pk)), status=201)
 
 
 class VisitDetailView(APIView):
@@ -295,7 +296,7 @@ class VisitDetailView(APIView):
         tags=["visits"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
 
     @extend_schema(
         operation_id="visits_partial_update",
@@ -306,7 +307,7 @@ class VisitDetailView(APIView):
         tags=["visits"],
     )
     def patch(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        visit = selectors.visit_access(user=_user(request), visit_id=id)
         payload = VisitInput(data=request.data, partial=True, context={"user": request.user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -319,7 +320,7 @@ class VisitDetailView(APIView):
             request=request._request,
             **fields,
         )
-        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
 
 
 class VisitSignView(APIView):
@@ -334,9 +335,9 @@ class VisitSignView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        visit = selectors.visit_access(user=_user(request), visit_id=id)
         clinical.visit_sign(visit=visit, actor=_user(request), request=request._request)
-        return Response(_visit_data(selectors.visit_get(user=_user(request), visit_id=id)))
+        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
 
 
 class VisitAddendaView(APIView):
@@ -351,7 +352,7 @@ class VisitAddendaView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_get(user=_user(request), visit_id=id)
+        visit = selectors.visit_access(user=_user(request), visit_id=id)
         payload = AddendumInput(data=request.data)
         payload.is_valid(raise_exception=True)
         addendum = clinical.visit_addendum_add(
@@ -378,7 +379,7 @@ class PrescriptionListView(APIView):
         query = PrescriptionListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        patient = selectors.patient_for_clinical(filters["patient"]) if filters.get("patient") else None
+        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
         prescriptions = selectors.prescription_list(
             user=_user(request), patient=patient, status=filters.get("status", "")
         ).prefetch_related("items")
@@ -397,11 +398,11 @@ class PrescriptionListView(APIView):
         payload = PrescriptionInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        patient = selectors.patient_for_clinical(data.pop("patient"))
+        patient = patient_access(user=_user(request), patient_id=data.pop("patient"))
         visit_id = data.pop("visit", None)
         visit = None
         if visit_id is not None:
-            visit = selectors.visit_get(user=user, visit_id=visit_id)
+            visit = selectors.visit_access(user=user, visit_id=visit_id)
         prescription = clinical.prescription_create(
             patient=patient,
             actor=user,
@@ -411,7 +412,7 @@ class PrescriptionListView(APIView):
             request=request._request,
             **data,
         )
-        fresh = selectors.prescription_get(user=user, prescription_id=prescription.pk)
+        fresh = selectors.prescription_access(user=user, prescription_id=prescription.pk)
         return Response(_prescription_data(fresh), status=201)
 
 
@@ -431,7 +432,7 @@ class PrescriptionDetailView(APIView):
         tags=["prescriptions"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(_prescription_data(selectors.prescription_get(user=_user(request), prescription_id=id)))
+        return Response(_prescription_data(selectors.prescription_access(user=_user(request), prescription_id=id)))
 
     @extend_schema(
         operation_id="prescriptions_partial_update",
@@ -444,7 +445,7 @@ class PrescriptionDetailView(APIView):
     )
     def patch(self, request: Request, id: Any) -> Response:
         user = _user(request)
-        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        prescription = selectors.prescription_access(user=user, prescription_id=id)
         payload = PrescriptionPatchInput(data=request.data, partial=True, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -456,7 +457,7 @@ class PrescriptionDetailView(APIView):
             request=request._request,
             **data,
         )
-        return Response(_prescription_data(selectors.prescription_get(user=user, prescription_id=id)))
+        return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
 class PrescriptionSignView(APIView):
@@ -473,9 +474,9 @@ class PrescriptionSignView(APIView):
     )
     def post(self, request: Request, id: Any) -> Response:
         user = _user(request)
-        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        prescription = selectors.prescription_access(user=user, prescription_id=id)
         clinical.prescription_sign(prescription=prescription, actor=user, request=request._request)
-        return Response(_prescription_data(selectors.prescription_get(user=user, prescription_id=id)))
+        return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
 class PrescriptionReviseView(APIView):
@@ -491,9 +492,9 @@ class PrescriptionReviseView(APIView):
     )
     def post(self, request: Request, id: Any) -> Response:
         user = _user(request)
-        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        prescription = selectors.prescription_access(user=user, prescription_id=id)
         revision = clinical.prescription_revise(prescription=prescription, actor=user, request=request._request)
-        fresh = selectors.prescription_get(user=user, prescription_id=revision.pk)
+        fresh = selectors.prescription_access(user=user, prescription_id=revision.pk)
         return Response(_prescription_data(fresh), status=201)
 
 
@@ -512,7 +513,7 @@ class PrescriptionPdfView(APIView):
     )
     def get(self, request: Request, id: Any) -> HttpResponse:
         user = _user(request)
-        prescription = selectors.prescription_get(user=user, prescription_id=id)
+        prescription = selectors.prescription_access(user=user, prescription_id=id)
         if prescription.document is None:
             raise NotFound("This prescription is not signed yet, so it has no PDF.")
         try:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 
 from clinical.models import Prescription, Visit
+from patients.access import scope_patient_records
 from patients.models import Patient
 from patients.selectors import TIMELINE_SOURCE_LIMIT, TimelineEntry, url_for
 
@@ -15,7 +16,7 @@ from patients.selectors import TIMELINE_SOURCE_LIMIT, TimelineEntry, url_for
 def _visits(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     if not user.has_capability("clinical.view"):
         return []
-    visits = Visit.objects.filter(patient=patient).select_related("clinician", "location")
+    visits = scope_patient_records(Visit.objects.filter(patient=patient), user).select_related("clinician", "location")
     return [
         TimelineEntry(
             kind="visit",
@@ -33,7 +34,11 @@ def _visits(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
 def _prescriptions(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     if not user.has_capability("prescriptions.view"):
         return []
-    rows = Prescription.objects.filter(patient=patient).select_related("prescriber").order_by("-created_at")
+    rows = (
+        scope_patient_records(Prescription.objects.filter(patient=patient), user)
+        .select_related("prescriber")
+        .order_by("-created_at")
+    )
     entries = []
     for rx in rows[:TIMELINE_SOURCE_LIMIT]:
         entries.append(
@@ -53,9 +58,9 @@ def _prescriptions(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
 def _counts(patient: Patient, user: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     if user.has_capability("clinical.view"):
-        counts["visits"] = Visit.objects.filter(patient=patient).count()
+        counts["visits"] = scope_patient_records(Visit.objects.filter(patient=patient), user).count()
     if user.has_capability("prescriptions.view"):
-        counts["prescriptions"] = Prescription.objects.filter(patient=patient).count()
+        counts["prescriptions"] = scope_patient_records(Prescription.objects.filter(patient=patient), user).count()
     return counts
 
 
@@ -70,7 +75,8 @@ def _prescription_superseded(code: str) -> bool:
 
 def register() -> None:
     from clinics.verify_views import register_superseded_check
-    from patients.selectors import register_chart_counter, register_location_link, register_timeline_source
+    from patients.access import register_location_link
+    from patients.selectors import register_chart_counter, register_timeline_source
 
     register_location_link(_visited_at)
     register_superseded_check("prescription", _prescription_superseded)

@@ -1,8 +1,8 @@
 """Reads of the clinical record, scoped to the acting user's locations.
 
-A user restricted to some locations sees visits and prescriptions only at those locations (no
-assigned locations = all). A missing id, another clinic's id (another schema: simply absent) and
-another location's id all raise the same Http404.
+Scoped by patients.access: a user restricted to some branches sees visits and prescriptions made
+at them, or all of a patient's they opened at their branch; the same Http404 for missing and
+forbidden ids.
 """
 
 from __future__ import annotations
@@ -10,37 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.http import Http404
 
 from accounts.models import User
-from accounts.selectors import scope_to_user_locations
 from clinical.models import FormularyDrug, Prescription, Visit, VisitAddendum
-from docos.ids import parse_uuid
+from patients.access import record_access, scope_patient_records
 from patients.models import Patient
 
 FORMULARY_RESULTS = 10
 
 
-def patient_for_clinical(patient_id: Any) -> Patient:
-    """The patient a clinical record is written for (404 if unknown in this clinic)."""
-    pk = parse_uuid(patient_id)
-    patient = Patient.objects.filter(pk=pk).first() if pk else None
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
+def _visits() -> QuerySet[Visit]:
+    return Visit.objects.select_related("patient", "location", "clinician", "signed_by")
 
 
 def visits_visible_to(user: User) -> QuerySet[Visit]:
-    visits = Visit.objects.select_related("patient", "location", "clinician", "signed_by")
-    return scope_to_user_locations(visits, user)
+    return scope_patient_records(_visits(), user)
 
 
-def visit_get(*, user: User, visit_id: Any) -> Visit:
-    pk = parse_uuid(visit_id)
-    visit = visits_visible_to(user).filter(pk=pk).first() if pk else None
-    if visit is None:
-        raise Http404("No such visit")
-    return visit
+def visit_access(*, user: User, visit_id: Any, what: str = "visit") -> Visit:
+    """The visit, or Http404 (see patients.access for the rule)."""
+    return record_access(_visits(), user=user, record_id=visit_id, label="visit", what=what)
 
 
 def visit_list(*, user: User, patient: Patient | None = None, status: str = "") -> QuerySet[Visit]:
@@ -56,19 +45,17 @@ def visit_addenda(visit: Visit) -> QuerySet[VisitAddendum]:
     return VisitAddendum.objects.filter(visit=visit).select_related("author").order_by("created_at")
 
 
+def _prescriptions() -> QuerySet[Prescription]:
+    return Prescription.objects.select_related("patient", "location", "prescriber", "document", "visit", "previous")
+
+
 def prescriptions_visible_to(user: User) -> QuerySet[Prescription]:
-    prescriptions = Prescription.objects.select_related(
-        "patient", "location", "prescriber", "document", "visit", "previous"
-    )
-    return scope_to_user_locations(prescriptions, user)
+    return scope_patient_records(_prescriptions(), user)
 
 
-def prescription_get(*, user: User, prescription_id: Any) -> Prescription:
-    pk = parse_uuid(prescription_id)
-    prescription = prescriptions_visible_to(user).filter(pk=pk).first() if pk else None
-    if prescription is None:
-        raise Http404("No such prescription")
-    return prescription
+def prescription_access(*, user: User, prescription_id: Any, what: str = "prescription") -> Prescription:
+    """The prescription, or Http404 (see patients.access for the rule)."""
+    return record_access(_prescriptions(), user=user, record_id=prescription_id, label="prescription", what=what)
 
 
 def prescription_list(*, user: User, patient: Patient | None = None, status: str = "") -> QuerySet[Prescription]:

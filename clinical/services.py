@@ -30,6 +30,7 @@ from clinical.models import FormularyDrug, Prescription, PrescriptionItem, Visit
 from clinical.pdf import prescription_pdf_context
 from documents.models import SignedDocument
 from documents.signing import sign_document, signed_document_read
+from patients.access import patient_check_writable
 from patients.models import Patient
 
 NOTE_KEYS = ("history", "examination", "subjective", "objective", "assessment", "plan")
@@ -136,11 +137,6 @@ def _check_location(actor: User, location: Location | None) -> None:
         raise ValidationError({"location": f"You do not work at {location.name}."})
 
 
-def _check_patient(patient: Patient) -> None:
-    if patient.merged_into_id is not None:
-        raise ValidationError("This patient record was merged into another; open that record instead.")
-
-
 def clean_notes(notes: Mapping[str, Any] | None) -> dict[str, str]:
     """SOAP notes and narrative, keyed by NOTE_KEYS; blank sections are dropped."""
     cleaned: dict[str, str] = {}
@@ -234,7 +230,7 @@ def visit_create(
     unknown = sorted(set(fields) - set(VISIT_FIELDS))
     if unknown:
         raise TypeError(f"Not visit fields: {', '.join(unknown)}")
-    _check_patient(patient)
+    patient_check_writable(actor=actor, patient=patient)
     _check_location(actor, location)
     fields.setdefault("clinician", actor)
     if fields.get("clinician") is None:
@@ -458,7 +454,7 @@ def prescription_create(
     unknown = sorted(set(fields) - set(PRESCRIPTION_FIELDS))
     if unknown:
         raise TypeError(f"Not prescription fields: {', '.join(unknown)}")
-    _check_patient(patient)
+    patient_check_writable(actor=actor, patient=patient)
     _check_visit(visit, patient, actor)
     if location is None and visit is not None:
         location = visit.location

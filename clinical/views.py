@@ -34,6 +34,7 @@ from clinical.forms import (
 from clinical.models import Prescription, Visit
 from clinical.pdf import printed_item
 from docos.permissions import capability_required
+from patients.access import patient_access
 from patients.models import Patient
 
 PAGE_SIZE = 50
@@ -51,7 +52,7 @@ def _patient_filter(request: HttpRequest) -> Patient | None:
     raw = request.GET.get("patient", "").strip()
     if not raw:
         return None
-    return selectors.patient_for_clinical(raw)
+    return patient_access(user=_user(request), patient_id=raw)
 
 
 def _query_string(patient: Patient | None, status: str) -> str:
@@ -69,7 +70,7 @@ def _errors_message(exc: ValidationError) -> str:
 @require_GET
 @capability_required("clinical.view")
 def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
-    patient = selectors.patient_for_clinical(patient_id) if patient_id else _patient_filter(request)
+    patient = patient_access(user=_user(request), patient_id=patient_id) if patient_id else _patient_filter(request)
     status = request.GET.get("status", "")
     page = _page(request, selectors.visit_list(user=_user(request), patient=patient, status=status))
     return render(
@@ -107,7 +108,7 @@ def _visit_form_page(
 @capability_required("clinical.edit")
 def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_for_clinical(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     if request.method == "POST":
         form = VisitForm(request.POST, user=user)
         diagnoses = DiagnosisFormSet(request.POST, prefix="diagnoses")
@@ -136,7 +137,7 @@ def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @capability_required("clinical.view")
 def visit_detail(request: HttpRequest, visit_id: UUID) -> HttpResponse:
     user = _user(request)
-    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    visit = selectors.visit_access(user=user, visit_id=visit_id)
     notes = clinical.visit_notes(visit)
     prescriptions = (
         selectors.prescription_list(user=user, patient=visit.patient).filter(visit=visit)
@@ -162,7 +163,7 @@ def visit_detail(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @capability_required("clinical.edit")
 def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
     user = _user(request)
-    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    visit = selectors.visit_access(user=user, visit_id=visit_id)
     if visit.status != Visit.Status.DRAFT:
         messages.warning(request, "This visit is signed and can no longer be edited. Add an addendum instead.")
         return redirect("clinical-visit-detail", visit_id=visit.pk)
@@ -188,7 +189,7 @@ def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_POST
 @capability_required("clinical.sign")
 def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
-    visit = selectors.visit_get(user=_user(request), visit_id=visit_id)
+    visit = selectors.visit_access(user=_user(request), visit_id=visit_id)
     try:
         clinical.visit_sign(visit=visit, actor=_user(request), request=request)
     except ValidationError as exc:
@@ -202,7 +203,7 @@ def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @capability_required("clinical.edit")
 def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
     user = _user(request)
-    visit = selectors.visit_get(user=user, visit_id=visit_id)
+    visit = selectors.visit_access(user=user, visit_id=visit_id)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
@@ -222,7 +223,7 @@ def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("prescriptions.view")
 def prescription_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
-    patient = selectors.patient_for_clinical(patient_id) if patient_id else _patient_filter(request)
+    patient = patient_access(user=_user(request), patient_id=patient_id) if patient_id else _patient_filter(request)
     status = request.GET.get("status", "")
     page = _page(request, selectors.prescription_list(user=_user(request), patient=patient, status=status))
     return render(
@@ -261,7 +262,7 @@ def _visit_param(request: HttpRequest, patient: Patient) -> Visit | None:
     raw = request.GET.get("visit") or request.POST.get("visit") or ""
     if not raw:
         return None
-    visit = selectors.visit_get(user=_user(request), visit_id=raw)
+    visit = selectors.visit_access(user=_user(request), visit_id=raw)
     if visit.patient_id != patient.pk:
         raise Http404("No such visit")
     return visit
@@ -271,7 +272,7 @@ def _visit_param(request: HttpRequest, patient: Patient) -> Visit | None:
 @capability_required("prescriptions.write")
 def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_for_clinical(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     visit = _visit_param(request, patient)
     if request.method == "POST":
         form = PrescriptionForm(request.POST, user=user)
@@ -306,7 +307,7 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @capability_required("prescriptions.view")
 def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     user = _user(request)
-    prescription = selectors.prescription_get(user=user, prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
     return render(
         request,
         "clinical/prescription_detail.html",
@@ -324,7 +325,7 @@ def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResp
 @capability_required("prescriptions.write")
 def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     user = _user(request)
-    prescription = selectors.prescription_get(user=user, prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
     if prescription.status != Prescription.Status.DRAFT:
         messages.warning(request, "This prescription is signed and cannot be changed. Revise it to make a new version.")
         return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
@@ -382,7 +383,7 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 @require_POST
 @capability_required("prescriptions.sign")
 def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     try:
         clinical.prescription_sign(prescription=prescription, actor=_user(request), request=request)
     except ValidationError as exc:
@@ -395,7 +396,7 @@ def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 @require_POST
 @capability_required("prescriptions.write")
 def prescription_revise(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     try:
         revision = clinical.prescription_revise(prescription=prescription, actor=_user(request), request=request)
     except ValidationError as exc:
@@ -419,7 +420,7 @@ def pdf_response(data: bytes, *, filename: str, download: bool) -> HttpResponse:
 @require_GET
 @capability_required("prescriptions.view")
 def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     if prescription.document is None:
         raise Http404("This prescription is not signed yet")
     data = clinical.prescription_pdf_read(prescription=prescription, actor=_user(request), request=request)

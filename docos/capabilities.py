@@ -23,6 +23,11 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("patients.edit", "Register and edit patients", "Patients"),
         Capability("patients.merge", "Merge duplicate patients", "Patients"),
         Capability("patients.import", "Import patient lists", "Patients"),
+        Capability(
+            "patients.cross_branch",
+            "Open a patient of another branch (with a reason; audited, time-limited)",
+            "Patients",
+        ),
         Capability("clinical.view", "Read visits and clinical notes", "Clinical"),
         Capability("clinical.edit", "Write visits and clinical notes", "Clinical"),
         Capability("clinical.sign", "Sign visits", "Clinical"),
@@ -65,6 +70,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             _CLINICAL_READ
             | {
                 "patients.edit",
+                "patients.cross_branch",
                 "clinical.edit",
                 "clinical.sign",
                 "prescriptions.write",
@@ -83,7 +89,14 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
         "Nurse",
         frozenset(
             _CLINICAL_READ
-            | {"patients.edit", "clinical.edit", "documents.upload", "consents.manage", "appointments.manage"}
+            | {
+                "patients.edit",
+                "patients.cross_branch",
+                "clinical.edit",
+                "documents.upload",
+                "consents.manage",
+                "appointments.manage",
+            }
         ),
     ),
     "front_desk": (
@@ -92,6 +105,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             {
                 "patients.view",
                 "patients.edit",
+                "patients.cross_branch",
                 "appointments.view",
                 "appointments.manage",
                 "billing.view",

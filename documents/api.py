@@ -29,6 +29,7 @@ from documents import consents, selectors
 from documents import services as documents
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
 from documents.views import attachment_response
+from patients.access import patient_access
 
 GONE = OpenApiResponse(
     ErrorSerializer,
@@ -254,7 +255,7 @@ class PatientDocumentsView(APIView):
         tags=["documents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        patient = selectors.patient_get(id)
+        patient = patient_access(user=_user(request), patient_id=id)
         filters = _query(DocumentListQuery, request)
         queryset = selectors.document_list(user=_user(request), patient=patient, category=filters.get("category", ""))
         return _paginated(self, request, queryset, lambda document: DocumentOutput(document).data)
@@ -270,7 +271,7 @@ class PatientDocumentsView(APIView):
     )
     def post(self, request: Request, id: Any) -> Response:
         user = _user(request)
-        patient = selectors.patient_get(id)
+        patient = patient_access(user=_user(request), patient_id=id)
         payload = DocumentUploadInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -303,7 +304,7 @@ class DocumentDetailView(APIView):
         tags=["documents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(DocumentOutput(selectors.document_get(user=_user(request), document_id=id)).data)
+        return Response(DocumentOutput(selectors.document_access(user=_user(request), document_id=id)).data)
 
 
 class DocumentDownloadView(APIView):
@@ -323,7 +324,7 @@ class DocumentDownloadView(APIView):
     )
     def get(self, request: Request, id: Any) -> FileResponse:
         user = _user(request)
-        document = selectors.document_get(user=user, document_id=id)
+        document = selectors.document_access(user=user, document_id=id)
         try:
             data = documents.document_read(document=document, actor=user, request=request._request)
         except FileUnavailable as exc:
@@ -364,7 +365,7 @@ class ConsentListView(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = _query(PatientQuery, request)
-        patient = selectors.patient_get(filters["patient"]) if filters.get("patient") else None
+        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
         queryset = selectors.consent_list(user=_user(request), patient=patient)
         return _paginated(self, request, queryset, lambda consent: ConsentOutput(consent).data)
 
@@ -384,7 +385,7 @@ class ConsentListView(APIView):
         payload = ConsentInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        patient = selectors.patient_get(data["patient"])
+        patient = patient_access(user=_user(request), patient_id=data["patient"])
         template = selectors.consent_template_get(data["template"])
         signature = data["signature"].strip()
         if not signature.lower().startswith("data:"):
@@ -402,7 +403,7 @@ class ConsentListView(APIView):
             doctor=data.get("doctor"),
             request=request._request,
         )
-        return Response(ConsentOutput(selectors.consent_get(user=user, consent_id=consent.pk)).data, status=201)
+        return Response(ConsentOutput(selectors.consent_access(user=user, consent_id=consent.pk)).data, status=201)
 
 
 class ConsentDetailView(APIView):
@@ -416,7 +417,7 @@ class ConsentDetailView(APIView):
         tags=["consents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(ConsentOutput(selectors.consent_get(user=_user(request), consent_id=id)).data)
+        return Response(ConsentOutput(selectors.consent_access(user=_user(request), consent_id=id)).data)
 
 
 class ConsentPdfView(APIView):
@@ -431,7 +432,7 @@ class ConsentPdfView(APIView):
     )
     def get(self, request: Request, id: Any) -> FileResponse:
         user = _user(request)
-        consent = selectors.consent_get(user=user, consent_id=id)
+        consent = selectors.consent_access(user=user, consent_id=id)
         try:
             data = consents.consent_pdf_read(consent=consent, actor=user, request=request._request)
         except FileUnavailable as exc:
@@ -472,7 +473,7 @@ class CertificateListView(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = _query(CertificateListQuery, request)
-        patient = selectors.patient_get(filters["patient"]) if filters.get("patient") else None
+        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
         queryset = selectors.certificate_list(user=_user(request), patient=patient, kind=filters.get("kind", ""))
         return _paginated(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
 
@@ -491,7 +492,7 @@ class CertificateListView(APIView):
         payload = CertificateInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        patient = selectors.patient_get(data["patient"])
+        patient = patient_access(user=_user(request), patient_id=data["patient"])
         template = selectors.certificate_template_get(data["template"]) if data.get("template") else None
         certificate = consents.certificate_sign(
             patient=patient,
@@ -505,7 +506,7 @@ class CertificateListView(APIView):
             location=data.get("location"),
             request=request._request,
         )
-        fresh = selectors.certificate_get(user=user, certificate_id=certificate.pk)
+        fresh = selectors.certificate_access(user=user, certificate_id=certificate.pk)
         return Response(CertificateOutput(fresh).data, status=201)
 
 
@@ -520,7 +521,7 @@ class CertificateDetailView(APIView):
         tags=["certificates"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(CertificateOutput(selectors.certificate_get(user=_user(request), certificate_id=id)).data)
+        return Response(CertificateOutput(selectors.certificate_access(user=_user(request), certificate_id=id)).data)
 
 
 class CertificatePdfView(APIView):
@@ -535,7 +536,7 @@ class CertificatePdfView(APIView):
     )
     def get(self, request: Request, id: Any) -> FileResponse:
         user = _user(request)
-        certificate = selectors.certificate_get(user=user, certificate_id=id)
+        certificate = selectors.certificate_access(user=user, certificate_id=id)
         try:
             data = consents.certificate_pdf_read(certificate=certificate, actor=user, request=request._request)
         except FileUnavailable as exc:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from documents.models import Certificate, ConsentForm, PatientDocument
+from patients.access import scope_patient_records
 from patients.models import Patient
 from patients.selectors import TIMELINE_SOURCE_LIMIT, TimelineEntry, url_for
 
@@ -13,7 +14,9 @@ from patients.selectors import TIMELINE_SOURCE_LIMIT, TimelineEntry, url_for
 def _documents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     if not user.has_capability("documents.view"):
         return []
-    docs = PatientDocument.objects.filter(patient=patient).order_by("-created_at")[:TIMELINE_SOURCE_LIMIT]
+    docs = scope_patient_records(PatientDocument.objects.filter(patient=patient), user).order_by("-created_at")[
+        :TIMELINE_SOURCE_LIMIT
+    ]
     return [
         TimelineEntry(
             kind="document",
@@ -35,7 +38,11 @@ def _documents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
 def _consents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     if not (user.has_capability("clinical.view") or user.has_capability("consents.manage")):
         return []
-    forms = ConsentForm.objects.filter(patient=patient).select_related("template").order_by("-signed_at")
+    forms = (
+        scope_patient_records(ConsentForm.objects.filter(patient=patient), user)
+        .select_related("template")
+        .order_by("-signed_at")
+    )
     return [
         TimelineEntry(
             kind="consent",
@@ -57,7 +64,11 @@ def _consents(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
 def _certificates(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
     if not (user.has_capability("clinical.view") or user.has_capability("certificates.sign")):
         return []
-    certificates = Certificate.objects.filter(patient=patient).select_related("doctor").order_by("-signed_at")
+    certificates = (
+        scope_patient_records(Certificate.objects.filter(patient=patient), user)
+        .select_related("doctor")
+        .order_by("-signed_at")
+    )
     return [
         TimelineEntry(
             kind="certificate",

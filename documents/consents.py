@@ -42,6 +42,7 @@ from docos.storage import FileUnavailable, read_decrypted
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, SignedDocument
 from documents.services import default_location
 from documents.signing import age_sex, current_clinic, local_time, sign_document
+from patients.access import patient_check_writable
 from patients.models import Patient
 
 CONSENT_PLACEHOLDERS = ("patient_name", "procedure", "clinic_name", "doctor_name", "date")
@@ -200,11 +201,6 @@ def _collect(errors: dict[str, list[Any]], field: str, check: Any, *args: Any) -
     except ValidationError as exc:
         errors.setdefault(field, []).extend(exc.error_list if hasattr(exc, "error_list") else exc.messages)
         return None
-
-
-def _check_patient(patient: Patient) -> None:
-    if patient.merged_into_id is not None:
-        raise ValidationError("This patient record was merged into another; open that record instead.")
 
 
 def _check_location(errors: dict[str, list[Any]], actor: User, location: Location | None) -> None:
@@ -399,7 +395,7 @@ def consent_sign(
     For a minor the parent or guardian signs (`signer_relation="guardian"`; the name defaults to
     the guardian on the patient's record). Errors are reported per field, all at once."""
     _require(actor, "consents.manage", "prepare consent forms")
-    _check_patient(patient)
+    patient_check_writable(actor=actor, patient=patient)
     if location is None:
         location = default_location(actor, patient)
     errors: dict[str, list[Any]] = {}
@@ -688,7 +684,7 @@ def certificate_sign(
             "Ask an administrator to add it to your staff profile, then sign again.",
             code="registration_number",
         )
-    _check_patient(patient)
+    patient_check_writable(actor=actor, patient=patient)
     if location is None:
         location = default_location(actor, patient)
     errors: dict[str, list[Any]] = {}

@@ -1,8 +1,7 @@
 """Reads of patient documents, consent forms, certificates and their templates.
 
-Every list is scoped to the acting user's locations (a user restricted to some locations sees only
-the records made at them); a missing id, another clinic's id (another schema: simply absent) and
-another location's id all raise the same Http404.
+Scoped by patients.access: a user restricted to some branches sees the records made at them, or all
+of a patient's they opened at their branch; the same Http404 for missing and forbidden ids.
 """
 
 from __future__ import annotations
@@ -13,27 +12,20 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from accounts.selectors import scope_to_user_locations
 from docos.ids import parse_uuid
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
+from patients.access import record_access, scope_patient_records
 from patients.models import Patient
-
-
-def patient_get(patient_id: Any) -> Patient:
-    """The patient a document is filed for (404 if unknown in this clinic)."""
-    pk = parse_uuid(patient_id)
-    patient = Patient.objects.select_related("registered_location").filter(pk=pk).first() if pk else None
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
-
 
 # --- uploaded documents ------------------------------------------------------------------------------
 
 
+def _documents() -> QuerySet[PatientDocument]:
+    return PatientDocument.objects.select_related("patient", "uploaded_by", "location")
+
+
 def documents_visible_to(user: User) -> QuerySet[PatientDocument]:
-    documents = PatientDocument.objects.select_related("patient", "uploaded_by", "location")
-    return scope_to_user_locations(documents, user)
+    return scope_patient_records(_documents(), user)
 
 
 def document_list(*, user: User, patient: Patient | None = None, category: str = "") -> QuerySet[PatientDocument]:
@@ -45,20 +37,20 @@ def document_list(*, user: User, patient: Patient | None = None, category: str =
     return documents.order_by("-created_at")
 
 
-def document_get(*, user: User, document_id: Any) -> PatientDocument:
-    pk = parse_uuid(document_id)
-    document = documents_visible_to(user).filter(pk=pk).first() if pk else None
-    if document is None:
-        raise Http404("No such document")
-    return document
+def document_access(*, user: User, document_id: Any, what: str = "document") -> PatientDocument:
+    """The document, or Http404 (see patients.access for the rule)."""
+    return record_access(_documents(), user=user, record_id=document_id, label="document", what=what)
 
 
 # --- consent forms -----------------------------------------------------------------------------------
 
 
+def _consents() -> QuerySet[ConsentForm]:
+    return ConsentForm.objects.select_related("patient", "template", "location", "prepared_by", "document")
+
+
 def consents_visible_to(user: User) -> QuerySet[ConsentForm]:
-    forms = ConsentForm.objects.select_related("patient", "template", "location", "prepared_by", "document")
-    return scope_to_user_locations(forms, user)
+    return scope_patient_records(_consents(), user)
 
 
 def consent_list(*, user: User, patient: Patient | None = None) -> QuerySet[ConsentForm]:
@@ -68,12 +60,9 @@ def consent_list(*, user: User, patient: Patient | None = None) -> QuerySet[Cons
     return forms.order_by("-signed_at")
 
 
-def consent_get(*, user: User, consent_id: Any) -> ConsentForm:
-    pk = parse_uuid(consent_id)
-    form = consents_visible_to(user).filter(pk=pk).first() if pk else None
-    if form is None:
-        raise Http404("No such consent form")
-    return form
+def consent_access(*, user: User, consent_id: Any, what: str = "consent") -> ConsentForm:
+    """The consent form, or Http404 (see patients.access for the rule)."""
+    return record_access(_consents(), user=user, record_id=consent_id, label="consent form", what=what)
 
 
 def consent_templates(*, include_inactive: bool = False) -> QuerySet[ConsentTemplate]:
@@ -95,9 +84,12 @@ def consent_template_get(template_id: Any, *, active_only: bool = False) -> Cons
 # --- certificates ------------------------------------------------------------------------------------
 
 
+def _certificates() -> QuerySet[Certificate]:
+    return Certificate.objects.select_related("patient", "template", "location", "doctor", "document")
+
+
 def certificates_visible_to(user: User) -> QuerySet[Certificate]:
-    certificates = Certificate.objects.select_related("patient", "template", "location", "doctor", "document")
-    return scope_to_user_locations(certificates, user)
+    return scope_patient_records(_certificates(), user)
 
 
 def certificate_list(*, user: User, patient: Patient | None = None, kind: str = "") -> QuerySet[Certificate]:
@@ -109,12 +101,9 @@ def certificate_list(*, user: User, patient: Patient | None = None, kind: str = 
     return certificates.order_by("-signed_at")
 
 
-def certificate_get(*, user: User, certificate_id: Any) -> Certificate:
-    pk = parse_uuid(certificate_id)
-    certificate = certificates_visible_to(user).filter(pk=pk).first() if pk else None
-    if certificate is None:
-        raise Http404("No such certificate")
-    return certificate
+def certificate_access(*, user: User, certificate_id: Any, what: str = "certificate") -> Certificate:
+    """The certificate, or Http404 (see patients.access for the rule)."""
+    return record_access(_certificates(), user=user, record_id=certificate_id, label="certificate", what=what)
 
 
 def certificate_templates(*, include_inactive: bool = False) -> QuerySet[CertificateTemplate]:

@@ -32,6 +32,7 @@ from audit.services import audit_record
 from docos.storage import FileUnavailable, delete_stored, read_decrypted, store_encrypted
 from documents.models import PatientDocument
 from documents.signing import current_clinic
+from patients.access import patient_check_writable
 from patients.models import Patient
 
 ACCEPTED_TEXT = "a PDF, JPEG, PNG or HEIC"
@@ -217,8 +218,7 @@ def document_upload(
     """Check, encrypt and store an uploaded file for `patient`. Raises ValidationError with a
     message per field ("file", "title", "category", "location")."""
     _require(actor, "documents.upload", "upload documents")
-    if patient.merged_into_id is not None:
-        raise ValidationError("This patient record was merged into another; upload to that record instead.")
+    patient_check_writable(actor=actor, patient=patient)
     if location is None:
         location = default_location(actor, patient)
     errors: dict[str, list[Any]] = {}

@@ -35,6 +35,7 @@ from documents.forms import (
     apply_service_errors,
 )
 from documents.models import CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
+from patients.access import patient_access
 from patients.models import Patient
 
 PAGE_SIZE = 50
@@ -67,7 +68,7 @@ def _unavailable(request: HttpRequest, exc: FileUnavailable, *, back: str) -> Ht
 @require_GET
 @capability_required("documents.view")
 def patient_documents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     category = request.GET.get("category", "")
     page = _page(request, selectors.document_list(user=_user(request), patient=patient, category=category))
     return render(
@@ -87,7 +88,7 @@ def patient_documents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @capability_required("documents.upload")
 def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     default = documents.default_location(user, patient)
     status = 200
     if request.method == "POST":
@@ -129,7 +130,7 @@ def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("documents.view")
 def document_detail(request: HttpRequest, document_id: UUID) -> HttpResponse:
-    document = selectors.document_get(user=_user(request), document_id=document_id)
+    document = selectors.document_access(user=_user(request), document_id=document_id)
     return render(
         request,
         "documents/document_detail.html",
@@ -140,7 +141,7 @@ def document_detail(request: HttpRequest, document_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("documents.view")
 def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBase:
-    document = selectors.document_get(user=_user(request), document_id=document_id)
+    document = selectors.document_access(user=_user(request), document_id=document_id)
     try:
         data = documents.document_read(document=document, actor=_user(request), request=request)
     except FileUnavailable as exc:
@@ -154,7 +155,7 @@ def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBa
 @require_GET
 @capability_required("consents.manage")
 def patient_consents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     page = _page(request, selectors.consent_list(user=_user(request), patient=patient))
     return render(request, "documents/consent_list.html", {"patient": patient, "page": page})
 
@@ -198,7 +199,7 @@ def consent_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """Step 1 (GET without a template): choose the form, procedure and doctor. Step 2 (GET with
     them): the text to read and the signature pad. POST signs."""
     user = _user(request)
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     if patient.merged_into_id is not None:
         messages.error(request, "This record was merged into another; take consent on that record.")
         return redirect("consents-patient-list", patient_id=patient.pk)
@@ -275,7 +276,7 @@ def consent_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("consents.manage")
 def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
-    consent = selectors.consent_get(user=_user(request), consent_id=consent_id)
+    consent = selectors.consent_access(user=_user(request), consent_id=consent_id)
     return render(
         request,
         "documents/consent_detail.html",
@@ -286,7 +287,7 @@ def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("consents.manage")
 def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
-    consent = selectors.consent_get(user=_user(request), consent_id=consent_id)
+    consent = selectors.consent_access(user=_user(request), consent_id=consent_id)
     try:
         data = consents.consent_pdf_read(consent=consent, actor=_user(request), request=request)
     except FileUnavailable as exc:
@@ -302,7 +303,7 @@ def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
 @require_GET
 @capability_required("clinical.view")
 def patient_certificates(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     page = _page(request, selectors.certificate_list(user=_user(request), patient=patient))
     return render(request, "documents/certificate_list.html", {"patient": patient, "page": page})
 
@@ -312,7 +313,7 @@ def patient_certificates(request: HttpRequest, patient_id: UUID) -> HttpResponse
 def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """The certificate editor: start from a template, adjust the text, preview, sign."""
     user = _user(request)
-    patient = selectors.patient_get(patient_id)
+    patient = patient_access(user=_user(request), patient_id=patient_id)
     default = documents.default_location(user, patient)
     preview = ""
     status = 200
@@ -386,7 +387,7 @@ def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("clinical.view")
 def certificate_detail(request: HttpRequest, certificate_id: UUID) -> HttpResponse:
-    certificate = selectors.certificate_get(user=_user(request), certificate_id=certificate_id)
+    certificate = selectors.certificate_access(user=_user(request), certificate_id=certificate_id)
     return render(
         request,
         "documents/certificate_detail.html",
@@ -397,7 +398,7 @@ def certificate_detail(request: HttpRequest, certificate_id: UUID) -> HttpRespon
 @require_GET
 @capability_required("clinical.view")
 def certificate_pdf(request: HttpRequest, certificate_id: UUID) -> HttpResponseBase:
-    certificate = selectors.certificate_get(user=_user(request), certificate_id=certificate_id)
+    certificate = selectors.certificate_access(user=_user(request), certificate_id=certificate_id)
     try:
         data = consents.certificate_pdf_read(certificate=certificate, actor=_user(request), request=request)
     except FileUnavailable as exc:

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import Location, User
 from docos.api_errors import ErrorSerializer, error_body, error_responses
 from patients import selectors, services
+from patients.access import patient_access
 from patients.models import BloodGroup, Patient, Sex
 
 # --- serializers ---------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ class PatientListView(APIView):
             )
         except services.PossibleDuplicates as exc:
             return _duplicate_response(exc)
-        patient = selectors.patient_get_for_user(user=_user(request), patient_id=patient.pk)
+        patient = patient_access(user=_user(request), patient_id=patient.pk)
         return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
 
 
@@ -252,7 +253,7 @@ class PatientDetailView(APIView):
     required_capability = {"GET": "patients.view", "PATCH": "patients.edit", "PUT": "patients.edit"}
 
     def _get(self, request: Request, id: Any) -> Patient:
-        return selectors.patient_get_for_user(user=_user(request), patient_id=id)
+        return patient_access(user=_user(request), patient_id=id)
 
     @extend_schema(
         operation_id="patients_retrieve",

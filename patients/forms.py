@@ -271,3 +271,14 @@ class ImportMappingForm(forms.Form):
             for index, header in enumerate(self.headers)
             if self.cleaned_data.get(f"col_{index}")
         }
+
+
+class OpenAtBranchForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you need this record?",
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: walk-in for follow-up of treatment started at the other branch. "
+        "Your name, the time and this reason are recorded.",
+    )

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Location, User
-from docos.fields import EncryptedJSONField
+from docos.fields import EncryptedJSONField, EncryptedTextField
 from docos.models import UUIDModel
 
 PIN_CODE = RegexValidator(r"^[1-9][0-9]{5}$", "Enter a 6-digit PIN code.")
@@ -148,6 +148,25 @@ class PatientNameWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class PatientAccessGrant(UUIDModel):
+    """ "Open at this branch": a staff member restricted to other branches may open this patient's
+    whole record until `expires_at`, for the reason they gave (break-the-glass; audited)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_grants")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="patient_access_grants")
+    location = models.ForeignKey(Location, null=True, on_delete=models.SET_NULL, related_name="+")  # where they work
+    reason = EncryptedTextField()  # free text may name the patient's condition
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "patient", "-expires_at"], name="grant_user_patient")]
+
+    def __str__(self) -> str:
+        return f"access grant until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class PatientImport(UUIDModel):

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db.models import BooleanField, CharField, Exists, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Greatest
 from django.db.models.lookups import Contains
@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.selectors import user_location_ids
 from docos.ids import parse_uuid
 from patients import search
+from patients.access import scope_patients
 from patients.models import Patient, PatientImport, PatientNameWord, Sex
 
 # Name searches rank at most this many candidates (4 pages of 50): a query that matches more
@@ -53,51 +54,6 @@ ROW_FIELDS = (
     "registered_location_id",
 )
 _MRN_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?)\s*-?\s*(\d{1,12})$")
-
-
-# Records of other apps that link a patient to a location ("seen at this branch"), registered at
-# start-up (clinical: visits). Each gives an Exists() over the patient row for a set of location ids.
-LocationLink = Callable[[list[Any]], Exists]
-_LOCATION_LINKS: list[LocationLink] = []
-
-
-def register_location_link(link: LocationLink) -> None:
-    _LOCATION_LINKS.append(link)
-
-
-def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
-    """Restrict to the patients a user may see (registered at, or seen at, one of their locations)."""
-    ids = user_location_ids(user)
-    if ids is None:
-        return patients
-    if not ids:
-        return patients.none()
-    seen_here = Q(registered_location_id__in=ids)
-    for link in _LOCATION_LINKS:
-        seen_here |= Q(link(list(ids)))
-    return patients.filter(seen_here)
-
-
-def visible_patients(user: Any) -> QuerySet[Patient]:
-    """Every patient (including merged, inactive records) the user may open."""
-    return scope_patients(Patient.objects.all(), user)
-
-
-def patient_get_for_user(*, user: Any, patient_id: Any) -> Patient:
-    """The patient, or 404 for an unknown id, another clinic's id, or one outside the user's locations."""
-    pk = parse_uuid(patient_id)
-    patient = (
-        visible_patients(user).select_related("registered_location", "merged_into", "created_by").filter(pk=pk).first()
-        if pk
-        else None
-    )
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
-
-
-def user_can_see_patient(user: Any, patient: Patient) -> bool:
-    return visible_patients(user).filter(pk=patient.pk).exists()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest
@@ -24,7 +24,7 @@ from accounts.models import Location, User
 from accounts.selectors import user_location_ids
 from audit.services import audit_record
 from patients import search
-from patients.models import BloodGroup, Patient, PatientNameWord, Sex
+from patients.models import BloodGroup, Patient, PatientAccessGrant, PatientNameWord, Sex
 from patients.phones import normalize_phone
 
 # The version of the privacy notice shown when consent to WhatsApp contact is taken.
@@ -700,6 +700,56 @@ def patient_record_whatsapp_opt_out(
         metadata={"source": source},
     )
     return patient
+
+
+# --- opening a patient of another branch (break-the-glass) --------------------------------------
+
+ACCESS_GRANT_HOURS = 12  # a clinic day: long enough for a consultation and its paperwork
+ACCESS_REASON_MIN, ACCESS_REASON_MAX = 10, 500
+
+
+@transaction.atomic
+def patient_open_at_branch(
+    *, patient: Patient, actor: User, reason: str, request: HttpRequest | None = None
+) -> PatientAccessGrant:
+    """Let `actor`, who works at other branches, open `patient`'s whole record for ACCESS_GRANT_HOURS.
+
+    An explicit, audited act with a reason (the reason is stored encrypted; the audit row names the
+    grant, not the reason). Never a side effect of writing a record."""
+    if not actor.has_capability("patients.cross_branch"):
+        raise PermissionDenied("patients.cross_branch")
+    text = " ".join((reason or "").split())
+    if len(text) < ACCESS_REASON_MIN:
+        raise ValidationError({"reason": f"Say why you need this record (at least {ACCESS_REASON_MIN} characters)."})
+    if len(text) > ACCESS_REASON_MAX:
+        raise ValidationError({"reason": f"Keep the reason under {ACCESS_REASON_MAX} characters."})
+    if not patient.is_active or patient.merged_into_id is not None:
+        raise ValidationError("This patient record is not active; search for the current record.")
+    ids = user_location_ids(actor)
+    if ids is None:
+        raise ValidationError("You can already open patients of every branch.")
+    now = timezone.now()
+    grant = PatientAccessGrant.objects.create(
+        patient=patient,
+        user=actor,
+        location=Location.objects.filter(pk__in=ids).order_by("name").first(),
+        reason=text,
+        granted_at=now,
+        expires_at=now + dt.timedelta(hours=ACCESS_GRANT_HOURS),
+    )
+    audit_record(
+        actor=actor,
+        action="patient.opened_at_branch",
+        obj=patient,
+        location_id=grant.location_id,
+        request=request,
+        metadata={
+            "grant_id": str(grant.pk),
+            "registered_location_id": str(patient.registered_location_id),
+            "expires_at": grant.expires_at.isoformat(),
+        },
+    )
+    return grant
 
 
 # --- merging ------------------------------------------------------------------------------------

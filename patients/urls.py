@@ -7,6 +7,7 @@ from patients import views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.patient_list, name="patients-list"),
     path("new", views.patient_register, name="patients-new"),
+    path("open-at-branch", views.patient_open_at_branch, name="patients-open-at-branch"),
     path("import/", views.import_list, name="patients-import"),
     path("import/<uuid:import_id>/", views.import_detail, name="patients-import-detail"),
     path("import/<uuid:import_id>/start", views.import_start, name="patients-import-start"),

@@ -19,12 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import locations_for
 from docos.permissions import capability_required
-from patients import importer, selectors, services
+from patients import importer, search, selectors, services
+from patients.access import patient_access, patient_find_elsewhere, visible_patients
 from patients.forms import (
     ConsentForm,
     ImportMappingForm,
     ImportUploadForm,
     MergeForm,
+    OpenAtBranchForm,
     PatientForm,
     PatientRegisterForm,
     add_service_errors,
@@ -93,18 +95,59 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "suggestions": suggestions,
         "query_string": urlencode({"q": query}) if query else "",
     }
+    context["elsewhere"] = _elsewhere(user, found)
     if request.GET.get("fragment") == "1":
         return render(request, "patients/_results.html", context)
     return render(request, "patients/list.html", context)
+
+
+def _elsewhere(user: User, found: selectors.PatientSearch) -> list[Patient]:
+    """For an exact MRN or full phone number, the matching patients of branches the user does not
+    work at, offered to "open at this branch" so nobody registers a walk-in twice."""
+    if found.kind not in ("mrn", "phone", "none") or not found.query:
+        return []
+    phone = search.parse_full_number(found.query) or ""
+    mrn = found.query if any(ch.isalpha() for ch in found.query) else ""
+    return patient_find_elsewhere(user=user, mrn=mrn, phone_e164=phone)
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("patients.cross_branch")
+def patient_open_at_branch(request: HttpRequest) -> HttpResponse:
+    """Break-the-glass: open a patient of another branch, found by exact MRN, with a reason."""
+    user = _user(request)
+    mrn = (request.POST.get("mrn") or request.GET.get("mrn") or "").strip()[:24]
+    matches = patient_find_elsewhere(user=user, mrn=mrn) if mrn else []
+    patient = matches[0] if len(matches) == 1 else None
+    form = OpenAtBranchForm(request.POST or None)
+    if request.method == "POST" and patient is not None and form.is_valid():
+        try:
+            services.patient_open_at_branch(
+                patient=patient, actor=user, reason=form.cleaned_data["reason"], request=request
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"You can open {patient.full_name}'s record for the next {services.ACCESS_GRANT_HOURS} hours. "
+                "This was recorded in the audit log.",
+            )
+            return redirect("patients-detail", patient_id=patient.pk)
+    status = 200 if patient is not None or not mrn else 404
+    return render(
+        request,
+        "patients/open_at_branch.html",
+        {"form": form, "patient": patient, "mrn": mrn, "hours": services.ACCESS_GRANT_HOURS},
+        status=status,
+    )
 
 
 # --- registration and edit ----------------------------------------------------------------------
 
 
 def _location_names(candidates: list[services.DuplicateCandidate], user: User) -> list[dict[str, Any]]:
-    visible = set(
-        selectors.visible_patients(user).filter(pk__in=[c.patient.pk for c in candidates]).values_list("pk", flat=True)
-    )
+    visible = set(visible_patients(user).filter(pk__in=[c.patient.pk for c in candidates]).values_list("pk", flat=True))
     return [{"patient": c.patient, "reasons": c.reasons, "visible": c.patient.pk in visible} for c in candidates]
 
 
@@ -152,7 +195,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 @capability_required("patients.edit")
 def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_get_for_user(user=user, patient_id=patient_id)
+    patient = patient_access(user=user, patient_id=patient_id)
     if patient.merged_into_id:
         messages.warning(request, "This record was merged; edit the surviving record instead.")
         return redirect("patients-detail", patient_id=patient.merged_into_id)
@@ -179,7 +222,7 @@ def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @capability_required("patients.view")
 def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_get_for_user(user=user, patient_id=patient_id)
+    patient = patient_access(user=user, patient_id=patient_id)
     timeline = selectors.patient_timeline(user=user, patient=patient)
     page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -203,7 +246,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @capability_required("patients.edit")
 def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
-    patient = selectors.patient_get_for_user(user=user, patient_id=patient_id)
+    patient = patient_access(user=user, patient_id=patient_id)
     form = ConsentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose what the patient decided and how they told you.")
@@ -225,10 +268,10 @@ def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
 def _find_other(user: User, text: str) -> Patient:
     text = text.strip()
     try:
-        return selectors.patient_get_for_user(user=user, patient_id=uuid.UUID(text))
+        return patient_access(user=user, patient_id=uuid.UUID(text))
     except ValueError:
         pass
-    other = selectors.visible_patients(user).filter(mrn__iexact=text).first()
+    other = visible_patients(user).filter(mrn__iexact=text).first()
     if other is None:
         raise Http404("No such patient")
     return other
@@ -239,7 +282,7 @@ def _find_other(user: User, text: str) -> Patient:
 def patient_merge(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """GET ?other=<MRN or id>: both records side by side; POST: merge the other into this one."""
     user = _user(request)
-    survivor = selectors.patient_get_for_user(user=user, patient_id=patient_id)
+    survivor = patient_access(user=user, patient_id=patient_id)
     source = request.POST if request.method == "POST" else request.GET
     form = MergeForm(source)
     if not form.is_valid():

@@ -1,0 +1,167 @@
+"""Who may open which patient, and every record that belongs to one: the ONE place that turns an id
+from a request into a patient-scoped object.
+
+A staff member with no assigned locations sees the whole clinic. One restricted to some branches
+sees a patient registered at, or seen at (a visit, an appointment: links other apps register), one
+of their branches, or one they opened at their branch with a reason ("break-the-glass":
+`PatientAccessGrant`, time-limited and audited). A record that belongs to a patient (visit,
+prescription, document, consent, certificate, appointment) is visible when it was made at one of
+the user's branches, or when the user holds a live grant for its patient.
+
+A missing id, a malformed id, another clinic's id (another schema: simply absent) and another
+branch's id all raise the same Http404. Every successful read is noted in the record-access log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.selectors import user_location_ids
+from audit.access_log import record_read
+from docos.ids import parse_uuid
+from patients.models import Patient, PatientAccessGrant
+
+M = TypeVar("M", bound=Model)
+
+# Records of other apps that link a patient to a branch ("seen here"), registered at start-up
+# (clinical: visits; appointments: bookings). Each gives an Exists() over the patient row.
+LocationLink = Callable[[list[uuid.UUID]], Exists]
+_LOCATION_LINKS: list[LocationLink] = []
+
+
+def register_location_link(link: LocationLink) -> None:
+    _LOCATION_LINKS.append(link)
+
+
+def _live_grant(user: Any, patient_ref: str) -> Exists:
+    return Exists(
+        PatientAccessGrant.objects.filter(
+            user_id=user.pk, patient_id=OuterRef(patient_ref), expires_at__gt=timezone.now()
+        )
+    )
+
+
+def patient_visibility(user: Any) -> Q | None:
+    """The condition on Patient rows for what `user` may open; None when the user sees every patient."""
+    ids = user_location_ids(user)
+    if ids is None:
+        return None
+    if not ids:
+        return Q(pk__in=[])
+    location_ids = list(ids)
+    condition = Q(registered_location_id__in=location_ids)
+    for link in _LOCATION_LINKS:
+        condition |= Q(link(location_ids))
+    return condition | Q(_live_grant(user, "pk"))
+
+
+def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
+    condition = patient_visibility(user)
+    return patients if condition is None else patients.filter(condition)
+
+
+def visible_patients(user: Any) -> QuerySet[Patient]:
+    """Every patient (including merged and inactive records) the user may open."""
+    return scope_patients(Patient.objects.all(), user)
+
+
+def scope_patient_records(
+    records: QuerySet[M], user: Any, *, location_field: str = "location", patient_field: str = "patient"
+) -> QuerySet[M]:
+    """Records belonging to patients (visits, prescriptions, documents, ...) that `user` may open:
+    made at one of their branches, or of a patient they hold a live grant for."""
+    ids = user_location_ids(user)
+    if ids is None:
+        return records
+    if not ids:
+        return records.none()
+    return records.filter(Q(**{f"{location_field}_id__in": list(ids)}) | Q(_live_grant(user, f"{patient_field}_id")))
+
+
+def _get_or_404(queryset: QuerySet[M], raw_id: Any, label: str) -> M:
+    pk = parse_uuid(raw_id)
+    found = queryset.filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Http404(f"No such {label}")
+    return found
+
+
+def patient_access(*, user: Any, patient_id: Any, what: str = "chart") -> Patient:
+    """The patient, or Http404 for a missing, malformed, other clinic's or not-visible id.
+
+    Merged records are returned as they are (pages show where they went); writes refuse them."""
+    patient = _get_or_404(
+        visible_patients(user).select_related("registered_location", "merged_into", "created_by"), patient_id, "patient"
+    )
+    record_read(user=user, patient_id=patient.pk, what=what)
+    return patient
+
+
+def user_can_open_patient(user: Any, patient: Patient) -> bool:
+    return visible_patients(user).filter(pk=patient.pk).exists()
+
+
+def require_patient_access(user: Any, patient: Patient) -> None:
+    """For services: refuse (404, like every other lookup) to act on a patient the user cannot open."""
+    if not user_can_open_patient(user, patient):
+        raise Http404("No such patient")
+
+
+def record_access(records: QuerySet[M], *, user: Any, record_id: Any, label: str, what: str) -> M:
+    """A patient-scoped record by id through `scope_patient_records`, with the read logged.
+
+    `records` is the model's base queryset (with its select_related); each app's `<kind>_access`
+    calls this so every kind is scoped the same way."""
+    found = _get_or_404(scope_patient_records(records, user), record_id, label)
+    record_read(user=user, patient_id=found.patient_id, what=what)  # type: ignore[attr-defined]
+    return found
+
+
+def live_grant(*, user: Any, patient: Patient) -> PatientAccessGrant | None:
+    return (
+        PatientAccessGrant.objects.filter(user_id=user.pk, patient=patient, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def patient_find_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") -> list[Patient]:
+    """Patients of OTHER branches that match an exact MRN or phone number: what a restricted user is
+    offered to "open at this branch" (with a reason) instead of registering someone twice. Exact
+    identifiers only, so the directory cannot be browsed; nothing for users who see every branch or
+    lack the capability."""
+    condition = patient_visibility(user)
+    if condition is None or not user.has_capability("patients.cross_branch"):
+        return []
+    match = Q()
+    if mrn:
+        match |= Q(mrn__iexact=mrn.strip())
+    if phone_e164:
+        match |= Q(phone=phone_e164) | Q(whatsapp_number=phone_e164) | Q(guardian_phone=phone_e164)
+    if not match:
+        return []
+    return list(
+        Patient.objects.filter(match, is_active=True)
+        .exclude(condition)
+        .select_related("registered_location")
+        .order_by("given_name", "family_name")[:10]
+    )
+
+
+def patient_check_writable(*, actor: Any, patient: Patient) -> None:
+    """Every service that writes a record FOR a patient starts here: the actor must be able to open
+    the patient (else the same Http404 as a lookup: writing never makes a patient visible), and the
+    record must be the live one."""
+    from django.core.exceptions import ValidationError
+
+    require_patient_access(actor, patient)
+    if patient.merged_into_id is not None:
+        raise ValidationError({"patient": "This patient record was merged into another; use that record instead."})
+    if not patient.is_active:
+        raise ValidationError({"patient": "This patient record is inactive."})
