@@ -1,0 +1,331 @@
+"""Branch isolation, swept over every route: a user restricted to one branch reaches nothing of a
+patient who belongs to another branch, through any page or API operation.
+
+The walk is generated from the URL resolver (every clinic route, as tests/test_url_capabilities.py
+walks them) and from the OpenAPI schema (query parameters such as `?patient=`). The user holds every
+capability (the Owner role) but works at Main branch only; every object belongs to a patient
+registered at East branch and was made there. Each route is requested with those ids, with every
+method it serves, and must answer 404 (or 405 for a method it does not serve): the same answer as
+for an id that does not exist. No page may show the patient's name or MRN.
+
+A new route whose URL takes an id must be classified below (PATIENT_SCOPED_KWARGS or
+NOT_PATIENT_SCOPED): the sweep fails for a kwarg it does not know, so nobody forgets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role, User
+from appointments.models import Appointment, AppointmentType, QueueEntry
+from clinical.models import Prescription, Visit
+from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
+from patients.models import Patient, PatientImport
+from tests.accounts.api_helpers import make_token
+from tests.test_url_capabilities import TENANT_ROUTES, Route, declared_access, sample_path
+
+PASSWORD = "correct-horse-battery-42"
+
+# URL kwarg -> kind of object (HTML routes name their ids).
+PATIENT_SCOPED_KWARGS = {
+    "patient_id": "patient",
+    "visit_id": "visit",
+    "prescription_id": "prescription",
+    "document_id": "document",
+    "consent_id": "consent",
+    "certificate_id": "certificate",
+    "appointment_id": "appointment",
+    "entry_id": "queue_entry",
+    "import_id": "import",
+}
+# API routes use `<uuid:id>`: the kind comes from the path segment before it.
+API_ID_KINDS = {
+    "patients": "patient",
+    "visits": "visit",
+    "prescriptions": "prescription",
+    "documents": "document",
+    "consents": "consent",
+    "certificates": "certificate",
+    "appointments": "appointment",
+}
+# Ids that do not belong to a patient (templates, staff, schedules, settings), reviewed one by one.
+NOT_PATIENT_SCOPED = {
+    "template_id",  # consent and certificate templates: clinic-wide
+    "pk",  # settings console: locations, staff, roles, tokens; schedule admin
+    "token_pk",
+    "code",  # public verification codes (no patient data on the page)
+    "uidb64",  # set-password links
+    "token",
+    "session_id",  # clinician schedules: working hours, breaks, leaves, holidays, types, reminder rules
+    "break_id",
+    "leave_id",
+    "holiday_id",
+    "type_id",
+    "rule_id",
+}
+NOT_PATIENT_SCOPED_API = {"staff", "locations", "consent-templates", "certificate-templates"}
+
+
+@dataclass
+class EastRecords:
+    ids: dict[str, uuid.UUID]
+    patient: Patient
+    mrn: str
+    unique_name: str
+
+
+@pytest.fixture
+def main_only_owner(clinic_a: Any) -> User:
+    """Every capability, but works at Main branch only."""
+    with tenant_context(clinic_a.clinic):
+        user = User.objects.create_user(
+            "main-only@alpha.example.in", PASSWORD, full_name="Main Only", role=Role.objects.get(slug="owner")
+        )
+        user.locations.set([clinic_a.locations[1]])  # locations are sorted by name: East, Main
+    return user
+
+
+@pytest.fixture
+def east(clinic_a: Any) -> EastRecords:
+    """A patient registered at East branch with one record of every kind, all made at East."""
+    east_branch = clinic_a.locations[0]
+    doctor = clinic_a.users["doctor"]
+    unique = f"Zorawar{uuid.uuid4().hex[:6]}"
+    with tenant_context(clinic_a.clinic):
+        patient = Patient.objects.create(
+            mrn=f"EAST-{uuid.uuid4().hex[:6].upper()}",
+            given_name=unique,
+            family_name="Eastwood",
+            sex="M",
+            phone="+919800012345",
+            registered_location=east_branch,
+        )
+        visit = Visit.objects.create(
+            patient=patient, location=east_branch, clinician=doctor, chief_complaint="Chest pain"
+        )
+        prescription = Prescription.objects.create(
+            patient=patient, visit=visit, location=east_branch, prescriber=doctor
+        )
+
+        def signed(kind: str) -> SignedDocument:
+            return SignedDocument.objects.create(
+                kind=kind,
+                patient=patient,
+                location=east_branch,
+                verification_code=uuid.uuid4().hex[:12].upper(),
+                storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
+                sha256="0" * 64,
+                size=10,
+                signed_by=doctor,
+            )
+
+        template = ConsentTemplate.objects.create(name="Procedure", kind="procedure", body="I agree.")
+        consent = ConsentForm.objects.create(
+            patient=patient,
+            template=template,
+            location=east_branch,
+            rendered_text="I agree.",
+            signer_name=patient.full_name,
+            prepared_by=doctor,
+            document=signed("consent"),
+        )
+        certificate = Certificate.objects.create(
+            patient=patient,
+            kind="sick_leave",
+            location=east_branch,
+            body="Rest for two days.",
+            doctor=doctor,
+            document=signed("certificate"),
+        )
+        document = PatientDocument.objects.create(
+            patient=patient,
+            title="ECG report",
+            content_type="application/pdf",
+            size=10,
+            sha256="0" * 64,
+            storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
+            uploaded_by=doctor,
+            location=east_branch,
+        )
+        kind = AppointmentType.objects.create(name="East consult", duration_minutes=15)
+        start = timezone.now().replace(microsecond=0) + dt.timedelta(days=2)
+        appointment = Appointment.objects.create(
+            patient=patient,
+            clinician=doctor,
+            location=east_branch,
+            appointment_type=kind,
+            starts_at=start,
+            ends_at=start + dt.timedelta(minutes=15),
+        )
+        entry = QueueEntry.objects.create(
+            day=timezone.localdate(), clinician=doctor, location=east_branch, token=1, patient=patient
+        )
+        patient_import = PatientImport.objects.create(
+            original_name="east.csv",
+            storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
+            sha256="0" * 64,
+            location=east_branch,
+            created_by=doctor,
+        )
+    ids = {
+        "patient": patient.pk,
+        "visit": visit.pk,
+        "prescription": prescription.pk,
+        "document": document.pk,
+        "consent": consent.pk,
+        "certificate": certificate.pk,
+        "appointment": appointment.pk,
+        "queue_entry": entry.pk,
+        "import": patient_import.pk,
+    }
+    return EastRecords(ids=ids, patient=patient, mrn=patient.mrn, unique_name=unique)
+
+
+def _route_kind(route: Route) -> str | None:
+    """Which kind of patient-scoped object the route's id names, or None when it takes no such id."""
+    text = "".join(str(pattern) for pattern in route.chain)
+    names = re.findall(r"<(?:\w+:)?(\w+)>", text) + re.findall(r"\(\?P<(\w+)>", text)
+    kinds = set()
+    for name in names:
+        if name == "id" and text.startswith("api/v1/"):
+            segment = text.split("<")[0].rstrip("/").split("/")[-1]
+            if segment in NOT_PATIENT_SCOPED_API:
+                continue
+            assert segment in API_ID_KINDS, f"{route.label}: classify API segment {segment!r} in this test"
+            kinds.add(API_ID_KINDS[segment])
+        elif name in PATIENT_SCOPED_KWARGS:
+            kinds.add(PATIENT_SCOPED_KWARGS[name])
+        else:
+            assert name in NOT_PATIENT_SCOPED, f"{route.label}: classify URL kwarg {name!r} in this test"
+    assert len(kinds) <= 1, f"{route.label} takes several patient-scoped ids; extend the sweep"
+    return kinds.pop() if kinds else None
+
+
+def _path_with(route: Route, object_id: uuid.UUID) -> str:
+    """The route's URL with its (single) uuid kwarg set to `object_id`."""
+    sample = sample_path(route)
+    # sample_path fills every uuid kwarg with one random uuid; swap it for ours.
+    for part in sample.split("/"):
+        try:
+            uuid.UUID(part)
+        except ValueError:
+            continue
+        return sample.replace(part, str(object_id))
+    raise AssertionError(f"{route.label}: no uuid in {sample}")
+
+
+PATIENT_SCOPED_ROUTES = [
+    pytest.param(route, id=route.route)
+    for route in TENANT_ROUTES
+    if declared_access(route) not in (None, "public") and _route_kind(route) is not None
+]
+ID_FREE_GET_ROUTES = [
+    pytest.param(route, id=route.route)
+    for route in TENANT_ROUTES
+    if declared_access(route) not in (None, "public") and "<" not in route.route and route.name != "api-not-found"
+]
+
+
+def _methods(route: Route) -> list[str]:
+    cls = route.drf_class
+    if cls is not None:
+        return [m.upper() for m in cls.http_method_names if m not in ("options", "head") and hasattr(cls, m)]
+    return ["GET", "POST"]
+
+
+def _client(client_for: Any, clinic: Any, user: User, *, api: bool) -> Any:
+    if api:
+        return client_for(clinic, HTTP_AUTHORIZATION=f"Bearer {make_token(clinic, user)}")
+    return client_for(clinic).login_as(user)
+
+
+def _call(client: Any, method: str, url: str) -> Any:
+    if method in ("POST", "PATCH", "PUT"):
+        return getattr(client, method.lower())(url, data={}, content_type="application/json")
+    return getattr(client, method.lower())(url)
+
+
+@pytest.mark.parametrize("route", PATIENT_SCOPED_ROUTES)
+def test_other_branch_ids_answer_404_on_every_route(clinic_a, client_for, main_only_owner, east, route):
+    kind = _route_kind(route)
+    assert kind is not None
+    url = _path_with(route, east.ids[kind])
+    client = _client(client_for, clinic_a, main_only_owner, api=route.drf_class is not None)
+    answered = {}
+    for method in _methods(route):
+        response = _call(client, method, url)
+        answered[method] = response.status_code
+        assert response.status_code in (404, 405), (
+            f"{route.label}: {method} {url} with another branch's {kind} answered {response.status_code}"
+        )
+        body = response.content.decode(errors="replace")
+        assert east.mrn not in body and east.unique_name not in body, f"{route.label}: {method} leaks the patient"
+    assert 404 in answered.values(), f"{route.label} served no method for {url}: {answered}"
+
+
+@pytest.mark.parametrize("route", ID_FREE_GET_ROUTES)
+def test_lists_never_show_another_branchs_patient(clinic_a, client_for, main_only_owner, east, route):
+    """Lists and dashboards, with and without `?patient=<id>`, never show the East patient."""
+    client = _client(client_for, clinic_a, main_only_owner, api=route.drf_class is not None)
+    base = sample_path(route)
+    # A search box echoes its query, so look for the OTHER identifier than the one searched for.
+    probes = [
+        (base, (east.unique_name, east.mrn)),
+        (f"{base}?patient={east.ids['patient']}", (east.unique_name, east.mrn)),
+        (f"{base}?q={east.mrn}", (east.unique_name,)),
+        (f"{base}?q={east.unique_name}", (east.mrn,)),
+    ]
+    for url, hidden in probes:
+        response = client.get(url)
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode(errors="replace")
+        for text in hidden:
+            assert text not in body, f"{route.label}: GET {url} shows another branch's patient"
+
+
+def test_schema_query_parameters_naming_a_patient_are_swept(clinic_a, client_for, main_only_owner, east):
+    """From the OpenAPI schema: every operation with a `patient` query parameter answers 404 (or an
+    empty page never naming them) for another branch's patient."""
+    owner = client_for(clinic_a, "owner")
+    schema = owner.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    client = _client(client_for, clinic_a, main_only_owner, api=True)
+    swept = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method != "get" or "{" in path:
+                continue
+            params = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if "patient" not in params:
+                continue
+            response = client.get(f"{path}?patient={east.ids['patient']}")
+            swept.append(path)
+            assert response.status_code == 404, f"GET {path}?patient=<east> answered {response.status_code}"
+    assert swept, "the schema names no `patient` filter any more; update this test"
+
+
+def test_the_same_user_opens_their_own_branchs_records(clinic_a, client_for, main_only_owner):
+    """The control: the sweep's 404s come from the branch rule, not from a broken fixture."""
+    with tenant_context(clinic_a.clinic):
+        patient = Patient.objects.create(
+            mrn="MAIN-1", given_name="Meera", registered_location=clinic_a.locations[1], phone="+919800054321"
+        )
+        visit = Visit.objects.create(patient=patient, location=clinic_a.locations[1], clinician=clinic_a.users["doctor"])
+    pages = client_for(clinic_a).login_as(main_only_owner)
+    assert pages.get(f"/patients/{patient.pk}/").status_code == 200
+    assert pages.get(f"/visits/{visit.pk}/").status_code == 200
+    api = _client(client_for, clinic_a, main_only_owner, api=True)
+    assert api.get(f"/api/v1/patients/{patient.pk}/visits").status_code == 200
+
+
+def test_an_unrestricted_owner_opens_the_east_records(clinic_a, client_for, east):
+    pages = client_for(clinic_a, "owner")
+    assert pages.get(f"/patients/{east.ids['patient']}/").status_code == 200
+    assert pages.get(f"/visits/{east.ids['visit']}/").status_code == 200
