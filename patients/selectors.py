@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_location_ids
+from audit.access_log import reads_of
 from docos.ids import parse_uuid
 from patients import search
 from patients.access import scope_patients
@@ -200,6 +201,14 @@ def _candidates(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     """The first SEARCH_CANDIDATES matches (in no particular order), for ranking."""
     capped = patients.order_by().values("pk")[:SEARCH_CANDIDATES]
     return Patient.objects.filter(AnyOf(F("pk"), ArraySubquery(capped)))
+
+
+def normalized_mrn(text: str) -> str:
+    """The MRN a query names ("demo 123", "DEMO-000123"), in stored form, or "" when it names none."""
+    match = _MRN_RE.match(" ".join((text or "").split()))
+    if not match or not any(ch.isalpha() for ch in text):
+        return ""
+    return f"{match.group(1).upper()}-{int(match.group(2)):06d}"
 
 
 def patient_search(*, user: Any, query: str) -> PatientSearch:
@@ -426,6 +435,31 @@ def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
     for counter in _CHART_COUNTERS:
         counts.update(counter(patient, user))
     return counts
+
+
+# --- who opened the record ----------------------------------------------------------------------
+
+RECORD_READS_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class RecordRead:
+    at: dt.datetime
+    who: str
+    what: str
+
+
+def patient_record_reads(*, patient: Patient, limit: int = RECORD_READS_SHOWN) -> list[RecordRead]:
+    """Who opened this patient's record, newest first (one entry per person and ten minutes), for
+    staff who may read the audit log: the answer to a patient's "who looked at my record"."""
+    rows = list(reads_of(patient.pk)[:limit])
+    names = dict(User.objects.filter(pk__in={row.user_id for row in rows}).values_list("pk", "full_name"))
+    return [
+        RecordRead(
+            at=row.first_at, who=names.get(row.user_id) or "Former staff member", what=row.what.replace(".", " ")
+        )
+        for row in rows
+    ]
 
 
 # --- imports ------------------------------------------------------------------------------------

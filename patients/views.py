@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.selectors import locations_for
 from docos.permissions import capability_required
 from patients import importer, search, selectors, services
-from patients.access import patient_access, patient_find_elsewhere, visible_patients
+from patients.access import live_grant, patient_access, patient_find_elsewhere, visible_patients
 from patients.forms import (
     ConsentForm,
     ImportMappingForm,
@@ -104,10 +104,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def _elsewhere(user: User, found: selectors.PatientSearch) -> list[Patient]:
     """For an exact MRN or full phone number, the matching patients of branches the user does not
     work at, offered to "open at this branch" so nobody registers a walk-in twice."""
-    if found.kind not in ("mrn", "phone", "none") or not found.query:
+    if not found.query or found.kind in ("abha", "all"):
         return []
-    phone = search.parse_full_number(found.query) or ""
-    mrn = found.query if any(ch.isalpha() for ch in found.query) else ""
+    phone = "" if any(ch.isalpha() for ch in found.query) else search.parse_full_number(found.query) or ""
+    mrn = selectors.normalized_mrn(found.query)
+    if not (phone or mrn):
+        return []
     return patient_find_elsewhere(user=user, mrn=mrn, phone_e164=phone)
 
 
@@ -238,6 +240,8 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             ["clinical-prescription-new"], f"/patients/{patient.pk}/prescriptions/new", patient_id=patient.pk
         ),
         "counts": selectors.patient_clinical_counts(user=user, patient=patient),
+        "grant": live_grant(user=user, patient=patient),
+        "reads": selectors.patient_record_reads(patient=patient) if user.has_capability("audit.view") else None,
     }
     return render(request, "patients/detail.html", context)
 

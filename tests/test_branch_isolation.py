@@ -317,7 +317,9 @@ def test_the_same_user_opens_their_own_branchs_records(clinic_a, client_for, mai
         patient = Patient.objects.create(
             mrn="MAIN-1", given_name="Meera", registered_location=clinic_a.locations[1], phone="+919800054321"
         )
-        visit = Visit.objects.create(patient=patient, location=clinic_a.locations[1], clinician=clinic_a.users["doctor"])
+        visit = Visit.objects.create(
+            patient=patient, location=clinic_a.locations[1], clinician=clinic_a.users["doctor"]
+        )
     pages = client_for(clinic_a).login_as(main_only_owner)
     assert pages.get(f"/patients/{patient.pk}/").status_code == 200
     assert pages.get(f"/visits/{visit.pk}/").status_code == 200
