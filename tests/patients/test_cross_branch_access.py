@@ -161,7 +161,9 @@ def test_registration_duplicates_at_another_branch_offer_to_open_them(clinic_a, 
     pages = client_for(clinic_a).login_as(desk)
     response = pages.post(
         "/patients/new",
-        form_data(clinic_a, family_name="Menon", phone="98450 12345", registered_location=str(clinic_a.locations[1].pk)),
+        form_data(
+            clinic_a, family_name="Menon", phone="98450 12345", registered_location=str(clinic_a.locations[1].pk)
+        ),
     )
     html = response.content.decode()
     assert "Possible duplicates" in html
