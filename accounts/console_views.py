@@ -28,6 +28,7 @@ from accounts.forms_console import (
     staff_edit_initial,
 )
 from accounts.models import ApiToken, Location, Role, User
+from audit.context import audit_context
 from docos.permissions import capability_required, login_only
 
 PAGE_SIZE = 50
@@ -92,7 +93,9 @@ def location_create(request: HttpRequest) -> HttpResponse:
     form = LocationForm(request.POST or None, initial={"timezone": clinic.timezone})
     if request.method == "POST" and form.is_valid():
         try:
-            location = services.location_create(actor=console_actor(request), request=request, **form.cleaned_data)
+            location = services.location_create(
+                actor=console_actor(request), context=audit_context(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -109,7 +112,7 @@ def location_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.location_update(
-                location=location, actor=console_actor(request), request=request, **form.cleaned_data
+                location=location, actor=console_actor(request), context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -124,7 +127,7 @@ def location_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 def location_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     try:
-        services.location_deactivate(location=location, actor=console_actor(request), request=request)
+        services.location_deactivate(location=location, actor=console_actor(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -136,7 +139,7 @@ def location_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def location_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
-    services.location_reactivate(location=location, actor=console_actor(request), request=request)
+    services.location_reactivate(location=location, actor=console_actor(request), context=audit_context(request))
     messages.success(request, f"{location.name} is active again.")
     return redirect("console_locations")
 
@@ -167,7 +170,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
             user = services.staff_invite(
                 clinic=_clinic(request),
                 actor=actor,
-                request=request,
+                context=audit_context(request),
                 email=data["email"],
                 full_name=data["full_name"],
                 role=data["role"],
@@ -197,7 +200,7 @@ def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
                 changed = services.staff_update(
                     user=member,
                     actor=actor,
-                    request=request,
+                    context=audit_context(request),
                     role=data["role"],
                     locations=form.chosen_locations(),
                     full_name=data["full_name"],
@@ -242,7 +245,9 @@ def staff_resend_invite(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _staff_action(
         request,
         pk,
-        lambda member: services.staff_resend_invite(clinic=clinic, user=member, actor=actor, request=request),
+        lambda member: services.staff_resend_invite(
+            clinic=clinic, user=member, actor=actor, context=audit_context(request)
+        ),
         "A new invitation is on its way to {name}; the previous link no longer works.",
     )
 
@@ -254,7 +259,7 @@ def staff_deactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _staff_action(
         request,
         pk,
-        lambda member: services.staff_deactivate(user=member, actor=actor, request=request),
+        lambda member: services.staff_deactivate(user=member, actor=actor, context=audit_context(request)),
         "{name} is deactivated and was signed out everywhere.",
     )
 
@@ -266,7 +271,7 @@ def staff_reactivate(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _staff_action(
         request,
         pk,
-        lambda member: services.staff_reactivate(user=member, actor=actor, request=request),
+        lambda member: services.staff_reactivate(user=member, actor=actor, context=audit_context(request)),
         "{name} can sign in again.",
     )
 
@@ -278,7 +283,7 @@ def staff_token_revoke(request: HttpRequest, pk: UUID, token_pk: UUID) -> HttpRe
     member = get_object_or_404(selectors.staff_visible_to(actor), pk=pk)
     token = get_object_or_404(ApiToken, pk=token_pk, user=member)
     try:
-        services.api_token_revoke(token=token, actor=actor, request=request)
+        services.api_token_revoke(token=token, actor=actor, context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -301,7 +306,7 @@ def role_create(request: HttpRequest) -> HttpResponse:
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            role = services.role_create(actor=actor, request=request, **form.cleaned_data)
+            role = services.role_create(actor=actor, context=audit_context(request), **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -324,7 +329,9 @@ def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
         form = RoleForm(request.POST)
         if form.is_valid():
             try:
-                changed = services.role_update(role=role, actor=actor, request=request, **form.cleaned_data)
+                changed = services.role_update(
+                    role=role, actor=actor, context=audit_context(request), **form.cleaned_data
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -349,7 +356,7 @@ def role_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 def role_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
     try:
-        services.role_delete(role=role, actor=console_actor(request), request=request)
+        services.role_delete(role=role, actor=console_actor(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("console_role_detail", pk=role.pk)
@@ -372,7 +379,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             created, secret = services.api_token_create(
                 user=user,
                 actor=user,
-                request=request,
+                context=audit_context(request),
                 name=form.cleaned_data["name"],
                 expires_at=form.expires_at(),
             )
@@ -396,6 +403,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: UUID) -> HttpResponse:
     user = console_actor(request)
     token = get_object_or_404(ApiToken, pk=pk, user=user)
-    services.api_token_revoke(token=token, actor=user, request=request)
+    services.api_token_revoke(token=token, actor=user, context=audit_context(request))
     messages.success(request, f"Revoked the token {token.name}. Programs using it can no longer sign in.")
     return redirect("console_tokens")

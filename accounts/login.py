@@ -64,7 +64,8 @@ from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED, idle_timeout
 from accounts.models import LoginCode, User
 from accounts.qr import qr_data_uri
 from accounts.services import password_set_url, user_validate_password
-from audit.services import audit_record, client_ip
+from audit.context import client_ip
+from audit.services import audit_record
 from docos.capabilities import ADMINISTRATION_CAPABILITIES
 from docos.tenancy import clinic_url, current_schema, tenant_connection
 

@@ -28,7 +28,6 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -38,6 +37,7 @@ from django.utils.text import slugify
 from accounts.api_auth import TOKEN_PREFIX, hash_token
 from accounts.models import ApiToken, Location, Role, User
 from accounts.selectors import active_owner_count, forget_user_locations, user_location_ids
+from audit.context import AuditContext
 from audit.services import audit_record
 from docos import capabilities as caps_registry
 from docos.tenancy import HasSlug, clinic_url, validate_timezone
@@ -239,17 +239,17 @@ def location_create(
     address: str = "",
     phone: str = "",
     timezone: str = "Asia/Kolkata",
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> Location:
     fields = _clean_location_fields({"name": name, "address": address, "phone": phone, "timezone": timezone})
     location = Location.objects.create(**fields)
-    audit_record(actor=actor, action="location.create", obj=location, location_id=location.pk, request=request)
+    audit_record(actor=actor, action="location.create", obj=location, location_id=location.pk, context=context)
     return location
 
 
 @transaction.atomic
 def location_update(
-    *, location: Location, actor: User | None, request: HttpRequest | None = None, **fields: Any
+    *, location: Location, actor: User | None, context: AuditContext | None = None, **fields: Any
 ) -> list[str]:
     unknown = set(fields) - {"name", "address", "phone", "timezone"}
     if unknown:
@@ -266,13 +266,13 @@ def location_update(
             obj=location,
             changed_fields=changed,
             location_id=location.pk,
-            request=request,
+            context=context,
         )
     return changed
 
 
 @transaction.atomic
-def location_deactivate(*, location: Location, actor: User | None, request: HttpRequest | None = None) -> Location:
+def location_deactivate(*, location: Location, actor: User | None, context: AuditContext | None = None) -> Location:
     """Hide a branch from booking and new records. Its history stays; staff restricted to it lose access."""
     location = Location.objects.select_for_update().get(pk=location.pk)
     if not location.is_active:
@@ -287,13 +287,13 @@ def location_deactivate(*, location: Location, actor: User | None, request: Http
         obj=location,
         changed_fields=["is_active"],
         location_id=location.pk,
-        request=request,
+        context=context,
     )
     return location
 
 
 @transaction.atomic
-def location_reactivate(*, location: Location, actor: User | None, request: HttpRequest | None = None) -> Location:
+def location_reactivate(*, location: Location, actor: User | None, context: AuditContext | None = None) -> Location:
     location = Location.objects.select_for_update().get(pk=location.pk)
     if location.is_active:
         return location
@@ -305,7 +305,7 @@ def location_reactivate(*, location: Location, actor: User | None, request: Http
         obj=location,
         changed_fields=["is_active"],
         location_id=location.pk,
-        request=request,
+        context=context,
     )
     return location
 
@@ -374,7 +374,7 @@ def staff_invite(
     phone: str = "",
     registration_number: str = "",
     qualifications: str = "",
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> User:
     """Create a colleague with no password and email them a one-time link to set one.
 
@@ -418,7 +418,7 @@ def staff_invite(
         action="staff.invite",
         obj=user,
         changed_fields=["email", "full_name", "role", "locations", *[k for k, v in fields.items() if v]],
-        request=request,
+        context=context,
         metadata={"role": role.slug},
     )
     _send_invite_email(clinic=clinic, user=user, inviter=actor)
@@ -430,7 +430,7 @@ def invitation_pending(user: User) -> bool:
 
 
 @transaction.atomic
-def staff_resend_invite(*, clinic: HasSlug, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_resend_invite(*, clinic: HasSlug, user: User, actor: User, context: AuditContext | None = None) -> User:
     """Send a fresh set-password link; the previous link stops working."""
     user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if not invitation_pending(user):
@@ -438,7 +438,7 @@ def staff_resend_invite(*, clinic: HasSlug, user: User, actor: User, request: Ht
     _assert_can_manage(actor, user)
     user.set_unusable_password()  # a new random marker: the old link's token no longer matches
     user.save(update_fields=["password"])
-    audit_record(actor=actor, action="staff.invite_resend", obj=user, request=request)
+    audit_record(actor=actor, action="staff.invite_resend", obj=user, context=context)
     _send_invite_email(clinic=clinic, user=user, inviter=actor)
     return user
 
@@ -453,7 +453,7 @@ def staff_update(
     actor: User,
     role: Role = _UNSET,
     locations: list[Location] = _UNSET,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     **fields: Any,
 ) -> list[str]:
     """Change a colleague's role, locations or details (name, phone, registration number, qualifications).
@@ -497,13 +497,13 @@ def staff_update(
         user.locations.set(locations)
         forget_user_locations(user)
     audit_record(
-        actor=actor, action="staff.update", obj=user, changed_fields=changed, request=request, metadata=metadata
+        actor=actor, action="staff.update", obj=user, changed_fields=changed, context=context, metadata=metadata
     )
     return changed
 
 
 @transaction.atomic
-def staff_deactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_deactivate(*, user: User, actor: User, context: AuditContext | None = None) -> User:
     """Block a colleague at once: inactive users fail authentication on their next request, and the
     bumped session epoch invalidates every session they hold. Their records and audit trail stay."""
     user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
@@ -516,20 +516,20 @@ def staff_deactivate(*, user: User, actor: User, request: HttpRequest | None = N
     User.objects.filter(pk=user.pk).update(is_active=False, session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["is_active", "session_epoch"])
     audit_record(
-        actor=actor, action="staff.deactivate", obj=user, changed_fields=["is_active", "session_epoch"], request=request
+        actor=actor, action="staff.deactivate", obj=user, changed_fields=["is_active", "session_epoch"], context=context
     )
     return user
 
 
 @transaction.atomic
-def staff_reactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_reactivate(*, user: User, actor: User, context: AuditContext | None = None) -> User:
     user = User.objects.select_for_update(of=("self",)).select_related("role").get(pk=user.pk)
     if user.is_active:
         return user
     _assert_can_manage(actor, user)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    audit_record(actor=actor, action="staff.reactivate", obj=user, changed_fields=["is_active"], request=request)
+    audit_record(actor=actor, action="staff.reactivate", obj=user, changed_fields=["is_active"], context=context)
     return user
 
 
@@ -588,7 +588,7 @@ def role_create(
     name: str,
     capabilities: Iterable[str],
     description: str = "",
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> Role:
     """A custom role (e.g. "Accounts") bundling capabilities the actor holds."""
     cleaned = _clean_role_fields(name=name, description=description, capabilities=capabilities)
@@ -599,7 +599,7 @@ def role_create(
         action="role.create",
         obj=role,
         changed_fields=["name", "description", "capabilities"],
-        request=request,
+        context=context,
         metadata={"capabilities": cleaned["capabilities"]},
     )
     return role
@@ -613,7 +613,7 @@ def role_update(
     name: str,
     capabilities: Iterable[str],
     description: str = "",
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> list[str]:
     role = Role.objects.select_for_update().get(pk=role.pk)
     if role.is_builtin:
@@ -639,14 +639,14 @@ def role_update(
         action="role.update",
         obj=role,
         changed_fields=changed,
-        request=request,
+        context=context,
         metadata={"added": added, "removed": removed} if (added or removed) else {},
     )
     return changed
 
 
 @transaction.atomic
-def role_delete(*, role: Role, actor: User, request: HttpRequest | None = None) -> None:
+def role_delete(*, role: Role, actor: User, context: AuditContext | None = None) -> None:
     role = Role.objects.select_for_update().get(pk=role.pk)
     if role.is_builtin:
         raise ValidationError("Built-in roles cannot be deleted.")
@@ -663,7 +663,7 @@ def role_delete(*, role: Role, actor: User, request: HttpRequest | None = None) 
         actor=actor,
         action="role.delete",
         obj=role,
-        request=request,
+        context=context,
         metadata={"slug": role.slug, "capabilities": list(role.capabilities)},
     )
     role.delete()
@@ -683,7 +683,7 @@ def api_token_create(
     actor: User | None,
     name: str,
     expires_at: datetime | None = None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> tuple[ApiToken, str]:
     """A personal API token acting with `user`'s capabilities. Returns the token and its secret;
@@ -707,14 +707,14 @@ def api_token_create(
         actor=actor,
         action="api_token.create",
         obj=token,
-        request=request,
+        context=context,
         metadata={"user_id": str(user.pk), **(metadata or {})},
     )
     return token, secret
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor: User, request: HttpRequest | None = None) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: User, context: AuditContext | None = None) -> ApiToken:
     """Revoke a token at once. Its owner may revoke it, and so may a staff manager who may manage
     the owner (`can_manage`: not an owner's token from an administrator, not another branch's)."""
     token = ApiToken.objects.select_for_update(of=("self",)).select_related("user__role").get(pk=token.pk)
@@ -731,7 +731,7 @@ def api_token_revoke(*, token: ApiToken, actor: User, request: HttpRequest | Non
         action="api_token.revoke",
         obj=token,
         changed_fields=["revoked_at"],
-        request=request,
+        context=context,
         metadata={"user_id": str(token.user_id)},
     )
     return token

@@ -29,6 +29,7 @@ from accounts.models import User
 from appointments import selectors, services
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
+from audit.context import audit_context
 from clinical.models import Visit
 from docos.api_errors import ErrorSerializer, error_responses
 
@@ -336,7 +337,7 @@ class AppointmentListView(APIView):
             outside_hours=data.get("outside_hours", False),
             source=data.get("source", Appointment.Source.API),
             actor=_user(request),
-            request=request._request,
+            context=audit_context(request),
         )
         return Response(_fresh(request, appointment.pk), status=201)
 
@@ -382,11 +383,11 @@ class AppointmentDetailView(APIView):
                 overbook=data.get("overbook", False),
                 outside_hours=data.get("outside_hours", False),
                 actor=user,
-                request=request._request,
+                context=audit_context(request),
             )
         if "notes" in data:
             services.appointment_update_notes(
-                appointment=appointment, notes=data["notes"], actor=user, request=request._request
+                appointment=appointment, notes=data["notes"], actor=user, context=audit_context(request)
             )
         return Response(_fresh(request, id))
 
@@ -413,7 +414,7 @@ class AppointmentCancelView(APIView):
             reason=payload.validated_data["reason"],
             note=payload.validated_data.get("note", ""),
             actor=_user(request),
-            request=request._request,
+            context=audit_context(request),
         )
         return Response(_fresh(request, id))
 
@@ -421,7 +422,7 @@ class AppointmentCancelView(APIView):
 def _act(request: Request, id: Any, service: Callable[..., Any], **extra: Any) -> Response:
     user = _user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=id)
-    _call(service, appointment=appointment, actor=user, request=request._request, **extra)
+    _call(service, appointment=appointment, actor=user, context=audit_context(request), **extra)
     return Response(_fresh(request, id))
 
 

@@ -42,6 +42,7 @@ from appointments.models import (
     WorkingHours,
 )
 from appointments.selectors import appointment_settings, is_clinician
+from audit.context import AuditContext
 from audit.services import audit_record
 from clinical.models import Visit
 from docos.tenancy import current_schema
@@ -208,7 +209,7 @@ def appointment_book(
     overbook: bool = False,
     outside_hours: bool = False,
     source: str = Appointment.Source.DESK,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> Appointment:
     """Book `patient` with `clinician` at `location`. Refused in the past, outside the clinician's
     working time (unless `outside_hours`, an explicit choice), and when the clinician is already
@@ -241,7 +242,7 @@ def appointment_book(
         action="appointment.book",
         obj=appointment,
         location_id=location.pk,
-        request=request,
+        context=context,
         metadata={
             "patient": str(patient.pk),
             "clinician": str(clinician.pk),
@@ -264,7 +265,7 @@ def appointment_reschedule(
     appointment_type: AppointmentType | None = None,
     overbook: bool = False,
     outside_hours: bool = False,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> Appointment:
     """Move an appointment (and optionally change clinician, location or type). Reminders not yet
     sent are dropped and planned again for the new time; a patient's confirmation is cleared."""
@@ -307,7 +308,7 @@ def appointment_reschedule(
         action="appointment.reschedule",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=changed or ["is_overbooked"],
         metadata={**({"overbooked": True} if overbook else {}), **({"outside_hours": True} if outside_hours else {})},
     )
@@ -319,7 +320,7 @@ def appointment_reschedule(
 
 @transaction.atomic
 def appointment_update_notes(
-    *, appointment: Appointment, notes: str | None, actor: User, request: Any = None
+    *, appointment: Appointment, notes: str | None, actor: User, context: AuditContext | None = None
 ) -> Appointment:
     _require(actor, "appointments.manage", "change appointments")
     locked = _lock(appointment)
@@ -335,7 +336,7 @@ def appointment_update_notes(
         action="appointment.update",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["notes"],
     )
     _refresh(appointment, locked)
@@ -357,7 +358,7 @@ def _cancel(locked: Appointment, *, reason: str, note: str, actor: User | None) 
 
 @transaction.atomic
 def appointment_cancel(
-    *, appointment: Appointment, reason: str, actor: User, note: str = "", request: Any = None
+    *, appointment: Appointment, reason: str, actor: User, note: str = "", context: AuditContext | None = None
 ) -> Appointment:
     """Cancel with a reason (one of Appointment.CancelReason; "other" needs a note)."""
     _require(actor, "appointments.manage", "cancel appointments")
@@ -378,7 +379,7 @@ def appointment_cancel(
         action="appointment.cancel",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status", "cancel_reason"] + (["cancel_note"] if note else []),
         metadata={"reason": reason},
     )
@@ -405,7 +406,7 @@ def local_today(location: Location) -> dt.date:
 
 
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, actor: User, request: Any = None) -> QueueEntry:
+def appointment_check_in(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """The patient has arrived: the appointment joins today's queue with a token number."""
     _require(actor, "appointments.manage", "check patients in")
     locked = _lock(appointment)
@@ -433,7 +434,7 @@ def appointment_check_in(*, appointment: Appointment, actor: User, request: Any 
         action="appointment.check_in",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status"],
         metadata={"token": entry.token},
     )
@@ -449,7 +450,7 @@ def _start(locked: Appointment) -> None:
 
 
 @transaction.atomic
-def appointment_start(*, appointment: Appointment, actor: User, request: Any = None) -> Appointment:
+def appointment_start(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> Appointment:
     """The clinician calls the patient in."""
     _require(actor, "appointments.manage", "start consultations")
     locked = _lock(appointment)
@@ -464,14 +465,14 @@ def appointment_start(*, appointment: Appointment, actor: User, request: Any = N
         action="appointment.start",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status"],
     )
     _refresh(appointment, locked)
     return locked
 
 
-def _open_visit(locked: Appointment, actor: User, request: Any) -> Visit:
+def _open_visit(locked: Appointment, actor: User, context: AuditContext | None = None) -> Visit:
     """A draft visit for the appointment's patient, clinician and location. Through the clinical
     service when the actor writes clinical notes; otherwise an empty draft for the clinician."""
     from clinical import services as clinical
@@ -483,7 +484,7 @@ def _open_visit(locked: Appointment, actor: User, request: Any) -> Visit:
             location=locked.location,
             clinician=locked.clinician,
             visit_at=timezone.now(),
-            request=request,
+            context=context,
         )
     visit = Visit.objects.create(
         patient=locked.patient, location=locked.location, clinician=locked.clinician, visit_at=timezone.now()
@@ -493,14 +494,14 @@ def _open_visit(locked: Appointment, actor: User, request: Any) -> Visit:
         action="visit.create",
         obj=visit,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["visit_at", "location", "clinician"],
         metadata={"patient": str(locked.patient_id), "appointment": str(locked.pk)},
     )
     return visit
 
 
-def _complete(locked: Appointment, *, actor: User, visit: Visit | None, request: Any) -> None:
+def _complete(locked: Appointment, *, actor: User, visit: Visit | None, context: AuditContext | None = None) -> None:
     _check_transition(locked, "complete")
     if visit is not None:
         if visit.patient_id != locked.patient_id:
@@ -509,7 +510,7 @@ def _complete(locked: Appointment, *, actor: User, visit: Visit | None, request:
             raise ValidationError({"visit": "That visit is at a location you do not work at."})
         locked.visit = visit
     elif locked.visit_id is None:
-        locked.visit = _open_visit(locked, actor, request)
+        locked.visit = _open_visit(locked, actor, context)
     locked.status = Status.COMPLETED
     locked.completed_at = timezone.now()
     locked.save()
@@ -520,20 +521,20 @@ def _complete(locked: Appointment, *, actor: User, visit: Visit | None, request:
 
 @transaction.atomic
 def appointment_complete(
-    *, appointment: Appointment, actor: User, visit: Visit | None = None, request: Any = None
+    *, appointment: Appointment, actor: User, visit: Visit | None = None, context: AuditContext | None = None
 ) -> Appointment:
     """The consultation is over: link `visit`, or open a draft visit for the clinician to write."""
     _require(actor, "appointments.manage", "complete appointments")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
-    _complete(locked, actor=actor, visit=visit, request=request)
+    _complete(locked, actor=actor, visit=visit, context=context)
     audit_record(
         actor=actor,
         action="appointment.complete",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status", "visit"],
         metadata={"visit": str(locked.visit_id)},
     )
@@ -542,7 +543,9 @@ def appointment_complete(
 
 
 @transaction.atomic
-def appointment_mark_no_show(*, appointment: Appointment, actor: User, request: Any = None) -> Appointment:
+def appointment_mark_no_show(
+    *, appointment: Appointment, actor: User, context: AuditContext | None = None
+) -> Appointment:
     _require(actor, "appointments.manage", "mark no-shows")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
@@ -562,7 +565,7 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User, request: 
         action="appointment.no_show",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status"],
     )
     _refresh(appointment, locked)
@@ -647,7 +650,7 @@ def appointment_request_reschedule_by_patient(*, appointment: Appointment) -> Ap
 
 @transaction.atomic
 def queue_add_walk_in(
-    *, patient: Patient, clinician: User, location: Location, actor: User, request: Any = None
+    *, patient: Patient, clinician: User, location: Location, actor: User, context: AuditContext | None = None
 ) -> QueueEntry:
     """A walk-in joins today's queue of `clinician` at `location` with the next token number."""
     _require(actor, "appointments.manage", "add patients to the queue")
@@ -676,7 +679,7 @@ def queue_add_walk_in(
         action="queue.add",
         obj=entry,
         location_id=location.pk,
-        request=request,
+        context=context,
         metadata={"patient": str(patient.pk), "token": entry.token},
     )
     return entry
@@ -699,7 +702,7 @@ def _queue_refusal(entry: QueueEntry, phrase: str) -> ValidationError:
 
 
 @transaction.atomic
-def queue_call(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+def queue_call(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """Call a waiting token in (in consultation); its appointment, if any, starts too."""
     _require(actor, "appointments.manage", "call patients in")
     locked = _lock_entry(entry, actor)
@@ -710,13 +713,13 @@ def queue_call(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueE
     locked.status = QueueEntry.Status.IN_CONSULTATION
     locked.called_at = timezone.now()
     locked.save()
-    audit_record(actor=actor, action="queue.call", obj=locked, location_id=locked.location_id, request=request)
+    audit_record(actor=actor, action="queue.call", obj=locked, location_id=locked.location_id, context=context)
     _refresh(entry, locked)
     return locked
 
 
 @transaction.atomic
-def queue_finish(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+def queue_finish(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """The consultation of a token is over; its appointment, if any, is completed (opening a visit)."""
     _require(actor, "appointments.manage", "finish consultations")
     locked = _lock_entry(entry, actor)
@@ -724,26 +727,26 @@ def queue_finish(*, entry: QueueEntry, actor: User, request: Any = None) -> Queu
         raise _queue_refusal(locked, "marked done before it is called in")
     if locked.appointment_id is not None:
         appointment = _lock(locked.appointment)  # type: ignore[arg-type]
-        _complete(appointment, actor=actor, visit=None, request=request)
+        _complete(appointment, actor=actor, visit=None, context=context)
         audit_record(
             actor=actor,
             action="appointment.complete",
             obj=appointment,
             location_id=appointment.location_id,
-            request=request,
+            context=context,
             changed_fields=["status", "visit"],
             metadata={"visit": str(appointment.visit_id)},
         )
     locked.status = QueueEntry.Status.DONE
     locked.finished_at = timezone.now()
     locked.save()
-    audit_record(actor=actor, action="queue.finish", obj=locked, location_id=locked.location_id, request=request)
+    audit_record(actor=actor, action="queue.finish", obj=locked, location_id=locked.location_id, context=context)
     _refresh(entry, locked)
     return locked
 
 
 @transaction.atomic
-def queue_mark_left(*, entry: QueueEntry, actor: User, request: Any = None) -> QueueEntry:
+def queue_mark_left(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """A waiting patient left without being seen; a checked-in appointment is cancelled with that reason."""
     _require(actor, "appointments.manage", "change the queue")
     locked = _lock_entry(entry, actor)
@@ -758,14 +761,14 @@ def queue_mark_left(*, entry: QueueEntry, actor: User, request: Any = None) -> Q
             action="appointment.cancel",
             obj=appointment,
             location_id=appointment.location_id,
-            request=request,
+            context=context,
             changed_fields=["status", "cancel_reason"],
             metadata={"reason": "left"},
         )
     locked.status = QueueEntry.Status.LEFT
     locked.finished_at = timezone.now()
     locked.save()
-    audit_record(actor=actor, action="queue.left", obj=locked, location_id=locked.location_id, request=request)
+    audit_record(actor=actor, action="queue.left", obj=locked, location_id=locked.location_id, context=context)
     _refresh(entry, locked)
     return locked
 
@@ -786,7 +789,7 @@ def working_hours_add(
     start_time: dt.time,
     end_time: dt.time,
     actor: User,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> list[WorkingHours]:
     """Add a weekly session on each of `weekdays`. A clinician cannot be in two places at once:
     sessions of one clinician on one weekday may not overlap, at any location."""
@@ -826,14 +829,14 @@ def working_hours_add(
             action="schedule.hours_add",
             obj=session,
             location_id=location.pk,
-            request=request,
+            context=context,
             metadata={"clinician": str(clinician.pk), "weekday": session.weekday},
         )
     return created
 
 
 @transaction.atomic
-def working_hours_remove(*, session: WorkingHours, actor: User, request: Any = None) -> None:
+def working_hours_remove(*, session: WorkingHours, actor: User, context: AuditContext | None = None) -> None:
     """Remove a weekly session. Booked appointments stay; they simply fall outside the hours."""
     _require(actor, "schedules.manage", "edit schedules")
     audit_record(
@@ -841,7 +844,7 @@ def working_hours_remove(*, session: WorkingHours, actor: User, request: Any = N
         action="schedule.hours_remove",
         obj=session,
         location_id=session.location_id,
-        request=request,
+        context=context,
         metadata={"clinician": str(session.clinician_id), "weekday": session.weekday},
     )
     session.delete()
@@ -849,7 +852,13 @@ def working_hours_remove(*, session: WorkingHours, actor: User, request: Any = N
 
 @transaction.atomic
 def break_add(
-    *, session: WorkingHours, start_time: dt.time, end_time: dt.time, label: str = "", actor: User, request: Any = None
+    *,
+    session: WorkingHours,
+    start_time: dt.time,
+    end_time: dt.time,
+    label: str = "",
+    actor: User,
+    context: AuditContext | None = None,
 ) -> ScheduleBreak:
     _require(actor, "schedules.manage", "edit schedules")
     if start_time is None or end_time is None or end_time <= start_time:
@@ -867,16 +876,16 @@ def break_add(
         action="schedule.break_add",
         obj=pause,
         location_id=session.location_id,
-        request=request,
+        context=context,
         metadata={"clinician": str(session.clinician_id)},
     )
     return pause
 
 
 @transaction.atomic
-def break_remove(*, pause: ScheduleBreak, actor: User, request: Any = None) -> None:
+def break_remove(*, pause: ScheduleBreak, actor: User, context: AuditContext | None = None) -> None:
     _require(actor, "schedules.manage", "edit schedules")
-    audit_record(actor=actor, action="schedule.break_remove", obj=pause, request=request)
+    audit_record(actor=actor, action="schedule.break_remove", obj=pause, context=context)
     pause.delete()
 
 
@@ -888,7 +897,7 @@ def leave_add(
     ends_at: dt.datetime,
     reason: str = "",
     actor: User,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> Leave:
     """Record a clinician's leave. Appointments already booked in it are not touched; the page
     that records the leave lists them so the front desk can move them."""
@@ -902,19 +911,19 @@ def leave_add(
         clinician=clinician, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:120], created_by=actor
     )
     audit_record(
-        actor=actor, action="schedule.leave_add", obj=leave, request=request, metadata={"clinician": str(clinician.pk)}
+        actor=actor, action="schedule.leave_add", obj=leave, context=context, metadata={"clinician": str(clinician.pk)}
     )
     return leave
 
 
 @transaction.atomic
-def leave_remove(*, leave: Leave, actor: User, request: Any = None) -> None:
+def leave_remove(*, leave: Leave, actor: User, context: AuditContext | None = None) -> None:
     _require(actor, "schedules.manage", "edit schedules")
     audit_record(
         actor=actor,
         action="schedule.leave_remove",
         obj=leave,
-        request=request,
+        context=context,
         metadata={"clinician": str(leave.clinician_id)},
     )
     leave.delete()
@@ -922,7 +931,7 @@ def leave_remove(*, leave: Leave, actor: User, request: Any = None) -> None:
 
 @transaction.atomic
 def holiday_add(
-    *, day: dt.date, name: str, location: Location | None = None, actor: User, request: Any = None
+    *, day: dt.date, name: str, location: Location | None = None, actor: User, context: AuditContext | None = None
 ) -> Holiday:
     _require(actor, "schedules.manage", "edit holidays")
     name = (name or "").strip()
@@ -938,15 +947,15 @@ def holiday_add(
         action="schedule.holiday_add",
         obj=holiday,
         location_id=location.pk if location else None,
-        request=request,
+        context=context,
     )
     return holiday
 
 
 @transaction.atomic
-def holiday_remove(*, holiday: Holiday, actor: User, request: Any = None) -> None:
+def holiday_remove(*, holiday: Holiday, actor: User, context: AuditContext | None = None) -> None:
     _require(actor, "schedules.manage", "edit holidays")
-    audit_record(actor=actor, action="schedule.holiday_remove", obj=holiday, request=request)
+    audit_record(actor=actor, action="schedule.holiday_remove", obj=holiday, context=context)
     holiday.delete()
 
 
@@ -969,7 +978,7 @@ def _apply(obj: Any, fields: Mapping[str, Any], allowed: tuple[str, ...]) -> lis
 
 @transaction.atomic
 def appointment_type_save(
-    *, actor: User, appointment_type: AppointmentType | None = None, request: Any = None, **fields: Any
+    *, actor: User, appointment_type: AppointmentType | None = None, context: AuditContext | None = None, **fields: Any
 ) -> AppointmentType:
     """Create an appointment type, or change one. Existing appointments keep their times."""
     _require(actor, "schedules.manage", "edit appointment types")
@@ -988,7 +997,7 @@ def appointment_type_save(
         actor=actor,
         action="appointment_type.create" if appointment_type is None else "appointment_type.update",
         obj=obj,
-        request=request,
+        context=context,
         changed_fields=changed,
     )
     return obj
@@ -996,7 +1005,7 @@ def appointment_type_save(
 
 @transaction.atomic
 def reminder_rule_save(
-    *, actor: User, rule: ReminderRule | None = None, request: Any = None, **fields: Any
+    *, actor: User, rule: ReminderRule | None = None, context: AuditContext | None = None, **fields: Any
 ) -> ReminderRule:
     """Create or change a reminder rule. Reminders of the rule not yet sent are planned again."""
     _require(actor, "schedules.manage", "edit reminder rules")
@@ -1014,7 +1023,7 @@ def reminder_rule_save(
         actor=actor,
         action="reminder_rule.create" if rule is None else "reminder_rule.update",
         obj=obj,
-        request=request,
+        context=context,
         changed_fields=changed,
     )
     if rule is not None:
@@ -1023,7 +1032,9 @@ def reminder_rule_save(
 
 
 @transaction.atomic
-def appointment_settings_update(*, actor: User, request: Any = None, **fields: Any) -> AppointmentSettings:
+def appointment_settings_update(
+    *, actor: User, context: AuditContext | None = None, **fields: Any
+) -> AppointmentSettings:
     """Overbooking and quiet hours (equal start and end switch quiet hours off)."""
     _require(actor, "schedules.manage", "change appointment settings")
     current = AppointmentSettings.objects.select_for_update().filter(pk=1).first() or AppointmentSettings(pk=1)
@@ -1034,6 +1045,6 @@ def appointment_settings_update(*, actor: User, request: Any = None, **fields: A
         return current
     current.save()
     audit_record(
-        actor=actor, action="appointment_settings.update", obj=current, request=request, changed_fields=changed
+        actor=actor, action="appointment_settings.update", obj=current, context=context, changed_fields=changed
     )
     return current

@@ -36,6 +36,7 @@ from appointments.forms import (
 )
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
+from audit.context import audit_context
 from clinical.models import Visit
 from docos.ids import parse_uuid
 from docos.permissions import capability_required
@@ -235,7 +236,7 @@ def book(request: HttpRequest) -> HttpResponse:
         elif form.is_valid():
             try:
                 appointment = services.appointment_book(
-                    patient=patient, actor=user, request=request, **form.service_kwargs()
+                    patient=patient, actor=user, context=audit_context(request), **form.service_kwargs()
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form)
@@ -293,7 +294,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
         if form.is_valid():
             try:
                 services.appointment_reschedule(
-                    appointment=appointment, actor=user, request=request, **form.service_kwargs()
+                    appointment=appointment, actor=user, context=audit_context(request), **form.service_kwargs()
                 )
             except ValidationError as exc:
                 if _wants_json(request):
@@ -339,7 +340,7 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
                     actor=user,
-                    request=request,
+                    context=audit_context(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form)
@@ -354,7 +355,7 @@ def _action(request: HttpRequest, appointment_id: UUID, run: Any, done: str) -> 
     user = _user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     try:
-        result = run(appointment=appointment, actor=user, request=request)
+        result = run(appointment=appointment, actor=user, context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     else:
@@ -395,7 +396,7 @@ def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appointment_complete(
-                appointment=appointment, actor=user, visit=form.chosen_visit(), request=request
+                appointment=appointment, actor=user, visit=form.chosen_visit(), context=audit_context(request)
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -460,7 +461,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     clinician=form.cleaned_data["clinician"],
                     location=form.cleaned_data["location"],
                     actor=user,
-                    request=request,
+                    context=audit_context(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form)
@@ -485,7 +486,7 @@ def _queue_action(request: HttpRequest, entry_id: UUID, run: Any, done: str) -> 
     user = _user(request)
     entry = selectors.queue_entry_access(user=user, entry_id=entry_id)
     try:
-        run(entry=entry, actor=user, request=request)
+        run(entry=entry, actor=user, context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     else:

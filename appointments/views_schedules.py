@@ -25,6 +25,7 @@ from appointments.forms import (
     apply_service_errors,
 )
 from appointments.models import AppointmentType, Holiday, Leave, ReminderRule, ScheduleBreak, WorkingHours
+from audit.context import audit_context
 from docos.permissions import capability_required
 
 
@@ -55,7 +56,9 @@ def hours(request: HttpRequest) -> HttpResponse:
     form = WorkingHoursForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.working_hours_add(actor=_user(request), request=request, **form.cleaned_data)
+            created = services.working_hours_add(
+                actor=_user(request), context=audit_context(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_service_errors(exc, form)
         else:
@@ -72,7 +75,9 @@ def hours(request: HttpRequest) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def hours_remove(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    services.working_hours_remove(session=_get(WorkingHours, session_id), actor=_user(request), request=request)
+    services.working_hours_remove(
+        session=_get(WorkingHours, session_id), actor=_user(request), context=audit_context(request)
+    )
     messages.success(request, "Session removed. Appointments already booked in it are kept.")
     return redirect("appointments:schedule-hours")
 
@@ -84,7 +89,9 @@ def break_add(request: HttpRequest, session_id: UUID) -> HttpResponse:
     form = BreakForm(request.POST)
     if form.is_valid():
         try:
-            services.break_add(session=session, actor=_user(request), request=request, **form.cleaned_data)
+            services.break_add(
+                session=session, actor=_user(request), context=audit_context(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -97,7 +104,7 @@ def break_add(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def break_remove(request: HttpRequest, break_id: UUID) -> HttpResponse:
-    services.break_remove(pause=_get(ScheduleBreak, break_id), actor=_user(request), request=request)
+    services.break_remove(pause=_get(ScheduleBreak, break_id), actor=_user(request), context=audit_context(request))
     messages.success(request, "Break removed.")
     return redirect("appointments:schedule-hours")
 
@@ -115,7 +122,7 @@ def leaves(request: HttpRequest) -> HttpResponse:
                 ends_at=ends_at,
                 reason=form.cleaned_data["reason"],
                 actor=_user(request),
-                request=request,
+                context=audit_context(request),
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -145,7 +152,7 @@ def leaves(request: HttpRequest) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def leave_remove(request: HttpRequest, leave_id: UUID) -> HttpResponse:
-    services.leave_remove(leave=_get(Leave, leave_id), actor=_user(request), request=request)
+    services.leave_remove(leave=_get(Leave, leave_id), actor=_user(request), context=audit_context(request))
     messages.success(request, "Leave removed.")
     return redirect("appointments:schedule-leaves")
 
@@ -161,7 +168,7 @@ def holidays(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 location=form.cleaned_data["location"],
                 actor=_user(request),
-                request=request,
+                context=audit_context(request),
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -179,7 +186,7 @@ def holidays(request: HttpRequest) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def holiday_remove(request: HttpRequest, holiday_id: UUID) -> HttpResponse:
-    services.holiday_remove(holiday=_get(Holiday, holiday_id), actor=_user(request), request=request)
+    services.holiday_remove(holiday=_get(Holiday, holiday_id), actor=_user(request), context=audit_context(request))
     messages.success(request, "Holiday removed.")
     return redirect("appointments:schedule-holidays")
 
@@ -198,7 +205,7 @@ def types(request: HttpRequest, type_id: UUID | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appointment_type_save(
-                actor=_user(request), appointment_type=current, request=request, **form.cleaned_data
+                actor=_user(request), appointment_type=current, context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -222,7 +229,9 @@ def rules(request: HttpRequest, rule_id: UUID | None = None) -> HttpResponse:
     form = ReminderRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reminder_rule_save(actor=_user(request), rule=current, request=request, **form.service_kwargs())
+            services.reminder_rule_save(
+                actor=_user(request), rule=current, context=audit_context(request), **form.service_kwargs()
+            )
         except ValidationError as exc:
             apply_service_errors(exc, form)
         else:
@@ -245,7 +254,9 @@ def appointment_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.appointment_settings_update(actor=_user(request), request=request, **form.cleaned_data)
+            services.appointment_settings_update(
+                actor=_user(request), context=audit_context(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_service_errors(exc, form)
         else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.context import AuditContext
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from docos.tenancy import current_schema
 
@@ -94,20 +94,6 @@ def _chain_tail() -> str:
     return checkpoint or GENESIS_HASH
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # The client's address: docos.middleware.ClientIPMiddleware replaces REMOTE_ADDR with the
-    # right-most untrusted X-Forwarded-For entry when the peer is one of DOCOS_TRUSTED_PROXIES.
-    # (gunicorn's --forwarded-allow-ips does not do this: it only trusts the scheme headers.)
-    raw = request.META.get("REMOTE_ADDR") or ""
-    try:
-        address = ipaddress.ip_address(raw.split("%", 1)[0])  # PostgreSQL's inet has no IPv6 zone ids
-    except ValueError:
-        return None
-    return str(address)
-
-
 def _insert(
     *,
     occurred_at: dt.datetime,
@@ -162,10 +148,16 @@ def audit_record(
     object_id: str = "",
     changed_fields: list[str] | tuple[str, ...] = (),
     location_id: Any | None = None,
+    context: AuditContext | None = None,
     request: HttpRequest | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the current schema's chain. Never pass PHI in `metadata`."""
+    """Append one event to the current schema's chain. Never pass PHI in `metadata`.
+
+    Services pass the `context` their caller built; HTTP-layer code (sign-in, the audit console) may
+    pass its `request` instead."""
+    if context is None:
+        context = AuditContext.from_request(request)
     # One writer at a time per schema keeps the chain linear; the lock ends with the transaction.
     chain_lock()
     now = timezone.now()
@@ -204,8 +196,8 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id),
         location_id=location_id,
-        ip=client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "").replace("\x00", "")[:300] if request is not None else ""),
+        ip=context.ip,
+        user_agent=context.user_agent,
         changed_fields=sorted(changed_fields),
         metadata=metadata or {},
         prev_hash=prev,

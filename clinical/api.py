@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
+from audit.context import audit_context
 from clinical import selectors
 from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
@@ -279,7 +280,7 @@ class PatientVisitsView(APIView):
             location=data.pop("location"),
             notes=data.pop("notes", None),
             diagnoses=data.pop("diagnoses", None),
-            request=request._request,
+            context=audit_context(request),
             **{name: value for name, value in data.items() if name in _visit_fields},
         )
         return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=visit.pk)), status=201)
@@ -317,7 +318,7 @@ class VisitDetailView(APIView):
             actor=_user(request),
             notes=data.get("notes"),
             diagnoses=data.get("diagnoses"),
-            request=request._request,
+            context=audit_context(request),
             **fields,
         )
         return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
@@ -336,7 +337,7 @@ class VisitSignView(APIView):
     )
     def post(self, request: Request, id: Any) -> Response:
         visit = selectors.visit_access(user=_user(request), visit_id=id)
-        clinical.visit_sign(visit=visit, actor=_user(request), request=request._request)
+        clinical.visit_sign(visit=visit, actor=_user(request), context=audit_context(request))
         return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
 
 
@@ -356,7 +357,10 @@ class VisitAddendaView(APIView):
         payload = AddendumInput(data=request.data)
         payload.is_valid(raise_exception=True)
         addendum = clinical.visit_addendum_add(
-            visit=visit, actor=_user(request), text=payload.validated_data["text"], request=request._request
+            visit=visit,
+            actor=_user(request),
+            text=payload.validated_data["text"],
+            context=audit_context(request),
         )
         return Response(AddendumOutput(addendum).data, status=201)
 
@@ -409,7 +413,7 @@ class PrescriptionListView(APIView):
             visit=visit,
             location=data.pop("location", None),
             items=_items(data.pop("items")),
-            request=request._request,
+            context=audit_context(request),
             **data,
         )
         fresh = selectors.prescription_access(user=user, prescription_id=prescription.pk)
@@ -454,7 +458,7 @@ class PrescriptionDetailView(APIView):
             prescription=prescription,
             actor=user,
             items=_items(items) if items is not None else None,
-            request=request._request,
+            context=audit_context(request),
             **data,
         )
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
@@ -475,7 +479,7 @@ class PrescriptionSignView(APIView):
     def post(self, request: Request, id: Any) -> Response:
         user = _user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
-        clinical.prescription_sign(prescription=prescription, actor=user, request=request._request)
+        clinical.prescription_sign(prescription=prescription, actor=user, context=audit_context(request))
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
@@ -493,7 +497,7 @@ class PrescriptionReviseView(APIView):
     def post(self, request: Request, id: Any) -> Response:
         user = _user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
-        revision = clinical.prescription_revise(prescription=prescription, actor=user, request=request._request)
+        revision = clinical.prescription_revise(prescription=prescription, actor=user, context=audit_context(request))
         fresh = selectors.prescription_access(user=user, prescription_id=revision.pk)
         return Response(_prescription_data(fresh), status=201)
 
@@ -517,7 +521,7 @@ class PrescriptionPdfView(APIView):
         if prescription.document is None:
             raise NotFound("This prescription is not signed yet, so it has no PDF.")
         try:
-            data = clinical.prescription_pdf_read(prescription=prescription, actor=user, request=request._request)
+            data = clinical.prescription_pdf_read(prescription=prescription, actor=user, context=audit_context(request))
         except DjangoValidationError as exc:  # pragma: no cover - guarded by the check above
             raise NotFound(" ".join(exc.messages)) from exc
         return pdf_response(data, filename=f"prescription-{prescription.document.verification_code}.pdf", download=True)

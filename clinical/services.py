@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
+from audit.context import AuditContext
 from audit.services import audit_record
 from clinical.models import FormularyDrug, Prescription, PrescriptionItem, Visit, VisitAddendum
 from clinical.pdf import prescription_pdf_context
@@ -222,7 +223,7 @@ def visit_create(
     location: Location,
     notes: Mapping[str, Any] | None = None,
     diagnoses: Iterable[Mapping[str, Any]] | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
     **fields: Any,
 ) -> Visit:
     """Start a draft visit (consultation). `fields` are VISIT_FIELDS; the clinician defaults to the actor."""
@@ -250,7 +251,7 @@ def visit_create(
         action="visit.create",
         obj=visit,
         location_id=location.pk,
-        request=request,
+        context=context,
         changed_fields=[name for name in fields if fields[name] not in (None, "")]
         + [f"notes.{key}" for key in visit_notes(visit)]
         + (["diagnoses"] if visit.diagnoses else []),
@@ -266,7 +267,7 @@ def visit_update(
     actor: User,
     notes: Mapping[str, Any] | None = None,
     diagnoses: Iterable[Mapping[str, Any]] | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
     **fields: Any,
 ) -> list[str]:
     """Change a draft visit. Refused once signed: changes to a signed visit are addenda.
@@ -314,7 +315,7 @@ def visit_update(
         action="visit.update",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=changed,
     )
     visit.refresh_from_db()
@@ -322,7 +323,7 @@ def visit_update(
 
 
 @transaction.atomic
-def visit_sign(*, visit: Visit, actor: User, request: Any = None) -> Visit:
+def visit_sign(*, visit: Visit, actor: User, context: AuditContext | None = None) -> Visit:
     """Sign a draft visit. From now on it is read-only; changes go in addenda."""
     _require(actor, "clinical.sign", "sign visits")
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
@@ -341,7 +342,7 @@ def visit_sign(*, visit: Visit, actor: User, request: Any = None) -> Visit:
         action="visit.sign",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status", "signed_at", "signed_by"],
     )
     visit.refresh_from_db()
@@ -349,7 +350,7 @@ def visit_sign(*, visit: Visit, actor: User, request: Any = None) -> Visit:
 
 
 @transaction.atomic
-def visit_addendum_add(*, visit: Visit, actor: User, text: str, request: Any = None) -> VisitAddendum:
+def visit_addendum_add(*, visit: Visit, actor: User, text: str, context: AuditContext | None = None) -> VisitAddendum:
     """Append an addendum to a signed visit; the signed original is kept and shown unchanged."""
     _require(actor, "clinical.edit", "write visits")
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
@@ -366,7 +367,7 @@ def visit_addendum_add(*, visit: Visit, actor: User, text: str, request: Any = N
         action="visit.addendum",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["addenda"],
         metadata={"addendum": str(addendum.pk)},
     )
@@ -446,7 +447,7 @@ def prescription_create(
     location: Location | None = None,
     items: Iterable[Mapping[str, Any]] = (),
     visit: Visit | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
     **fields: Any,
 ) -> Prescription:
     """A draft prescription (version 1). `fields` are PRESCRIPTION_FIELDS minus location."""
@@ -470,7 +471,7 @@ def prescription_create(
         action="prescription.create",
         obj=prescription,
         location_id=location.pk,
-        request=request,
+        context=context,
         changed_fields=[name for name, value in fields.items() if value not in (None, "", False)]
         + (["items"] if cleaned else []),
         metadata={"patient": str(patient.pk), "version": 1, "items": len(cleaned)},
@@ -491,7 +492,7 @@ def prescription_update(
     prescription: Prescription,
     actor: User,
     items: Iterable[Mapping[str, Any]] | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
     **fields: Any,
 ) -> list[str]:
     """Change a draft. A signed (or superseded) prescription is immutable: revise it instead."""
@@ -523,7 +524,7 @@ def prescription_update(
         action="prescription.update",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=changed,
     )
     prescription.refresh_from_db()
@@ -565,7 +566,7 @@ def formulary_learn(item: PrescriptionItem, *, when: dt.datetime) -> FormularyDr
 
 
 @transaction.atomic
-def prescription_sign(*, prescription: Prescription, actor: User, request: Any = None) -> Prescription:
+def prescription_sign(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> Prescription:
     """Sign a draft: the actor becomes the prescriber, the PDF is rendered, stored encrypted and
     published for verification, the previous version (if any) becomes superseded."""
     _require(actor, "prescriptions.sign", "sign prescriptions")
@@ -628,7 +629,7 @@ def prescription_sign(*, prescription: Prescription, actor: User, request: Any =
         action="prescription.sign",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         changed_fields=["status", "signed_at", "prescriber", "document"],
         metadata={
             "version": locked.version,
@@ -643,7 +644,7 @@ def prescription_sign(*, prescription: Prescription, actor: User, request: Any =
             action="prescription.supersede",
             obj=superseded,
             location_id=superseded.location_id,
-            request=request,
+            context=context,
             changed_fields=["status"],
             metadata={"by": str(locked.pk)},
         )
@@ -652,7 +653,9 @@ def prescription_sign(*, prescription: Prescription, actor: User, request: Any =
 
 
 @transaction.atomic
-def prescription_revise(*, prescription: Prescription, actor: User, request: Any = None) -> Prescription:
+def prescription_revise(
+    *, prescription: Prescription, actor: User, context: AuditContext | None = None
+) -> Prescription:
     """A new draft version of a signed prescription, with its lines copied. If a draft revision
     already exists, that draft is returned instead of a second one."""
     _require(actor, "prescriptions.write", "write prescriptions")
@@ -685,17 +688,17 @@ def prescription_revise(*, prescription: Prescription, actor: User, request: Any
         action="prescription.revise",
         obj=revision,
         location_id=revision.location_id,
-        request=request,
+        context=context,
         metadata={"previous": str(locked.pk), "version": revision.version},
     )
     return revision
 
 
-def prescription_pdf_read(*, prescription: Prescription, actor: User, request: Any = None) -> bytes:
+def prescription_pdf_read(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> bytes:
     """The signed PDF, decrypted; the download is audited."""
     _require(actor, "prescriptions.view", "view prescriptions")
     if prescription.document_id is None:
         raise ValidationError("This prescription has no PDF yet: it is made when the prescription is signed.")
     document = SignedDocument.objects.get(pk=prescription.document_id)
     with transaction.atomic():
-        return signed_document_read(document=document, actor=actor, request=request, action="prescription.download")
+        return signed_document_read(document=document, actor=actor, context=context, action="prescription.download")

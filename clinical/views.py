@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from audit.context import audit_context
 from clinical import selectors
 from clinical import services as clinical
 from clinical.forms import (
@@ -118,7 +119,7 @@ def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     patient=patient,
                     actor=user,
                     diagnoses=rows_of(diagnoses),
-                    request=request,
+                    context=audit_context(request),
                     **form.service_kwargs(),
                 )
             except ValidationError as exc:
@@ -173,7 +174,11 @@ def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
         if form.is_valid() and diagnoses.is_valid():
             try:
                 clinical.visit_update(
-                    visit=visit, actor=user, diagnoses=rows_of(diagnoses), request=request, **form.service_kwargs()
+                    visit=visit,
+                    actor=user,
+                    diagnoses=rows_of(diagnoses),
+                    context=audit_context(request),
+                    **form.service_kwargs(),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form, {"diagnoses": diagnoses})
@@ -191,7 +196,7 @@ def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
     visit = selectors.visit_access(user=_user(request), visit_id=visit_id)
     try:
-        clinical.visit_sign(visit=visit, actor=_user(request), request=request)
+        clinical.visit_sign(visit=visit, actor=_user(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
     else:
@@ -207,7 +212,9 @@ def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            clinical.visit_addendum_add(visit=visit, actor=user, text=form.cleaned_data["text"], request=request)
+            clinical.visit_addendum_add(
+                visit=visit, actor=user, text=form.cleaned_data["text"], context=audit_context(request)
+            )
         except ValidationError as exc:
             messages.error(request, _errors_message(exc))
         else:
@@ -284,7 +291,7 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     actor=user,
                     visit=visit,
                     items=rows_of(items),
-                    request=request,
+                    context=audit_context(request),
                     **form.service_kwargs(),
                 )
             except ValidationError as exc:
@@ -338,7 +345,7 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
                     prescription=prescription,
                     actor=user,
                     items=rows_of(items),
-                    request=request,
+                    context=audit_context(request),
                     **form.service_kwargs(),
                 )
             except ValidationError as exc:
@@ -385,7 +392,7 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     try:
-        clinical.prescription_sign(prescription=prescription, actor=_user(request), request=request)
+        clinical.prescription_sign(prescription=prescription, actor=_user(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
     else:
@@ -398,7 +405,9 @@ def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 def prescription_revise(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     try:
-        revision = clinical.prescription_revise(prescription=prescription, actor=_user(request), request=request)
+        revision = clinical.prescription_revise(
+            prescription=prescription, actor=_user(request), context=audit_context(request)
+        )
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
         return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
@@ -423,7 +432,9 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
     prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
     if prescription.document is None:
         raise Http404("This prescription is not signed yet")
-    data = clinical.prescription_pdf_read(prescription=prescription, actor=_user(request), request=request)
+    data = clinical.prescription_pdf_read(
+        prescription=prescription, actor=_user(request), context=audit_context(request)
+    )
     return pdf_response(
         data,
         filename=f"prescription-{prescription.document.verification_code}.pdf",

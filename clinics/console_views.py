@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 
 from accounts.console_views import console_actor, render_console
 from accounts.forms_console import add_service_errors
+from audit.context import audit_context
 from clinics.forms import ClinicProfileForm, SecurityForm
 from clinics.logo import CONTENT_TYPES, LOGO_MAX_BYTES, sniff_image_type
 from clinics.models import Clinic
@@ -41,7 +42,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 changed = clinic_profile_update(
                     clinic=clinic,
                     actor=console_actor(request),
-                    request=request,
+                    context=audit_context(request),
                     name=data["name"],
                     contact_email=data["contact_email"],
                     billing_address=data["billing_address"],
@@ -97,7 +98,7 @@ def security(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 changed = clinic_security_update(
-                    clinic=clinic, actor=console_actor(request), request=request, **form.cleaned_data
+                    clinic=clinic, actor=console_actor(request), context=audit_context(request), **form.cleaned_data
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

@@ -17,6 +17,7 @@ from django_tenants.clone import CLONE_SCHEMA_FUNCTION
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists, tenant_context
 
 from accounts.models import Location, Role, User
+from audit.context import AuditContext
 from audit.services import audit_record
 from clinics.models import Clinic, Domain, schema_name_for_slug
 from clinics.template_schema import ensure_template_schema, template_schema_name
@@ -233,7 +234,7 @@ def clinic_set_status(
     status: str,
     actor: User | None = None,
     reason: str = "",
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> Clinic:
     """Suspend, reactivate or mark a clinic as closing. Nothing is deleted: a suspended clinic's
     staff see an "account suspended" page (the API answers 403 clinic_suspended) until it is
@@ -258,7 +259,7 @@ def clinic_set_status(
             action="clinic.status",
             obj=clinic,
             changed_fields=["status"],
-            request=request,
+            context=context,
             metadata={"from": previous, "to": status, **({"reason": reason} if reason else {})},
         )
     return clinic
@@ -307,7 +308,7 @@ def _clinic_apply(*, clinic: Clinic, allowed: tuple[str, ...], fields: dict[str,
 
 @transaction.atomic
 def clinic_profile_update(
-    *, clinic: Clinic, actor: User | None, request: Any = None, logo: Any = _KEEP_LOGO, **fields: Any
+    *, clinic: Clinic, actor: User | None, context: AuditContext | None = None, logo: Any = _KEEP_LOGO, **fields: Any
 ) -> list[str]:
     """Update the clinic's profile (name, billing details, GSTIN, time zone, contact email, logo).
 
@@ -333,15 +334,17 @@ def clinic_profile_update(
     if "logo" in changed and old_logo_name:
         storage = clinic.logo.storage
         transaction.on_commit(lambda: storage.delete(old_logo_name), robust=True)
-    audit_record(actor=actor, action="clinic.profile_update", obj=clinic, changed_fields=changed, request=request)
+    audit_record(actor=actor, action="clinic.profile_update", obj=clinic, changed_fields=changed, context=context)
     return changed
 
 
 @transaction.atomic
-def clinic_security_update(*, clinic: Clinic, actor: User | None, request: Any = None, **fields: Any) -> list[str]:
+def clinic_security_update(
+    *, clinic: Clinic, actor: User | None, context: AuditContext | None = None, **fields: Any
+) -> list[str]:
     """Idle timeout (5-60 minutes) and whether owners and administrators must use two-factor sign-in."""
     changed = _clinic_apply(clinic=clinic, allowed=SECURITY_FIELDS, fields=fields)
     if changed:
         clinic.save(update_fields=changed)
-        audit_record(actor=actor, action="clinic.security_update", obj=clinic, changed_fields=changed, request=request)
+        audit_record(actor=actor, action="clinic.security_update", obj=clinic, changed_fields=changed, context=context)
     return changed

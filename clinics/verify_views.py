@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tenants.utils import tenant_context
 
-from audit.services import client_ip
+from audit.context import client_ip
 from clinics import verification as verifying
 from clinics.models import DocumentVerification
 from docos.permissions import public

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from accounts.api_refs import RefOutput, StaffRefOutput
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
+from audit.context import audit_context
 from docos.api_errors import ErrorSerializer, error_responses
 from docos.storage import FileUnavailable
 from documents import consents, selectors
@@ -287,7 +288,7 @@ class PatientDocumentsView(APIView):
             title=data["title"],
             category=data["category"],
             location=location,
-            request=request._request,
+            context=audit_context(request),
         )
         fresh = PatientDocument.objects.select_related("location", "uploaded_by").get(pk=document.pk)
         return Response(DocumentOutput(fresh).data, status=201)
@@ -326,7 +327,7 @@ class DocumentDownloadView(APIView):
         user = _user(request)
         document = selectors.document_access(user=user, document_id=id)
         try:
-            data = documents.document_read(document=document, actor=user, request=request._request)
+            data = documents.document_read(document=document, actor=user, context=audit_context(request))
         except FileUnavailable as exc:
             raise FileGone(str(exc)) from exc
         return attachment_response(data, filename=documents.download_name(document), content_type=document.content_type)
@@ -401,7 +402,7 @@ class ConsentListView(APIView):
             signer_relation=data["signer_relation"],
             witness_name=data["witness_name"],
             doctor=data.get("doctor"),
-            request=request._request,
+            context=audit_context(request),
         )
         return Response(ConsentOutput(selectors.consent_access(user=user, consent_id=consent.pk)).data, status=201)
 
@@ -434,7 +435,7 @@ class ConsentPdfView(APIView):
         user = _user(request)
         consent = selectors.consent_access(user=user, consent_id=id)
         try:
-            data = consents.consent_pdf_read(consent=consent, actor=user, request=request._request)
+            data = consents.consent_pdf_read(consent=consent, actor=user, context=audit_context(request))
         except FileUnavailable as exc:
             raise FileGone(str(exc)) from exc
         return _pdf(data, f"consent-{consent.document.verification_code}.pdf")
@@ -504,7 +505,7 @@ class CertificateListView(APIView):
             to_date=data.get("to_date"),
             diagnosis=data["diagnosis"],
             location=data.get("location"),
-            request=request._request,
+            context=audit_context(request),
         )
         fresh = selectors.certificate_access(user=user, certificate_id=certificate.pk)
         return Response(CertificateOutput(fresh).data, status=201)
@@ -538,7 +539,7 @@ class CertificatePdfView(APIView):
         user = _user(request)
         certificate = selectors.certificate_access(user=user, certificate_id=id)
         try:
-            data = consents.certificate_pdf_read(certificate=certificate, actor=user, request=request._request)
+            data = consents.certificate_pdf_read(certificate=certificate, actor=user, context=audit_context(request))
         except FileUnavailable as exc:
             raise FileGone(str(exc)) from exc
         return _pdf(data, f"certificate-{certificate.document.verification_code}.pdf")

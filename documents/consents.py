@@ -37,6 +37,7 @@ from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
+from audit.context import AuditContext
 from audit.services import audit_record
 from docos.storage import FileUnavailable, read_decrypted
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, SignedDocument
@@ -237,7 +238,9 @@ def _render_signed_pdf(
     return render
 
 
-def signed_pdf_read(*, document: SignedDocument, actor: User, action: str, request: Any = None) -> bytes:
+def signed_pdf_read(
+    *, document: SignedDocument, actor: User, action: str, context: AuditContext | None = None
+) -> bytes:
     """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited."""
     data = read_decrypted(current_clinic(), document.storage_name)
     if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
@@ -251,7 +254,7 @@ def signed_pdf_read(*, document: SignedDocument, actor: User, action: str, reque
             action=action,
             obj=document,
             location_id=document.location_id,
-            request=request,
+            context=context,
             metadata={"kind": document.kind, "code": document.verification_code, "patient": str(document.patient_id)},
         )
     return data
@@ -271,7 +274,9 @@ def _clean_consent_template(errors: dict[str, list[Any]], name: str, kind: str, 
 
 
 @transaction.atomic
-def consent_template_create(*, actor: User, name: str, kind: str, body: str, request: Any = None) -> ConsentTemplate:
+def consent_template_create(
+    *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
+) -> ConsentTemplate:
     _require(actor, "consents.manage", "manage consent templates")
     errors: dict[str, list[Any]] = {}
     clean_name, kind, clean_body = _clean_consent_template(errors, name, kind, body)
@@ -282,7 +287,7 @@ def consent_template_create(*, actor: User, name: str, kind: str, body: str, req
         actor=actor,
         action="consent_template.create",
         obj=template,
-        request=request,
+        context=context,
         changed_fields=["name", "kind", "body"],
         metadata={"kind": kind, "version": 1},
     )
@@ -298,7 +303,7 @@ def consent_template_update(
     kind: str | None = None,
     body: str | None = None,
     is_active: bool | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> list[str]:
     """Change a template. A new text makes a new version; forms already signed keep the text they
     were signed with (it is copied into each form and its PDF)."""
@@ -329,7 +334,7 @@ def consent_template_update(
         actor=actor,
         action="consent_template.update",
         obj=locked,
-        request=request,
+        context=context,
         changed_fields=changed,
         metadata={"version": locked.version},
     )
@@ -388,7 +393,7 @@ def consent_sign(
     signer_relation: str = ConsentForm.SignerRelation.SELF,
     witness_name: str = "",
     doctor: User | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> ConsentForm:
     """Fill the template for the patient, take the signature, and make the signed, verifiable PDF.
 
@@ -450,7 +455,7 @@ def consent_sign(
         prepared_by=actor,
     )
     local = local_time(now, location)
-    context = {
+    pdf_context = {
         "form": form,
         "patient": patient,
         "template": template,
@@ -471,7 +476,7 @@ def consent_sign(
         signer=actor,
         signed_at=now,
         render=_render_signed_pdf(
-            "pdf/consent.html", context, location, assets={"signature": PdfAsset(png, "image/png")}
+            "pdf/consent.html", pdf_context, location, assets={"signature": PdfAsset(png, "image/png")}
         ),
     )
     form.document = document
@@ -481,7 +486,7 @@ def consent_sign(
         action="consent.sign",
         obj=form,
         location_id=location.pk,
-        request=request,
+        context=context,
         changed_fields=["rendered_text", "signer_name", "signer_relation", "witness_name", "document"],
         metadata={
             "patient": str(patient.pk),
@@ -497,10 +502,10 @@ def consent_sign(
     return form
 
 
-def consent_pdf_read(*, consent: ConsentForm, actor: User, request: Any = None) -> bytes:
+def consent_pdf_read(*, consent: ConsentForm, actor: User, context: AuditContext | None = None) -> bytes:
     _require(actor, "consents.manage", "view consent forms")
     document = SignedDocument.objects.get(pk=consent.document_id)
-    return signed_pdf_read(document=document, actor=actor, action="consent.download", request=request)
+    return signed_pdf_read(document=document, actor=actor, action="consent.download", context=context)
 
 
 # --- certificate templates -----------------------------------------------------------------------
@@ -518,7 +523,7 @@ def _clean_certificate_template(errors: dict[str, list[Any]], name: str, kind: s
 
 @transaction.atomic
 def certificate_template_create(
-    *, actor: User, name: str, kind: str, body: str, request: Any = None
+    *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
 ) -> CertificateTemplate:
     _require(actor, "certificates.sign", "manage certificate templates")
     errors: dict[str, list[Any]] = {}
@@ -530,7 +535,7 @@ def certificate_template_create(
         actor=actor,
         action="certificate_template.create",
         obj=template,
-        request=request,
+        context=context,
         changed_fields=["name", "kind", "body"],
         metadata={"kind": kind},
     )
@@ -546,7 +551,7 @@ def certificate_template_update(
     kind: str | None = None,
     body: str | None = None,
     is_active: bool | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> list[str]:
     """Change a template; certificates already signed keep their own copy of the text."""
     _require(actor, "certificates.sign", "manage certificate templates")
@@ -569,7 +574,7 @@ def certificate_template_update(
     for field in changed:
         setattr(locked, field, updates[field])
     locked.save(update_fields=changed)
-    audit_record(actor=actor, action="certificate_template.update", obj=locked, request=request, changed_fields=changed)
+    audit_record(actor=actor, action="certificate_template.update", obj=locked, context=context, changed_fields=changed)
     template.refresh_from_db()
     return changed
 
@@ -670,7 +675,7 @@ def certificate_sign(
     to_date: dt.date | None = None,
     diagnosis: str = "",
     location: Location | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> Certificate:
     """Sign a certificate (sick leave, fitness or custom): the text is `body` (or the template's),
     with placeholders filled; the signed PDF carries the doctor's registration number.
@@ -738,7 +743,7 @@ def certificate_sign(
         signed_at=now,
     )
     local = local_time(now, location)
-    context = {
+    pdf_context = {
         "certificate": certificate,
         "title": KIND_TITLES.get(kind, "Medical certificate"),
         "patient": patient,
@@ -757,7 +762,7 @@ def certificate_sign(
         location=location,
         signer=actor,
         signed_at=now,
-        render=_render_signed_pdf("pdf/certificate.html", context, location),
+        render=_render_signed_pdf("pdf/certificate.html", pdf_context, location),
     )
     certificate.document = document
     certificate.save()
@@ -766,7 +771,7 @@ def certificate_sign(
         action="certificate.sign",
         obj=certificate,
         location_id=location.pk,
-        request=request,
+        context=context,
         changed_fields=["body", "details", "document"],
         metadata={
             "patient": str(patient.pk),
@@ -779,7 +784,7 @@ def certificate_sign(
     return certificate
 
 
-def certificate_pdf_read(*, certificate: Certificate, actor: User, request: Any = None) -> bytes:
+def certificate_pdf_read(*, certificate: Certificate, actor: User, context: AuditContext | None = None) -> bytes:
     _require(actor, "clinical.view", "view certificates")
     document = SignedDocument.objects.get(pk=certificate.document_id)
-    return signed_pdf_read(document=document, actor=actor, action="certificate.download", request=request)
+    return signed_pdf_read(document=document, actor=actor, action="certificate.download", context=context)

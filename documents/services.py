@@ -28,6 +28,7 @@ from django.db import transaction
 
 from accounts.models import Location, User
 from accounts.selectors import locations_for, user_can_access_location
+from audit.context import AuditContext
 from audit.services import audit_record
 from docos.storage import FileUnavailable, delete_stored, read_decrypted, store_encrypted
 from documents.models import PatientDocument
@@ -213,7 +214,7 @@ def document_upload(
     title: str = "",
     category: str = PatientDocument.Category.REPORT,
     location: Location | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> PatientDocument:
     """Check, encrypt and store an uploaded file for `patient`. Raises ValidationError with a
     message per field ("file", "title", "category", "location")."""
@@ -264,7 +265,7 @@ def document_upload(
             action="document.upload",
             obj=document,
             location_id=location.pk,
-            request=request,
+            context=context,
             changed_fields=["file", "title", "category"],
             metadata={
                 "patient": str(patient.pk),
@@ -279,7 +280,7 @@ def document_upload(
     return document
 
 
-def document_read(*, document: PatientDocument, actor: User, request: Any = None) -> bytes:
+def document_read(*, document: PatientDocument, actor: User, context: AuditContext | None = None) -> bytes:
     """The decrypted file, checked against the SHA-256 taken at upload; the download is audited.
 
     Raises FileUnavailable (docos.storage) with a clear message when the file cannot be given back
@@ -297,7 +298,7 @@ def document_read(*, document: PatientDocument, actor: User, request: Any = None
             action="document.download",
             obj=document,
             location_id=document.location_id,
-            request=request,
+            context=context,
             metadata={
                 "patient": str(document.patient_id),
                 "content_type": document.content_type,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Location, User
+from audit.context import AuditContext
 from audit.services import audit_record
 from clinics.models import Clinic
 from clinics.verification import new_code, verification_register, verification_url
@@ -99,7 +100,7 @@ def sign_document(
 
 
 def signed_document_read(
-    *, document: SignedDocument, actor: User, request: Any = None, action: str = "document.download"
+    *, document: SignedDocument, actor: User, context: AuditContext | None = None, action: str = "document.download"
 ) -> bytes:
     """The decrypted PDF; each read is audited (who, which document, from where; never its content)."""
     data = read_decrypted(current_clinic(), document.storage_name)
@@ -108,7 +109,7 @@ def signed_document_read(
         action=action,
         obj=document,
         location_id=document.location_id,
-        request=request,
+        context=context,
         metadata={"kind": document.kind, "code": document.verification_code},
     )
     return data

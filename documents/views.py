@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
+from audit.context import audit_context
 from docos.permissions import capability_required
 from docos.storage import CHUNK_BYTES, FileUnavailable
 from documents import consents, selectors
@@ -102,7 +103,7 @@ def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     title=form.cleaned_data["title"],
                     category=form.cleaned_data["category"] or PatientDocument.Category.REPORT,
                     location=form.cleaned_data["location"],
-                    request=request,
+                    context=audit_context(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form)
@@ -143,7 +144,7 @@ def document_detail(request: HttpRequest, document_id: UUID) -> HttpResponse:
 def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBase:
     document = selectors.document_access(user=_user(request), document_id=document_id)
     try:
-        data = documents.document_read(document=document, actor=_user(request), request=request)
+        data = documents.document_read(document=document, actor=_user(request), context=audit_context(request))
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/documents/{document.pk}/")
     return attachment_response(data, filename=documents.download_name(document), content_type=document.content_type)
@@ -220,7 +221,7 @@ def consent_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     signer_relation=data["signer_relation"],
                     witness_name=data["witness_name"],
                     doctor=data["doctor"],
-                    request=request,
+                    context=audit_context(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form)
@@ -289,7 +290,7 @@ def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
 def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
     consent = selectors.consent_access(user=_user(request), consent_id=consent_id)
     try:
-        data = consents.consent_pdf_read(consent=consent, actor=_user(request), request=request)
+        data = consents.consent_pdf_read(consent=consent, actor=_user(request), context=audit_context(request))
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/consents/{consent.pk}/")
     return attachment_response(
@@ -333,7 +334,7 @@ def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                         to_date=data["to_date"],
                         diagnosis=data["diagnosis"],
                         location=data["location"],
-                        request=request,
+                        context=audit_context(request),
                     )
                 except ValidationError as exc:
                     apply_service_errors(exc, form)
@@ -400,7 +401,9 @@ def certificate_detail(request: HttpRequest, certificate_id: UUID) -> HttpRespon
 def certificate_pdf(request: HttpRequest, certificate_id: UUID) -> HttpResponseBase:
     certificate = selectors.certificate_access(user=_user(request), certificate_id=certificate_id)
     try:
-        data = consents.certificate_pdf_read(certificate=certificate, actor=_user(request), request=request)
+        data = consents.certificate_pdf_read(
+            certificate=certificate, actor=_user(request), context=audit_context(request)
+        )
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/certificates/{certificate.pk}/")
     return attachment_response(
@@ -464,7 +467,13 @@ def _template_form(request: HttpRequest, which: str, template_id: UUID | None) -
             data = form.cleaned_data
             try:
                 if template is None:
-                    spec["create"](actor=user, name=data["name"], kind=data["kind"], body=data["body"], request=request)
+                    spec["create"](
+                        actor=user,
+                        name=data["name"],
+                        kind=data["kind"],
+                        body=data["body"],
+                        context=audit_context(request),
+                    )
                 else:
                     spec["update"](
                         template=template,
@@ -473,7 +482,7 @@ def _template_form(request: HttpRequest, which: str, template_id: UUID | None) -
                         kind=data["kind"],
                         body=data["body"],
                         is_active=data["is_active"],
-                        request=request,
+                        context=audit_context(request),
                     )
             except ValidationError as exc:
                 apply_service_errors(exc, form)

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Location, User
+from audit.context import audit_context
 from docos.api_errors import ErrorSerializer, error_body, error_responses
 from patients import selectors, services
 from patients.access import patient_access
@@ -236,7 +237,7 @@ class PatientListView(APIView):
         try:
             patient = services.patient_create(
                 actor=_user(request),
-                request=request._request,
+                context=audit_context(request),
                 duplicates_confirmed=data.validated_data["confirm_duplicate"],
                 whatsapp_consent=data.validated_data["whatsapp_consent"],
                 consent_source="api",
@@ -270,7 +271,7 @@ class PatientDetailView(APIView):
         data = PatientInput(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         services.patient_update(
-            patient=patient, actor=_user(request), request=request._request, **data.service_fields()
+            patient=patient, actor=_user(request), context=audit_context(request), **data.service_fields()
         )
         return Response(PatientOutput(self._get(request, id)).data)
 

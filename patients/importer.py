@@ -21,11 +21,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Location, User
 from accounts.selectors import user_location_ids
+from audit.context import AuditContext
 from audit.services import audit_record
 from docos.storage import read_decrypted, store_encrypted
 from patients import search
@@ -367,7 +367,7 @@ def _check_location(actor: User, location: Location) -> None:
 
 @transaction.atomic
 def patient_import_upload(
-    *, actor: User, data: bytes, original_name: str, location: Location, request: HttpRequest | None = None
+    *, actor: User, data: bytes, original_name: str, location: Location, context: AuditContext | None = None
 ) -> PatientImport:
     """Check the CSV, store it encrypted with the clinic's key, and guess the column mapping."""
     _check_location(actor, location)
@@ -394,7 +394,7 @@ def patient_import_upload(
         action="patient_import.upload",
         obj=patient_import,
         location_id=location.pk,
-        request=request,
+        context=context,
         metadata={"rows": len(parsed.rows), "columns": len(parsed.headers)},
     )
     return patient_import
@@ -423,7 +423,7 @@ def validate_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, s
 
 @transaction.atomic
 def patient_import_set_mapping(
-    *, patient_import: PatientImport, mapping: dict[str, str], actor: User, request: HttpRequest | None = None
+    *, patient_import: PatientImport, mapping: dict[str, str], actor: User, context: AuditContext | None = None
 ) -> PatientImport:
     locked = PatientImport.objects.select_for_update().get(pk=patient_import.pk)
     if locked.status not in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED):
@@ -438,7 +438,7 @@ def patient_import_set_mapping(
         obj=locked,
         changed_fields=["mapping"],
         location_id=locked.location_id,
-        request=request,
+        context=context,
     )
     patient_import.refresh_from_db()
     return patient_import
@@ -463,7 +463,7 @@ def patient_import_preview(*, patient_import: PatientImport, actor: User, rows: 
 
 @transaction.atomic
 def patient_import_start(
-    *, patient_import: PatientImport, actor: User, request: HttpRequest | None = None
+    *, patient_import: PatientImport, actor: User, context: AuditContext | None = None
 ) -> PatientImport:
     """Queue the import (once): the task starts after this transaction commits."""
     from patients.tasks import patient_import_run_task
@@ -478,7 +478,7 @@ def patient_import_start(
         action="patient_import.start",
         obj=locked,
         location_id=locked.location_id,
-        request=request,
+        context=context,
         metadata={"rows": locked.total_rows},
     )
     import_id = str(locked.pk)
@@ -619,13 +619,15 @@ def _safe_cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def patient_import_audit_download(*, patient_import: PatientImport, actor: User, request: HttpRequest | None) -> None:
+def patient_import_audit_download(
+    *, patient_import: PatientImport, actor: User, context: AuditContext | None = None
+) -> None:
     audit_record(
         actor=actor,
         action="patient_import.error_report",
         obj=patient_import,
         location_id=patient_import.location_id,
-        request=request,
+        context=context,
         metadata={"rows": patient_import.error_count},
     )
 

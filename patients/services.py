@@ -17,11 +17,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Location, User
 from accounts.selectors import user_location_ids
+from audit.context import AuditContext
 from audit.services import audit_record
 from patients import search
 from patients.models import BloodGroup, Patient, PatientAccessGrant, PatientNameWord, Sex
@@ -561,7 +561,7 @@ def notice_version() -> str:
 def patient_create(
     *,
     actor: User | None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     duplicates_confirmed: bool = False,
     whatsapp_consent: bool = False,
     consent_source: str = "registration",
@@ -599,17 +599,17 @@ def patient_create(
         obj=patient,
         changed_fields=sorted(values),
         location_id=patient.registered_location_id,
-        request=request,
+        context=context,
         metadata={"source": source, "duplicate_warning_overridden": bool(duplicates_confirmed)},
     )
     if whatsapp_consent:
-        patient_record_whatsapp_consent(patient=patient, actor=actor, source=consent_source, request=request)
+        patient_record_whatsapp_consent(patient=patient, actor=actor, source=consent_source, context=context)
     return patient
 
 
 @transaction.atomic
 def patient_update(
-    *, patient: Patient, actor: User | None, request: HttpRequest | None = None, **fields: Any
+    *, patient: Patient, actor: User | None, context: AuditContext | None = None, **fields: Any
 ) -> list[str]:
     """Change a patient's details; returns the names of the fields that changed."""
     if patient.merged_into_id is not None:
@@ -631,7 +631,7 @@ def patient_update(
         obj=locked,
         changed_fields=changed,
         location_id=locked.registered_location_id,
-        request=request,
+        context=context,
     )
     patient.refresh_from_db()
     return changed
@@ -645,7 +645,7 @@ def patient_record_whatsapp_consent(
     source: str,
     notice_version_shown: str | None = None,
     at: dt.datetime | None = None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> Patient:
     """Record consent to contact over WhatsApp (DPDP: when, how, which notice). Clears an opt-out."""
     if source not in CONSENT_SOURCES:
@@ -669,7 +669,7 @@ def patient_record_whatsapp_consent(
         obj=patient,
         changed_fields=["whatsapp_consent_at", "whatsapp_consent_source", "whatsapp_consent_notice_version"],
         location_id=patient.registered_location_id,
-        request=request,
+        context=context,
         metadata={"source": source, "notice_version": version},
     )
     return patient
@@ -682,7 +682,7 @@ def patient_record_whatsapp_opt_out(
     actor: User | None,
     source: str,
     at: dt.datetime | None = None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> Patient:
     """Record that the patient no longer wants WhatsApp messages. Kept until consent is given again."""
     if source not in CONSENT_SOURCES:
@@ -696,7 +696,7 @@ def patient_record_whatsapp_opt_out(
         obj=patient,
         changed_fields=["whatsapp_opted_out_at"],
         location_id=patient.registered_location_id,
-        request=request,
+        context=context,
         metadata={"source": source},
     )
     return patient
@@ -710,7 +710,7 @@ ACCESS_REASON_MIN, ACCESS_REASON_MAX = 10, 500
 
 @transaction.atomic
 def patient_open_at_branch(
-    *, patient: Patient, actor: User, reason: str, request: HttpRequest | None = None
+    *, patient: Patient, actor: User, reason: str, context: AuditContext | None = None
 ) -> PatientAccessGrant:
     """Let `actor`, who works at other branches, open `patient`'s whole record for ACCESS_GRANT_HOURS.
 
@@ -742,7 +742,7 @@ def patient_open_at_branch(
         action="patient.opened_at_branch",
         obj=patient,
         location_id=grant.location_id,
-        request=request,
+        context=context,
         metadata={
             "grant_id": str(grant.pk),
             "registered_location_id": str(patient.registered_location_id),
@@ -827,7 +827,7 @@ def _move_related(survivor: Patient, duplicate: Patient) -> dict[str, int]:
 
 @transaction.atomic
 def patient_merge(
-    *, survivor: Patient, duplicate: Patient, actor: User | None, request: HttpRequest | None = None
+    *, survivor: Patient, duplicate: Patient, actor: User | None, context: AuditContext | None = None
 ) -> MergeResult:
     """Merge `duplicate` into `survivor`: move every related row, fill the survivor's empty
     demographics, union allergies, conditions and tags, then mark the duplicate merged and inactive.
@@ -898,7 +898,7 @@ def patient_merge(
         obj=keep,
         changed_fields=filled,
         location_id=keep.registered_location_id,
-        request=request,
+        context=context,
         metadata={"merged_patient_id": str(drop.pk), "moved": moved},
     )
     audit_record(
@@ -907,7 +907,7 @@ def patient_merge(
         obj=drop,
         changed_fields=["merged_into", "is_active", *cleared_unique],
         location_id=drop.registered_location_id,
-        request=request,
+        context=context,
         metadata={"survivor_id": str(keep.pk), "moved": moved},
     )
     survivor.refresh_from_db()

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from accounts.selectors import locations_for
+from audit.context import audit_context
 from docos.permissions import capability_required
 from patients import importer, search, selectors, services
 from patients.access import live_grant, patient_access, patient_find_elsewhere, visible_patients
@@ -125,7 +126,7 @@ def patient_open_at_branch(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and patient is not None and form.is_valid():
         try:
             services.patient_open_at_branch(
-                patient=patient, actor=user, reason=form.cleaned_data["reason"], request=request
+                patient=patient, actor=user, reason=form.cleaned_data["reason"], context=audit_context(request)
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -165,7 +166,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
             try:
                 patient = services.patient_create(
                     actor=user,
-                    request=request,
+                    context=audit_context(request),
                     duplicates_confirmed=form.cleaned_data["confirm_new_patient"],
                     whatsapp_consent=form.cleaned_data["whatsapp_consent"],
                     **form.service_fields(),
@@ -206,7 +207,9 @@ def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         form = PatientForm(request.POST, locations=locations, patient=patient, actor=user)
         if form.is_valid():
             try:
-                changed = services.patient_update(patient=patient, actor=user, request=request, **form.service_fields())
+                changed = services.patient_update(
+                    patient=patient, actor=user, context=audit_context(request), **form.service_fields()
+                )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             else:
@@ -258,12 +261,12 @@ def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
         messages.error(request, "This record was merged; record consent on the surviving record.")
     elif form.cleaned_data["decision"] == "consent":
         services.patient_record_whatsapp_consent(
-            patient=patient, actor=user, source=form.cleaned_data["source"], request=request
+            patient=patient, actor=user, source=form.cleaned_data["source"], context=audit_context(request)
         )
         messages.success(request, "Consent to WhatsApp messages recorded.")
     else:
         services.patient_record_whatsapp_opt_out(
-            patient=patient, actor=user, source=form.cleaned_data["source"], request=request
+            patient=patient, actor=user, source=form.cleaned_data["source"], context=audit_context(request)
         )
         messages.success(request, "Opt-out recorded: no more WhatsApp messages to this patient.")
     return redirect("patients-detail", patient_id=patient.pk)
@@ -299,7 +302,9 @@ def patient_merge(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         return redirect("patients-detail", patient_id=survivor.pk)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
-            result = services.patient_merge(survivor=survivor, duplicate=duplicate, actor=user, request=request)
+            result = services.patient_merge(
+                survivor=survivor, duplicate=duplicate, actor=user, context=audit_context(request)
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -347,7 +352,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                     data=upload.read(),
                     original_name=upload.name or "patients.csv",
                     location=form.cleaned_data["location"],
-                    request=request,
+                    context=audit_context(request),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -382,7 +387,7 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 importer.patient_import_set_mapping(
-                    patient_import=patient_import, mapping=form.mapping(), actor=user, request=request
+                    patient_import=patient_import, mapping=form.mapping(), actor=user, context=audit_context(request)
                 )
             except ValidationError as exc:
                 for message in exc.messages:
@@ -409,7 +414,7 @@ def import_start(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     user = _user(request)
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     try:
-        importer.patient_import_start(patient_import=patient_import, actor=user, request=request)
+        importer.patient_import_start(patient_import=patient_import, actor=user, context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("patients-import-detail", import_id=patient_import.pk)
@@ -432,7 +437,7 @@ def import_errors(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     if not patient_import.error_count:
         raise Http404("No errors")
     body = importer.error_report_csv(patient_import)
-    importer.patient_import_audit_download(patient_import=patient_import, actor=user, request=request)
+    importer.patient_import_audit_download(patient_import=patient_import, actor=user, context=audit_context(request))
     response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-errors-{patient_import.pk}.csv"'
     response["Cache-Control"] = "no-store"

@@ -9,7 +9,7 @@ from django.core.checks import run_checks
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
-from audit.services import client_ip
+from audit.context import client_ip
 from docos.middleware import ClientIPMiddleware, forwarded_client_ip
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::/48"))
