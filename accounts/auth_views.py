@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import login as auth
 from accounts.forms_auth import ChangePasswordForm, CodeForm, EmailForm, NewPasswordForm, PasswordForm, ThemeForm
+from accounts.guards import staff_user
 from accounts.middleware import SESSION_SIGNED_OUT_REASON
 from accounts.models import LoginCode, User
 from docos.permissions import login_only, public
@@ -25,10 +26,6 @@ SIGNED_OUT_REASONS = {
     "absolute": "You were signed out because sessions last at most 12 hours. Please sign in again.",
 }
 TEMPLATE_DIR = "accounts/auth"
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -291,7 +288,7 @@ def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
 
 
 def _account_page(request: HttpRequest, **context: Any) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     context.setdefault("password_form", ChangePasswordForm())
     context.setdefault("disable_form", CodeForm())
     context.setdefault("theme_form", ThemeForm(initial={"theme": user.theme}))
@@ -315,7 +312,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
         try:
             auth.password_change(
                 request=request,
-                user=_user(request),
+                user=staff_user(request),
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
             )
@@ -332,7 +329,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_two_factor(request: HttpRequest) -> HttpResponse:
     """Turn on TOTP: scan the QR code (or type the secret), then confirm with a code."""
-    user = _user(request)
+    user = staff_user(request)
     if user.totp_enabled:
         messages.info(request, "Two-factor authentication is already on.")
         return redirect("account")
@@ -363,7 +360,7 @@ def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     if form.is_valid():
         try:
-            auth.totp_disable(request=request, user=_user(request), code=form.cleaned_data["code"])
+            auth.totp_disable(request=request, user=staff_user(request), code=form.cleaned_data["code"])
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -375,7 +372,7 @@ def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
 @login_only
 @require_POST
 def account_sign_out_everywhere(request: HttpRequest) -> HttpResponse:
-    auth.session_end_everywhere(request=request, user=_user(request))
+    auth.session_end_everywhere(request=request, user=staff_user(request))
     messages.success(request, "You are signed out on every other device and browser. This one stays signed in.")
     return redirect("account")
 
@@ -387,7 +384,7 @@ def account_theme(request: HttpRequest) -> HttpResponse:
     form = ThemeForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Unknown theme.")
-    auth.theme_set(user=_user(request), theme=form.cleaned_data["theme"])
+    auth.theme_set(user=staff_user(request), theme=form.cleaned_data["theme"])
     if request.POST.get("from") == "account":
         return redirect("account")
     return HttpResponse(status=204)

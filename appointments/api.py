@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.guards import staff_user
 from accounts.models import User
 from appointments import selectors, services
 from appointments.models import Appointment, QueueEntry
@@ -54,10 +55,6 @@ def _call(service: Callable[..., Any], **kwargs: Any) -> Any:
         if getattr(exc, "code", None) == "illegal_transition":
             raise Conflict(" ".join(exc.messages), code="illegal_transition") from exc
         raise
-
-
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -243,7 +240,7 @@ def _data(appointment: Appointment) -> dict[str, Any]:
 
 
 def _fresh(request: Request, appointment_id: Any) -> dict[str, Any]:
-    return _data(selectors.appointment_access(user=_user(request), appointment_id=appointment_id))
+    return _data(selectors.appointment_access(user=staff_user(request), appointment_id=appointment_id))
 
 
 def _type(type_id: Any) -> Any:
@@ -268,7 +265,7 @@ def _clinician(clinician_id: Any) -> User:
 def _location(request: Request, location_id: Any) -> Any:
     from accounts.selectors import locations_for
 
-    found = locations_for(_user(request)).filter(pk=location_id).first()
+    found = locations_for(staff_user(request)).filter(pk=location_id).first()
     if found is None:
         raise DjangoValidationError({"location": "Not one of your active locations."})
     return found
@@ -294,7 +291,7 @@ class AppointmentListView(APIView):
         query = AppointmentListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        user = _user(request)
+        user = staff_user(request)
         location = selectors.location_get(user=user, location_id=filters["location"]) if "location" in filters else None
         appointments = selectors.appointment_list(
             user=user,
@@ -302,7 +299,7 @@ class AppointmentListView(APIView):
             days=filters.get("days", 1),
             clinician=selectors.clinician_get(filters["doctor"]) if "doctor" in filters else None,
             location=location,
-            patient=selectors.patient_for_booking(user=_user(request), patient_id=filters["patient"])
+            patient=selectors.patient_for_booking(user=staff_user(request), patient_id=filters["patient"])
             if "patient" in filters
             else None,
             status=filters.get("status", ""),
@@ -327,7 +324,7 @@ class AppointmentListView(APIView):
         data = payload.validated_data
         appointment = _call(
             services.appointment_book,
-            patient=selectors.patient_for_booking(user=_user(request), patient_id=data["patient"]),
+            patient=selectors.patient_for_booking(user=staff_user(request), patient_id=data["patient"]),
             clinician=_clinician(data["clinician"]),
             location=_location(request, data["location"]),
             appointment_type=_type(data.get("appointment_type")),
@@ -336,7 +333,7 @@ class AppointmentListView(APIView):
             overbook=data.get("overbook", False),
             outside_hours=data.get("outside_hours", False),
             source=data.get("source", Appointment.Source.API),
-            actor=_user(request),
+            actor=staff_user(request),
             context=audit_context(request),
         )
         return Response(_fresh(request, appointment.pk), status=201)
@@ -366,7 +363,7 @@ class AppointmentDetailView(APIView):
         tags=["appointments"],
     )
     def patch(self, request: Request, id: Any) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         appointment = selectors.appointment_access(user=user, appointment_id=id)
         payload = AppointmentPatchInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
@@ -405,7 +402,7 @@ class AppointmentCancelView(APIView):
         tags=["appointments"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        appointment = selectors.appointment_access(user=_user(request), appointment_id=id)
+        appointment = selectors.appointment_access(user=staff_user(request), appointment_id=id)
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
         _call(
@@ -413,14 +410,14 @@ class AppointmentCancelView(APIView):
             appointment=appointment,
             reason=payload.validated_data["reason"],
             note=payload.validated_data.get("note", ""),
-            actor=_user(request),
+            actor=staff_user(request),
             context=audit_context(request),
         )
         return Response(_fresh(request, id))
 
 
 def _act(request: Request, id: Any, service: Callable[..., Any], **extra: Any) -> Response:
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=id)
     _call(service, appointment=appointment, actor=user, context=audit_context(request), **extra)
     return Response(_fresh(request, id))
@@ -514,7 +511,7 @@ class AvailabilityView(APIView):
         query = AvailabilityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        user = _user(request)
+        user = staff_user(request)
         location = selectors.location_get(user=user, location_id=data["location"])
         clinician = selectors.clinician_get(data["doctor"])
         appointment_type = _type(data.get("type"))

@@ -22,11 +22,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.guards import require_capability, require_location
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from appointments import reminders, schedule
@@ -89,18 +90,6 @@ def _check_transition(appointment: Appointment, action: str) -> str:
 
 
 # --- guards ----------------------------------------------------------------------------------------
-
-
-def _require(actor: User | None, capability: str, what: str) -> None:
-    if actor is None or not actor.has_capability(capability):
-        raise PermissionDenied(f"You are not allowed to {what}.")
-
-
-def _check_location(actor: User, location: Location) -> None:
-    if not location.is_active:
-        raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
-    if not user_can_access_location(actor, location):
-        raise ValidationError({"location": f"You do not work at {location.name}."})
 
 
 def _check_clinician(clinician: User) -> None:
@@ -214,8 +203,8 @@ def appointment_book(
     """Book `patient` with `clinician` at `location`. Refused in the past, outside the clinician's
     working time (unless `outside_hours`, an explicit choice), and when the clinician is already
     booked then (`SlotTaken`) unless `overbook` and the clinic allows overbooking."""
-    _require(actor, "appointments.manage", "book appointments")
-    _check_location(actor, location)
+    require_capability(actor, "appointments.manage", "book appointments")
+    require_location(actor, location)
     patient_check_writable(actor=actor, patient=patient)
     _check_clinician(clinician)
     if not appointment_type.is_active:
@@ -269,7 +258,7 @@ def appointment_reschedule(
 ) -> Appointment:
     """Move an appointment (and optionally change clinician, location or type). Reminders not yet
     sent are dropped and planned again for the new time; a patient's confirmation is cleared."""
-    _require(actor, "appointments.manage", "reschedule appointments")
+    require_capability(actor, "appointments.manage", "reschedule appointments")
     if starts_at is None or timezone.is_naive(starts_at):
         raise ValidationError({"starts_at": "Give the start time with its time zone."})
     locked = _lock(appointment)
@@ -282,7 +271,7 @@ def appointment_reschedule(
         locked.clinician = clinician
         changed.append("clinician")
     if location is not None and location.pk != locked.location_id:
-        _check_location(actor, location)
+        require_location(actor, location)
         locked.location = location
         changed.append("location")
     if appointment_type is not None and appointment_type.pk != locked.appointment_type_id:
@@ -322,7 +311,7 @@ def appointment_reschedule(
 def appointment_update_notes(
     *, appointment: Appointment, notes: str | None, actor: User, context: AuditContext | None = None
 ) -> Appointment:
-    _require(actor, "appointments.manage", "change appointments")
+    require_capability(actor, "appointments.manage", "change appointments")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -361,7 +350,7 @@ def appointment_cancel(
     *, appointment: Appointment, reason: str, actor: User, note: str = "", context: AuditContext | None = None
 ) -> Appointment:
     """Cancel with a reason (one of Appointment.CancelReason; "other" needs a note)."""
-    _require(actor, "appointments.manage", "cancel appointments")
+    require_capability(actor, "appointments.manage", "cancel appointments")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -408,7 +397,7 @@ def local_today(location: Location) -> dt.date:
 @transaction.atomic
 def appointment_check_in(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """The patient has arrived: the appointment joins today's queue with a token number."""
-    _require(actor, "appointments.manage", "check patients in")
+    require_capability(actor, "appointments.manage", "check patients in")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -452,7 +441,7 @@ def _start(locked: Appointment) -> None:
 @transaction.atomic
 def appointment_start(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> Appointment:
     """The clinician calls the patient in."""
-    _require(actor, "appointments.manage", "start consultations")
+    require_capability(actor, "appointments.manage", "start consultations")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -524,7 +513,7 @@ def appointment_complete(
     *, appointment: Appointment, actor: User, visit: Visit | None = None, context: AuditContext | None = None
 ) -> Appointment:
     """The consultation is over: link `visit`, or open a draft visit for the clinician to write."""
-    _require(actor, "appointments.manage", "complete appointments")
+    require_capability(actor, "appointments.manage", "complete appointments")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -546,7 +535,7 @@ def appointment_complete(
 def appointment_mark_no_show(
     *, appointment: Appointment, actor: User, context: AuditContext | None = None
 ) -> Appointment:
-    _require(actor, "appointments.manage", "mark no-shows")
+    require_capability(actor, "appointments.manage", "mark no-shows")
     locked = _lock(appointment)
     if not user_can_access_location(actor, locked.location):
         raise ValidationError("You do not work at this appointment's location.")
@@ -653,8 +642,8 @@ def queue_add_walk_in(
     *, patient: Patient, clinician: User, location: Location, actor: User, context: AuditContext | None = None
 ) -> QueueEntry:
     """A walk-in joins today's queue of `clinician` at `location` with the next token number."""
-    _require(actor, "appointments.manage", "add patients to the queue")
-    _check_location(actor, location)
+    require_capability(actor, "appointments.manage", "add patients to the queue")
+    require_location(actor, location)
     patient_check_writable(actor=actor, patient=patient)
     _check_clinician(clinician)
     today = local_today(location)
@@ -704,7 +693,7 @@ def _queue_refusal(entry: QueueEntry, phrase: str) -> ValidationError:
 @transaction.atomic
 def queue_call(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """Call a waiting token in (in consultation); its appointment, if any, starts too."""
-    _require(actor, "appointments.manage", "call patients in")
+    require_capability(actor, "appointments.manage", "call patients in")
     locked = _lock_entry(entry, actor)
     if locked.status != QueueEntry.Status.WAITING:
         raise _queue_refusal(locked, "called in")
@@ -721,7 +710,7 @@ def queue_call(*, entry: QueueEntry, actor: User, context: AuditContext | None =
 @transaction.atomic
 def queue_finish(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """The consultation of a token is over; its appointment, if any, is completed (opening a visit)."""
-    _require(actor, "appointments.manage", "finish consultations")
+    require_capability(actor, "appointments.manage", "finish consultations")
     locked = _lock_entry(entry, actor)
     if locked.status != QueueEntry.Status.IN_CONSULTATION:
         raise _queue_refusal(locked, "marked done before it is called in")
@@ -748,7 +737,7 @@ def queue_finish(*, entry: QueueEntry, actor: User, context: AuditContext | None
 @transaction.atomic
 def queue_mark_left(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """A waiting patient left without being seen; a checked-in appointment is cancelled with that reason."""
-    _require(actor, "appointments.manage", "change the queue")
+    require_capability(actor, "appointments.manage", "change the queue")
     locked = _lock_entry(entry, actor)
     if locked.status != QueueEntry.Status.WAITING:
         raise _queue_refusal(locked, "marked as left")
@@ -793,7 +782,7 @@ def working_hours_add(
 ) -> list[WorkingHours]:
     """Add a weekly session on each of `weekdays`. A clinician cannot be in two places at once:
     sessions of one clinician on one weekday may not overlap, at any location."""
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     _check_clinician(clinician)
     if not location.is_active:
         raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
@@ -838,7 +827,7 @@ def working_hours_add(
 @transaction.atomic
 def working_hours_remove(*, session: WorkingHours, actor: User, context: AuditContext | None = None) -> None:
     """Remove a weekly session. Booked appointments stay; they simply fall outside the hours."""
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     audit_record(
         actor=actor,
         action="schedule.hours_remove",
@@ -860,7 +849,7 @@ def break_add(
     actor: User,
     context: AuditContext | None = None,
 ) -> ScheduleBreak:
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     if start_time is None or end_time is None or end_time <= start_time:
         raise ValidationError({"end_time": "The break must end after it starts."})
     if start_time < session.start_time or end_time > session.end_time:
@@ -884,7 +873,7 @@ def break_add(
 
 @transaction.atomic
 def break_remove(*, pause: ScheduleBreak, actor: User, context: AuditContext | None = None) -> None:
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     audit_record(actor=actor, action="schedule.break_remove", obj=pause, context=context)
     pause.delete()
 
@@ -901,7 +890,7 @@ def leave_add(
 ) -> Leave:
     """Record a clinician's leave. Appointments already booked in it are not touched; the page
     that records the leave lists them so the front desk can move them."""
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     _check_clinician(clinician)
     if starts_at is None or ends_at is None or ends_at <= starts_at:
         raise ValidationError({"ends_at": "The leave must end after it starts."})
@@ -918,7 +907,7 @@ def leave_add(
 
 @transaction.atomic
 def leave_remove(*, leave: Leave, actor: User, context: AuditContext | None = None) -> None:
-    _require(actor, "schedules.manage", "edit schedules")
+    require_capability(actor, "schedules.manage", "edit schedules")
     audit_record(
         actor=actor,
         action="schedule.leave_remove",
@@ -933,7 +922,7 @@ def leave_remove(*, leave: Leave, actor: User, context: AuditContext | None = No
 def holiday_add(
     *, day: dt.date, name: str, location: Location | None = None, actor: User, context: AuditContext | None = None
 ) -> Holiday:
-    _require(actor, "schedules.manage", "edit holidays")
+    require_capability(actor, "schedules.manage", "edit holidays")
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the holiday, e.g. Diwali."})
@@ -954,7 +943,7 @@ def holiday_add(
 
 @transaction.atomic
 def holiday_remove(*, holiday: Holiday, actor: User, context: AuditContext | None = None) -> None:
-    _require(actor, "schedules.manage", "edit holidays")
+    require_capability(actor, "schedules.manage", "edit holidays")
     audit_record(actor=actor, action="schedule.holiday_remove", obj=holiday, context=context)
     holiday.delete()
 
@@ -981,7 +970,7 @@ def appointment_type_save(
     *, actor: User, appointment_type: AppointmentType | None = None, context: AuditContext | None = None, **fields: Any
 ) -> AppointmentType:
     """Create an appointment type, or change one. Existing appointments keep their times."""
-    _require(actor, "schedules.manage", "edit appointment types")
+    require_capability(actor, "schedules.manage", "edit appointment types")
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()
     obj = appointment_type or AppointmentType()
@@ -1008,7 +997,7 @@ def reminder_rule_save(
     *, actor: User, rule: ReminderRule | None = None, context: AuditContext | None = None, **fields: Any
 ) -> ReminderRule:
     """Create or change a reminder rule. Reminders of the rule not yet sent are planned again."""
-    _require(actor, "schedules.manage", "edit reminder rules")
+    require_capability(actor, "schedules.manage", "edit reminder rules")
     if isinstance(fields.get("name"), str):
         fields["name"] = fields["name"].strip()
     obj = rule or ReminderRule()
@@ -1036,7 +1025,7 @@ def appointment_settings_update(
     *, actor: User, context: AuditContext | None = None, **fields: Any
 ) -> AppointmentSettings:
     """Overbooking and quiet hours (equal start and end switch quiet hours off)."""
-    _require(actor, "schedules.manage", "change appointment settings")
+    require_capability(actor, "schedules.manage", "change appointment settings")
     current = AppointmentSettings.objects.select_for_update().filter(pk=1).first() or AppointmentSettings(pk=1)
     changed = _apply(current, fields, SETTINGS_FIELDS)
     if current.quiet_hours_start is None or current.quiet_hours_end is None:

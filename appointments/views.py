@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import locations_for
 from appointments import selectors, services
@@ -42,10 +43,6 @@ from docos.ids import parse_uuid
 from docos.permissions import capability_required
 
 PAGE_SIZE = 50
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -91,7 +88,7 @@ def _messages_of(exc: ValidationError) -> str:
 @capability_required("appointments.view")
 def day_list(request: HttpRequest) -> HttpResponse:
     """The front desk's list for a day at a location, with the actions each row allows."""
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     tz = location_tz(location)
     day = _day(request, tz)
@@ -129,7 +126,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
 @capability_required("appointments.view")
 def calendar(request: HttpRequest) -> HttpResponse:
     """Day view (a column per doctor) or week view (a column per day) at a location."""
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     tz = location_tz(location)
     view = "week" if request.GET.get("view") == "week" else "day"
@@ -179,7 +176,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 @capability_required("appointments.view")
 def my_day(request: HttpRequest) -> HttpResponse:
     """A doctor's own day: their appointments at every location, and their queues."""
-    user = _user(request)
+    user = staff_user(request)
     tz = selectors.clinic_tz()
     day = _day(request, tz)
     appointments = selectors.appointment_list(user=user, day=day, clinician=user).select_related("queue_entry")
@@ -216,7 +213,7 @@ def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, stat
             "form": form,
             "patient": patient,
             "q": query,
-            "matches": selectors.patient_lookup(query, user=_user(request)) if query and patient is None else [],
+            "matches": selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else [],
             "has_types": selectors.appointment_types().exists(),
         },
         status=status,
@@ -226,7 +223,7 @@ def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, stat
 @require_http_methods(["GET", "POST"])
 @capability_required("appointments.manage")
 def book(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
     patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
     if request.method == "POST":
@@ -256,7 +253,7 @@ def book(request: HttpRequest) -> HttpResponse:
 @require_GET
 @capability_required("appointments.view")
 def detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     tz = location_tz(appointment.location)
     return render(
@@ -287,7 +284,7 @@ def _back(request: HttpRequest, appointment: Appointment) -> HttpResponse:
 def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     """The reschedule form (the keyboard alternative to dragging), and the endpoint the calendar's
     drag and drop posts to (answering JSON when asked)."""
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     if request.method == "POST":
         form = RescheduleForm(request.POST, user=user, appointment=appointment)
@@ -329,7 +326,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("appointments.manage")
 def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     if request.method == "POST":
         form = CancelForm(request.POST)
@@ -352,7 +349,7 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 
 
 def _action(request: HttpRequest, appointment_id: UUID, run: Any, done: str) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     try:
         result = run(appointment=appointment, actor=user, context=audit_context(request))
@@ -385,7 +382,7 @@ def no_show(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @capability_required("appointments.manage")
 def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     """Complete the appointment: link one of the patient's open visits, or open a new draft."""
-    user = _user(request)
+    user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     visits = list(
         Visit.objects.filter(patient=appointment.patient, status=Visit.Status.DRAFT, location=appointment.location)
@@ -420,7 +417,7 @@ def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @capability_required("appointments.view")
 def queue(request: HttpRequest) -> HttpResponse:
     """Today's walk-in queue at a location: tokens per doctor, with call / done / left actions."""
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     clinician = _clinician(request)
     today = services.local_today(location)
@@ -444,7 +441,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("appointments.manage")
 def walk_in(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
     patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
     initial = {k: request.GET[k] for k in ("location",) if request.GET.get(k)}
@@ -476,14 +473,14 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             "form": form,
             "patient": patient,
             "q": query,
-            "matches": selectors.patient_lookup(query, user=_user(request)) if query and patient is None else [],
+            "matches": selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else [],
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
 def _queue_action(request: HttpRequest, entry_id: UUID, run: Any, done: str) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     entry = selectors.queue_entry_access(user=user, entry_id=entry_id)
     try:
         run(entry=entry, actor=user, context=audit_context(request))
@@ -520,7 +517,7 @@ def queue_left(request: HttpRequest, entry_id: UUID) -> HttpResponse:
 def queue_board(request: HttpRequest) -> HttpResponse:
     """The waiting-area screen. Token numbers and first names with an initial only; it refreshes
     itself (static/js/appointments_queue.js polls board_data)."""
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     clinician = _clinician(request)
     data = selectors.queue_board(user=user, location=location, day=services.local_today(location), clinician=clinician)
@@ -534,7 +531,7 @@ def queue_board(request: HttpRequest) -> HttpResponse:
 @require_GET
 @capability_required("appointments.view")
 def queue_board_data(request: HttpRequest) -> JsonResponse:
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     clinician = _clinician(request)
     return JsonResponse(
@@ -549,7 +546,7 @@ def queue_board_data(request: HttpRequest) -> JsonResponse:
 @capability_required("appointments.view")
 def slots(request: HttpRequest) -> JsonResponse:
     """Free slots as JSON for the booking form: ?location=&doctor=&date=&type=."""
-    user = _user(request)
+    user = staff_user(request)
     location = _location(request, user)
     clinician = _clinician(request)
     if clinician is None:

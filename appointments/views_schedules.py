@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import User
+from accounts.guards import staff_user
 from appointments import selectors, services
 from appointments.forms import (
     AppointmentSettingsForm,
@@ -27,10 +27,6 @@ from appointments.forms import (
 from appointments.models import AppointmentType, Holiday, Leave, ReminderRule, ScheduleBreak, WorkingHours
 from audit.context import audit_context
 from docos.permissions import capability_required
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _get(model: Any, pk: UUID) -> Any:
@@ -57,7 +53,7 @@ def hours(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = services.working_hours_add(
-                actor=_user(request), context=audit_context(request), **form.cleaned_data
+                actor=staff_user(request), context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -76,7 +72,7 @@ def hours(request: HttpRequest) -> HttpResponse:
 @capability_required("schedules.manage")
 def hours_remove(request: HttpRequest, session_id: UUID) -> HttpResponse:
     services.working_hours_remove(
-        session=_get(WorkingHours, session_id), actor=_user(request), context=audit_context(request)
+        session=_get(WorkingHours, session_id), actor=staff_user(request), context=audit_context(request)
     )
     messages.success(request, "Session removed. Appointments already booked in it are kept.")
     return redirect("appointments:schedule-hours")
@@ -90,7 +86,7 @@ def break_add(request: HttpRequest, session_id: UUID) -> HttpResponse:
     if form.is_valid():
         try:
             services.break_add(
-                session=session, actor=_user(request), context=audit_context(request), **form.cleaned_data
+                session=session, actor=staff_user(request), context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -104,7 +100,9 @@ def break_add(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def break_remove(request: HttpRequest, break_id: UUID) -> HttpResponse:
-    services.break_remove(pause=_get(ScheduleBreak, break_id), actor=_user(request), context=audit_context(request))
+    services.break_remove(
+        pause=_get(ScheduleBreak, break_id), actor=staff_user(request), context=audit_context(request)
+    )
     messages.success(request, "Break removed.")
     return redirect("appointments:schedule-hours")
 
@@ -121,7 +119,7 @@ def leaves(request: HttpRequest) -> HttpResponse:
                 starts_at=starts_at,
                 ends_at=ends_at,
                 reason=form.cleaned_data["reason"],
-                actor=_user(request),
+                actor=staff_user(request),
                 context=audit_context(request),
             )
         except ValidationError as exc:
@@ -152,7 +150,7 @@ def leaves(request: HttpRequest) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def leave_remove(request: HttpRequest, leave_id: UUID) -> HttpResponse:
-    services.leave_remove(leave=_get(Leave, leave_id), actor=_user(request), context=audit_context(request))
+    services.leave_remove(leave=_get(Leave, leave_id), actor=staff_user(request), context=audit_context(request))
     messages.success(request, "Leave removed.")
     return redirect("appointments:schedule-leaves")
 
@@ -167,7 +165,7 @@ def holidays(request: HttpRequest) -> HttpResponse:
                 day=form.cleaned_data["date"],
                 name=form.cleaned_data["name"],
                 location=form.cleaned_data["location"],
-                actor=_user(request),
+                actor=staff_user(request),
                 context=audit_context(request),
             )
         except ValidationError as exc:
@@ -186,7 +184,9 @@ def holidays(request: HttpRequest) -> HttpResponse:
 @require_POST
 @capability_required("schedules.manage")
 def holiday_remove(request: HttpRequest, holiday_id: UUID) -> HttpResponse:
-    services.holiday_remove(holiday=_get(Holiday, holiday_id), actor=_user(request), context=audit_context(request))
+    services.holiday_remove(
+        holiday=_get(Holiday, holiday_id), actor=staff_user(request), context=audit_context(request)
+    )
     messages.success(request, "Holiday removed.")
     return redirect("appointments:schedule-holidays")
 
@@ -205,7 +205,7 @@ def types(request: HttpRequest, type_id: UUID | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appointment_type_save(
-                actor=_user(request), appointment_type=current, context=audit_context(request), **form.cleaned_data
+                actor=staff_user(request), appointment_type=current, context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -230,7 +230,7 @@ def rules(request: HttpRequest, rule_id: UUID | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.reminder_rule_save(
-                actor=_user(request), rule=current, context=audit_context(request), **form.service_kwargs()
+                actor=staff_user(request), rule=current, context=audit_context(request), **form.service_kwargs()
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)
@@ -255,7 +255,7 @@ def appointment_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appointment_settings_update(
-                actor=_user(request), context=audit_context(request), **form.cleaned_data
+                actor=staff_user(request), context=audit_context(request), **form.cleaned_data
             )
         except ValidationError as exc:
             apply_service_errors(exc, form)

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
+from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
@@ -196,10 +197,6 @@ class VisitListQuery(serializers.Serializer[Any]):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _visit_data(visit: Visit) -> dict[str, Any]:
     visit.addenda_list = list(selectors.visit_addenda(visit))  # type: ignore[attr-defined]
     data = VisitOutput(visit).data
@@ -253,11 +250,11 @@ class PatientVisitsView(APIView):
         tags=["visits"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        patient = patient_access(user=_user(request), patient_id=id)
+        patient = patient_access(user=staff_user(request), patient_id=id)
         query = VisitListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         visits = selectors.visit_list(
-            user=_user(request), patient=patient, status=query.validated_data.get("status", "")
+            user=staff_user(request), patient=patient, status=query.validated_data.get("status", "")
         )
         return _paginated(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
 
@@ -270,20 +267,20 @@ class PatientVisitsView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        patient = patient_access(user=_user(request), patient_id=id)
+        patient = patient_access(user=staff_user(request), patient_id=id)
         payload = VisitInput(data=request.data, context={"user": request.user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         visit = clinical.visit_create(
             patient=patient,
-            actor=_user(request),
+            actor=staff_user(request),
             location=data.pop("location"),
             notes=data.pop("notes", None),
             diagnoses=data.pop("diagnoses", None),
             context=audit_context(request),
             **{name: value for name, value in data.items() if name in _visit_fields},
         )
-        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=visit.pk)), status=201)
+        return Response(_visit_data(selectors.visit_access(user=staff_user(request), visit_id=visit.pk)), status=201)
 
 
 class VisitDetailView(APIView):
@@ -297,7 +294,7 @@ class VisitDetailView(APIView):
         tags=["visits"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
+        return Response(_visit_data(selectors.visit_access(user=staff_user(request), visit_id=id)))
 
     @extend_schema(
         operation_id="visits_partial_update",
@@ -308,20 +305,20 @@ class VisitDetailView(APIView):
         tags=["visits"],
     )
     def patch(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_access(user=_user(request), visit_id=id)
+        visit = selectors.visit_access(user=staff_user(request), visit_id=id)
         payload = VisitInput(data=request.data, partial=True, context={"user": request.user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         fields = {name: value for name, value in data.items() if name in (*_visit_fields, "location")}
         clinical.visit_update(
             visit=visit,
-            actor=_user(request),
+            actor=staff_user(request),
             notes=data.get("notes"),
             diagnoses=data.get("diagnoses"),
             context=audit_context(request),
             **fields,
         )
-        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
+        return Response(_visit_data(selectors.visit_access(user=staff_user(request), visit_id=id)))
 
 
 class VisitSignView(APIView):
@@ -336,9 +333,9 @@ class VisitSignView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_access(user=_user(request), visit_id=id)
-        clinical.visit_sign(visit=visit, actor=_user(request), context=audit_context(request))
-        return Response(_visit_data(selectors.visit_access(user=_user(request), visit_id=id)))
+        visit = selectors.visit_access(user=staff_user(request), visit_id=id)
+        clinical.visit_sign(visit=visit, actor=staff_user(request), context=audit_context(request))
+        return Response(_visit_data(selectors.visit_access(user=staff_user(request), visit_id=id)))
 
 
 class VisitAddendaView(APIView):
@@ -353,12 +350,12 @@ class VisitAddendaView(APIView):
         tags=["visits"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        visit = selectors.visit_access(user=_user(request), visit_id=id)
+        visit = selectors.visit_access(user=staff_user(request), visit_id=id)
         payload = AddendumInput(data=request.data)
         payload.is_valid(raise_exception=True)
         addendum = clinical.visit_addendum_add(
             visit=visit,
-            actor=_user(request),
+            actor=staff_user(request),
             text=payload.validated_data["text"],
             context=audit_context(request),
         )
@@ -383,9 +380,11 @@ class PrescriptionListView(APIView):
         query = PrescriptionListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
+        patient = (
+            patient_access(user=staff_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
+        )
         prescriptions = selectors.prescription_list(
-            user=_user(request), patient=patient, status=filters.get("status", "")
+            user=staff_user(request), patient=patient, status=filters.get("status", "")
         ).prefetch_related("items")
         return _paginated(self, request, prescriptions, _prescription_data)
 
@@ -398,11 +397,11 @@ class PrescriptionListView(APIView):
         tags=["prescriptions"],
     )
     def post(self, request: Request) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         payload = PrescriptionInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        patient = patient_access(user=_user(request), patient_id=data.pop("patient"))
+        patient = patient_access(user=staff_user(request), patient_id=data.pop("patient"))
         visit_id = data.pop("visit", None)
         visit = None
         if visit_id is not None:
@@ -436,7 +435,7 @@ class PrescriptionDetailView(APIView):
         tags=["prescriptions"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(_prescription_data(selectors.prescription_access(user=_user(request), prescription_id=id)))
+        return Response(_prescription_data(selectors.prescription_access(user=staff_user(request), prescription_id=id)))
 
     @extend_schema(
         operation_id="prescriptions_partial_update",
@@ -448,7 +447,7 @@ class PrescriptionDetailView(APIView):
         tags=["prescriptions"],
     )
     def patch(self, request: Request, id: Any) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
         payload = PrescriptionPatchInput(data=request.data, partial=True, context={"user": user})
         payload.is_valid(raise_exception=True)
@@ -477,7 +476,7 @@ class PrescriptionSignView(APIView):
         tags=["prescriptions"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
         clinical.prescription_sign(prescription=prescription, actor=user, context=audit_context(request))
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
@@ -495,7 +494,7 @@ class PrescriptionReviseView(APIView):
         tags=["prescriptions"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
         revision = clinical.prescription_revise(prescription=prescription, actor=user, context=audit_context(request))
         fresh = selectors.prescription_access(user=user, prescription_id=revision.pk)
@@ -516,7 +515,7 @@ class PrescriptionPdfView(APIView):
         tags=["prescriptions"],
     )
     def get(self, request: Request, id: Any) -> HttpResponse:
-        user = _user(request)
+        user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
         if prescription.document is None:
             raise NotFound("This prescription is not signed yet, so it has no PDF.")

@@ -18,11 +18,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.guards import require_capability, require_location
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from audit.context import AuditContext
@@ -124,20 +125,6 @@ def visit_notes(visit: Visit) -> dict[str, str]:
     return {str(key): str(text) for key, text in value.items()} if isinstance(value, dict) else {}
 
 
-def _require(actor: User, capability: str, what: str) -> None:
-    if not actor.has_capability(capability):
-        raise PermissionDenied(f"You are not allowed to {what}.")
-
-
-def _check_location(actor: User, location: Location | None) -> None:
-    if location is None:
-        raise ValidationError({"location": "Choose the location."})
-    if not location.is_active:
-        raise ValidationError({"location": f"{location.name} is closed; choose an active location."})
-    if not user_can_access_location(actor, location):
-        raise ValidationError({"location": f"You do not work at {location.name}."})
-
-
 def clean_notes(notes: Mapping[str, Any] | None) -> dict[str, str]:
     """SOAP notes and narrative, keyed by NOTE_KEYS; blank sections are dropped."""
     cleaned: dict[str, str] = {}
@@ -227,12 +214,12 @@ def visit_create(
     **fields: Any,
 ) -> Visit:
     """Start a draft visit (consultation). `fields` are VISIT_FIELDS; the clinician defaults to the actor."""
-    _require(actor, "clinical.edit", "write visits")
+    require_capability(actor, "clinical.edit", "write visits")
     unknown = sorted(set(fields) - set(VISIT_FIELDS))
     if unknown:
         raise TypeError(f"Not visit fields: {', '.join(unknown)}")
     patient_check_writable(actor=actor, patient=patient)
-    _check_location(actor, location)
+    require_location(actor, location)
     fields.setdefault("clinician", actor)
     if fields.get("clinician") is None:
         fields["clinician"] = actor
@@ -275,7 +262,7 @@ def visit_update(
     `notes`, when given, replaces the notes (sections left out are cleared); `diagnoses`, when
     given, replaces the list. Returns the names of the changed fields.
     """
-    _require(actor, "clinical.edit", "write visits")
+    require_capability(actor, "clinical.edit", "write visits")
     unknown = sorted(set(fields) - set(VISIT_FIELDS))
     if unknown:
         raise TypeError(f"Not visit fields: {', '.join(unknown)}")
@@ -285,7 +272,7 @@ def visit_update(
             "This visit is signed and can no longer be edited. Add an addendum instead.", code="signed"
         )
     if "location" in fields and fields["location"] != locked.location:
-        _check_location(actor, fields["location"])
+        require_location(actor, fields["location"])
     if "clinician" in fields and fields["clinician"] is None:
         del fields["clinician"]
     if "visit_at" in fields and fields["visit_at"] is None:
@@ -325,7 +312,7 @@ def visit_update(
 @transaction.atomic
 def visit_sign(*, visit: Visit, actor: User, context: AuditContext | None = None) -> Visit:
     """Sign a draft visit. From now on it is read-only; changes go in addenda."""
-    _require(actor, "clinical.sign", "sign visits")
+    require_capability(actor, "clinical.sign", "sign visits")
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
     if locked.status != Visit.Status.DRAFT:
         raise ValidationError("This visit is already signed.", code="signed")
@@ -352,7 +339,7 @@ def visit_sign(*, visit: Visit, actor: User, context: AuditContext | None = None
 @transaction.atomic
 def visit_addendum_add(*, visit: Visit, actor: User, text: str, context: AuditContext | None = None) -> VisitAddendum:
     """Append an addendum to a signed visit; the signed original is kept and shown unchanged."""
-    _require(actor, "clinical.edit", "write visits")
+    require_capability(actor, "clinical.edit", "write visits")
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
     if locked.status != Visit.Status.SIGNED:
         raise ValidationError("This visit is still a draft: edit it instead of adding an addendum.", code="draft")
@@ -451,7 +438,7 @@ def prescription_create(
     **fields: Any,
 ) -> Prescription:
     """A draft prescription (version 1). `fields` are PRESCRIPTION_FIELDS minus location."""
-    _require(actor, "prescriptions.write", "write prescriptions")
+    require_capability(actor, "prescriptions.write", "write prescriptions")
     unknown = sorted(set(fields) - set(PRESCRIPTION_FIELDS))
     if unknown:
         raise TypeError(f"Not prescription fields: {', '.join(unknown)}")
@@ -459,7 +446,7 @@ def prescription_create(
     _check_visit(visit, patient, actor)
     if location is None and visit is not None:
         location = visit.location
-    _check_location(actor, location)
+    require_location(actor, location)
     assert location is not None
     cleaned = clean_items(items)
     prescription = Prescription(patient=patient, visit=visit, location=location, prescriber=actor, **fields)
@@ -496,7 +483,7 @@ def prescription_update(
     **fields: Any,
 ) -> list[str]:
     """Change a draft. A signed (or superseded) prescription is immutable: revise it instead."""
-    _require(actor, "prescriptions.write", "write prescriptions")
+    require_capability(actor, "prescriptions.write", "write prescriptions")
     unknown = sorted(set(fields) - set(PRESCRIPTION_FIELDS))
     if unknown:
         raise TypeError(f"Not prescription fields: {', '.join(unknown)}")
@@ -506,7 +493,7 @@ def prescription_update(
             "This prescription is signed and cannot be changed. Revise it to make a new version.", code="signed"
         )
     if "location" in fields and fields["location"] != locked.location:
-        _check_location(actor, fields["location"])
+        require_location(actor, fields["location"])
     changed = [name for name, value in fields.items() if getattr(locked, name) != value]
     for name in changed:
         setattr(locked, name, fields[name])
@@ -569,7 +556,7 @@ def formulary_learn(item: PrescriptionItem, *, when: dt.datetime) -> FormularyDr
 def prescription_sign(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> Prescription:
     """Sign a draft: the actor becomes the prescriber, the PDF is rendered, stored encrypted and
     published for verification, the previous version (if any) becomes superseded."""
-    _require(actor, "prescriptions.sign", "sign prescriptions")
+    require_capability(actor, "prescriptions.sign", "sign prescriptions")
     locked = (
         Prescription.objects.select_for_update(of=("self",))
         .select_related("patient", "location", "visit", "previous")
@@ -658,7 +645,7 @@ def prescription_revise(
 ) -> Prescription:
     """A new draft version of a signed prescription, with its lines copied. If a draft revision
     already exists, that draft is returned instead of a second one."""
-    _require(actor, "prescriptions.write", "write prescriptions")
+    require_capability(actor, "prescriptions.write", "write prescriptions")
     locked = Prescription.objects.select_for_update().get(pk=prescription.pk)
     existing = Prescription.objects.filter(previous=locked).first()
     if existing is not None and existing.status == Prescription.Status.DRAFT:
@@ -696,7 +683,7 @@ def prescription_revise(
 
 def prescription_pdf_read(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> bytes:
     """The signed PDF, decrypted; the download is audited."""
-    _require(actor, "prescriptions.view", "view prescriptions")
+    require_capability(actor, "prescriptions.view", "view prescriptions")
     if prescription.document_id is None:
         raise ValidationError("This prescription has no PDF yet: it is made when the prescription is signed.")
     document = SignedDocument.objects.get(pk=prescription.document_id)

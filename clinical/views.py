@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
+from accounts.guards import staff_user
 from audit.context import audit_context
 from clinical import selectors
 from clinical import services as clinical
@@ -35,25 +35,20 @@ from clinical.forms import (
 from clinical.models import Prescription, Visit
 from clinical.pdf import printed_item
 from docos.permissions import capability_required
-from patients.access import patient_access
+from patients.access import patient_access, patient_filter_access
 from patients.models import Patient
 
 PAGE_SIZE = 50
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _patient_filter(request: HttpRequest) -> Patient | None:
-    raw = request.GET.get("patient", "").strip()
-    if not raw:
-        return None
-    return patient_access(user=_user(request), patient_id=raw)
+def _patient_filter(request: HttpRequest, patient_id: UUID | None) -> Patient | None:
+    """The patient of a chart sub-page (/patients/<id>/visits) or of a list's `?patient=` filter."""
+    raw = patient_id or request.GET.get("patient", "").strip()
+    return patient_filter_access(user=staff_user(request), patient_id=raw)
 
 
 def _query_string(patient: Patient | None, status: str) -> str:
@@ -71,9 +66,9 @@ def _errors_message(exc: ValidationError) -> str:
 @require_GET
 @capability_required("clinical.view")
 def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
-    patient = patient_access(user=_user(request), patient_id=patient_id) if patient_id else _patient_filter(request)
+    patient = _patient_filter(request, patient_id)
     status = request.GET.get("status", "")
-    page = _page(request, selectors.visit_list(user=_user(request), patient=patient, status=status))
+    page = _page(request, selectors.visit_list(user=staff_user(request), patient=patient, status=status))
     return render(
         request,
         "clinical/visit_list.html",
@@ -108,8 +103,8 @@ def _visit_form_page(
 @require_http_methods(["GET", "POST"])
 @capability_required("clinical.edit")
 def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    user = _user(request)
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    user = staff_user(request)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     if request.method == "POST":
         form = VisitForm(request.POST, user=user)
         diagnoses = DiagnosisFormSet(request.POST, prefix="diagnoses")
@@ -137,7 +132,7 @@ def visit_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("clinical.view")
 def visit_detail(request: HttpRequest, visit_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     visit = selectors.visit_access(user=user, visit_id=visit_id)
     notes = clinical.visit_notes(visit)
     prescriptions = (
@@ -163,7 +158,7 @@ def visit_detail(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("clinical.edit")
 def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     visit = selectors.visit_access(user=user, visit_id=visit_id)
     if visit.status != Visit.Status.DRAFT:
         messages.warning(request, "This visit is signed and can no longer be edited. Add an addendum instead.")
@@ -194,9 +189,9 @@ def visit_edit(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_POST
 @capability_required("clinical.sign")
 def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
-    visit = selectors.visit_access(user=_user(request), visit_id=visit_id)
+    visit = selectors.visit_access(user=staff_user(request), visit_id=visit_id)
     try:
-        clinical.visit_sign(visit=visit, actor=_user(request), context=audit_context(request))
+        clinical.visit_sign(visit=visit, actor=staff_user(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
     else:
@@ -207,7 +202,7 @@ def visit_sign(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_POST
 @capability_required("clinical.edit")
 def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     visit = selectors.visit_access(user=user, visit_id=visit_id)
     form = AddendumForm(request.POST)
     if form.is_valid():
@@ -230,9 +225,9 @@ def visit_addendum(request: HttpRequest, visit_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("prescriptions.view")
 def prescription_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResponse:
-    patient = patient_access(user=_user(request), patient_id=patient_id) if patient_id else _patient_filter(request)
+    patient = _patient_filter(request, patient_id)
     status = request.GET.get("status", "")
-    page = _page(request, selectors.prescription_list(user=_user(request), patient=patient, status=status))
+    page = _page(request, selectors.prescription_list(user=staff_user(request), patient=patient, status=status))
     return render(
         request,
         "clinical/prescription_list.html",
@@ -269,7 +264,7 @@ def _visit_param(request: HttpRequest, patient: Patient) -> Visit | None:
     raw = request.GET.get("visit") or request.POST.get("visit") or ""
     if not raw:
         return None
-    visit = selectors.visit_access(user=_user(request), visit_id=raw)
+    visit = selectors.visit_access(user=staff_user(request), visit_id=raw)
     if visit.patient_id != patient.pk:
         raise Http404("No such visit")
     return visit
@@ -278,8 +273,8 @@ def _visit_param(request: HttpRequest, patient: Patient) -> Visit | None:
 @require_http_methods(["GET", "POST"])
 @capability_required("prescriptions.write")
 def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    user = _user(request)
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    user = staff_user(request)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     visit = _visit_param(request, patient)
     if request.method == "POST":
         form = PrescriptionForm(request.POST, user=user)
@@ -313,7 +308,7 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("prescriptions.view")
 def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
     return render(
         request,
@@ -331,7 +326,7 @@ def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResp
 @require_http_methods(["GET", "POST"])
 @capability_required("prescriptions.write")
 def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
     if prescription.status != Prescription.Status.DRAFT:
         messages.warning(request, "This prescription is signed and cannot be changed. Revise it to make a new version.")
@@ -390,9 +385,9 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 @require_POST
 @capability_required("prescriptions.sign")
 def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
     try:
-        clinical.prescription_sign(prescription=prescription, actor=_user(request), context=audit_context(request))
+        clinical.prescription_sign(prescription=prescription, actor=staff_user(request), context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
     else:
@@ -403,10 +398,10 @@ def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 @require_POST
 @capability_required("prescriptions.write")
 def prescription_revise(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
     try:
         revision = clinical.prescription_revise(
-            prescription=prescription, actor=_user(request), context=audit_context(request)
+            prescription=prescription, actor=staff_user(request), context=audit_context(request)
         )
     except ValidationError as exc:
         messages.error(request, _errors_message(exc))
@@ -429,11 +424,11 @@ def pdf_response(data: bytes, *, filename: str, download: bool) -> HttpResponse:
 @require_GET
 @capability_required("prescriptions.view")
 def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    prescription = selectors.prescription_access(user=_user(request), prescription_id=prescription_id)
+    prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
     if prescription.document is None:
         raise Http404("This prescription is not signed yet")
     data = clinical.prescription_pdf_read(
-        prescription=prescription, actor=_user(request), context=audit_context(request)
+        prescription=prescription, actor=staff_user(request), context=audit_context(request)
     )
     return pdf_response(
         data,

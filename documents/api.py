@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_refs import RefOutput, StaffRefOutput
+from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
@@ -217,10 +218,6 @@ class CertificateListQuery(PatientQuery):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
     paginator = PageNumberPagination()
     page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
@@ -256,9 +253,11 @@ class PatientDocumentsView(APIView):
         tags=["documents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        patient = patient_access(user=_user(request), patient_id=id)
+        patient = patient_access(user=staff_user(request), patient_id=id)
         filters = _query(DocumentListQuery, request)
-        queryset = selectors.document_list(user=_user(request), patient=patient, category=filters.get("category", ""))
+        queryset = selectors.document_list(
+            user=staff_user(request), patient=patient, category=filters.get("category", "")
+        )
         return _paginated(self, request, queryset, lambda document: DocumentOutput(document).data)
 
     @extend_schema(
@@ -271,8 +270,8 @@ class PatientDocumentsView(APIView):
         tags=["documents"],
     )
     def post(self, request: Request, id: Any) -> Response:
-        user = _user(request)
-        patient = patient_access(user=_user(request), patient_id=id)
+        user = staff_user(request)
+        patient = patient_access(user=staff_user(request), patient_id=id)
         payload = DocumentUploadInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -305,7 +304,7 @@ class DocumentDetailView(APIView):
         tags=["documents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(DocumentOutput(selectors.document_access(user=_user(request), document_id=id)).data)
+        return Response(DocumentOutput(selectors.document_access(user=staff_user(request), document_id=id)).data)
 
 
 class DocumentDownloadView(APIView):
@@ -324,7 +323,7 @@ class DocumentDownloadView(APIView):
         tags=["documents"],
     )
     def get(self, request: Request, id: Any) -> FileResponse:
-        user = _user(request)
+        user = staff_user(request)
         document = selectors.document_access(user=user, document_id=id)
         try:
             data = documents.document_read(document=document, actor=user, context=audit_context(request))
@@ -366,8 +365,10 @@ class ConsentListView(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = _query(PatientQuery, request)
-        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
-        queryset = selectors.consent_list(user=_user(request), patient=patient)
+        patient = (
+            patient_access(user=staff_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
+        )
+        queryset = selectors.consent_list(user=staff_user(request), patient=patient)
         return _paginated(self, request, queryset, lambda consent: ConsentOutput(consent).data)
 
     @extend_schema(
@@ -382,11 +383,11 @@ class ConsentListView(APIView):
         tags=["consents"],
     )
     def post(self, request: Request) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         payload = ConsentInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        patient = patient_access(user=_user(request), patient_id=data["patient"])
+        patient = patient_access(user=staff_user(request), patient_id=data["patient"])
         template = selectors.consent_template_get(data["template"])
         signature = data["signature"].strip()
         if not signature.lower().startswith("data:"):
@@ -418,7 +419,7 @@ class ConsentDetailView(APIView):
         tags=["consents"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(ConsentOutput(selectors.consent_access(user=_user(request), consent_id=id)).data)
+        return Response(ConsentOutput(selectors.consent_access(user=staff_user(request), consent_id=id)).data)
 
 
 class ConsentPdfView(APIView):
@@ -432,7 +433,7 @@ class ConsentPdfView(APIView):
         tags=["consents"],
     )
     def get(self, request: Request, id: Any) -> FileResponse:
-        user = _user(request)
+        user = staff_user(request)
         consent = selectors.consent_access(user=user, consent_id=id)
         try:
             data = consents.consent_pdf_read(consent=consent, actor=user, context=audit_context(request))
@@ -474,8 +475,10 @@ class CertificateListView(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = _query(CertificateListQuery, request)
-        patient = patient_access(user=_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
-        queryset = selectors.certificate_list(user=_user(request), patient=patient, kind=filters.get("kind", ""))
+        patient = (
+            patient_access(user=staff_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
+        )
+        queryset = selectors.certificate_list(user=staff_user(request), patient=patient, kind=filters.get("kind", ""))
         return _paginated(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
 
     @extend_schema(
@@ -489,11 +492,11 @@ class CertificateListView(APIView):
         tags=["certificates"],
     )
     def post(self, request: Request) -> Response:
-        user = _user(request)
+        user = staff_user(request)
         payload = CertificateInput(data=request.data, context={"user": user})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        patient = patient_access(user=_user(request), patient_id=data["patient"])
+        patient = patient_access(user=staff_user(request), patient_id=data["patient"])
         template = selectors.certificate_template_get(data["template"]) if data.get("template") else None
         certificate = consents.certificate_sign(
             patient=patient,
@@ -522,7 +525,9 @@ class CertificateDetailView(APIView):
         tags=["certificates"],
     )
     def get(self, request: Request, id: Any) -> Response:
-        return Response(CertificateOutput(selectors.certificate_access(user=_user(request), certificate_id=id)).data)
+        return Response(
+            CertificateOutput(selectors.certificate_access(user=staff_user(request), certificate_id=id)).data
+        )
 
 
 class CertificatePdfView(APIView):
@@ -536,7 +541,7 @@ class CertificatePdfView(APIView):
         tags=["certificates"],
     )
     def get(self, request: Request, id: Any) -> FileResponse:
-        user = _user(request)
+        user = staff_user(request)
         certificate = selectors.certificate_access(user=user, certificate_id=id)
         try:
             data = consents.certificate_pdf_read(certificate=certificate, actor=user, context=audit_context(request))

@@ -30,13 +30,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from accounts.guards import location_problem, require_capability
 from accounts.models import Location, User
-from accounts.selectors import user_can_access_location
 from audit.context import AuditContext
 from audit.services import audit_record
 from docos.storage import FileUnavailable, read_decrypted
@@ -186,11 +186,6 @@ def clean_signature(raw: bytes) -> bytes:
 # --- shared helpers ----------------------------------------------------------------------------------
 
 
-def _require(actor: User, capability: str, what: str) -> None:
-    if not actor.has_capability(capability):
-        raise PermissionDenied(f"You are not allowed to {what}.")
-
-
 def _add(errors: dict[str, list[Any]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
@@ -205,10 +200,9 @@ def _collect(errors: dict[str, list[Any]], field: str, check: Any, *args: Any) -
 
 
 def _check_location(errors: dict[str, list[Any]], actor: User, location: Location | None) -> None:
-    if location is None or not location.is_active:
-        _add(errors, "location", "Choose an active location.")
-    elif not user_can_access_location(actor, location):
-        _add(errors, "location", f"You do not work at {location.name}.")
+    problem = location_problem(actor, location)
+    if problem is not None:
+        _add(errors, "location", problem)
 
 
 def _short(errors: dict[str, list[Any]], field: str, value: str, limit: int, label: str) -> str:
@@ -277,7 +271,7 @@ def _clean_consent_template(errors: dict[str, list[Any]], name: str, kind: str, 
 def consent_template_create(
     *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
 ) -> ConsentTemplate:
-    _require(actor, "consents.manage", "manage consent templates")
+    require_capability(actor, "consents.manage", "manage consent templates")
     errors: dict[str, list[Any]] = {}
     clean_name, kind, clean_body = _clean_consent_template(errors, name, kind, body)
     if errors:
@@ -307,7 +301,7 @@ def consent_template_update(
 ) -> list[str]:
     """Change a template. A new text makes a new version; forms already signed keep the text they
     were signed with (it is copied into each form and its PDF)."""
-    _require(actor, "consents.manage", "manage consent templates")
+    require_capability(actor, "consents.manage", "manage consent templates")
     locked = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
     errors: dict[str, list[Any]] = {}
     clean_name, clean_kind, clean_body = _clean_consent_template(
@@ -399,7 +393,7 @@ def consent_sign(
 
     For a minor the parent or guardian signs (`signer_relation="guardian"`; the name defaults to
     the guardian on the patient's record). Errors are reported per field, all at once."""
-    _require(actor, "consents.manage", "prepare consent forms")
+    require_capability(actor, "consents.manage", "prepare consent forms")
     patient_check_writable(actor=actor, patient=patient)
     if location is None:
         location = default_location(actor, patient)
@@ -503,7 +497,7 @@ def consent_sign(
 
 
 def consent_pdf_read(*, consent: ConsentForm, actor: User, context: AuditContext | None = None) -> bytes:
-    _require(actor, "consents.manage", "view consent forms")
+    require_capability(actor, "consents.manage", "view consent forms")
     document = SignedDocument.objects.get(pk=consent.document_id)
     return signed_pdf_read(document=document, actor=actor, action="consent.download", context=context)
 
@@ -525,7 +519,7 @@ def _clean_certificate_template(errors: dict[str, list[Any]], name: str, kind: s
 def certificate_template_create(
     *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
 ) -> CertificateTemplate:
-    _require(actor, "certificates.sign", "manage certificate templates")
+    require_capability(actor, "certificates.sign", "manage certificate templates")
     errors: dict[str, list[Any]] = {}
     clean_name, kind, clean_body = _clean_certificate_template(errors, name, kind, body)
     if errors:
@@ -554,7 +548,7 @@ def certificate_template_update(
     context: AuditContext | None = None,
 ) -> list[str]:
     """Change a template; certificates already signed keep their own copy of the text."""
-    _require(actor, "certificates.sign", "manage certificate templates")
+    require_capability(actor, "certificates.sign", "manage certificate templates")
     locked = CertificateTemplate.objects.select_for_update().get(pk=template.pk)
     errors: dict[str, list[Any]] = {}
     clean_name, clean_kind, clean_body = _clean_certificate_template(
@@ -682,7 +676,7 @@ def certificate_sign(
 
     A sick-leave certificate needs both dates, a fitness certificate the date from which the
     patient is fit; any placeholder the text uses needs its value."""
-    _require(actor, "certificates.sign", "sign certificates")
+    require_capability(actor, "certificates.sign", "sign certificates")
     if not actor.registration_number.strip():
         raise ValidationError(
             "Your medical registration number is missing, and it must print on every certificate. "
@@ -785,6 +779,6 @@ def certificate_sign(
 
 
 def certificate_pdf_read(*, certificate: Certificate, actor: User, context: AuditContext | None = None) -> bytes:
-    _require(actor, "clinical.view", "view certificates")
+    require_capability(actor, "clinical.view", "view certificates")
     document = SignedDocument.objects.get(pk=certificate.document_id)
     return signed_pdf_read(document=document, actor=actor, action="certificate.download", context=context)

@@ -23,9 +23,10 @@ from typing import IO, Any
 
 import filetype
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.guards import require_capability
 from accounts.models import Location, User
 from accounts.selectors import locations_for, user_can_access_location
 from audit.context import AuditContext
@@ -189,11 +190,6 @@ def check_file(data: bytes, name: str) -> FileKind:
     return kind
 
 
-def _require(actor: User, capability: str, what: str) -> None:
-    if not actor.has_capability(capability):
-        raise PermissionDenied(f"You are not allowed to {what}.")
-
-
 def default_location(actor: User, patient: Patient) -> Location | None:
     """The patient's registration location if the actor works there, else the actor's first location."""
     mine = locations_for(actor)
@@ -218,7 +214,7 @@ def document_upload(
 ) -> PatientDocument:
     """Check, encrypt and store an uploaded file for `patient`. Raises ValidationError with a
     message per field ("file", "title", "category", "location")."""
-    _require(actor, "documents.upload", "upload documents")
+    require_capability(actor, "documents.upload", "upload documents")
     patient_check_writable(actor=actor, patient=patient)
     if location is None:
         location = default_location(actor, patient)
@@ -285,7 +281,7 @@ def document_read(*, document: PatientDocument, actor: User, context: AuditConte
 
     Raises FileUnavailable (docos.storage) with a clear message when the file cannot be given back
     (the clinic's data key was destroyed, the object is missing, or it fails its checks)."""
-    _require(actor, "documents.view", "view documents")
+    require_capability(actor, "documents.view", "view documents")
     data = read_decrypted(current_clinic(), document.storage_name)
     if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
         raise FileUnavailable(

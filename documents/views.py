@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.guards import staff_user
 from accounts.models import User
 from audit.context import audit_context
 from docos.permissions import capability_required
@@ -40,10 +41,6 @@ from patients.access import patient_access
 from patients.models import Patient
 
 PAGE_SIZE = 50
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
@@ -69,9 +66,9 @@ def _unavailable(request: HttpRequest, exc: FileUnavailable, *, back: str) -> Ht
 @require_GET
 @capability_required("documents.view")
 def patient_documents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     category = request.GET.get("category", "")
-    page = _page(request, selectors.document_list(user=_user(request), patient=patient, category=category))
+    page = _page(request, selectors.document_list(user=staff_user(request), patient=patient, category=category))
     return render(
         request,
         "documents/document_list.html",
@@ -88,8 +85,8 @@ def patient_documents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("documents.upload")
 def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    user = _user(request)
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    user = staff_user(request)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     default = documents.default_location(user, patient)
     status = 200
     if request.method == "POST":
@@ -131,7 +128,7 @@ def document_upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("documents.view")
 def document_detail(request: HttpRequest, document_id: UUID) -> HttpResponse:
-    document = selectors.document_access(user=_user(request), document_id=document_id)
+    document = selectors.document_access(user=staff_user(request), document_id=document_id)
     return render(
         request,
         "documents/document_detail.html",
@@ -142,9 +139,9 @@ def document_detail(request: HttpRequest, document_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("documents.view")
 def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBase:
-    document = selectors.document_access(user=_user(request), document_id=document_id)
+    document = selectors.document_access(user=staff_user(request), document_id=document_id)
     try:
-        data = documents.document_read(document=document, actor=_user(request), context=audit_context(request))
+        data = documents.document_read(document=document, actor=staff_user(request), context=audit_context(request))
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/documents/{document.pk}/")
     return attachment_response(data, filename=documents.download_name(document), content_type=document.content_type)
@@ -156,8 +153,8 @@ def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBa
 @require_GET
 @capability_required("consents.manage")
 def patient_consents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = patient_access(user=_user(request), patient_id=patient_id)
-    page = _page(request, selectors.consent_list(user=_user(request), patient=patient))
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
+    page = _page(request, selectors.consent_list(user=staff_user(request), patient=patient))
     return render(request, "documents/consent_list.html", {"patient": patient, "page": page})
 
 
@@ -172,7 +169,7 @@ def _consent_signing_page(
     status: int = 200,
 ) -> HttpResponse:
     """Step 2: the filled-in text to read, and the signature pad (for the patient or guardian)."""
-    user = _user(request)
+    user = staff_user(request)
     location = documents.default_location(user, patient)
     preview = (
         consents.consent_text(
@@ -199,8 +196,8 @@ def _consent_signing_page(
 def consent_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """Step 1 (GET without a template): choose the form, procedure and doctor. Step 2 (GET with
     them): the text to read and the signature pad. POST signs."""
-    user = _user(request)
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    user = staff_user(request)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     if patient.merged_into_id is not None:
         messages.error(request, "This record was merged into another; take consent on that record.")
         return redirect("consents-patient-list", patient_id=patient.pk)
@@ -277,7 +274,7 @@ def consent_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("consents.manage")
 def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
-    consent = selectors.consent_access(user=_user(request), consent_id=consent_id)
+    consent = selectors.consent_access(user=staff_user(request), consent_id=consent_id)
     return render(
         request,
         "documents/consent_detail.html",
@@ -288,9 +285,9 @@ def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("consents.manage")
 def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
-    consent = selectors.consent_access(user=_user(request), consent_id=consent_id)
+    consent = selectors.consent_access(user=staff_user(request), consent_id=consent_id)
     try:
-        data = consents.consent_pdf_read(consent=consent, actor=_user(request), context=audit_context(request))
+        data = consents.consent_pdf_read(consent=consent, actor=staff_user(request), context=audit_context(request))
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/consents/{consent.pk}/")
     return attachment_response(
@@ -304,8 +301,8 @@ def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
 @require_GET
 @capability_required("clinical.view")
 def patient_certificates(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = patient_access(user=_user(request), patient_id=patient_id)
-    page = _page(request, selectors.certificate_list(user=_user(request), patient=patient))
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
+    page = _page(request, selectors.certificate_list(user=staff_user(request), patient=patient))
     return render(request, "documents/certificate_list.html", {"patient": patient, "page": page})
 
 
@@ -313,8 +310,8 @@ def patient_certificates(request: HttpRequest, patient_id: UUID) -> HttpResponse
 @capability_required("certificates.sign")
 def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """The certificate editor: start from a template, adjust the text, preview, sign."""
-    user = _user(request)
-    patient = patient_access(user=_user(request), patient_id=patient_id)
+    user = staff_user(request)
+    patient = patient_access(user=staff_user(request), patient_id=patient_id)
     default = documents.default_location(user, patient)
     preview = ""
     status = 200
@@ -388,7 +385,7 @@ def certificate_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @require_GET
 @capability_required("clinical.view")
 def certificate_detail(request: HttpRequest, certificate_id: UUID) -> HttpResponse:
-    certificate = selectors.certificate_access(user=_user(request), certificate_id=certificate_id)
+    certificate = selectors.certificate_access(user=staff_user(request), certificate_id=certificate_id)
     return render(
         request,
         "documents/certificate_detail.html",
@@ -399,10 +396,10 @@ def certificate_detail(request: HttpRequest, certificate_id: UUID) -> HttpRespon
 @require_GET
 @capability_required("clinical.view")
 def certificate_pdf(request: HttpRequest, certificate_id: UUID) -> HttpResponseBase:
-    certificate = selectors.certificate_access(user=_user(request), certificate_id=certificate_id)
+    certificate = selectors.certificate_access(user=staff_user(request), certificate_id=certificate_id)
     try:
         data = consents.certificate_pdf_read(
-            certificate=certificate, actor=_user(request), context=audit_context(request)
+            certificate=certificate, actor=staff_user(request), context=audit_context(request)
         )
     except FileUnavailable as exc:
         return _unavailable(request, exc, back=f"/certificates/{certificate.pk}/")
@@ -451,7 +448,7 @@ def _template_list(request: HttpRequest, which: str) -> HttpResponse:
 
 def _template_form(request: HttpRequest, which: str, template_id: UUID | None) -> HttpResponse:
     spec = _TEMPLATE_KINDS[which]
-    user = _user(request)
+    user = staff_user(request)
     template: Any = None
     if template_id is not None:
         template = (

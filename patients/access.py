@@ -165,3 +165,8 @@ def patient_check_writable(*, actor: Any, patient: Patient) -> None:
         raise ValidationError({"patient": "This patient record was merged into another; use that record instead."})
     if not patient.is_active:
         raise ValidationError({"patient": "This patient record is inactive."})
+
+
+def patient_filter_access(*, user: Any, patient_id: Any) -> Patient | None:
+    """For list filters (`?patient=`): None when no patient was named, else the same as patient_access."""
+    return patient_access(user=user, patient_id=patient_id) if patient_id else None

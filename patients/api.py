@@ -15,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Location, User
+from accounts.guards import staff_user
+from accounts.models import Location
 from audit.context import audit_context
 from docos.api_errors import ErrorSerializer, error_body, error_responses
 from patients import selectors, services
@@ -174,12 +175,6 @@ class PatientPagination(PageNumberPagination):
 # --- views ---------------------------------------------------------------------------------------
 
 
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _duplicate_response(exc: services.PossibleDuplicates) -> Response:
     lines = [f"{c.patient.mrn}: {', '.join(c.reasons)}" for c in exc.candidates]
     body = error_body("possible_duplicate", exc.messages[0], {"confirm_duplicate": lines})
@@ -211,7 +206,7 @@ class PatientListView(APIView):
     def get(self, request: Request) -> Response:
         query = PatientListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        found = selectors.patient_search(user=_user(request), query=query.validated_data.get("q", ""))
+        found = selectors.patient_search(user=staff_user(request), query=query.validated_data.get("q", ""))
         paginator = PatientPagination()
         page = paginator.paginate_queryset(found.queryset, request, view=self) or []
         rows = selectors.as_rows(page)
@@ -236,7 +231,7 @@ class PatientListView(APIView):
         data.is_valid(raise_exception=True)
         try:
             patient = services.patient_create(
-                actor=_user(request),
+                actor=staff_user(request),
                 context=audit_context(request),
                 duplicates_confirmed=data.validated_data["confirm_duplicate"],
                 whatsapp_consent=data.validated_data["whatsapp_consent"],
@@ -246,7 +241,7 @@ class PatientListView(APIView):
             )
         except services.PossibleDuplicates as exc:
             return _duplicate_response(exc)
-        patient = patient_access(user=_user(request), patient_id=patient.pk)
+        patient = patient_access(user=staff_user(request), patient_id=patient.pk)
         return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
 
 
@@ -254,7 +249,7 @@ class PatientDetailView(APIView):
     required_capability = {"GET": "patients.view", "PATCH": "patients.edit", "PUT": "patients.edit"}
 
     def _get(self, request: Request, id: Any) -> Patient:
-        return patient_access(user=_user(request), patient_id=id)
+        return patient_access(user=staff_user(request), patient_id=id)
 
     @extend_schema(
         operation_id="patients_retrieve",
@@ -271,7 +266,7 @@ class PatientDetailView(APIView):
         data = PatientInput(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         services.patient_update(
-            patient=patient, actor=_user(request), context=audit_context(request), **data.service_fields()
+            patient=patient, actor=staff_user(request), context=audit_context(request), **data.service_fields()
         )
         return Response(PatientOutput(self._get(request, id)).data)
 

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.guards import staff_user
 from accounts.models import User
 from accounts.selectors import locations_for
 from audit.context import audit_context
@@ -71,19 +72,13 @@ def result_page(queryset: QuerySet[Any], number: int, per_page: int = PER_PAGE) 
     return ResultPage(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 # --- list and search ----------------------------------------------------------------------------
 
 
 @require_GET
 @capability_required("patients.view")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     query = request.GET.get("q", "").strip()[:100]
     found = selectors.patient_search(user=user, query=query)
     page = result_page(found.queryset, _page_number(request))
@@ -118,7 +113,7 @@ def _elsewhere(user: User, found: selectors.PatientSearch) -> list[Patient]:
 @capability_required("patients.cross_branch")
 def patient_open_at_branch(request: HttpRequest) -> HttpResponse:
     """Break-the-glass: open a patient of another branch, found by exact MRN, with a reason."""
-    user = _user(request)
+    user = staff_user(request)
     mrn = (request.POST.get("mrn") or request.GET.get("mrn") or "").strip()[:24]
     matches = patient_find_elsewhere(user=user, mrn=mrn) if mrn else []
     patient = matches[0] if len(matches) == 1 else None
@@ -157,7 +152,7 @@ def _location_names(candidates: list[services.DuplicateCandidate], user: User) -
 @require_http_methods(["GET", "POST"])
 @capability_required("patients.edit")
 def patient_register(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     locations = locations_for(user).order_by("name")
     duplicates: list[dict[str, Any]] = []
     if request.method == "POST":
@@ -197,7 +192,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("patients.edit")
 def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient = patient_access(user=user, patient_id=patient_id)
     if patient.merged_into_id:
         messages.warning(request, "This record was merged; edit the surviving record instead.")
@@ -226,7 +221,7 @@ def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @capability_required("patients.view")
 def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient = patient_access(user=user, patient_id=patient_id)
     timeline = selectors.patient_timeline(user=user, patient=patient)
     page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
@@ -252,7 +247,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @require_POST
 @capability_required("patients.edit")
 def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient = patient_access(user=user, patient_id=patient_id)
     form = ConsentForm(request.POST)
     if not form.is_valid():
@@ -288,7 +283,7 @@ def _find_other(user: User, text: str) -> Patient:
 @capability_required("patients.merge")
 def patient_merge(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """GET ?other=<MRN or id>: both records side by side; POST: merge the other into this one."""
-    user = _user(request)
+    user = staff_user(request)
     survivor = patient_access(user=user, patient_id=patient_id)
     source = request.POST if request.method == "POST" else request.GET
     form = MergeForm(source)
@@ -340,7 +335,7 @@ def patient_merge(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required("patients.import")
 def import_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     locations = locations_for(user).order_by("name")
     if request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES, locations=locations)
@@ -371,7 +366,7 @@ def _mapping_choices() -> list[tuple[str, str]]:
 @require_http_methods(["GET", "POST"])
 @capability_required("patients.import")
 def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     editable = patient_import.status in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED)
     context: dict[str, Any] = {"import": patient_import, "editable": editable}
@@ -411,7 +406,7 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
 @require_POST
 @capability_required("patients.import")
 def import_start(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     try:
         importer.patient_import_start(patient_import=patient_import, actor=user, context=audit_context(request))
@@ -423,7 +418,7 @@ def import_start(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @capability_required("patients.import")
 def import_status(request: HttpRequest, import_id: uuid.UUID) -> JsonResponse:
-    patient_import = selectors.patient_import_get(user=_user(request), import_id=import_id)
+    patient_import = selectors.patient_import_get(user=staff_user(request), import_id=import_id)
     response = JsonResponse(importer.import_status(patient_import))
     response["Cache-Control"] = "no-store"
     return response
@@ -432,7 +427,7 @@ def import_status(request: HttpRequest, import_id: uuid.UUID) -> JsonResponse:
 @require_GET
 @capability_required("patients.import")
 def import_errors(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     if not patient_import.error_count:
         raise Http404("No errors")
