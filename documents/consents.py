@@ -28,6 +28,7 @@ import hmac
 import io
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -254,36 +255,114 @@ def signed_pdf_read(
     return data
 
 
-# --- consent templates ---------------------------------------------------------------------------
+# --- consent and certificate templates ------------------------------------------------------------
 
 
-def _clean_consent_template(errors: dict[str, list[Any]], name: str, kind: str, body: str) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class _TemplateRules:
+    """What differs between the two kinds of template; everything else is one code path."""
+
+    model: Any  # ConsentTemplate or CertificateTemplate
+    capability: str
+    action: str  # audit action prefix
+    name_example: str
+    placeholders: Any
+    versioned: bool  # consent templates number their texts; signed forms keep the text they were signed with
+
+
+CONSENT_TEMPLATE_RULES = _TemplateRules(
+    ConsentTemplate, "consents.manage", "consent_template", "Consent for minor procedure", CONSENT_PLACEHOLDERS, True
+)
+CERTIFICATE_TEMPLATE_RULES = _TemplateRules(
+    CertificateTemplate, "certificates.sign", "certificate_template", "Sick leave", CERTIFICATE_PLACEHOLDERS, False
+)
+
+
+def _clean_template(
+    rules: _TemplateRules, errors: dict[str, list[Any]], name: str, kind: str, body: str
+) -> tuple[str, str, str]:
     clean_name = _short(errors, "name", name, NAME_MAX, "name")
     if not clean_name:
-        _add(errors, "name", "Name the template, e.g. \u201cConsent for minor procedure\u201d.")
-    if kind not in ConsentTemplate.Kind.values:
-        _add(errors, "kind", f"Choose one of: {', '.join(ConsentTemplate.Kind.labels)}.")
-    clean_body = _collect(errors, "body", check_template_text, body, CONSENT_PLACEHOLDERS) or ""
+        _add(errors, "name", f"Name the template, e.g. \u201c{rules.name_example}\u201d.")
+    if kind not in rules.model.Kind.values:
+        _add(errors, "kind", f"Choose one of: {', '.join(rules.model.Kind.labels)}.")
+    clean_body = _collect(errors, "body", check_template_text, body, rules.placeholders) or ""
     return clean_name, kind, clean_body
+
+
+def _template_create(
+    rules: _TemplateRules, *, actor: User, name: str, kind: str, body: str, context: AuditContext | None
+) -> Any:
+    require_capability(actor, rules.capability, f"manage {rules.action.replace('_', ' ')}s")
+    errors: dict[str, list[Any]] = {}
+    clean_name, kind, clean_body = _clean_template(rules, errors, name, kind, body)
+    if errors:
+        raise ValidationError(errors)
+    template = rules.model.objects.create(name=clean_name, kind=kind, body=clean_body)
+    audit_record(
+        actor=actor,
+        action=f"{rules.action}.create",
+        obj=template,
+        context=context,
+        changed_fields=["name", "kind", "body"],
+        metadata={"kind": kind, "version": 1} if rules.versioned else {"kind": kind},
+    )
+    return template
+
+
+def _template_update(
+    rules: _TemplateRules,
+    *,
+    template: Any,
+    actor: User,
+    name: str | None,
+    kind: str | None,
+    body: str | None,
+    is_active: bool | None,
+    context: AuditContext | None,
+) -> list[str]:
+    require_capability(actor, rules.capability, f"manage {rules.action.replace('_', ' ')}s")
+    locked = rules.model.objects.select_for_update().get(pk=template.pk)
+    errors: dict[str, list[Any]] = {}
+    clean_name, clean_kind, clean_body = _clean_template(
+        rules,
+        errors,
+        locked.name if name is None else name,
+        locked.kind if kind is None else kind,
+        locked.body if body is None else body,
+    )
+    if errors:
+        raise ValidationError(errors)
+    updates: dict[str, Any] = {"name": clean_name, "kind": clean_kind, "body": clean_body}
+    if is_active is not None:
+        updates["is_active"] = is_active
+    changed = [field for field, value in updates.items() if getattr(locked, field) != value]
+    if not changed:
+        return []
+    for field in changed:
+        setattr(locked, field, updates[field])
+    if rules.versioned and "body" in changed:
+        locked.version += 1
+        changed.append("version")
+    locked.save(update_fields=changed)
+    audit_record(
+        actor=actor,
+        action=f"{rules.action}.update",
+        obj=locked,
+        context=context,
+        changed_fields=changed,
+        metadata={"version": locked.version} if rules.versioned else {},
+    )
+    template.refresh_from_db()
+    return changed
 
 
 @transaction.atomic
 def consent_template_create(
     *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
 ) -> ConsentTemplate:
-    require_capability(actor, "consents.manage", "manage consent templates")
-    errors: dict[str, list[Any]] = {}
-    clean_name, kind, clean_body = _clean_consent_template(errors, name, kind, body)
-    if errors:
-        raise ValidationError(errors)
-    template = ConsentTemplate.objects.create(name=clean_name, kind=kind, body=clean_body)
-    audit_record(
-        actor=actor,
-        action="consent_template.create",
-        obj=template,
-        context=context,
-        changed_fields=["name", "kind", "body"],
-        metadata={"kind": kind, "version": 1},
+    template: ConsentTemplate = _template_create(
+        CONSENT_TEMPLATE_RULES, actor=actor, name=name, kind=kind, body=body, context=context
     )
     return template
 
@@ -301,39 +380,50 @@ def consent_template_update(
 ) -> list[str]:
     """Change a template. A new text makes a new version; forms already signed keep the text they
     were signed with (it is copied into each form and its PDF)."""
-    require_capability(actor, "consents.manage", "manage consent templates")
-    locked = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
-    errors: dict[str, list[Any]] = {}
-    clean_name, clean_kind, clean_body = _clean_consent_template(
-        errors,
-        locked.name if name is None else name,
-        locked.kind if kind is None else kind,
-        locked.body if body is None else body,
-    )
-    if errors:
-        raise ValidationError(errors)
-    updates: dict[str, Any] = {"name": clean_name, "kind": clean_kind, "body": clean_body}
-    if is_active is not None:
-        updates["is_active"] = is_active
-    changed = [field for field, value in updates.items() if getattr(locked, field) != value]
-    if not changed:
-        return []
-    for field in changed:
-        setattr(locked, field, updates[field])
-    if "body" in changed:
-        locked.version += 1
-        changed.append("version")
-    locked.save(update_fields=changed)
-    audit_record(
+    return _template_update(
+        CONSENT_TEMPLATE_RULES,
+        template=template,
         actor=actor,
-        action="consent_template.update",
-        obj=locked,
+        name=name,
+        kind=kind,
+        body=body,
+        is_active=is_active,
         context=context,
-        changed_fields=changed,
-        metadata={"version": locked.version},
     )
-    template.refresh_from_db()
-    return changed
+
+
+@transaction.atomic
+def certificate_template_create(
+    *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
+) -> CertificateTemplate:
+    template: CertificateTemplate = _template_create(
+        CERTIFICATE_TEMPLATE_RULES, actor=actor, name=name, kind=kind, body=body, context=context
+    )
+    return template
+
+
+@transaction.atomic
+def certificate_template_update(
+    *,
+    template: CertificateTemplate,
+    actor: User,
+    name: str | None = None,
+    kind: str | None = None,
+    body: str | None = None,
+    is_active: bool | None = None,
+    context: AuditContext | None = None,
+) -> list[str]:
+    """Change a template; certificates already signed keep their own copy of the text."""
+    return _template_update(
+        CERTIFICATE_TEMPLATE_RULES,
+        template=template,
+        actor=actor,
+        name=name,
+        kind=kind,
+        body=body,
+        is_active=is_active,
+        context=context,
+    )
 
 
 # --- consent forms -------------------------------------------------------------------------------
@@ -500,77 +590,6 @@ def consent_pdf_read(*, consent: ConsentForm, actor: User, context: AuditContext
     require_capability(actor, "consents.manage", "view consent forms")
     document = SignedDocument.objects.get(pk=consent.document_id)
     return signed_pdf_read(document=document, actor=actor, action="consent.download", context=context)
-
-
-# --- certificate templates -----------------------------------------------------------------------
-
-
-def _clean_certificate_template(errors: dict[str, list[Any]], name: str, kind: str, body: str) -> tuple[str, str, str]:
-    clean_name = _short(errors, "name", name, NAME_MAX, "name")
-    if not clean_name:
-        _add(errors, "name", "Name the template, e.g. \u201cSick leave\u201d.")
-    if kind not in CertificateTemplate.Kind.values:
-        _add(errors, "kind", f"Choose one of: {', '.join(CertificateTemplate.Kind.labels)}.")
-    clean_body = _collect(errors, "body", check_template_text, body, CERTIFICATE_PLACEHOLDERS) or ""
-    return clean_name, kind, clean_body
-
-
-@transaction.atomic
-def certificate_template_create(
-    *, actor: User, name: str, kind: str, body: str, context: AuditContext | None = None
-) -> CertificateTemplate:
-    require_capability(actor, "certificates.sign", "manage certificate templates")
-    errors: dict[str, list[Any]] = {}
-    clean_name, kind, clean_body = _clean_certificate_template(errors, name, kind, body)
-    if errors:
-        raise ValidationError(errors)
-    template = CertificateTemplate.objects.create(name=clean_name, kind=kind, body=clean_body)
-    audit_record(
-        actor=actor,
-        action="certificate_template.create",
-        obj=template,
-        context=context,
-        changed_fields=["name", "kind", "body"],
-        metadata={"kind": kind},
-    )
-    return template
-
-
-@transaction.atomic
-def certificate_template_update(
-    *,
-    template: CertificateTemplate,
-    actor: User,
-    name: str | None = None,
-    kind: str | None = None,
-    body: str | None = None,
-    is_active: bool | None = None,
-    context: AuditContext | None = None,
-) -> list[str]:
-    """Change a template; certificates already signed keep their own copy of the text."""
-    require_capability(actor, "certificates.sign", "manage certificate templates")
-    locked = CertificateTemplate.objects.select_for_update().get(pk=template.pk)
-    errors: dict[str, list[Any]] = {}
-    clean_name, clean_kind, clean_body = _clean_certificate_template(
-        errors,
-        locked.name if name is None else name,
-        locked.kind if kind is None else kind,
-        locked.body if body is None else body,
-    )
-    if errors:
-        raise ValidationError(errors)
-    updates: dict[str, Any] = {"name": clean_name, "kind": clean_kind, "body": clean_body}
-    if is_active is not None:
-        updates["is_active"] = is_active
-    changed = [field for field, value in updates.items() if getattr(locked, field) != value]
-    if not changed:
-        return []
-    for field in changed:
-        setattr(locked, field, updates[field])
-    locked.save(update_fields=changed)
-    audit_record(actor=actor, action="certificate_template.update", obj=locked, context=context, changed_fields=changed)
-    template.refresh_from_db()
-    return changed
 
 
 # --- certificates --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from accounts.models import Location
 from patients.models import BloodGroup, Patient, Sex
 from patients.services import (
     CONSENT_SOURCES,
+    FORM_FIELDS,
     GUARDIAN_RELATIONS,
     INDIAN_STATES,
     clean_patient_fields,
@@ -110,31 +111,7 @@ class PatientForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
     )
 
-    SERVICE_FIELDS = (
-        "given_name",
-        "family_name",
-        "sex",
-        "date_of_birth",
-        "phone",
-        "whatsapp_number",
-        "email",
-        "address",
-        "city",
-        "state",
-        "pin_code",
-        "blood_group",
-        "allergies",
-        "chronic_conditions",
-        "emergency_contact_name",
-        "emergency_contact_phone",
-        "registered_location",
-        "tags",
-        "abha_number",
-        "aadhaar_last4",
-        "guardian_name",
-        "guardian_relation",
-        "guardian_phone",
-    )
+    SERVICE_FIELDS = FORM_FIELDS
 
     def __init__(
         self, *args: Any, locations: Any, patient: Patient | None = None, actor: Any = None, **kwargs: Any

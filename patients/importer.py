@@ -30,7 +30,7 @@ from audit.services import audit_record
 from docos.storage import read_decrypted, store_encrypted
 from patients import search
 from patients.models import Patient, PatientImport
-from patients.services import clean_patient_fields, estimated_dob, patient_create
+from patients.services import IMPORTED_FIELDS, clean_patient_fields, estimated_dob, patient_create
 
 logger = logging.getLogger(__name__)
 
@@ -256,30 +256,7 @@ def row_fields(row: list[str], headers: list[str], mapping: dict[str, str]) -> t
         fields["given_name"] = given
         if not values.get("family_name"):
             fields["family_name"] = family
-    for name in (
-        "external_ref",
-        "given_name",
-        "family_name",
-        "sex",
-        "phone",
-        "whatsapp_number",
-        "email",
-        "address",
-        "city",
-        "state",
-        "pin_code",
-        "blood_group",
-        "allergies",
-        "chronic_conditions",
-        "emergency_contact_name",
-        "emergency_contact_phone",
-        "abha_number",
-        "aadhaar_last4",
-        "guardian_name",
-        "guardian_relation",
-        "guardian_phone",
-        "tags",
-    ):
+    for name in IMPORTED_FIELDS:
         if name in values and (values[name] or name not in fields):
             fields[name] = values[name]
     if values.get("date_of_birth"):

@@ -159,6 +159,12 @@ EDITABLE_FIELDS = (
     "guardian_phone",
     "external_ref",
 )
+# What the registration and edit forms set (the estimate flag follows from "age"; imports set external_ref).
+FORM_FIELDS = tuple(name for name in EDITABLE_FIELDS if name not in ("dob_is_estimated", "external_ref"))
+# What an imported row sets as given (dates and the location are parsed or chosen separately).
+IMPORTED_FIELDS = tuple(
+    name for name in EDITABLE_FIELDS if name not in ("date_of_birth", "dob_is_estimated", "registered_location")
+)
 # Free-text fields scanned for a full Aadhaar number typed in by mistake.
 _FREE_TEXT_FIELDS = (
     "address",
