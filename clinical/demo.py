@@ -20,7 +20,6 @@ from accounts.models import Location, User
 from clinical import services as clinical
 from clinical.models import Prescription
 from clinics.models import Clinic
-from documents import demo as demo_documents
 from patients.models import Patient
 
 SCENARIOS: list[dict[str, Any]] = [
@@ -284,6 +283,4 @@ def seed(clinic: Clinic) -> int:
     """Seed the demo clinical records; returns the number of signed prescriptions made (0 if the
     clinic already has prescriptions, no patients, or no doctor with a registration number)."""
     with tenant_context(clinic):
-        made = _seed_records()
-    demo_documents.seed(clinic)  # consent and certificate templates, a signed consent and certificate
-    return made
+        return _seed_records()

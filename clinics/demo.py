@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import Location, Role, User
 from clinics.models import Clinic
 from clinics.services import clinic_create
 from docos.tenancy import clinic_url
@@ -17,13 +17,14 @@ from docos.tenancy import clinic_url
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-clinic-2026"
 DEMO_STAFF = [
-    # (role, email, name, registration number, qualifications)
-    ("owner", "owner@demo.docos.in", "Dr. Vikram Rao", "KMC-48213", "MBBS, MD (Internal Medicine)"),
-    ("administrator", "admin@demo.docos.in", "Meera Krishnan", "", ""),
-    ("doctor", "doctor@demo.docos.in", "Dr. Ananya Iyer", "KMC-61577", "MBBS, DNB (Family Medicine)"),
-    ("nurse", "nurse@demo.docos.in", "Priya Nair", "", "GNM"),
-    ("front_desk", "frontdesk@demo.docos.in", "Rahul Verma", "", ""),
-    ("pharmacist", "pharmacist@demo.docos.in", "Farhan Sheikh", "", "B.Pharm"),
+    # (role, email, name, registration number, qualifications, the one branch they work at or "" for all)
+    ("owner", "owner@demo.docos.in", "Dr. Vikram Rao", "KMC-48213", "MBBS, MD (Internal Medicine)", ""),
+    ("administrator", "admin@demo.docos.in", "Meera Krishnan", "", "", ""),
+    ("doctor", "doctor@demo.docos.in", "Dr. Ananya Iyer", "KMC-61577", "MBBS, DNB (Family Medicine)", ""),
+    ("nurse", "nurse@demo.docos.in", "Priya Nair", "", "GNM", ""),
+    ("front_desk", "frontdesk@demo.docos.in", "Rahul Verma", "", "", ""),
+    ("pharmacist", "pharmacist@demo.docos.in", "Farhan Sheikh", "", "B.Pharm", ""),
+    ("doctor", "indiranagar@demo.docos.in", "Dr. Sameer Khan", "KMC-70342", "MBBS, MD (Paediatrics)", "Indiranagar"),
 ]
 
 
@@ -31,7 +32,7 @@ def demo_seed() -> tuple[Clinic, bool]:
     existing = Clinic.objects.filter(slug=DEMO_SLUG).first()
     if existing:
         return existing, False
-    _, owner_email, owner_name, reg, qual = DEMO_STAFF[0]
+    _, owner_email, owner_name, reg, qual, _ = DEMO_STAFF[0]
     with transaction.atomic():
         created = clinic_create(
             slug=DEMO_SLUG,
@@ -49,8 +50,8 @@ def demo_seed() -> tuple[Clinic, bool]:
             User.objects.filter(pk=created.owner.pk).update(
                 registration_number=reg, qualifications=qual, phone="+919845012345"
             )
-            for role, email, name, reg_no, quals in DEMO_STAFF[1:]:
-                User.objects.create_user(
+            for role, email, name, reg_no, quals, branch in DEMO_STAFF[1:]:
+                user = User.objects.create_user(
                     email,
                     DEMO_PASSWORD,
                     full_name=name,
@@ -58,6 +59,8 @@ def demo_seed() -> tuple[Clinic, bool]:
                     registration_number=reg_no,
                     qualifications=quals,
                 )
+                if branch:
+                    user.locations.set(Location.objects.filter(name=branch))
             for config in apps.get_app_configs():
                 try:
                     module = importlib.import_module(f"{config.name}.demo")
@@ -70,5 +73,8 @@ def demo_seed() -> tuple[Clinic, bool]:
 
 def demo_banner(clinic: Clinic) -> str:
     lines = [f"Demo clinic: {clinic.name}  ->  {clinic_url(clinic)}", f"Password for every demo login: {DEMO_PASSWORD}"]
-    lines += [f"  {role:<14} {email:<28} {name}" for role, email, name, _, _ in DEMO_STAFF]
+    lines += [
+        f"  {role:<14} {email:<28} {name}" + (f" (works at {branch} only)" if branch else "")
+        for role, email, name, _, _, branch in DEMO_STAFF
+    ]
     return "\n".join(lines)

@@ -9,7 +9,6 @@ Then the clinical demo (patients/demo_clinical.py, written separately) adds visi
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import random
 from typing import Any
 
@@ -216,15 +215,28 @@ def seed_patients(*, rnd: random.Random | None = None) -> list[Patient]:
     return created
 
 
-def seed(clinic: Clinic) -> None:
-    """Called by clinics/demo.py inside the demo clinic's schema."""
-    seed_patients()
-    try:
-        clinical = importlib.import_module("clinical.demo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "clinical.demo":
-            raise
+def seed_cross_branch() -> None:
+    """The Indiranagar-only doctor opened one Koramangala patient at his branch (break-the-glass),
+    so the chart shows the banner and the audit log the grant."""
+    from patients.services import patient_open_at_branch
+
+    doctor = User.objects.filter(email="indiranagar@demo.docos.in").first()
+    if doctor is None:
         return
-    clinical_seed = getattr(clinical, "seed", None)
-    if callable(clinical_seed):
-        clinical_seed(clinic)
+    koramangala_only = (
+        Patient.objects.filter(registered_location__name="Koramangala", is_active=True, merged_into__isnull=True)
+        .order_by("mrn")
+        .first()
+    )
+    if koramangala_only is not None:
+        patient_open_at_branch(
+            patient=koramangala_only,
+            actor=doctor,
+            reason="Came to Indiranagar for a follow-up of treatment started at Koramangala",
+        )
+
+
+def seed(clinic: Clinic) -> None:
+    """Called by clinics/demo.py inside the demo clinic's schema (before documents and clinical)."""
+    seed_patients()
+    seed_cross_branch()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import tenant_context
 
-from clinical import demo as demo_clinical
 from documents import consents
 from documents import demo as demo_documents
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate
@@ -47,11 +46,3 @@ def test_demo_seed_skips_the_certificate_without_a_registered_doctor(clinic_a):
 
 def test_the_demo_signature_passes_the_signature_checks():
     assert consents.decode_signature(demo_documents.demo_signature()).startswith(b"\x89PNG")
-
-
-def test_clinical_demo_seed_also_seeds_the_documents(clinic_a):
-    make_patient(clinic_a)
-    signing_doctor(clinic_a)
-    demo_clinical.seed(clinic_a.clinic)
-    with tenant_context(clinic_a.clinic):
-        assert ConsentForm.objects.exists() and Certificate.objects.exists()

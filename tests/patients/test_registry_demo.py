@@ -1,9 +1,8 @@
 import re
-import sys
-import types
 
+from accounts.models import Location, Role, User
 from patients import demo
-from patients.models import Patient
+from patients.models import Patient, PatientAccessGrant
 
 
 def test_demo_seed_registers_realistic_patients(clinic_a, in_tenant):
@@ -24,11 +23,15 @@ def test_demo_seed_registers_realistic_patients(clinic_a, in_tenant):
     assert len({p.name_key for p in patients}) == len(patients)
 
 
-def test_demo_seed_hands_over_to_the_clinical_demo(clinic_a, in_tenant, monkeypatch):
-    calls = []
-    fake = types.ModuleType("clinical.demo")
-    fake.seed = lambda clinic: calls.append(clinic)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "clinical.demo", fake)
+def test_demo_opens_one_koramangala_patient_for_the_indiranagar_doctor(clinic_a, in_tenant):
+    """The demo's one-branch doctor has opened one patient of the other branch (with a reason)."""
     with in_tenant(clinic_a):
+        Location.objects.filter(pk=clinic_a.locations[0].pk).update(name="Koramangala")
+        doctor = User.objects.create_user(
+            "indiranagar@demo.docos.in", "x" * 20, full_name="Dr. Sameer Khan", role=Role.objects.get(slug="doctor")
+        )
+        doctor.locations.set([clinic_a.locations[1]])
         demo.seed(clinic_a.clinic)
-    assert calls == [clinic_a.clinic]
+        grant = PatientAccessGrant.objects.get(user=doctor)
+        assert grant.patient.registered_location.name == "Koramangala"
+        assert "follow-up" in grant.reason
