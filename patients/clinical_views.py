@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from accounts.permissions import capability_required
+from docos.storage import FileUnavailable
 from patients import clinical
 from patients import clinical_selectors as selectors
 from patients.clinical_forms import (
@@ -34,6 +35,7 @@ from patients.clinical_forms import (
 )
 from patients.documents_pdf import printed_item
 from patients.models import Patient, Prescription, Visit
+from patients.views import file_unavailable_response
 
 PAGE_SIZE = 50
 
@@ -421,7 +423,10 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
     prescription = selectors.prescription_get(user=_user(request), prescription_id=prescription_id)
     if prescription.document is None:
         raise Http404("This prescription is not signed yet")
-    data = clinical.prescription_pdf_read(prescription=prescription, actor=_user(request), request=request)
+    try:
+        data = clinical.prescription_pdf_read(prescription=prescription, actor=_user(request), request=request)
+    except FileUnavailable as exc:
+        return file_unavailable_response(request, exc, back=f"/prescriptions/{prescription.pk}/")
     return pdf_response(
         data,
         filename=f"prescription-{prescription.document.verification_code}.pdf",

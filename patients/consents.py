@@ -23,8 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
-import hmac
 import io
 import re
 from collections.abc import Callable, Mapping
@@ -38,9 +36,9 @@ from PIL import Image, UnidentifiedImageError
 from accounts.audit import audit_record
 from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
-from docos.storage import FileUnavailable, read_decrypted
 from patients.documents import default_location
 from patients.documents_pdf import age_sex, current_clinic, local_time, sign_document
+from patients.files import stored_file_read
 from patients.models import (
     Certificate,
     CertificateTemplate,
@@ -248,13 +246,17 @@ def _render_signed_pdf(
 
 
 def signed_pdf_read(*, document: SignedDocument, actor: User, action: str, request: Any = None) -> bytes:
-    """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited."""
-    data = read_decrypted(current_clinic(), document.storage_name)
-    if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
-        raise FileUnavailable(
-            "The stored PDF does not match the signed original (its checksum differs) and was not opened.",
-            reason="altered",
-        )
+    """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited.
+    FileAltered (docos.storage, audited as `file.integrity_failed`) when it is not the signed file."""
+    data = stored_file_read(
+        clinic=current_clinic(),
+        name=document.storage_name,
+        sha256=document.sha256,
+        obj=document,
+        location_id=document.location_id,
+        actor=actor,
+        request=request,
+    )
     with transaction.atomic():
         audit_record(
             actor=actor,

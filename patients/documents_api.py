@@ -12,8 +12,7 @@ from typing import Any
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -22,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Location, User
 from accounts.selectors import locations_for
-from docos.api_errors import ErrorSerializer, error_responses
+from docos.api_errors import GONE, FileGone, error_responses
 from docos.storage import FileUnavailable
 from patients import consents, documents
 from patients import documents_selectors as selectors
@@ -36,19 +35,6 @@ from patients.models import (
     ConsentTemplate,
     PatientDocument,
 )
-
-GONE = OpenApiResponse(
-    ErrorSerializer,
-    description="`file_unavailable`: the stored file cannot be given back (the clinic's data key was "
-    "destroyed, or the file is missing or failed its integrity check).",
-)
-
-
-class FileGone(APIException):
-    status_code = status.HTTP_410_GONE
-    default_code = "file_unavailable"
-    default_detail = "The stored file cannot be given back."
-
 
 # --- serializers ---------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.permissions import capability_required
 from accounts.selectors import locations_for
+from docos.storage import FileUnavailable
 from patients import importer, selectors, services
 from patients.forms import (
     ConsentForm,
@@ -72,6 +73,11 @@ def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
+
+
+def file_unavailable_response(request: HttpRequest, exc: FileUnavailable, *, back: str) -> HttpResponse:
+    """410 with the reason a stored file cannot be opened (key destroyed, missing, or altered)."""
+    return render(request, "patients/documents/unavailable.html", {"message": str(exc), "back": back}, status=410)
 
 
 # --- list and search ----------------------------------------------------------------------------
@@ -324,7 +330,10 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     editable = patient_import.status in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED)
     context: dict[str, Any] = {"import": patient_import, "editable": editable}
     if editable:
-        parsed = importer.import_rows(patient_import)
+        try:
+            parsed = importer.import_rows(patient_import, actor=user, request=request)
+        except FileUnavailable as exc:
+            return file_unavailable_response(request, exc, back="/patients/import/")
         initial = {f"col_{i}": patient_import.mapping.get(h, "") for i, h in enumerate(parsed.headers)}
         form = ImportMappingForm(
             request.POST if request.method == "POST" else None,
@@ -384,7 +393,10 @@ def import_errors(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     if not patient_import.error_count:
         raise Http404("No errors")
-    body = importer.error_report_csv(patient_import)
+    try:
+        body = importer.error_report_csv(patient_import, actor=user, request=request)
+    except FileUnavailable as exc:
+        return file_unavailable_response(request, exc, back=f"/patients/import/{patient_import.pk}/")
     importer.patient_import_audit_download(patient_import=patient_import, actor=user, request=request)
     response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-errors-{patient_import.pk}.csv"'
