@@ -476,13 +476,13 @@ def audit_rekey(
     someone without the key looks exactly like one from before the upgrade, so accepting them is
     the operator's explicit, one-time decision after upgrading. A broken chain, or one with rows
     whose key is no longer in the ring, is refused (AuditChainBroken) unless `force`, which
-    re-seals the rows as they are. Then
-    every row gets `key_id` = the primary key id, `prev_hash` = the new MAC of the row before and a
-    new MAC, in batches of `batch_size`, each its own transaction under the chain lock, each batch
-    checking its rows again before rewriting them. A batch that stops mid-chain records its seam
-    in an `audit.rekey_seam` event; the last batch moves the chain head and records `audit.rekey`
-    (key id, rows). Resumable: an interrupted run leaves a chain that verifies, and the next run
-    continues it. Idempotent: on a chain already sealed with the primary key it changes nothing.
+    re-seals the rows as they are. Then every row gets `key_id` = the primary key id, `prev_hash` =
+    the new MAC of the row before and a new MAC, in batches of `batch_size`, each its own
+    transaction under the chain lock, each batch checking its rows again before rewriting them. A
+    batch that stops mid-chain records its seam in an `audit.rekey_seam` event; the last batch
+    moves the chain head and records `audit.rekey` (key id, rows). Resumable: an interrupted run
+    leaves a chain that verifies, and the next run continues it. Idempotent: on a chain already
+    sealed with the primary key it changes nothing.
     """
     if batch_size < 2:
         raise ValidationError({"batch_size": "The batch size must be at least 2 (a batch adds a row: its seam)."})
