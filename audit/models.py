@@ -8,7 +8,10 @@ from django.utils import timezone
 
 
 class AuditEvent(models.Model):
-    """One row per audited action. Tamper-evident: each row hashes its content and the previous hash.
+    """One row per audited action. Tamper-evident: each row's `row_hash` is an HMAC-SHA256 of its
+    content and the previous row's `row_hash`, under the audit key derived from key `key_id` of the
+    encryption key ring (see audit.services). `key_id` is "" only on rows written before the chain
+    was keyed (plain SHA-256); verification refuses those until `audit_rekey` re-seals them.
 
     Holds names of changed fields and ids, never PHI values.
     """
@@ -27,6 +30,7 @@ class AuditEvent(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=32, blank=True, default="")  # the ring key the row's MAC is derived from
 
     class Meta:
         ordering = ["-seq"]

@@ -1,15 +1,24 @@
 """Writing the tamper-evident audit log. Services call `audit_record` inside their transaction.
 
-Every schema (each clinic, and public) keeps one hash chain: a row's `row_hash` is the SHA-256 of
-its canonical content, which includes `prev_hash`, the hash of the row written before it. The
-schema's `AuditChainHead` row names the newest event and is updated in the same transaction, so
-the chain's end is anchored too (see audit.chain for verification and trimming).
+Every schema (each clinic, and public) keeps one chain: a row's `row_hash` is an HMAC-SHA256 of its
+canonical content, which includes `prev_hash` (the `row_hash` of the row written before it) and the
+row's `key_id`. The MAC key is derived with HKDF from key `key_id` of the encryption key ring
+(DOCOS_ENCRYPTION_KEYS, info b"docos-audit-chain-v1"), never the ring key itself; new rows use the
+primary key. So someone who can write to the database but does not hold the key ring cannot
+rebuild a consistent chain, as they could when the hash was plain SHA-256. The schema's
+`AuditChainHead` row names the newest event and is updated in the same transaction, so the chain's
+end is anchored too (see audit.chain for verification, trimming and re-keying).
+
+Rows written before the chain was keyed have `key_id` "" and a plain SHA-256 `row_hash`;
+verification refuses them, and `audit_rekey` re-seals them (and rows of a retired key) with the
+primary key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -21,11 +30,13 @@ from django.utils import timezone
 
 from audit.context import AuditContext
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from docos import crypto
 from docos.tenancy import current_schema
 
 GENESIS_HASH = "0" * 64
 HEAD_RESTORED_ACTION = "audit.head_restored"
-# The columns a row's hash covers (besides row_hash itself), in the form `.values()` returns them.
+AUDIT_KEY_INFO = b"docos-audit-chain-v1"  # the HKDF purpose label of the audit chain's MAC keys
+# The columns a row's MAC covers (besides row_hash itself), in the form `.values()` returns them.
 HASHED_FIELDS = (
     "seq",
     "occurred_at",
@@ -40,11 +51,12 @@ HASHED_FIELDS = (
     "changed_fields",
     "metadata",
     "prev_hash",
+    "key_id",
 )
 
 
 def canonical_values(values: Mapping[str, Any]) -> bytes:
-    """The bytes a row's hash covers, from a mapping of HASHED_FIELDS (a model's or `.values()`)."""
+    """The bytes a row's MAC covers, from a mapping of HASHED_FIELDS (a model's or `.values()`)."""
     occurred_at: dt.datetime = values["occurred_at"]
     content = {
         "seq": values["seq"],
@@ -61,20 +73,43 @@ def canonical_values(values: Mapping[str, Any]) -> bytes:
         "metadata": values["metadata"],
         "prev_hash": values["prev_hash"],
     }
+    if values["key_id"]:  # rows from before keying (key_id "") keep the content their SHA-256 covered
+        content["key_id"] = values["key_id"]
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def canonical_content(event: AuditEvent) -> bytes:
-    """The bytes a row's hash covers. Changing any audited column changes the hash."""
-    return canonical_values({name: getattr(event, name) for name in HASHED_FIELDS})
+    """The bytes a row's MAC covers. Changing any audited column changes the MAC."""
+    return canonical_values(_values_of(event))
 
 
-def hash_values(values: Mapping[str, Any]) -> str:
+def _values_of(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in HASHED_FIELDS}
+
+
+def audit_keys() -> crypto.DerivedKeys:
+    """The chain's MAC keys by key id, derived from the encryption key ring (cached per ring)."""
+    return crypto.derived_keys(AUDIT_KEY_INFO)
+
+
+def seal_values(values: Mapping[str, Any], keys: crypto.DerivedKeys | None = None) -> str:
+    """A row's MAC under the audit key of its `key_id`. Raises crypto.UnknownKeyError when that key
+    id is not in the ring (any more), ValueError for a row written before keying (no key id)."""
+    kid = values["key_id"]
+    if not kid:
+        raise ValueError(f"Audit row #{values['seq']} has no key id: it was written before the chain was keyed.")
+    key = (keys or audit_keys()).key(kid)
+    return hmac.new(key, canonical_values(values), hashlib.sha256).hexdigest()
+
+
+def legacy_hash_values(values: Mapping[str, Any]) -> str:
+    """The plain SHA-256 of a row written before keying (key_id ""). Only `audit_rekey` accepts it."""
     return hashlib.sha256(canonical_values(values)).hexdigest()
 
 
 def row_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical_content(event)).hexdigest()
+    """The MAC `event` should carry, under the key its `key_id` names."""
+    return seal_values(_values_of(event))
 
 
 def chain_lock() -> None:
@@ -109,8 +144,9 @@ def _insert(
     metadata: Mapping[str, Any],
     prev_hash: str,
 ) -> AuditEvent:
-    # One round trip takes the seq (the hash covers it) and has PostgreSQL normalise the two values
-    # whose stored text it may rewrite (inet: IPv6 spelling; jsonb: number formats), so the hash is
+    keys = audit_keys()
+    # One round trip takes the seq (the MAC covers it) and has PostgreSQL normalise the two values
+    # whose stored text it may rewrite (inet: IPv6 spelling; jsonb: number formats), so the MAC is
     # computed over exactly what a later read returns.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -132,8 +168,9 @@ def _insert(
         changed_fields=changed_fields,
         metadata=json.loads(stored_metadata),
         prev_hash=prev_hash,
+        key_id=keys.primary_kid,
     )
-    event.row_hash = row_hash(event)
+    event.row_hash = seal_values(_values_of(event), keys)
     event.save(force_insert=True)
     return event
 

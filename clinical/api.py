@@ -27,7 +27,8 @@ from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
-from docos.api_errors import error_responses
+from docos.api_errors import GONE, FileGone, error_responses
+from docos.storage import FileUnavailable
 from patients.access import patient_access
 
 RefOutput = ClinicalRefOutput
@@ -507,10 +508,12 @@ class PrescriptionPdfView(APIView):
     @extend_schema(
         operation_id="prescriptions_pdf",
         summary="The signed prescription as PDF",
-        description="Requires `prescriptions.view`. Each download is audited. 404 until the prescription is signed.",
+        description="Requires `prescriptions.view`. Each download is audited. 404 until the prescription is signed; "
+        "410 when the stored PDF fails its integrity check (or can no longer be read).",
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF."),
             **error_responses(401, 403, 404),
+            410: GONE,
         },
         tags=["prescriptions"],
     )
@@ -523,4 +526,6 @@ class PrescriptionPdfView(APIView):
             data = clinical.prescription_pdf_read(prescription=prescription, actor=user, context=audit_context(request))
         except DjangoValidationError as exc:  # pragma: no cover - guarded by the check above
             raise NotFound(" ".join(exc.messages)) from exc
+        except FileUnavailable as exc:
+            raise FileGone(str(exc)) from exc
         return pdf_response(data, filename=f"prescription-{prescription.document.verification_code}.pdf", download=True)

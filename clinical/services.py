@@ -682,10 +682,10 @@ def prescription_revise(
 
 
 def prescription_pdf_read(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> bytes:
-    """The signed PDF, decrypted; the download is audited."""
+    """The signed PDF, decrypted and checked against the SHA-256 recorded at signing; the download is
+    audited. FileAltered (docos.storage, audited as `file.integrity_failed`) when it is not the signed file."""
     require_capability(actor, "prescriptions.view", "view prescriptions")
     if prescription.document_id is None:
         raise ValidationError("This prescription has no PDF yet: it is made when the prescription is signed.")
     document = SignedDocument.objects.get(pk=prescription.document_id)
-    with transaction.atomic():
-        return signed_document_read(document=document, actor=actor, context=context, action="prescription.download")
+    return signed_document_read(document=document, actor=actor, context=context, action="prescription.download")

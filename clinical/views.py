@@ -34,7 +34,9 @@ from clinical.forms import (
 )
 from clinical.models import Prescription, Visit
 from clinical.pdf import printed_item
+from docos.http import file_unavailable_response
 from docos.permissions import capability_required
+from docos.storage import FileUnavailable
 from patients.access import patient_access, patient_filter_access
 from patients.models import Patient
 
@@ -427,9 +429,12 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
     prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
     if prescription.document is None:
         raise Http404("This prescription is not signed yet")
-    data = clinical.prescription_pdf_read(
-        prescription=prescription, actor=staff_user(request), context=audit_context(request)
-    )
+    try:
+        data = clinical.prescription_pdf_read(
+            prescription=prescription, actor=staff_user(request), context=audit_context(request)
+        )
+    except FileUnavailable as exc:
+        return file_unavailable_response(request, exc, back=f"/prescriptions/{prescription.pk}/")
     return pdf_response(
         data,
         filename=f"prescription-{prescription.document.verification_code}.pdf",

@@ -118,3 +118,18 @@ _ERROR_DESCRIPTIONS = {
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """`responses={200: Out, **error_responses(401, 403)}` in `extend_schema`."""
     return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
+
+
+class FileGone(exceptions.APIException):
+    """A stored file cannot be given back (docos.storage.FileUnavailable): 410 `file_unavailable`."""
+
+    status_code = status.HTTP_410_GONE
+    default_code = "file_unavailable"
+    default_detail = "The stored file cannot be given back."
+
+
+GONE = OpenApiResponse(
+    ErrorSerializer,
+    description="`file_unavailable`: the stored file cannot be given back (the clinic's data key was "
+    "destroyed, or the file is missing or failed its integrity check).",
+)

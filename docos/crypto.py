@@ -9,6 +9,10 @@ b"DOCF1" | nonce (12) | ciphertext+tag, with associated data naming the clinic s
 object (the layout docos.storage writes). Destroying the wrapped data key (crypto-shredding) makes
 every file of the clinic unreadable; rotating the key ring only re-wraps the data key, so file
 ciphertexts never need rewriting.
+
+Other purposes that need a secret (the audit chain's MACs) never use a ring key directly: they
+get a key derived from each ring key with HKDF-SHA256 and a purpose label (`derived_keys`), so
+rotating the ring rotates them too, and the same key id names the key in both places.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 
@@ -201,6 +207,53 @@ def key_ring() -> KeyRing:
     ring = _ring_for(spec)
     _last = (spec, ring)
     return ring
+
+
+@dataclass(frozen=True)
+class DerivedKeys:
+    """One purpose's keys, derived from every key of the ring; `primary_kid` is the ring's primary."""
+
+    info: bytes
+    primary_kid: str
+    keys: Mapping[str, bytes] = field(repr=False)
+
+    @property
+    def primary(self) -> bytes:
+        return self.keys[self.primary_kid]
+
+    def key(self, kid: str) -> bytes:
+        found = self.keys.get(kid)
+        if found is None:
+            raise UnknownKeyError(
+                f"Key id {kid!r} is not in the key ring (DOCOS_ENCRYPTION_KEYS); "
+                "put that key back in the ring, after the primary key."
+            )
+        return found
+
+
+def derive_key(ring_key: bytes, info: bytes) -> bytes:
+    """A 32-byte key for the purpose `info`, from one ring key (HKDF-SHA256, no salt: ring keys are random)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(ring_key)
+
+
+@lru_cache(maxsize=16)
+def _derived_for(spec: str, info: bytes) -> DerivedKeys:
+    material = key_ring_material(spec)
+    return DerivedKeys(
+        info=info,
+        primary_kid=_ring_for(spec).primary_kid,
+        keys={kid: derive_key(raw, info) for kid, raw in material.items()},
+    )
+
+
+def derived_keys(info: bytes) -> DerivedKeys:
+    """The keys for purpose `info` (e.g. b"docos-audit-chain-v1"), one per key id of the current ring.
+
+    Never the ring keys themselves: a derived key is useless for decrypting fields or files, and
+    a different `info` gives unrelated keys."""
+    if not info:
+        raise ValueError("A derived key needs a purpose label.")
+    return _derived_for(settings.DOCOS_ENCRYPTION_KEYS, info)
 
 
 def field_aad(schema: str, table: str, column: str, pk: object) -> bytes:

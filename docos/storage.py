@@ -8,13 +8,18 @@ makes every file unreadable (crypto-shredding).
 The backend is Django's storage API: `FileSystemStorage` under var/files by default, or
 django-storages' S3 backend (Cloudflare R2 or any S3-compatible store) when DOCOS_S3_BUCKET is set.
 
-Reading raises `FileUnavailable` (a CryptoError) with a message a person can act on: the
-clinic's key was destroyed, the object is missing, or its bytes failed authentication.
+Reading goes through one function, `read_verified`: it decrypts and checks the plaintext against
+the SHA-256 recorded when the file was stored (on the owning row), so a stored object that was
+overwritten with another valid ciphertext under the same name, or a row pointed at another row's
+file, is refused like tampered bytes are. It raises `FileUnavailable` (a CryptoError) with a
+message a person can act on: the clinic's key was destroyed, the object is missing, or (as
+`FileAltered`) it is not the file that was stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +48,23 @@ class FileUnavailable(CryptoError):
         self.reason = reason
 
 
+ALTERED_MESSAGE = (
+    "The stored file failed its integrity check: it is not the file that was stored (it was altered or "
+    "replaced), so it was not opened."
+)
+
+
+class FileAltered(FileUnavailable):
+    """The stored object is not the file that was recorded. `check` says which check caught it:
+    "ciphertext" (the bytes failed authentication: altered, or bound to another object or clinic)
+    or "checksum" (a valid ciphertext whose plaintext is not the recorded SHA-256: re-encrypted
+    under the same name, or the row points at another row's file)."""
+
+    def __init__(self, *, check: str) -> None:
+        super().__init__(ALTERED_MESSAGE, reason="altered")
+        self.check = check
+
+
 def file_storage() -> Storage:
     return storages["clinic_files"]
 
@@ -64,8 +86,20 @@ def read_raw(name: str) -> bytes:
         return bytes(handle.read())
 
 
-def read_decrypted(clinic: FileOwner, name: str) -> bytes:
-    """The plaintext of a stored file. Raises FileUnavailable when it cannot be given back."""
+def read_verified(clinic: FileOwner, *, name: str, sha256: str) -> bytes:
+    """The plaintext of stored file `name`, if its SHA-256 is `sha256` (the hash recorded with it).
+
+    The only way to read a stored file back. Raises FileAltered when the bytes fail authentication
+    or the plaintext's hash differs, FileUnavailable when the clinic's key was destroyed or the
+    object is missing."""
+    data = _read_decrypted(clinic, name)
+    if not sha256 or not hmac.compare_digest(hashlib.sha256(data).hexdigest(), sha256.lower()):
+        raise FileAltered(check="checksum")
+    return data
+
+
+def _read_decrypted(clinic: FileOwner, name: str) -> bytes:
+    """The plaintext of a stored file, unchecked against its recorded hash: use `read_verified`."""
     if clinic.wrapped_data_key is None:
         when = f" on {clinic.data_key_destroyed_at:%d %b %Y}" if clinic.data_key_destroyed_at else ""
         raise FileUnavailable(
@@ -80,10 +114,7 @@ def read_decrypted(clinic: FileOwner, name: str) -> bytes:
     try:
         return crypto.decrypt_file(clinic, blob, name)
     except crypto.DecryptionError:
-        raise FileUnavailable(
-            "The stored file failed its integrity check (it was altered or belongs elsewhere) and was not opened.",
-            reason="altered",
-        ) from None
+        raise FileAltered(check="ciphertext") from None
 
 
 def iter_chunks(data: bytes, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -12,8 +12,7 @@ from typing import Any
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -25,26 +24,13 @@ from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
-from docos.api_errors import ErrorSerializer, error_responses
+from docos.api_errors import GONE, FileGone, error_responses
 from docos.storage import FileUnavailable
 from documents import consents, selectors
 from documents import services as documents
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
 from documents.views import attachment_response
 from patients.access import patient_access
-
-GONE = OpenApiResponse(
-    ErrorSerializer,
-    description="`file_unavailable`: the stored file cannot be given back (the clinic's data key was "
-    "destroyed, or the file is missing or failed its integrity check).",
-)
-
-
-class FileGone(APIException):
-    status_code = status.HTTP_410_GONE
-    default_code = "file_unavailable"
-    default_detail = "The stored file cannot be given back."
-
 
 # --- serializers ---------------------------------------------------------------------------------
 

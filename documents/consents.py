@@ -23,8 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
-import hmac
 import io
 import re
 from collections.abc import Callable, Mapping
@@ -40,11 +38,11 @@ from accounts.guards import location_problem, require_capability
 from accounts.models import Location, User
 from audit.context import AuditContext
 from audit.services import audit_record
-from docos.storage import FileUnavailable, read_decrypted
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, SignedDocument
 from documents.services import default_location
 from documents.signing import age_sex, current_clinic, local_time, sign_document
 from patients.access import patient_check_writable
+from patients.files import stored_file_read
 from patients.models import Patient
 
 CONSENT_PLACEHOLDERS = ("patient_name", "procedure", "clinic_name", "doctor_name", "date")
@@ -236,13 +234,17 @@ def _render_signed_pdf(
 def signed_pdf_read(
     *, document: SignedDocument, actor: User, action: str, context: AuditContext | None = None
 ) -> bytes:
-    """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited."""
-    data = read_decrypted(current_clinic(), document.storage_name)
-    if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
-        raise FileUnavailable(
-            "The stored PDF does not match the signed original (its checksum differs) and was not opened.",
-            reason="altered",
-        )
+    """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited.
+    FileAltered (docos.storage, audited as `file.integrity_failed`) when it is not the signed file."""
+    data = stored_file_read(
+        clinic=current_clinic(),
+        name=document.storage_name,
+        sha256=document.sha256,
+        obj=document,
+        location_id=document.location_id,
+        actor=actor,
+        context=context,
+    )
     with transaction.atomic():
         audit_record(
             actor=actor,

@@ -13,8 +13,6 @@ Rules kept here, whatever the caller (HTML view, API, demo seed):
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 import unicodedata
@@ -31,10 +29,11 @@ from accounts.models import Location, User
 from accounts.selectors import locations_for, user_can_access_location
 from audit.context import AuditContext
 from audit.services import audit_record
-from docos.storage import FileUnavailable, delete_stored, read_decrypted, store_encrypted
+from docos.storage import delete_stored, store_encrypted
 from documents.models import PatientDocument
 from documents.signing import current_clinic
 from patients.access import patient_check_writable
+from patients.files import stored_file_read
 from patients.models import Patient
 
 ACCEPTED_TEXT = "a PDF, JPEG, PNG or HEIC"
@@ -280,14 +279,18 @@ def document_read(*, document: PatientDocument, actor: User, context: AuditConte
     """The decrypted file, checked against the SHA-256 taken at upload; the download is audited.
 
     Raises FileUnavailable (docos.storage) with a clear message when the file cannot be given back
-    (the clinic's data key was destroyed, the object is missing, or it fails its checks)."""
+    (the clinic's data key was destroyed, the object is missing, or it fails its checks: FileAltered,
+    audited as `file.integrity_failed`)."""
     require_capability(actor, "documents.view", "view documents")
-    data = read_decrypted(current_clinic(), document.storage_name)
-    if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), document.sha256):
-        raise FileUnavailable(
-            "The stored file does not match the one uploaded (its checksum differs) and was not opened.",
-            reason="altered",
-        )
+    data = stored_file_read(
+        clinic=current_clinic(),
+        name=document.storage_name,
+        sha256=document.sha256,
+        obj=document,
+        location_id=document.location_id,
+        actor=actor,
+        context=context,
+    )
     with transaction.atomic():
         audit_record(
             actor=actor,

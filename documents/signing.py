@@ -21,9 +21,10 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from clinics.models import Clinic
 from clinics.verification import new_code, verification_register, verification_url
-from docos.storage import delete_stored, read_decrypted, store_encrypted
+from docos.storage import delete_stored, store_encrypted
 from docos.tenancy import tenant_connection
 from documents.models import SignedDocument
+from patients.files import stored_file_read
 from patients.models import Patient
 
 if TYPE_CHECKING:
@@ -102,14 +103,25 @@ def sign_document(
 def signed_document_read(
     *, document: SignedDocument, actor: User, context: AuditContext | None = None, action: str = "document.download"
 ) -> bytes:
-    """The decrypted PDF; each read is audited (who, which document, from where; never its content)."""
-    data = read_decrypted(current_clinic(), document.storage_name)
-    audit_record(
-        actor=actor,
-        action=action,
+    """The decrypted PDF, checked against the SHA-256 recorded at signing (FileAltered, audited as
+    `file.integrity_failed`, when it is not the signed file); each read is audited (who, which
+    document, from where; never its content)."""
+    data = stored_file_read(
+        clinic=current_clinic(),
+        name=document.storage_name,
+        sha256=document.sha256,
         obj=document,
         location_id=document.location_id,
+        actor=actor,
         context=context,
-        metadata={"kind": document.kind, "code": document.verification_code},
     )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=document,
+            location_id=document.location_id,
+            context=context,
+            metadata={"kind": document.kind, "code": document.verification_code},
+        )
     return data

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.guards import staff_user
 from accounts.models import User
 from audit.context import audit_context
+from docos.http import file_unavailable_response
 from docos.permissions import capability_required
 from docos.storage import CHUNK_BYTES, FileUnavailable
 from documents import consents, selectors
@@ -54,10 +55,6 @@ def attachment_response(data: bytes, *, filename: str, content_type: str) -> Fil
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _unavailable(request: HttpRequest, exc: FileUnavailable, *, back: str) -> HttpResponse:
-    return render(request, "documents/unavailable.html", {"message": str(exc), "back": back}, status=410)
 
 
 # --- uploaded documents ------------------------------------------------------------------------------
@@ -143,7 +140,7 @@ def document_download(request: HttpRequest, document_id: UUID) -> HttpResponseBa
     try:
         data = documents.document_read(document=document, actor=staff_user(request), context=audit_context(request))
     except FileUnavailable as exc:
-        return _unavailable(request, exc, back=f"/documents/{document.pk}/")
+        return file_unavailable_response(request, exc, back=f"/documents/{document.pk}/")
     return attachment_response(data, filename=documents.download_name(document), content_type=document.content_type)
 
 
@@ -289,7 +286,7 @@ def consent_pdf(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
     try:
         data = consents.consent_pdf_read(consent=consent, actor=staff_user(request), context=audit_context(request))
     except FileUnavailable as exc:
-        return _unavailable(request, exc, back=f"/consents/{consent.pk}/")
+        return file_unavailable_response(request, exc, back=f"/consents/{consent.pk}/")
     return attachment_response(
         data, filename=f"consent-{consent.document.verification_code}.pdf", content_type="application/pdf"
     )
@@ -402,7 +399,7 @@ def certificate_pdf(request: HttpRequest, certificate_id: UUID) -> HttpResponseB
             certificate=certificate, actor=staff_user(request), context=audit_context(request)
         )
     except FileUnavailable as exc:
-        return _unavailable(request, exc, back=f"/certificates/{certificate.pk}/")
+        return file_unavailable_response(request, exc, back=f"/certificates/{certificate.pk}/")
     return attachment_response(
         data, filename=f"certificate-{certificate.document.verification_code}.pdf", content_type="application/pdf"
     )

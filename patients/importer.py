@@ -27,8 +27,9 @@ from accounts.models import Location, User
 from accounts.selectors import user_location_ids
 from audit.context import AuditContext
 from audit.services import audit_record
-from docos.storage import read_decrypted, store_encrypted
+from docos.storage import store_encrypted
 from patients import search
+from patients.files import stored_file_read
 from patients.models import Patient, PatientImport
 from patients.services import IMPORTED_FIELDS, clean_patient_fields, estimated_dob, patient_create
 
@@ -377,8 +378,21 @@ def patient_import_upload(
     return patient_import
 
 
-def import_rows(patient_import: PatientImport) -> ParsedCsv:
-    return parse_csv(read_decrypted(_clinic(), patient_import.storage_name))
+def import_rows(
+    patient_import: PatientImport, *, actor: User | None = None, context: AuditContext | None = None
+) -> ParsedCsv:
+    """The uploaded CSV, parsed, after checking it against the SHA-256 taken at upload (FileAltered,
+    audited as `file.integrity_failed`, when the stored file is not the one uploaded)."""
+    data = stored_file_read(
+        clinic=_clinic(),
+        name=patient_import.storage_name,
+        sha256=patient_import.sha256,
+        obj=patient_import,
+        location_id=patient_import.location_id,
+        actor=actor,
+        context=context,
+    )
+    return parse_csv(data)
 
 
 def validate_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
@@ -398,32 +412,34 @@ def validate_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, s
     return clean
 
 
-@transaction.atomic
 def patient_import_set_mapping(
     *, patient_import: PatientImport, mapping: dict[str, str], actor: User, context: AuditContext | None = None
 ) -> PatientImport:
-    locked = PatientImport.objects.select_for_update().get(pk=patient_import.pk)
-    if locked.status not in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED):
-        raise ValidationError("This import has already started; upload the file again to change the mapping.")
-    parsed = import_rows(locked)
-    locked.mapping = validate_mapping(mapping, parsed.headers)
-    locked.status = PatientImport.Status.MAPPED
-    locked.save(update_fields=["mapping", "status"])
-    audit_record(
-        actor=actor,
-        action="patient_import.map",
-        obj=locked,
-        changed_fields=["mapping"],
-        location_id=locked.location_id,
-        context=context,
-    )
+    # The file never changes after upload: read (and check) it before the transaction, so a failed
+    # integrity check stays audited.
+    parsed = import_rows(patient_import, actor=actor, context=context)
+    with transaction.atomic():
+        locked = PatientImport.objects.select_for_update().get(pk=patient_import.pk)
+        if locked.status not in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED):
+            raise ValidationError("This import has already started; upload the file again to change the mapping.")
+        locked.mapping = validate_mapping(mapping, parsed.headers)
+        locked.status = PatientImport.Status.MAPPED
+        locked.save(update_fields=["mapping", "status"])
+        audit_record(
+            actor=actor,
+            action="patient_import.map",
+            obj=locked,
+            changed_fields=["mapping"],
+            location_id=locked.location_id,
+            context=context,
+        )
     patient_import.refresh_from_db()
     return patient_import
 
 
 def patient_import_preview(*, patient_import: PatientImport, actor: User, rows: int = PREVIEW_ROWS) -> Any:
     """The first rows as they would import: values, errors, and whether they match a patient."""
-    parsed = import_rows(patient_import)
+    parsed = import_rows(patient_import, actor=actor)
     outcomes = [
         evaluate_row(
             row,
@@ -576,9 +592,11 @@ def _run(patient_import: PatientImport) -> str:
     return str(PatientImport.Status.DONE)
 
 
-def error_report_csv(patient_import: PatientImport) -> str:
+def error_report_csv(
+    patient_import: PatientImport, *, actor: User | None = None, context: AuditContext | None = None
+) -> str:
     """The rows that were not imported, as they were, with the row number and the reasons."""
-    parsed = import_rows(patient_import)
+    parsed = import_rows(patient_import, actor=actor, context=context)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Row", "Errors", *parsed.headers])

@@ -20,7 +20,9 @@ from accounts.guards import staff_user
 from accounts.models import User
 from accounts.selectors import locations_for
 from audit.context import audit_context
+from docos.http import file_unavailable_response
 from docos.permissions import capability_required
+from docos.storage import FileUnavailable
 from patients import importer, search, selectors, services
 from patients.access import live_grant, patient_access, patient_find_elsewhere, visible_patients
 from patients.forms import (
@@ -371,7 +373,10 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     editable = patient_import.status in (PatientImport.Status.UPLOADED, PatientImport.Status.MAPPED)
     context: dict[str, Any] = {"import": patient_import, "editable": editable}
     if editable:
-        parsed = importer.import_rows(patient_import)
+        try:
+            parsed = importer.import_rows(patient_import, actor=user, context=audit_context(request))
+        except FileUnavailable as exc:
+            return file_unavailable_response(request, exc, back="/patients/import/")
         initial = {f"col_{i}": patient_import.mapping.get(h, "") for i, h in enumerate(parsed.headers)}
         form = ImportMappingForm(
             request.POST if request.method == "POST" else None,
@@ -431,7 +436,10 @@ def import_errors(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     if not patient_import.error_count:
         raise Http404("No errors")
-    body = importer.error_report_csv(patient_import)
+    try:
+        body = importer.error_report_csv(patient_import, actor=user, context=audit_context(request))
+    except FileUnavailable as exc:
+        return file_unavailable_response(request, exc, back=f"/patients/import/{patient_import.pk}/")
     importer.patient_import_audit_download(patient_import=patient_import, actor=user, context=audit_context(request))
     response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-errors-{patient_import.pk}.csv"'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.core.files.base import ContentFile
 from django.test import override_settings
@@ -71,4 +73,4 @@ def test_helpers_read_and_write_the_encrypted_storage_format(clinic_a):
 
     name = f"{clinic.schema_name}/documents/by-helper.enc"
     storage.file_storage().save(name, ContentFile(crypto.encrypt_file(clinic, SCAN, name)))
-    assert storage.read_decrypted(clinic, name) == SCAN
+    assert storage.read_verified(clinic, name=name, sha256=hashlib.sha256(SCAN).hexdigest()) == SCAN

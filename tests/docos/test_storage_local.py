@@ -31,16 +31,16 @@ def test_the_file_on_disk_is_ciphertext_bound_to_its_name(clinic_a, clinic_b, lo
     stored = storage.store_encrypted(clinic, data=PDF_BYTES, folder="documents", suffix=".pdf")
     on_disk = (local_files / stored.name).read_bytes()
     assert on_disk.startswith(b"DOCF1") and b"%PDF" not in on_disk and b"Catalog" not in on_disk
-    assert storage.read_decrypted(clinic, stored.name) == PDF_BYTES
+    assert storage.read_verified(clinic, name=stored.name, sha256=stored.sha256) == PDF_BYTES
     assert stored.size == len(PDF_BYTES)
 
     # Copied under another name, or read as another clinic's file, it does not decrypt.
     copy = f"{clinic.schema_name}/documents/copy.pdf.enc"
     (local_files / copy).write_bytes(on_disk)
     with pytest.raises(storage.FileUnavailable, match="integrity check"):
-        storage.read_decrypted(clinic, copy)
+        storage.read_verified(clinic, name=copy, sha256=stored.sha256)
     with pytest.raises(storage.FileUnavailable, match="integrity check"):
-        storage.read_decrypted(_fresh(clinic_b), stored.name)
+        storage.read_verified(_fresh(clinic_b), name=stored.name, sha256=stored.sha256)
 
 
 def test_missing_file_and_destroyed_key_say_why(clinic_a, local_files):
@@ -48,13 +48,13 @@ def test_missing_file_and_destroyed_key_say_why(clinic_a, local_files):
     stored = storage.store_encrypted(clinic, data=PDF_BYTES, folder="documents")
     (local_files / stored.name).unlink()
     with pytest.raises(storage.FileUnavailable, match="missing") as caught:
-        storage.read_decrypted(clinic, stored.name)
+        storage.read_verified(clinic, name=stored.name, sha256=stored.sha256)
     assert caught.value.reason == "missing"
 
     stored = storage.store_encrypted(clinic, data=PDF_BYTES, folder="documents")
     clinic_destroy_data_key(clinic=clinic)
     with pytest.raises(storage.FileUnavailable, match="encryption key was destroyed on") as caught:
-        storage.read_decrypted(_fresh(clinic_a), stored.name)
+        storage.read_verified(_fresh(clinic_a), name=stored.name, sha256=stored.sha256)
     assert caught.value.reason == "key_destroyed"
     assert isinstance(caught.value, storage.CryptoError)
 

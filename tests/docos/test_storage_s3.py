@@ -76,7 +76,7 @@ def test_s3_backend_round_trips_a_file_and_the_bucket_holds_only_ciphertext(clin
     assert raw.startswith(b"DOCF1")
     assert b"%PDF" not in raw and b"/Catalog" not in raw
     assert len(raw) == len(PDF_BYTES) + 5 + 12 + 16  # format tag + nonce + GCM tag
-    assert storage.read_decrypted(clinic, stored.name) == PDF_BYTES
+    assert storage.read_verified(clinic, name=stored.name, sha256=stored.sha256) == PDF_BYTES
 
 
 def test_s3_object_changed_in_the_bucket_is_refused(clinic_a, bucket):
@@ -88,13 +88,15 @@ def test_s3_object_changed_in_the_bucket_is_refused(clinic_a, bucket):
     client.put_object(Bucket=name, Key=stored.name, Body=bytes(raw))
 
     with pytest.raises(storage.FileUnavailable, match="integrity check") as caught:
-        storage.read_decrypted(clinic, stored.name)
+        storage.read_verified(clinic, name=stored.name, sha256=stored.sha256)
     assert caught.value.reason == "altered"
 
 
 def test_s3_missing_object_is_reported_as_missing(clinic_a, bucket):
     with pytest.raises(storage.FileUnavailable, match="missing") as caught:
-        storage.read_decrypted(_fresh(clinic_a), f"{clinic_a.schema}/documents/nothing-here.pdf.enc")
+        storage.read_verified(
+            _fresh(clinic_a), name=f"{clinic_a.schema}/documents/nothing-here.pdf.enc", sha256="0" * 64
+        )
     assert caught.value.reason == "missing"
 
 
@@ -127,5 +129,5 @@ def test_destroyed_key_makes_s3_files_unreadable(clinic_a, bucket):
     stored = storage.store_encrypted(clinic, data=PDF_BYTES, folder="documents", suffix=".pdf")
     clinic_destroy_data_key(clinic=clinic)
     with pytest.raises(storage.FileUnavailable, match="encryption key was destroyed") as caught:
-        storage.read_decrypted(_fresh(clinic_a), stored.name)
+        storage.read_verified(_fresh(clinic_a), name=stored.name, sha256=stored.sha256)
     assert caught.value.reason == "key_destroyed"

@@ -39,7 +39,9 @@ def _sign(seeded, patient, actor=None, **kwargs) -> Certificate:
 
 def _pdf(seeded, certificate: Certificate) -> bytes:
     with tenant_context(seeded.clinic):
-        return storage.read_decrypted(seeded.clinic, certificate.document.storage_name)
+        return storage.read_verified(
+            seeded.clinic, name=certificate.document.storage_name, sha256=certificate.document.sha256
+        )
 
 
 def test_sick_leave_certificate_prints_the_text_dates_doctor_and_verification_code(clinic_a):

@@ -39,7 +39,7 @@ def _sign(seeded, patient, template, role="nurse", **kwargs) -> ConsentForm:
 
 def _pdf(seeded, form: ConsentForm) -> bytes:
     with tenant_context(seeded.clinic):
-        return storage.read_decrypted(seeded.clinic, form.document.storage_name)
+        return storage.read_verified(seeded.clinic, name=form.document.storage_name, sha256=form.document.sha256)
 
 
 def _minor(seeded, **fields):
@@ -260,7 +260,7 @@ def test_a_stored_pdf_that_no_longer_matches_its_hash_is_not_served(clinic_a):
     with tenant_context(clinic_a.clinic):
         form.document.__class__.objects.filter(pk=form.document_id).update(sha256="0" * 64)
         form.refresh_from_db()
-        with pytest.raises(storage.FileUnavailable, match="does not match the signed original"):
+        with pytest.raises(storage.FileUnavailable, match="failed its integrity check"):
             consents.consent_pdf_read(consent=form, actor=staff(clinic_a, "nurse"))
 
 

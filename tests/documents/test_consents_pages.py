@@ -197,7 +197,7 @@ def test_the_public_verify_page_confirms_a_signed_consent_without_phi(clinic_a):
         consent = consents.consent_sign(
             patient=patient, template=template, actor=staff(clinic_a, "nurse"), signature=SIGNATURE, procedure="X"
         )
-        pdf = storage.read_decrypted(clinic_a.clinic, consent.document.storage_name)
+        pdf = storage.read_verified(clinic_a.clinic, name=consent.document.storage_name, sha256=consent.document.sha256)
     public = Client(HTTP_HOST="testserver.local")
     code = consent.document.verification_code
     page = public.get(f"/verify/{code}")

@@ -6,23 +6,27 @@ from django.db import DatabaseError
 from django_tenants.utils import schema_context
 
 from audit.chain import VERIFY_BATCH_SIZE, audit_chain_verify, audit_schemas
+from docos.crypto import CryptoError
 
 
 class Command(BaseCommand):
     help = (
         "Verify the tamper-evident audit chain of every clinic and of the public schema (or of one clinic). "
-        "Each chain is walked in seq order from its newest trim checkpoint, in batches; every row's hash and "
-        "its link to the previous row are recomputed, and the last row is checked against the chain head, "
-        "which the writer updates in the same transaction as each event. Reports the first break per clinic "
-        "(content changed, row missing, link broken, head missing or mismatched, checkpoint invalid) and "
-        "exits with status 1 if any chain is broken. "
-        "Detects: an SQL UPDATE of any column of a row; an SQL DELETE of any row, including the newest ones "
+        "Each chain is walked in seq order from its newest trim checkpoint, in batches; every row's HMAC-SHA256 "
+        "is recomputed with the audit key derived from the key its key id names in DOCOS_ENCRYPTION_KEYS, its "
+        "link to the previous row is checked, and the last row is checked against the chain head, which the "
+        "writer updates in the same transaction as each event. Reports the first break per clinic (content "
+        "changed, not keyed, row missing, link broken, head missing or mismatched, checkpoint invalid) and "
+        "exits with status 1 if any chain is broken or cannot be verified (a row's key id is no longer in the "
+        "key ring: put the old key back after the primary, or run audit_rekey before dropping a key). "
+        "Detects: an SQL UPDATE of any column of a row, also when the attacker recomputes the row's hash (and "
+        "the rest of the chain) without the key ring; an SQL DELETE of any row, including the newest ones "
         "(unless the head row is rewritten to match, see below); forged trim checkpoints. "
-        "Limits: the hashes are plain SHA-256 and live in the same database, so someone who can write to it "
-        "can rebuild the chain from a tampered row onwards, head and checkpoints included, and this command "
-        "will pass. To catch that, keep the head hash printed for each clinic somewhere outside the "
-        "database (a ticket, a write-once bucket) and compare later runs with it. Gaps in seq alone are "
-        "normal: a rolled-back transaction uses up a seq."
+        "Limits: someone who holds DOCOS_ENCRYPTION_KEYS and can write to the database can rebuild the chain, "
+        "head and checkpoints included, and this command will pass. To catch that, keep the head MAC printed "
+        "for each clinic somewhere outside the database (a ticket, a write-once bucket) and compare later runs "
+        "with it. Rows written before the chain was keyed fail as 'not keyed' until audit_rekey re-seals them. "
+        "Gaps in seq alone are normal: a rolled-back transaction uses up a seq."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,20 +45,30 @@ class Command(BaseCommand):
             try:
                 with schema_context(schema):
                     report = audit_chain_verify(batch_size=options["batch_size"])
-            except DatabaseError as exc:
+            except (DatabaseError, CryptoError) as exc:
                 failed += 1
                 self.stdout.write(self.style.ERROR(f"ERROR  {label} ({schema}): could not be read: {exc}"))
                 continue
-            if report.ok:
+            problem = report.problem
+            if problem is None:
                 head = f"head #{report.head_seq} {report.head_hash}" if report.head_seq else "empty"
+                keys = f" (key {', '.join(report.key_ids)})" if report.key_ids else ""
                 self.stdout.write(
-                    self.style.SUCCESS(f"OK     {label} ({schema}): {report.rows_checked} rows verified, {head}")
+                    self.style.SUCCESS(f"OK     {label} ({schema}): {report.rows_checked} rows verified{keys}, {head}")
                 )
-            else:
-                failed += 1
+                continue
+            failed += 1
+            if problem.kind == "key_missing":
                 self.stdout.write(
                     self.style.ERROR(
-                        f"BROKEN {label} ({schema}): first break at {report.problem} "
+                        f"ERROR  {label} ({schema}): cannot verify from {problem} "
+                        f"({report.rows_checked} rows verified before it)"
+                    )
+                )
+            else:
+                self.stdout.write(
+                    self.style.ERROR(
+                        f"BROKEN {label} ({schema}): first break at {problem} "
                         f"({report.rows_checked} rows verified before it)"
                     )
                 )

@@ -3,7 +3,8 @@
 Rotation: put a new key first in DOCOS_ENCRYPTION_KEYS (keep the old ones after it), deploy, then
 run this command. Each batch is its own transaction and only rows whose ciphertext does not start
 with the primary key's prefix are selected, so an interrupted run resumes where it stopped and a
-finished run finds nothing to do. Once it reports 0, the old keys may be removed from the ring.
+finished run finds nothing to do. Once it reports 0, and `audit_rekey` has re-sealed the audit chains
+(their MAC keys are derived from the same ring), the old keys may be removed from the ring.
 """
 
 from __future__ import annotations
