@@ -21,6 +21,7 @@ from accounts.models import Location, Role, User
 from clinics.models import Clinic
 from clinics.services import clinic_create, clinic_host
 from tests.celery_worker import celery_worker, committed_test_database, throwaway_clinic  # noqa: F401  (a real worker)
+from tests.clock import clock  # noqa: F401  (a pinned clock)
 
 PASSWORD = "correct-horse-battery-42"
 ROLE_SLUGS = tuple(BUILTIN_ROLES)
