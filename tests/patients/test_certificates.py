@@ -8,7 +8,6 @@ import hashlib
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from accounts.models import AuditEvent
@@ -17,6 +16,7 @@ from docos import storage
 from patients import consents
 from patients.models import Certificate
 from tests.accounts.api_helpers import bearer, make_token
+from tests.clock import CLINIC_MORNING
 from tests.patients.clinical_helpers import (  # noqa: F401
     REG_NO,
     clinic_files,
@@ -27,9 +27,11 @@ from tests.patients.clinical_helpers import (  # noqa: F401
 )
 from tests.patients.documents_helpers import certificate_template
 
-pytestmark = pytest.mark.usefixtures("clinic_files")
+# Certificate dates are checked against the clinic's "today": the clock is pinned (tests/clock.py), so a
+# run that crosses midnight cannot sign with one date and expect another.
+pytestmark = pytest.mark.usefixtures("clinic_files", "clock")
 
-TODAY = timezone.localdate()
+TODAY = CLINIC_MORNING.date()
 
 
 def _sign(seeded, patient, actor=None, **kwargs) -> Certificate:
