@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck pytest bench install system-deps clean
+.PHONY: run test test-night check lint typecheck pytest bench install system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ run: install
 # Lint, types and the whole pytest suite, against DATABASE_URL/REDIS_URL or embedded services.
 test: install
 	$(PY) -m docos.embedded -- $(MAKE) --no-print-directory check
+
+# The tests whose outcome could depend on the time of day, again under night-time clocks in India
+# (libfaketime at 23:30 and 03:00 Asia/Kolkata; needs `faketime`, which system-deps installs).
+NIGHT_TESTS ?= tests/appointments tests/documents/test_certificates.py tests/documents/test_consents.py \
+	tests/documents/test_consents_pages.py tests/documents/test_consents_api.py \
+	tests/patients/test_registry_services.py tests/patients/test_cross_branch_access.py \
+	tests/audit/test_audit_console.py tests/messaging
+test-night: install
+	$(PY) -m docos.embedded -- bash scripts/test-night.sh $(NIGHT_TESTS)
 
 check: lint typecheck pytest
 

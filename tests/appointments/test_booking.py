@@ -65,8 +65,12 @@ def test_the_database_refuses_double_booking_even_without_the_service(setup):
 def test_back_to_back_appointments_do_not_clash(setup):
     clinic, _ = setup
     day = next_weekday(0)
-    book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
-    book(clinic, patient=make_patient(clinic), starts_at=at(day, 10, 15))
+    first = book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
+    second = book(clinic, patient=make_patient(clinic), starts_at=at(day, 10, 15))
+    assert first.ends_at == second.starts_at == at(day, 10, 15)
+    assert (first.status, second.status) == ("booked", "booked") and not second.is_overbooked
+    with tenant_context(clinic.clinic):
+        assert Appointment.objects.filter(status="booked").count() == 2
 
 
 def test_a_cancelled_appointment_frees_its_slot(setup):
@@ -75,7 +79,11 @@ def test_a_cancelled_appointment_frees_its_slot(setup):
     first = book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
     with tenant_context(clinic.clinic):
         services.appointment_cancel(appointment=first, reason="patient_request", actor=user(clinic, "front_desk"))
-    book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
+    second = book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
+    assert second.pk != first.pk and second.status == "booked" and not second.is_overbooked
+    with tenant_context(clinic.clinic):
+        slot = Appointment.objects.filter(starts_at=at(day, 10)).order_by("scheduled_at")
+        assert [(a.pk, a.status) for a in slot] == [(first.pk, "cancelled"), (second.pk, "booked")]
 
 
 def test_another_doctor_may_be_booked_at_the_same_time(setup):
@@ -83,8 +91,14 @@ def test_another_doctor_may_be_booked_at_the_same_time(setup):
     owner = user(clinic, "owner")
     give_hours(clinic, owner, clinic.locations[1])
     day = next_weekday(0)
-    book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
-    book(clinic, patient=make_patient(clinic), starts_at=at(day, 10), clinician=owner, location=clinic.locations[1])
+    first = book(clinic, patient=make_patient(clinic), starts_at=at(day, 10))
+    second = book(
+        clinic, patient=make_patient(clinic), starts_at=at(day, 10), clinician=owner, location=clinic.locations[1]
+    )
+    assert (first.clinician_id, second.clinician_id) == (clinic.users["doctor"].pk, owner.pk)
+    assert first.starts_at == second.starts_at and not first.is_overbooked and not second.is_overbooked
+    with tenant_context(clinic.clinic):
+        assert Appointment.objects.filter(starts_at=at(day, 10), status="booked").count() == 2
 
 
 def test_overbooking_needs_the_clinic_setting_and_an_explicit_choice(setup):

@@ -27,6 +27,7 @@ from clinics.models import Clinic
 from clinics.services import clinic_create
 from patients.models import Patient
 from tests.appointments.helpers import at, next_weekday
+from tests.clock import CLINIC_MORNING
 from tests.conftest import PASSWORD
 
 
@@ -146,7 +147,7 @@ def test_two_front_desks_booking_one_slot_get_one_booking_and_one_clear_conflict
 def test_concurrent_scans_claim_every_due_reminder_exactly_once(race_clinic, django_db_blocker, monkeypatch):
     enqueued: list[list[str]] = []
     monkeypatch.setattr(reminders, "reminders_enqueue", lambda ids: enqueued.append(list(ids)))
-    now = timezone.now()
+    now = CLINIC_MORNING  # the scans run at this moment (explicit `now`): never in quiet hours
     with django_db_blocker.unblock():
         with tenant_context(race_clinic.clinic):
             ReminderRule.objects.create(name="24 h", kind="appointment", offset_minutes=1440, template_name="r24")

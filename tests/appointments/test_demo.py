@@ -12,7 +12,8 @@ from clinics.demo import DEMO_STAFF
 from patients import demo as patients_demo
 
 
-def test_demo_seed_fills_schedules_and_a_realistic_week(clinic_a):
+def test_demo_seed_fills_schedules_and_a_realistic_week(clinic_a, clock):
+    # The seed writes today's appointments around "now": pinned (tests/clock.py) to a weekday morning.
     with tenant_context(clinic_a.clinic):
         Location.objects.filter(name="Main branch").update(name="Koramangala")
         Location.objects.filter(name="East branch").update(name="Indiranagar")

@@ -17,7 +17,8 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>")
 
 
 @pytest.fixture
-def setup(clinic_a):
+def setup(clinic_a, clock):
+    # Today's list, the queue and check-in follow the local day: pinned (tests/clock.py), never midnight.
     doctor = user(clinic_a, "doctor")
     give_hours(clinic_a, doctor, clinic_a.locations[0])
     consult = make_type(clinic_a)

@@ -13,10 +13,12 @@ from django_tenants.utils import tenant_context
 from appointments import services
 from appointments.models import Appointment
 from tests.appointments.helpers import book, give_hours, make_patient, make_type, user
+from tests.clock import CLINIC_MORNING
 
 
 @pytest.fixture
-def setup(clinic_a):
+def setup(clinic_a, clock):
+    # The queue is per local day: on the pinned clock (tests/clock.py) "in two minutes" is still today.
     doctor = user(clinic_a, "doctor")
     give_hours(clinic_a, doctor, clinic_a.locations[0], weekdays=range(7), sessions=[(dt.time(0, 0), dt.time(23, 59))])
     make_type(clinic_a)
@@ -39,7 +41,7 @@ def test_tokens_count_up_per_doctor_and_location(setup):
     other_doctor = _walk_in(clinic, make_patient(clinic), clinician=owner)
     other_place = _walk_in(clinic, make_patient(clinic), location=clinic.locations[1])
     assert (first.token, second.token, other_doctor.token, other_place.token) == (1, 2, 1, 1)
-    assert first.day == timezone.now().astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).date()
+    assert first.day == CLINIC_MORNING.date()
 
 
 def test_checked_in_appointments_share_the_walk_in_token_sequence(setup):

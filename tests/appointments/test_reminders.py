@@ -1,4 +1,8 @@
-"""Reminders: planned once, claimed once, sent once; quiet hours, consent and opt-out, statuses."""
+"""Reminders: planned once, claimed once, sent once; quiet hours, consent and opt-out, statuses.
+
+Whether a reminder goes out depends on the time of day (quiet hours 21:00-08:00 local), so every
+test runs on the pinned `clock` (tests/clock.py) and moves it to the moment it scans and sends at.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from appointments.models import Reminder, ReminderRule
 from messaging.models import OutboundMessage
 from messaging.services import message_status_update
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_rule, make_type, next_weekday, user
+from tests.clock import CLINIC_MORNING
 
 
 @pytest.fixture
-def setup(clinic_a):
+def setup(clinic_a, clock):
     doctor = user(clinic_a, "doctor")
     give_hours(clinic_a, doctor, clinic_a.locations[0], weekdays=range(7))
     make_type(clinic_a)
@@ -55,10 +60,11 @@ def test_repeated_scans_claim_each_due_reminder_once(setup, django_capture_on_co
     assert len(_reminders(clinic, appointment=appointment)) == 2  # re-scans planned nothing new
 
 
-def test_a_retried_send_task_sends_one_message(setup):
+def test_a_retried_send_task_sends_one_message(setup, clock):
     clinic, *_ = setup
     appointment = book(clinic, patient=make_patient(clinic), starts_at=at(next_weekday(2), 11))
     moment = appointment.starts_at - dt.timedelta(hours=23)
+    clock.move_to(moment)
     with tenant_context(clinic.clinic):
         claimed = reminders.reminders_scan(now=moment).claimed
         assert reminders.reminders_send(claimed) == {"failed": 1}
@@ -69,11 +75,12 @@ def test_a_retried_send_task_sends_one_message(setup):
         assert OutboundMessage.objects.filter(related_id=claimed[0]).count() == 1
 
 
-def test_unconfigured_whatsapp_records_a_failed_message_with_its_reason(setup):
+def test_unconfigured_whatsapp_records_a_failed_message_with_its_reason(setup, clock):
     clinic, *_ = setup
     appointment = book(clinic, patient=make_patient(clinic), starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at - dt.timedelta(hours=23))  # 12:00 the day before
     with tenant_context(clinic.clinic):
-        claimed = reminders.reminders_scan(now=appointment.starts_at - dt.timedelta(hours=23)).claimed
+        claimed = reminders.reminders_scan().claimed
         reminders.reminders_send(claimed)
         reminder = Reminder.objects.select_related("message").get(pk=claimed[0])
     assert reminder.status == "failed" and reminder.reason == "whatsapp_not_configured"
@@ -84,11 +91,12 @@ def test_unconfigured_whatsapp_records_a_failed_message_with_its_reason(setup):
     assert reminder.sent_at is None  # never marked sent
 
 
-def test_reminder_status_follows_delivery_receipts_forward_only(setup):
+def test_reminder_status_follows_delivery_receipts_forward_only(setup, clock):
     clinic, *_ = setup
     appointment = book(clinic, patient=make_patient(clinic), starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at - dt.timedelta(hours=23))  # 12:00 the day before
     with tenant_context(clinic.clinic):
-        claimed = reminders.reminders_scan(now=appointment.starts_at - dt.timedelta(hours=23)).claimed
+        claimed = reminders.reminders_scan().claimed
         reminders.reminders_send(claimed)
         # What the WhatsApp client will do once configured: the message was accepted by the vendor.
         message = Reminder.objects.get(pk=claimed[0]).message
@@ -144,23 +152,24 @@ def test_clinic_quiet_hours_are_configurable(setup):
 @pytest.mark.parametrize(
     ("patient_fields", "reason"),
     [
-        ({"whatsapp_opted_out_at": timezone.now()}, "opted_out"),
+        ({"whatsapp_opted_out_at": CLINIC_MORNING - dt.timedelta(days=30)}, "opted_out"),
         ({"consent": False}, "no_whatsapp_consent"),
         ({"phone": ""}, "no_contact_number"),
     ],
 )
-def test_patients_without_consent_or_opted_out_get_no_message(setup, patient_fields, reason):
+def test_patients_without_consent_or_opted_out_get_no_message(setup, clock, patient_fields, reason):
     clinic, *_ = setup
     patient = make_patient(clinic, **patient_fields)
     appointment = book(clinic, patient=patient, starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at - dt.timedelta(hours=23))  # 12:00 the day before
     with tenant_context(clinic.clinic):
-        claimed = reminders.reminders_scan(now=appointment.starts_at - dt.timedelta(hours=23)).claimed
+        claimed = reminders.reminders_scan().claimed
         assert reminders.reminders_send(claimed) == {"skipped": 1}
         assert Reminder.objects.get(pk=claimed[0]).reason == reason
         assert not OutboundMessage.objects.exists()
 
 
-def test_minor_reminders_go_to_the_guardian(setup):
+def test_minor_reminders_go_to_the_guardian(setup, clock):
     clinic, *_ = setup
     patient = make_patient(
         clinic,
@@ -169,8 +178,9 @@ def test_minor_reminders_go_to_the_guardian(setup):
         guardian_name="Sunita Verma",
     )
     appointment = book(clinic, patient=patient, starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at - dt.timedelta(hours=23))  # 12:00 the day before
     with tenant_context(clinic.clinic):
-        claimed = reminders.reminders_scan(now=appointment.starts_at - dt.timedelta(hours=23)).claimed
+        claimed = reminders.reminders_scan().claimed
         reminders.reminders_send(claimed)
         assert Reminder.objects.get(pk=claimed[0]).message.to_number == "+919900011122"
 
@@ -213,7 +223,7 @@ def test_reminders_already_due_at_booking_are_not_planned(setup):
     assert [r.rule.offset_minutes for r in rows] == [120]
 
 
-def test_follow_up_reminders_come_from_visits_and_prescriptions_once_per_date(setup):
+def test_follow_up_reminders_come_from_visits_and_prescriptions_once_per_date(setup, clock):
     clinic, doctor, *_ = setup
     rule = make_rule(
         clinic,
@@ -240,6 +250,7 @@ def test_follow_up_reminders_come_from_visits_and_prescriptions_once_per_date(se
             follow_up_date=follow_up,
         )
         moment = at(follow_up - dt.timedelta(days=1), 10, 0)
+        clock.move_to(moment)
         claimed = reminders.reminders_scan(now=moment).claimed
         again = reminders.reminders_scan(now=moment + dt.timedelta(minutes=1)).claimed
         rows = list(Reminder.objects.filter(rule=rule))

@@ -17,7 +17,8 @@ from tests.appointments.helpers import at, book, give_hours, make_patient, make_
 
 
 @pytest.fixture
-def setup(clinic_a):
+def setup(clinic_a, clock):
+    # Check-in is only on the day: on the pinned clock (tests/clock.py) "in two minutes" is still today.
     doctor = user(clinic_a, "doctor")
     give_hours(clinic_a, doctor, clinic_a.locations[0], weekdays=range(7), sessions=[(dt.time(0, 0), dt.time(23, 59))])
     make_type(clinic_a)

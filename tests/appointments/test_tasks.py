@@ -72,7 +72,15 @@ def _reminder_state(clinic: Any, django_db_blocker: Any, appointment_id: Any) ->
 
 
 def test_beat_through_a_real_worker_sends_each_reminder_once(celery_worker, throwaway_clinic, django_db_blocker):
+    # The worker is another process on the real clock, which no fixture can pin; at night the clinic's
+    # quiet hours would hold every reminder until 08:00. They are switched off here (equal start and
+    # end): this test is about the fan-out, and test_reminders.py tests quiet hours on a pinned clock.
     with django_db_blocker.unblock(), tenant_context(throwaway_clinic.clinic):
+        services.appointment_settings_update(
+            actor=User.objects.get(pk=throwaway_clinic.owner.pk),
+            quiet_hours_start=dt.time(0, 0),
+            quiet_hours_end=dt.time(0, 0),
+        )
         first = _appointment_due_now(throwaway_clinic, 23 * 60)
     connection.set_schema_to_public()
     with django_db_blocker.unblock():

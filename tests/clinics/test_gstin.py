@@ -13,9 +13,19 @@ def test_published_example_gstin_has_the_expected_check_digit():
     validate_gstin("27AAPFU0939F1ZV")
 
 
-@pytest.mark.parametrize("gstin", ["29AAGCS1234K1Z7", "29aagcs1234k1z7", " 27AAPFU0939F1ZV "])
-def test_valid_gstin_is_accepted_in_any_case_and_spacing(gstin):
-    validate_gstin(gstin)
+@pytest.mark.parametrize(
+    ("gstin", "stored"),
+    [
+        ("29AAGCS1234K1Z7", "29AAGCS1234K1Z7"),
+        ("29aagcs1234k1z7", "29AAGCS1234K1Z7"),
+        (" 27AAPFU0939F1ZV ", "27AAPFU0939F1ZV"),
+    ],
+)
+def test_valid_gstin_is_accepted_in_any_case_and_spacing(gstin, stored, db):
+    assert validate_gstin(gstin) is None  # raises ValidationError when it refuses
+    clinic = Clinic(name="X", slug="gst-ok", schema_name="t_gst_ok", contact_email="a@b.in", gstin=gstin)
+    clinic.full_clean()  # the whole clinic is valid with it
+    assert clinic.gstin == stored
 
 
 @pytest.mark.parametrize(

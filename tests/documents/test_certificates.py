@@ -8,7 +8,6 @@ import hashlib
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from audit.models import AuditEvent
@@ -25,11 +24,14 @@ from tests.clinical.clinical_helpers import (  # noqa: F401
     signing_doctor,
     staff,
 )
+from tests.clock import CLINIC_MORNING
 from tests.documents.documents_helpers import certificate_template
 
-pytestmark = pytest.mark.usefixtures("clinic_files")
+# Certificate dates are checked against the clinic's "today": the clock is pinned (tests/clock.py), so a
+# run that crosses midnight cannot sign with one date and expect another.
+pytestmark = pytest.mark.usefixtures("clinic_files", "clock")
 
-TODAY = timezone.localdate()
+TODAY = CLINIC_MORNING.date()
 
 
 def _sign(seeded, patient, actor=None, **kwargs) -> Certificate:

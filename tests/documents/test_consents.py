@@ -43,7 +43,7 @@ def _pdf(seeded, form: ConsentForm) -> bytes:
 
 
 def _minor(seeded, **fields):
-    today = timezone.localdate()
+    today = timezone.localdate()  # callers pin the clock (tests/clock.py): never 29 February
     defaults = {
         "given_name": "Riya",
         "family_name": "Sharma",
@@ -170,7 +170,7 @@ def test_hash_and_verification_row_match_the_stored_pdf(clinic_a):
     assert row.sha256 == digest and row.kind == "consent" and row.clinic_id == clinic_a.clinic.pk
 
 
-def test_for_a_minor_the_guardian_signs(clinic_a):
+def test_for_a_minor_the_guardian_signs(clinic_a, clock):
     child = _minor(clinic_a)
     template = consent_template(clinic_a)
     with pytest.raises(ValidationError) as caught:
@@ -186,7 +186,7 @@ def test_for_a_minor_the_guardian_signs(clinic_a):
     assert "Signed by: Parent or guardian (mother) of Riya Sharma" in text
 
 
-def test_guardian_without_a_name_on_record_must_be_named(clinic_a):
+def test_guardian_without_a_name_on_record_must_be_named(clinic_a, clock):
     child = _minor(clinic_a, guardian_name="", guardian_relation="")
     with pytest.raises(ValidationError) as caught:
         _sign(clinic_a, child, consent_template(clinic_a), signer_relation="guardian")
