@@ -187,12 +187,19 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API needs inline scripts (blocked by the CSP) and would answer browsers
     # with HTML errors. People explore the API at /api/v1/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's defaults, with a JSON parser that answers 400 (not 500) to deeply nested bodies.
+    "DEFAULT_PARSER_CLASSES": [
+        "docos.api_parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "docos.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
+DOCOS_API_MAX_JSON_DEPTH = 32  # levels of nested objects/lists in a JSON body; deeper is a 400
 SPECTACULAR_SETTINGS = {
     "TITLE": "DocOS API",
     "VERSION": "1",
