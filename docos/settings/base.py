@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "docos.middleware.NoStoreMiddleware",  # patient data stays out of caches (responses to signed-in staff)
     "accounts.middleware.SessionPolicyMiddleware",
     "clinics.middleware.ClinicStatusMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
