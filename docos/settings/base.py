@@ -209,7 +209,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Swagger UI and Redoc from our own static files (the CSP allows only 'self').
     "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "/static/img/favicon.svg",  # ours (static/img), as on every page
     "REDOC_DIST": "SIDECAR",
     # Several resources have a "status"; name each enum after its owner so the schema stays stable.
     "ENUM_NAME_OVERRIDES": {
