@@ -141,6 +141,13 @@ DOCOS_IP_FAILURE_LIMIT = 50  # failed sign-ins per client address per clinic per
 DOCOS_IP_FAILURE_LIMIT_GLOBAL = 200  # ... and across all clinics (a ceiling for one address)
 DOCOS_LOGIN_CODE_FAILURE_LIMIT = 10  # wrong emailed codes per account per window, whatever the code or purpose
 DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS = 60 * 60
+# Device cookies (accounts.login): browsers where a user signed in before are trusted devices of that
+# user; the per-address and per-account lockouts above do not apply to them, only their own limit.
+DOCOS_DEVICE_COOKIE_NAME = "docos_device"
+DOCOS_DEVICE_COOKIE_SECURE = False
+DOCOS_DEVICE_COOKIE_AGE_SECONDS = 365 * 24 * 60 * 60
+DOCOS_DEVICE_COOKIE_MAX_ACCOUNTS = 10  # users remembered by one browser (a shared front-desk PC)
+DOCOS_DEVICE_FAILURE_LIMIT = 10  # failed sign-ins on one trusted device per lockout window lock that device
 
 # --- client addresses behind proxies -------------------------------------------------------------
 # The reverse proxies / load balancers in front of the app (IPs or CIDRs). Only when a request
