@@ -53,7 +53,9 @@ def _apply_errors(form: Form, exc: ValidationError, field_map: dict[str, str] | 
 
 
 def _signed_in(request: HttpRequest) -> HttpResponse:
-    return redirect(_safe_next(request, request.session.pop(auth.SESSION_LOGIN_NEXT, None)))
+    response = redirect(_safe_next(request, request.session.pop(auth.SESSION_LOGIN_NEXT, None)))
+    auth.device_cookie_apply(request, response)  # this browser is now a trusted device of the user
+    return response
 
 
 def _after_first_factor(request: HttpRequest, user: User, method: str) -> HttpResponse:

@@ -9,7 +9,8 @@ from accounts.models import User
 
 
 class EmailBackend(ModelBackend):
-    """Case-insensitive email + password. Locked or inactive users cannot authenticate.
+    """Case-insensitive email + password. Locked (from an untrusted client) or inactive users cannot
+    authenticate.
 
     A lockout only blocks new sign-ins: sessions that already exist stay valid (otherwise anyone
     could sign a colleague out by failing on purpose). Deactivation ends sessions at once, because
@@ -27,9 +28,16 @@ class EmailBackend(ModelBackend):
         except User.DoesNotExist:
             User().set_password(password)  # same work as a real check, so timing does not reveal accounts
             return None
-        if user.check_password(password) and self.user_can_authenticate(user) and not self.is_locked(user):
+        if user.check_password(password) and self.user_can_authenticate(user) and not self._locked_out(request, user):
             return user
         return None
+
+    def _locked_out(self, request: HttpRequest | None, user: User) -> bool:
+        """The account's lock holds untrusted clients; a trusted device of the user has its own
+        lock, checked (like every limit) by accounts.login before the password is."""
+        from accounts.login import trusted_device  # accounts.login uses this backend
+
+        return self.is_locked(user) and trusted_device(request, user) is None
 
     @staticmethod
     def is_locked(user: User) -> bool:

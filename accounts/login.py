@@ -21,6 +21,19 @@ limit before the first failure is counted. A success gives its reservation back;
 - per client address (see docos.middleware.ClientIPMiddleware): `DOCOS_IP_FAILURE_LIMIT` failures
   within the window per clinic, and `DOCOS_IP_FAILURE_LIMIT_GLOBAL` across clinics, block that
   address until the window ends.
+
+Device cookies (OWASP "Slow Down Online Guessing Attacks with Device Cookies"). The limits above
+are for *untrusted* clients, and anyone who knows an email (or shares the clinic's address) can
+trip them. A completed sign-in leaves a long-lived device cookie in the browser: signed (HMAC-SHA256
+keyed by SECRET_KEY, salted), naming the user (a keyed hash of schema + id, not the id) and a
+random nonce; one cookie holds up to `DOCOS_DEVICE_COOKIE_MAX_ACCOUNTS` users of a shared PC. A
+request that presents a valid entry for the account it signs in to is on a *trusted device*: the
+per-address and per-account counters and the account's lock do not apply to it; instead its
+failures count on that device only (`DOCOS_DEVICE_FAILURE_LIMIT` in the window lock that device,
+unlockable by an emailed code like an account; wrong codes count on a per-device budget). So an
+attacker's failures lock out untrusted clients, never the staff on the devices they signed in on.
+The cookie proves nothing by itself: every factor is still checked.
+
 Every failure, success, lockout, unlock and logout is audited (never with passwords or codes).
 
 Emails (codes, reset links) are sent by Celery tasks (accounts.tasks) queued after the commit, so the
@@ -36,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import smtplib
 import time
@@ -48,11 +62,12 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -207,8 +222,11 @@ def lockout_message(until: datetime) -> str:
     return f"Too many failed attempts; try again after {local:%H:%M} or unlock with a code sent to your email."
 
 
-def _ip_check(request: HttpRequest | None) -> None:
-    """For steps that check no secret (sending a code or link): refuse a blocked address."""
+def _ip_check(request: HttpRequest | None, device: str | None = None) -> None:
+    """For steps that check no secret (sending a code or link): refuse a blocked address (not on a
+    trusted device: the address's failures are not its own)."""
+    if device is not None:
+        return
     clinic_count, global_count = _redis().mget(_ip_key(request), _ip_global_key(request))
     if (
         int(clinic_count or 0) >= settings.DOCOS_IP_FAILURE_LIMIT
@@ -228,10 +246,103 @@ def _locked_until(email: str, user: User | None) -> datetime | None:
     return until if until > now else None
 
 
-def _raise_if_locked(email: str, user: User | None) -> None:
-    until = _locked_until(email, user)
+def _raise_if_locked(email: str, user: User | None, device: str | None = None) -> None:
+    """Refuse a locked account (untrusted clients) or, on a trusted device, a locked device."""
+    until = _device_locked_until(device) if device is not None else _locked_until(email, user)
     if until is not None:
         raise AuthError(lockout_message(until), locked_until=until)
+
+
+# --- device cookies ------------------------------------------------------------------------------------
+
+DEVICE_SALT = "accounts.login.device-cookie"
+_DEVICE_ATTR = "_docos_device_cookie"  # the cookie value to set on the response after a sign-in
+_HEX = re.compile(r"[0-9a-f]{16,64}")
+
+
+def _device_signer() -> signing.Signer:
+    # HMAC-SHA256 keyed by SECRET_KEY (SECRET_KEY_FALLBACKS still verify while a key is rotated).
+    return signing.Signer(salt=DEVICE_SALT, algorithm="sha256")
+
+
+def _device_user_id(user: User) -> str:
+    """Names the user in the cookie without showing their id (a keyed hash of clinic and id)."""
+    return salted_hmac(DEVICE_SALT, f"{current_schema()}|{user.pk}", algorithm="sha256").hexdigest()[:24]
+
+
+def _device_entries(request: HttpRequest | None) -> list[tuple[str, str]]:
+    """(user hash, nonce) pairs of this browser's device cookie, newest first; [] unless validly signed."""
+    raw = request.COOKIES.get(settings.DOCOS_DEVICE_COOKIE_NAME) if request is not None else None
+    if not raw:
+        return []
+    try:
+        value = _device_signer().unsign(raw)
+    except signing.BadSignature:
+        return []
+    entries = []
+    for part in value.split("-")[: int(settings.DOCOS_DEVICE_COOKIE_MAX_ACCOUNTS)]:
+        user_id, _, nonce = part.partition(".")
+        if _HEX.fullmatch(user_id) and _HEX.fullmatch(nonce):
+            entries.append((user_id, nonce))
+    return entries
+
+
+def trusted_device(request: HttpRequest | None, user: User | None) -> str | None:
+    """The nonce of the device cookie this request presents for `user`, or None (untrusted client)."""
+    if user is None or not user.is_active:
+        return None
+    user_id = _device_user_id(user)
+    return next((nonce for entry, nonce in _device_entries(request) if constant_time_compare(entry, user_id)), None)
+
+
+def _device_failures_key(device: str) -> str:
+    return f"{KEY_PREFIX}:fail:device:{device}"
+
+
+def _device_code_failures_key(device: str) -> str:
+    return f"{KEY_PREFIX}:fail:devcodes:{device}"
+
+
+def _device_lock_key(device: str) -> str:
+    return f"{KEY_PREFIX}:lock:device:{device}"
+
+
+def _device_locked_until(device: str) -> datetime | None:
+    stamp = _redis().get(_device_lock_key(device))
+    if stamp is None:
+        return None
+    until = datetime.fromtimestamp(float(stamp), tz=UTC)
+    return until if until > timezone.now() else None
+
+
+def _device_clear(device: str) -> None:
+    _redis().delete(_device_failures_key(device), _device_code_failures_key(device), _device_lock_key(device))
+
+
+def _device_remember(request: HttpRequest, user: User) -> None:
+    """After a completed sign-in: this browser becomes (or stays) a trusted device of `user`. The
+    nonce is kept while the entry exists, so the device's counters follow it; the cookie is
+    re-issued (a fresh lifetime), this user first, the oldest users of a shared PC dropped."""
+    user_id = _device_user_id(user)
+    entries = _device_entries(request)
+    nonce = next((n for entry, n in entries if entry == user_id), None) or secrets.token_hex(16)
+    kept = [(user_id, nonce), *[(entry, n) for entry, n in entries if entry != user_id]]
+    value = "-".join(f"{entry}.{n}" for entry, n in kept[: int(settings.DOCOS_DEVICE_COOKIE_MAX_ACCOUNTS)])
+    setattr(request, _DEVICE_ATTR, _device_signer().sign(value))
+
+
+def device_cookie_apply(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Set the device cookie that a sign-in on this request issued (views call this on their reply)."""
+    value = getattr(request, _DEVICE_ATTR, None)
+    if value:
+        response.set_cookie(
+            settings.DOCOS_DEVICE_COOKIE_NAME,
+            value,
+            max_age=int(settings.DOCOS_DEVICE_COOKIE_AGE_SECONDS),
+            secure=bool(settings.DOCOS_DEVICE_COOKIE_SECURE),
+            httponly=True,
+            samesite="Lax",
+        )
 
 
 @dataclass
@@ -241,6 +352,7 @@ class Attempt:
 
     keys: list[str]
     account_failures: int | None
+    device: str | None = None  # the trusted device's nonce: failures count (and lock) there
 
     def release(self) -> None:
         """The check succeeded: give the reservation back (the attempt was not a failure)."""
@@ -249,36 +361,49 @@ class Attempt:
 
 
 def _reserve(
-    *, request: HttpRequest | None, email: str, user: User | None, account: bool = True, codes: bool = False
+    *,
+    request: HttpRequest | None,
+    email: str,
+    user: User | None,
+    account: bool = True,
+    codes: bool = False,
+    device: str | None = None,
 ) -> Attempt:
     """Count this attempt before checking the secret; refuse it (nothing counted) over any limit.
 
-    `account`: count it towards the account's lockout; `codes`: towards its wrong-code budget."""
-    counters: list[tuple[str, int, int, str]] = [
-        (_ip_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT), "ip"),
-        (_ip_global_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT_GLOBAL), "ip"),
-    ]
-    if account:
-        counters.append((_failures_key(email), _window(), int(settings.DOCOS_LOCKOUT_FAILURES), "account"))
-    if codes:
-        counters.append(
-            (
-                _code_failures_key(email),
-                int(settings.DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS),
-                int(settings.DOCOS_LOGIN_CODE_FAILURE_LIMIT),
-                "codes",
-            )
-        )
+    `account`: count it towards the account's lockout; `codes`: towards its wrong-code budget.
+    On a trusted `device` both count on the device instead, and the address is not counted."""
+    code_budget = (int(settings.DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS), int(settings.DOCOS_LOGIN_CODE_FAILURE_LIMIT))
+    counters: list[tuple[str, int, int, str]] = []
+    if device is None:
+        counters += [
+            (_ip_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT), "ip"),
+            (_ip_global_key(request), _window(), int(settings.DOCOS_IP_FAILURE_LIMIT_GLOBAL), "ip"),
+        ]
+        if account:
+            counters.append((_failures_key(email), _window(), int(settings.DOCOS_LOCKOUT_FAILURES), "account"))
+        if codes:
+            counters.append((_code_failures_key(email), *code_budget, "codes"))
+    else:
+        device_limit = int(settings.DOCOS_DEVICE_FAILURE_LIMIT)
+        if account:
+            counters.append((_device_failures_key(device), _window(), device_limit, "device"))
+        if codes:
+            counters.append((_device_code_failures_key(device), *code_budget, "codes"))
     keys = [key for key, _, _, _ in counters]
     counts = [int(n) for n in _redis().eval(_RESERVE, len(keys), *keys, *[ttl for _, ttl, _, _ in counters])]
-    attempt = Attempt(keys=keys, account_failures=counts[2] if account else None)
+    # The count that locks: the account's for untrusted clients, the device's on a trusted device.
+    locking = "account" if device is None else "device"
+    failures = next((n for (_, _, _, kind), n in zip(counters, counts, strict=True) if kind == locking), None)
+    attempt = Attempt(keys=keys, account_failures=failures, device=device)
     over = [kind for (_, _, limit, kind), n in zip(counters, counts, strict=True) if n > limit]
     if over:
         attempt.release()  # a refused attempt is not evaluated, so it is no failure either
         if "ip" in over:
             raise AuthError(IP_BLOCKED)
-        if "account" in over:
-            until = _locked_until(email, user) or timezone.now() + timedelta(seconds=_window())
+        if "account" in over or "device" in over:
+            locked = _locked_until(email, user) if device is None else _device_locked_until(device)
+            until = locked or timezone.now() + timedelta(seconds=_window())
             raise AuthError(lockout_message(until), locked_until=until)
         raise AuthError(CODE_BUDGET_SPENT)
     return attempt
@@ -294,20 +419,29 @@ def _fail(
     reason: str,
     message: str,
 ) -> NoReturn:
-    """Keep the attempt's reservation as a failure, audit it, lock the account at the limit, and raise.
+    """Keep the attempt's reservation as a failure, audit it, lock the account (or, on a trusted
+    device, that device) at the limit, and raise.
 
     The failure counter is not reset by the lock: attempts already in flight stay over the limit."""
     failures = attempt.account_failures
     until: datetime | None = None
+    metadata: dict[str, Any] = {"method": method, "reason": reason}
+    if attempt.device is not None:
+        metadata["trusted_device"] = True
     with transaction.atomic():
-        audit_record(
-            actor=None,
-            action="auth.login_failed",
-            obj=user,
-            request=request,
-            metadata={"method": method, "reason": reason},
-        )
-        if failures is not None and failures >= settings.DOCOS_LOCKOUT_FAILURES:
+        audit_record(actor=None, action="auth.login_failed", obj=user, request=request, metadata=metadata)
+        if attempt.device is not None:
+            if failures is not None and failures >= settings.DOCOS_DEVICE_FAILURE_LIMIT:
+                until = timezone.now() + timedelta(seconds=_window())
+                _redis().set(_device_lock_key(attempt.device), str(until.timestamp()), ex=_window())
+                audit_record(
+                    actor=None,
+                    action="auth.device_lockout",
+                    obj=user,
+                    request=request,
+                    metadata={"failures": failures, "locked_until": until.isoformat()},
+                )
+        elif failures is not None and failures >= settings.DOCOS_LOCKOUT_FAILURES:
             until = timezone.now() + timedelta(seconds=_window())
             if user is not None:
                 User.objects.filter(pk=user.pk).update(locked_until=until)
@@ -349,8 +483,9 @@ def login_password_check(*, request: HttpRequest, email: str, password: str) -> 
     """Step two with a password. Returns the user; raises AuthError (counted, audited) otherwise."""
     email = normalize_email(email)
     user = _find_user(email)
-    _raise_if_locked(email, user)
-    attempt = _reserve(request=request, email=email, user=user)
+    device = trusted_device(request, user)
+    _raise_if_locked(email, user, device)
+    attempt = _reserve(request=request, email=email, user=user, device=device)
     authed = authenticate(request, email=email, password=password)
     if authed is None:
         reason = "unknown_account" if user is None else ("inactive" if not user.is_active else "bad_password")
@@ -376,10 +511,11 @@ def login_code_send(*, request: HttpRequest, email: str, purpose: str = LoginCod
     draws the code, stores its hash and sends it, so the code never travels through the broker
     and no SMTP round trip tells real accounts from unknown ones."""
     email = normalize_email(email)
-    _ip_check(request)
     user = _find_user(email)
+    device = trusted_device(request, user)
+    _ip_check(request, device)
     if purpose == LoginCode.Purpose.LOGIN:
-        _raise_if_locked(email, user)
+        _raise_if_locked(email, user, device)
     _throttle_sends(email)
     ttl = int(settings.DOCOS_LOGIN_CODE_TTL_SECONDS)
     if user is None or not user.is_active:
@@ -450,11 +586,12 @@ def _code_check(*, request: HttpRequest, email: str, code: str, purpose: str) ->
     code = "".join((code or "").split())
     login_purpose = purpose == LoginCode.Purpose.LOGIN
     user = _find_user(email)
+    device = trusted_device(request, user)
     if login_purpose:
-        _raise_if_locked(email, user)
-    # An unlock code is for a locked account: its failures count towards the wrong-code budget,
-    # not the lockout (which would refuse it before it is checked).
-    attempt = _reserve(request=request, email=email, user=user, account=login_purpose, codes=True)
+        _raise_if_locked(email, user, device)
+    # An unlock code is for a locked account (or device): its failures count towards the wrong-code
+    # budget, not the lockout (which would refuse it before it is checked).
+    attempt = _reserve(request=request, email=email, user=user, account=login_purpose, codes=True, device=device)
     max_attempts = int(settings.DOCOS_LOGIN_CODE_MAX_ATTEMPTS)
     left: int | None
     matched = False
@@ -514,6 +651,14 @@ def login_unlock_verify(*, request: HttpRequest, email: str, code: str) -> None:
 
 
 def _unlock(*, request: HttpRequest, user: User) -> None:
+    """On a trusted device, lift that device's lock only: the account's lock holds untrusted clients
+    (perhaps someone guessing) and stays until its time. Elsewhere, lift the account's lock."""
+    device = trusted_device(request, user)
+    if device is not None:
+        with transaction.atomic():
+            audit_record(actor=None, action="auth.unlock", obj=user, request=request, metadata={"scope": "device"})
+        _device_clear(device)
+        return
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(locked_until=None)
         user.locked_until = None
@@ -554,8 +699,9 @@ def login_pending_user(request: HttpRequest) -> tuple[User, str] | None:
 
 def login_totp_check(*, request: HttpRequest, user: User, code: str) -> None:
     user.refresh_from_db(fields=["locked_until"])
-    _raise_if_locked(user.email, user)
-    attempt = _reserve(request=request, email=user.email, user=user)
+    device = trusted_device(request, user)
+    _raise_if_locked(user.email, user, device)
+    attempt = _reserve(request=request, email=user.email, user=user, device=device)
     if not totp_code_valid(user, code):
         _fail(
             request=request,
@@ -577,7 +723,13 @@ def login_complete(*, request: HttpRequest, user: User, method: str, second_fact
     request.session[SESSION_LAST_SEEN] = now
     for key in (SESSION_LOGIN_EMAIL, SESSION_PENDING):
         request.session.pop(key, None)
-    _redis().delete(_failures_key(user.email))
+    device = trusted_device(request, user)
+    if device is not None:
+        # The account's count belongs to untrusted clients (maybe someone guessing): left alone.
+        _redis().delete(_device_failures_key(device), _device_code_failures_key(device))
+    else:
+        _redis().delete(_failures_key(user.email))
+    _device_remember(request, user)
     with transaction.atomic():
         audit_record(
             actor=user,
@@ -650,8 +802,9 @@ def session_end_everywhere(*, request: HttpRequest, user: User) -> None:
 def password_change(*, request: HttpRequest, user: User, current_password: str, new_password: str) -> None:
     """Change one's own password. Other sessions end (the password is part of the session hash)."""
     try:
-        _raise_if_locked(user.email, user)
-        attempt = _reserve(request=request, email=user.email, user=user)
+        device = trusted_device(request, user)
+        _raise_if_locked(user.email, user, device)
+        attempt = _reserve(request=request, email=user.email, user=user, device=device)
         if not user.check_password(current_password):
             _fail(
                 request=request,
@@ -681,9 +834,9 @@ def password_reset_request(*, request: HttpRequest, email: str) -> None:
     The link is made and sent by `accounts.password_reset_email`, queued after the commit (no SMTP
     in the request, so its timing does not reveal whether the account exists)."""
     email = normalize_email(email)
-    _ip_check(request)
-    _throttle_sends(email)
     user = _find_user(email)
+    _ip_check(request, trusted_device(request, user))
+    _throttle_sends(email)
     if user is None or not user.is_active:
         return
     from accounts.tasks import password_reset_email_task
@@ -737,6 +890,9 @@ def password_set(*, request: HttpRequest, user: User, password: str) -> None:
         user.save(update_fields=["password", "locked_until"])
         audit_record(actor=None, action="auth.password_set", obj=user, changed_fields=["password"], request=request)
     _redis().delete(_failures_key(user.email), _lock_key(user.email))
+    device = trusted_device(request, user)
+    if device is not None:
+        _device_clear(device)
 
 
 # --- TOTP ------------------------------------------------------------------------------------------------

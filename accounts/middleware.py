@@ -30,7 +30,13 @@ PASSIVE_PATHS = ("/session/status",)
 JSON_PREFIXES = ("/api/", "/session/")
 TWO_FACTOR_SETUP_PATH = "/account/two-factor"
 # Reachable while a required 2FA setup is pending.
-SETUP_ALLOWED_PREFIXES = (TWO_FACTOR_SETUP_PATH, "/logout", "/session/", "/static/")
+SETUP_ALLOWED_PREFIXES = (TWO_FACTOR_SETUP_PATH, "/logout", "/session/", "/static/", "/favicon.ico")
+# The API's answer while required 2FA is not set up, for sessions (below) and tokens (accounts.api_auth).
+TWO_FACTOR_SETUP_CODE = "two_factor_setup_required"
+TWO_FACTOR_SETUP_MESSAGE = (
+    "This clinic requires two-factor authentication for staff with administrative access. "
+    "Set it up in the web app first (Account, Two-factor authentication)."
+)
 
 
 def idle_timeout_seconds(request: HttpRequest) -> int:
@@ -69,9 +75,7 @@ class SessionPolicyMiddleware:
                 SETUP_ALLOWED_PREFIXES
             ):
                 if request.path.startswith(JSON_PREFIXES):
-                    return _json_error(
-                        "two_factor_setup_required", "Set up two-factor authentication in the web app first.", 403
-                    )
+                    return _json_error(TWO_FACTOR_SETUP_CODE, TWO_FACTOR_SETUP_MESSAGE, 403)
                 return redirect(TWO_FACTOR_SETUP_PATH)
         return self.get_response(request)
 

@@ -109,7 +109,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
 _ERROR_DESCRIPTIONS = {
     400: "Invalid input (`invalid`), with per-field messages.",
     401: "Not signed in, or the token is unknown, expired or revoked.",
-    403: "Signed in, but lacking the capability this endpoint requires.",
+    403: "Signed in, but lacking the capability this endpoint requires (`permission_denied`), or the clinic "
+    "requires two-factor authentication of this user and it is not set up (`two_factor_setup_required`).",
     404: "No such object (also for objects of another clinic or location).",
     405: "Method not allowed.",
 }

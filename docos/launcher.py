@@ -1,11 +1,13 @@
 """`make run`: services, migrations, the demo clinic, then web + Celery worker + beat.
 
 Ctrl-C stops every process this started (and the embedded services, if any).
+With DATABASE_URL set, a database the server lacks is created first (or one line says what to do).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,10 +25,57 @@ def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def database_ensure(url: str) -> str | None:
+    """Make sure the database DATABASE_URL names exists: create it when the server allows.
+
+    Returns None when the database is there (or was just created), else one line saying what to do."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+        return None
+    except psycopg.Error as exc:
+        # psycopg has no SQLSTATE for connection failures; the server's message names the database.
+        missing = re.search(r'database "(.+?)" does not exist', str(exc))
+        if missing is None:
+            return (
+                f"cannot connect to the PostgreSQL of DATABASE_URL ({_first_line(exc)}): start it or fix "
+                "DATABASE_URL (unset it to use the embedded PostgreSQL)"
+            )
+    name = str(conninfo_to_dict(url).get("dbname") or missing.group(1))
+    problem = ""
+    for maintenance_db in ("postgres", "template1"):
+        maintenance = make_conninfo(url, dbname=maintenance_db)
+        try:
+            with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            return None  # created meanwhile by someone else
+        except psycopg.Error as exc:
+            problem = _first_line(exc)
+            continue
+        print(f"[docos] created database {name!r} (DATABASE_URL named a database the server did not have)", flush=True)
+        return None
+    return (
+        f"database {name!r} does not exist and could not be created ({problem}): create it "
+        f"(createdb {name}) or point DATABASE_URL at an existing database"
+    )
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docos.settings.dev")
     with embedded.services() as extra:
         env = {**os.environ, **extra, "DOCOS_PUBLIC_PORT": PORT, "PYTHONUNBUFFERED": "1"}
+        if "DATABASE_URL" not in extra and (problem := database_ensure(env["DATABASE_URL"])):
+            print(f"[docos] {problem}", file=sys.stderr, flush=True)
+            return 1
         _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
         _manage("demo_seed", env=env)
         (ROOT / "var").mkdir(exist_ok=True)

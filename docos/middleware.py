@@ -4,6 +4,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_tenants.utils import get_public_schema_name
 
 from docos import health
 
@@ -34,6 +35,30 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class NoStoreMiddleware:
+    """Clinic pages and API answers to a signed-in user may show patient data: browsers, proxies and
+    the back/forward cache must not keep a copy (a shared front-desk PC). Every response of a clinic
+    host to an authenticated user (session or API token) gets `Cache-Control: no-store` and
+    `Pragma: no-cache`, unless the view chose its own Cache-Control. Static files and the public
+    site are left alone. Sits after AuthenticationMiddleware (DRF puts a token's user on the request)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" in response.headers or request.path.startswith(str(settings.STATIC_URL)):
+            return response
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or tenant.schema_name == get_public_schema_name():
+            return response
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         return response
 
 

@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from docos import views
+
 urlpatterns = [
     path("", include("clinics.urls_public")),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("verify/", include("clinics.urls_verify")),
 ]

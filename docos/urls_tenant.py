@@ -6,6 +6,7 @@ from docos import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("accounts.urls_auth")),
     path("settings/", include("accounts.urls_console")),
     path("settings/", include("clinics.urls_console")),

@@ -54,6 +54,8 @@ PUBLIC_TENANT_ROUTES = frozenset(
         # signing out is idempotent (POST only); the idle-warning poll answers {"authenticated": false}
         "logout",
         "session-status",
+        # the site icon browsers fetch by themselves (a redirect to a static file)
+        "favicon",
         # the API's description, and its JSON 404 for unknown URLs
         "api-schema",
         "api-docs",

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "docos.middleware.NoStoreMiddleware",  # patient data stays out of caches (responses to signed-in staff)
     "accounts.middleware.SessionPolicyMiddleware",
     "clinics.middleware.ClinicStatusMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -144,6 +145,13 @@ DOCOS_IP_FAILURE_LIMIT = 50  # failed sign-ins per client address per clinic per
 DOCOS_IP_FAILURE_LIMIT_GLOBAL = 200  # ... and across all clinics (a ceiling for one address)
 DOCOS_LOGIN_CODE_FAILURE_LIMIT = 10  # wrong emailed codes per account per window, whatever the code or purpose
 DOCOS_LOGIN_CODE_FAILURE_WINDOW_SECONDS = 60 * 60
+# Device cookies (accounts.login): browsers where a user signed in before are trusted devices of that
+# user; the per-address and per-account lockouts above do not apply to them, only their own limit.
+DOCOS_DEVICE_COOKIE_NAME = "docos_device"
+DOCOS_DEVICE_COOKIE_SECURE = False
+DOCOS_DEVICE_COOKIE_AGE_SECONDS = 365 * 24 * 60 * 60
+DOCOS_DEVICE_COOKIE_MAX_ACCOUNTS = 10  # users remembered by one browser (a shared front-desk PC)
+DOCOS_DEVICE_FAILURE_LIMIT = 10  # failed sign-ins on one trusted device per lockout window lock that device
 
 # --- client addresses behind proxies -------------------------------------------------------------
 # The reverse proxies / load balancers in front of the app (IPs or CIDRs). Only when a request
@@ -191,12 +199,19 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API needs inline scripts (blocked by the CSP) and would answer browsers
     # with HTML errors. People explore the API at /api/v1/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's defaults, with a JSON parser that answers 400 (not 500) to deeply nested bodies.
+    "DEFAULT_PARSER_CLASSES": [
+        "docos.api_parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "docos.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
+DOCOS_API_MAX_JSON_DEPTH = 32  # levels of nested objects/lists in a JSON body; deeper is a 400
 SPECTACULAR_SETTINGS = {
     "TITLE": "DocOS API",
     "VERSION": "1",
@@ -205,7 +220,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Swagger UI and Redoc from our own static files (the CSP allows only 'self').
     "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "/static/img/favicon.svg",  # ours (static/img), as on every page
     "REDOC_DIST": "SIDECAR",
     # Several resources have a "status"; name each enum after its owner so the schema stays stable.
     "ENUM_NAME_OVERRIDES": {

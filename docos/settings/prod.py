@@ -35,6 +35,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # host-only and path "/", so a sibling subdomain cannot plant or overwrite it.
 SESSION_COOKIE_NAME = "__Host-docos_session"
 SESSION_COOKIE_SECURE = True
+DOCOS_DEVICE_COOKIE_NAME = "__Host-docos_device"  # accounts.login: trusted devices
+DOCOS_DEVICE_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # The CSRF cookie stays readable by static/js/docos.js (it sends X-CSRFToken on fetch calls);
 # Django's docs note HttpOnly on it adds no protection.
