@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -31,7 +32,7 @@ from appointments import selectors, services
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
 from audit.context import audit_context
-from clinical.models import Visit
+from clinical.selectors import visit_access
 from docos.api_errors import ErrorSerializer, error_responses
 
 
@@ -489,9 +490,10 @@ class AppointmentCompleteView(APIView):
         visit_id = payload.validated_data.get("visit")
         visit = None
         if visit_id is not None:
-            visit = Visit.objects.filter(pk=visit_id).first()
-            if visit is None:
-                raise DjangoValidationError({"visit": "No such visit."})
+            try:
+                visit = visit_access(user=staff_user(request), visit_id=visit_id)
+            except Http404:
+                raise DjangoValidationError({"visit": "No such visit."}) from None
         return _act(request, id, services.appointment_complete, visit=visit)
 
 

@@ -39,6 +39,7 @@ from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
 from audit.context import audit_context
 from clinical.models import Visit
+from clinical.selectors import visits_visible_to
 from docos.ids import parse_uuid
 from docos.permissions import capability_required
 
@@ -385,7 +386,8 @@ def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     visits = list(
-        Visit.objects.filter(patient=appointment.patient, status=Visit.Status.DRAFT, location=appointment.location)
+        visits_visible_to(user)
+        .filter(patient=appointment.patient, status=Visit.Status.DRAFT, location=appointment.location)
         .select_related("clinician")
         .order_by("-visit_at")[:10]
     )

@@ -29,7 +29,7 @@ from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
 from docos.api_errors import GONE, FileGone, error_responses
 from docos.storage import FileUnavailable
-from patients.access import patient_access
+from patients.access import note_list_reads, patient_access
 
 RefOutput = ClinicalRefOutput
 
@@ -217,6 +217,7 @@ def _items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
     paginator = PageNumberPagination()
     page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
+    note_list_reads(user=request.user, records=page, what="list")
     return paginator.get_paginated_response([serialize(obj) for obj in page])
 
 

@@ -67,8 +67,8 @@ def prescription_list(*, user: User, patient: Patient | None = None, status: str
     return prescriptions.order_by("-created_at")
 
 
-def prescription_versions(prescription: Prescription) -> list[Prescription]:
-    """Every version of this prescription, oldest first (follows `previous` both ways)."""
+def prescription_versions(prescription: Prescription, *, user: User) -> list[Prescription]:
+    """Every version of this prescription the user may open, oldest first (follows `previous` both ways)."""
     first = prescription
     seen = {first.pk}
     while first.previous_id is not None and first.previous_id not in seen:
@@ -83,7 +83,8 @@ def prescription_versions(prescription: Prescription) -> list[Prescription]:
         if later is None or later.pk in {p.pk for p in chain}:
             break
         chain.append(later)
-    return chain
+    visible = set(prescriptions_visible_to(user).filter(pk__in=[p.pk for p in chain]).values_list("pk", flat=True))
+    return [p for p in chain if p.pk in visible]
 
 
 def formulary_search(query: str, *, limit: int = FORMULARY_RESULTS) -> list[FormularyDrug]:

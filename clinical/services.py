@@ -494,6 +494,12 @@ def prescription_update(
         )
     if "location" in fields and fields["location"] != locked.location:
         require_location(actor, fields["location"])
+        visit = locked.visit
+        if visit is not None and visit.location_id != fields["location"].pk:
+            # A visit's prescription is issued where the visit took place; moving it would show the
+            # visit to another branch's staff.
+            where = visit.location.name
+            raise ValidationError({"location": f"This prescription belongs to a visit at {where}; it is issued there."})
     changed = [name for name, value in fields.items() if getattr(locked, name) != value]
     for name in changed:
         setattr(locked, name, fields[name])

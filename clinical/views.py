@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -37,14 +37,14 @@ from clinical.pdf import printed_item
 from docos.http import file_unavailable_response
 from docos.permissions import capability_required
 from docos.storage import FileUnavailable
-from patients.access import patient_access, patient_filter_access
+from patients.access import patient_access, patient_filter_access, records_page
 from patients.models import Patient
 
 PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return records_page(request, queryset, PAGE_SIZE)
 
 
 def _patient_filter(request: HttpRequest, patient_id: UUID | None) -> Patient | None:
@@ -319,8 +319,9 @@ def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResp
             "rx": prescription,
             "patient": prescription.patient,
             "items": [printed_item(item) for item in prescription.items.all()],
-            "versions": selectors.prescription_versions(prescription),
-            "can_view_visit": user.has_capability("clinical.view"),
+            "versions": selectors.prescription_versions(prescription, user=user),
+            "can_view_visit": user.has_capability("clinical.view")
+            and selectors.visits_visible_to(user).filter(prescriptions=prescription).exists(),
         },
     )
 

@@ -15,11 +15,11 @@ import secrets
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from clinics.models import Clinic, DocumentVerification
+from docos.throttle import within_budget
 
 # No 0/O, 1/I/L: a code read aloud over the phone or typed from paper cannot be misread.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -99,23 +99,11 @@ def upload_matches(verification: DocumentVerification, file: IO[bytes] | Any) ->
     return hmac.compare_digest(sha256_of_upload(file), verification.sha256)
 
 
-def _within_budget(key: str, limit: int, window: int) -> bool:
-    """Count one event against a fixed window's budget; False once the budget is spent."""
-    if cache.add(key, 1, timeout=window):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return True
-    return int(count) <= limit
-
-
 def upload_allowed(ip: str | None) -> bool:
     """Count an upload against the IP's budget; False once the budget for the window is spent."""
-    return _within_budget(f"verify-upload:{ip or 'unknown'}", UPLOAD_LIMIT, UPLOAD_WINDOW_SECONDS)
+    return within_budget(f"verify-upload:{ip or 'unknown'}", UPLOAD_LIMIT, UPLOAD_WINDOW_SECONDS)
 
 
 def view_allowed(ip: str | None) -> bool:
     """Count a code lookup against the IP's budget (slows guessing codes); False once spent."""
-    return _within_budget(f"verify-view:{ip or 'unknown'}", VIEW_LIMIT, VIEW_WINDOW_SECONDS)
+    return within_budget(f"verify-view:{ip or 'unknown'}", VIEW_LIMIT, VIEW_WINDOW_SECONDS)

@@ -30,7 +30,7 @@ from documents import consents, selectors
 from documents import services as documents
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
 from documents.views import attachment_response
-from patients.access import patient_access
+from patients.access import note_list_reads, patient_access
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -207,6 +207,7 @@ class CertificateListQuery(PatientQuery):
 def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
     paginator = PageNumberPagination()
     page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
+    note_list_reads(user=request.user, records=page, what="list")
     return paginator.get_paginated_response([serialize(obj) for obj in page])
 
 

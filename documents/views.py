@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,14 +38,14 @@ from documents.forms import (
     apply_service_errors,
 )
 from documents.models import CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
-from patients.access import patient_access
+from patients.access import patient_access, records_page
 from patients.models import Patient
 
 PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return records_page(request, queryset, PAGE_SIZE)
 
 
 def attachment_response(data: bytes, *, filename: str, content_type: str) -> FileResponse:

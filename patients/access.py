@@ -15,19 +15,25 @@ branch's id all raise the same Http404. Every successful read is noted in the re
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.selectors import user_location_ids
-from audit.access_log import record_read
+from audit.access_log import record_read, record_reads
 from docos.ids import parse_uuid
+from docos.throttle import within_budget
 from patients.models import Patient, PatientAccessGrant
 
 M = TypeVar("M", bound=Model)
+CROSS_BRANCH = "patients.cross_branch"
+# Look-ups of other branches' patients by exact MRN or phone that found someone, per user and hour:
+# enough for a busy desk, too few to walk the (sequential) MRNs. Each is in the record-access log.
+LOOKUPS_ELSEWHERE_PER_HOUR = 30
 
 # Records of other apps that link a patient to a branch ("seen here"), registered at start-up
 # (clinical: visits; appointments: bookings). Each gives an Exists() over the patient row.
@@ -39,12 +45,21 @@ def register_location_link(link: LocationLink) -> None:
     _LOCATION_LINKS.append(link)
 
 
-def _live_grant(user: Any, patient_ref: str) -> Exists:
-    return Exists(
-        PatientAccessGrant.objects.filter(
-            user_id=user.pk, patient_id=OuterRef(patient_ref), expires_at__gt=timezone.now()
-        )
+def _live_grants(user: Any, location_ids: list[uuid.UUID]) -> QuerySet[PatientAccessGrant]:
+    """Grants that still open a record: unexpired, opened at a branch the user still works at, and
+    only while the user may still open other branches' patients at all."""
+    if not user.has_capability(CROSS_BRANCH):
+        return PatientAccessGrant.objects.none()
+    return PatientAccessGrant.objects.filter(
+        user_id=user.pk, location_id__in=location_ids, expires_at__gt=timezone.now()
     )
+
+
+def _live_grant(user: Any, location_ids: list[uuid.UUID], patient_ref: str) -> Q:
+    """The condition "the user holds a live grant for this row's patient" (never true without the capability)."""
+    if not user.has_capability(CROSS_BRANCH):
+        return Q(pk__in=[])
+    return Q(Exists(_live_grants(user, location_ids).filter(patient_id=OuterRef(patient_ref))))
 
 
 def patient_visibility(user: Any) -> Q | None:
@@ -58,7 +73,7 @@ def patient_visibility(user: Any) -> Q | None:
     condition = Q(registered_location_id__in=location_ids)
     for link in _LOCATION_LINKS:
         condition |= Q(link(location_ids))
-    return condition | Q(_live_grant(user, "pk"))
+    return condition | _live_grant(user, location_ids, "pk")
 
 
 def scope_patients(patients: QuerySet[Patient], user: Any) -> QuerySet[Patient]:
@@ -81,7 +96,10 @@ def scope_patient_records(
         return records
     if not ids:
         return records.none()
-    return records.filter(Q(**{f"{location_field}_id__in": list(ids)}) | Q(_live_grant(user, f"{patient_field}_id")))
+    location_ids = list(ids)
+    return records.filter(
+        Q(**{f"{location_field}_id__in": location_ids}) | _live_grant(user, location_ids, f"{patient_field}_id")
+    )
 
 
 def _get_or_404(queryset: QuerySet[M], raw_id: Any, label: str) -> M:
@@ -123,12 +141,24 @@ def record_access(records: QuerySet[M], *, user: Any, record_id: Any, label: str
     return found
 
 
+def note_list_reads(*, user: Any, records: Iterable[Any], what: str) -> None:
+    """A page of visits, prescriptions, documents, ... shows the records of several patients: note a
+    read of each (records without a patient, like templates, are skipped)."""
+    record_reads(user=user, patient_ids=(getattr(r, "patient_id", None) for r in records), what=what)
+
+
+def records_page(request: Any, records: Any, per_page: int) -> Page[Any]:
+    """One page (?page=) of a list of patient records for a page view, with the reads noted."""
+    page = Paginator(records, per_page).get_page(request.GET.get("page"))
+    note_list_reads(user=request.user, records=page.object_list, what="list")
+    return page
+
+
 def live_grant(*, user: Any, patient: Patient) -> PatientAccessGrant | None:
-    return (
-        PatientAccessGrant.objects.filter(user_id=user.pk, patient=patient, expires_at__gt=timezone.now())
-        .order_by("-expires_at")
-        .first()
-    )
+    ids = user_location_ids(user)
+    if not ids:
+        return None
+    return _live_grants(user, list(ids)).filter(patient=patient).order_by("-expires_at").first()
 
 
 def patient_find_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") -> list[Patient]:
@@ -137,7 +167,7 @@ def patient_find_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") ->
     identifiers only, so the directory cannot be browsed; nothing for users who see every branch or
     lack the capability."""
     condition = patient_visibility(user)
-    if condition is None or not user.has_capability("patients.cross_branch"):
+    if condition is None or not user.has_capability(CROSS_BRANCH):
         return []
     match = Q()
     if mrn:
@@ -152,6 +182,25 @@ def patient_find_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") ->
         .select_related("registered_location")
         .order_by("given_name", "family_name")[:10]
     )
+
+
+class LookupsExhausted(Exception):
+    """The user looked up too many patients of other branches this hour."""
+
+
+def patient_lookup_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") -> list[Patient]:
+    """`patient_find_elsewhere` for a person at the desk: counted against the user's hourly budget
+    (LookupsExhausted once spent) and noted in the record-access log for every patient it shows."""
+    if not user.has_capability(CROSS_BRANCH) or user_location_ids(user) is None or not (mrn or phone_e164):
+        return []
+    found = patient_find_elsewhere(user=user, mrn=mrn, phone_e164=phone_e164)
+    # Only look-ups that show someone count: a desk searching its own patients by phone all day is
+    # never slowed down, while walking the MRNs of other branches is.
+    if found and not within_budget(f"lookup-elsewhere:{user.pk}", LOOKUPS_ELSEWHERE_PER_HOUR, 3600):
+        raise LookupsExhausted
+    for patient in found:
+        record_read(user=user, patient_id=patient.pk, what="lookup elsewhere")
+    return found
 
 
 def patient_check_writable(*, actor: Any, patient: Patient) -> None:

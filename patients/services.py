@@ -24,6 +24,7 @@ from accounts.selectors import user_location_ids
 from audit.context import AuditContext
 from audit.services import audit_record
 from patients import search
+from patients.access import user_can_open_patient
 from patients.models import BloodGroup, Patient, PatientAccessGrant, PatientNameWord, Sex
 from patients.phones import normalize_phone
 
@@ -534,11 +535,14 @@ def remember_name_words(patient: Patient) -> None:
         PatientNameWord.objects.bulk_create([PatientNameWord(word=w) for w in words], ignore_conflicts=True)
 
 
-def _check_unique(patient: Patient) -> None:
+def _check_unique(patient: Patient, actor: User | None) -> None:
     others = Patient.objects.exclude(pk=patient.pk)
-    if patient.abha_number and others.filter(abha_number=patient.abha_number).exists():
-        owner = others.filter(abha_number=patient.abha_number).values_list("mrn", flat=True).first()
-        raise ValidationError({"abha_number": f"This ABHA number is already recorded for patient {owner}."})
+    owner = others.filter(abha_number=patient.abha_number).first() if patient.abha_number else None
+    if owner is not None:
+        # Unique across the clinic, but name the record only to someone who may open it.
+        if actor is not None and user_can_open_patient(actor, owner):
+            raise ValidationError({"abha_number": f"This ABHA number is already recorded for patient {owner.mrn}."})
+        raise ValidationError({"abha_number": "This ABHA number is already recorded for a patient of another branch."})
     if patient.external_ref and others.filter(external_ref=patient.external_ref).exists():
         raise ValidationError({"external_ref": "Another patient already has this reference from the source system."})
 
@@ -595,7 +599,7 @@ def patient_create(
         )
         if candidates:
             raise PossibleDuplicates(candidates)
-    _check_unique(patient)
+    _check_unique(patient, actor)
     patient.mrn = next_mrn()
     _save(patient, force_insert=True)
     remember_name_words(patient)
@@ -628,7 +632,7 @@ def patient_update(
     for name in changed:
         setattr(locked, name, values[name])
     patient_search_keys(locked)
-    _check_unique(locked)
+    _check_unique(locked, actor)
     _save(locked)
     remember_name_words(locked)
     audit_record(

@@ -24,7 +24,14 @@ from docos.http import file_unavailable_response
 from docos.permissions import capability_required
 from docos.storage import FileUnavailable
 from patients import importer, search, selectors, services
-from patients.access import live_grant, patient_access, patient_find_elsewhere, visible_patients
+from patients.access import (
+    LOOKUPS_ELSEWHERE_PER_HOUR,
+    LookupsExhausted,
+    live_grant,
+    patient_access,
+    patient_lookup_elsewhere,
+    visible_patients,
+)
 from patients.forms import (
     ConsentForm,
     ImportMappingForm,
@@ -106,9 +113,16 @@ def _elsewhere(user: User, found: selectors.PatientSearch) -> list[Patient]:
         return []
     phone = "" if any(ch.isalpha() for ch in found.query) else search.parse_full_number(found.query) or ""
     mrn = selectors.normalized_mrn(found.query)
-    if not (phone or mrn):
+    try:
+        return patient_lookup_elsewhere(user=user, mrn=mrn, phone_e164=phone)
+    except LookupsExhausted:
         return []
-    return patient_find_elsewhere(user=user, mrn=mrn, phone_e164=phone)
+
+
+def _lookups_exhausted(request: HttpRequest) -> HttpResponse:
+    response = render(request, "patients/lookups_exhausted.html", {"per_hour": LOOKUPS_ELSEWHERE_PER_HOUR}, status=429)
+    response["Retry-After"] = "3600"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -116,8 +130,11 @@ def _elsewhere(user: User, found: selectors.PatientSearch) -> list[Patient]:
 def patient_open_at_branch(request: HttpRequest) -> HttpResponse:
     """Break-the-glass: open a patient of another branch, found by exact MRN, with a reason."""
     user = staff_user(request)
-    mrn = (request.POST.get("mrn") or request.GET.get("mrn") or "").strip()[:24]
-    matches = patient_find_elsewhere(user=user, mrn=mrn) if mrn else []
+    mrn = selectors.normalized_mrn((request.POST.get("mrn") or request.GET.get("mrn") or "")[:40])
+    try:
+        matches = patient_lookup_elsewhere(user=user, mrn=mrn)
+    except LookupsExhausted:
+        return _lookups_exhausted(request)
     patient = matches[0] if len(matches) == 1 else None
     form = OpenAtBranchForm(request.POST or None)
     if request.method == "POST" and patient is not None and form.is_valid():
@@ -148,7 +165,17 @@ def patient_open_at_branch(request: HttpRequest) -> HttpResponse:
 
 def _location_names(candidates: list[services.DuplicateCandidate], user: User) -> list[dict[str, Any]]:
     visible = set(visible_patients(user).filter(pk__in=[c.patient.pk for c in candidates]).values_list("pk", flat=True))
-    return [{"patient": c.patient, "reasons": c.reasons, "visible": c.patient.pk in visible} for c in candidates]
+    # Another branch's patient is named only when the phone matched exactly (the person at the desk
+    # gave it); a similar name and birth date alone must not turn registration into a directory.
+    return [
+        {
+            "patient": c.patient,
+            "reasons": c.reasons,
+            "visible": c.patient.pk in visible,
+            "identified": c.patient.pk in visible or "same phone number" in c.reasons,
+        }
+        for c in candidates
+    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -270,15 +297,14 @@ def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
 
 
 def _find_other(user: User, text: str) -> Patient:
+    """The record to merge in, by id or MRN, through patient_access (so the read is logged)."""
     text = text.strip()
     try:
-        return patient_access(user=user, patient_id=uuid.UUID(text))
+        return patient_access(user=user, patient_id=uuid.UUID(text), what="merge")
     except ValueError:
         pass
-    other = visible_patients(user).filter(mrn__iexact=text).first()
-    if other is None:
-        raise Http404("No such patient")
-    return other
+    other = visible_patients(user).filter(mrn__iexact=text).values_list("pk", flat=True).first()
+    return patient_access(user=user, patient_id=other, what="merge")
 
 
 @require_http_methods(["GET", "POST"])
@@ -398,6 +424,10 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
         context["form"] = form
         if patient_import.status == PatientImport.Status.MAPPED:
             _, outcomes = importer.patient_import_preview(patient_import=patient_import, actor=user)
+            matched = [o.existing.pk for o in outcomes if o.existing is not None]
+            context["visible_existing"] = set(
+                visible_patients(user).filter(pk__in=matched).values_list("pk", flat=True)
+            )
             context["preview"] = outcomes
             context["preview_columns"] = [t for t in importer.TARGETS if t in patient_import.mapping.values()]
         context["mapping_rows"] = [

@@ -41,3 +41,12 @@ def age(patient: Any) -> str:
     if years is None:
         return ""
     return f"{'~' if patient.dob_is_estimated else ''}{years} y"
+
+
+@register.filter
+def masked_name(patient: Any) -> str:
+    """The given name and the family name's initial, for patients the viewer may not open yet:
+    enough for the person at the desk to confirm who they are, not a directory listing."""
+    given = (getattr(patient, "given_name", "") or "").strip()
+    initial = (getattr(patient, "family_name", "") or "").strip()[:1]
+    return f"{given} {initial}." if initial else given
