@@ -31,6 +31,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64, unique=True)
     key_id = models.CharField(max_length=32, blank=True, default="")  # the ring key the row's MAC is derived from
+    request_id = models.CharField(max_length=64, blank=True, default="")  # ties the rows of one request together
 
     class Meta:
         ordering = ["-seq"]

@@ -52,6 +52,7 @@ HASHED_FIELDS = (
     "metadata",
     "prev_hash",
     "key_id",
+    "request_id",
 )
 
 
@@ -75,6 +76,8 @@ def canonical_values(values: Mapping[str, Any]) -> bytes:
     }
     if values["key_id"]:  # rows from before keying (key_id "") keep the content their SHA-256 covered
         content["key_id"] = values["key_id"]
+    if values.get("request_id"):  # likewise rows from before request ids were kept
+        content["request_id"] = values["request_id"]
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -143,6 +146,7 @@ def _insert(
     changed_fields: list[str],
     metadata: Mapping[str, Any],
     prev_hash: str,
+    request_id: str = "",
 ) -> AuditEvent:
     keys = audit_keys()
     # One round trip takes the seq (the MAC covers it) and has PostgreSQL normalise the two values
@@ -169,6 +173,7 @@ def _insert(
         metadata=json.loads(stored_metadata),
         prev_hash=prev_hash,
         key_id=keys.primary_kid,
+        request_id=request_id,
     )
     event.row_hash = seal_values(_values_of(event), keys)
     event.save(force_insert=True)
@@ -238,6 +243,7 @@ def audit_record(
         changed_fields=sorted(changed_fields),
         metadata=metadata or {},
         prev_hash=prev,
+        request_id=context.request_id,
     )
     if head is not None:
         AuditChainHead.objects.filter(key=1).update(last_seq=event.seq, last_hash=event.row_hash, updated_at=now)
