@@ -109,6 +109,21 @@ def test_calling_and_finishing_a_token_moves_its_appointment(setup):
     assert done.status == "completed" and done.visit_id is not None
 
 
+def test_the_front_desk_finishing_a_token_completes_its_appointment_without_a_visit(setup):
+    clinic, _ = setup
+    appointment = book(
+        clinic, patient=make_patient(clinic), outside_hours=True,
+        starts_at=(timezone.now() + dt.timedelta(minutes=2)).replace(second=0, microsecond=0),
+    )  # fmt: skip
+    desk = user(clinic, "front_desk")
+    with tenant_context(clinic.clinic):
+        entry = services.appointment_check_in(appointment=appointment, actor=desk)
+        services.queue_call(entry=entry, actor=desk)
+        services.queue_finish(entry=entry, actor=desk)
+        done = Appointment.objects.get(pk=appointment.pk)
+    assert (entry.status, done.status, done.visit_id) == ("done", "completed", None)
+
+
 def test_the_board_shows_tokens_and_first_names_only(setup, client_for):
     clinic, _ = setup
     patient = make_patient(clinic, given_name="Meenakshi", family_name="Sundaram", phone="+919876501234")
