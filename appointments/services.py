@@ -340,14 +340,13 @@ def _transition(
     _refresh(row, locked)
 
 
-def _advance(appointment: Appointment, action: str) -> Appointment:
+def _advance(appointment: Appointment, action: str) -> None:
     """The move alone, without an audit event of its own (the caller's event records it)."""
     locked = _lock(appointment)
     move = TRANSITIONS[action]
     _check_move(locked, move)
     _set_status(locked, move)
     locked.save()
-    return locked
 
 
 # --- appointments ----------------------------------------------------------------------------------
