@@ -206,7 +206,9 @@ class CancelInput(serializers.Serializer[Any]):
 
 class CompleteInput(serializers.Serializer[Any]):
     visit = serializers.UUIDField(
-        required=False, allow_null=True, help_text="An existing visit of the patient to link; else a draft is opened."
+        required=False,
+        allow_null=True,
+        help_text="An existing visit of the patient to link; else a clinician's call opens a draft.",
     )
 
 
@@ -427,49 +429,39 @@ def _act(request: Request, id: Any, service: Callable[..., Any], **extra: Any) -
 _ACTION_RESPONSES = {200: AppointmentOutput, **error_responses(400, 401, 403, 404), **_conflict_responses()}
 
 
-class AppointmentCheckInView(APIView):
-    required_capability = "appointments.manage"
+def _action_view(service: Callable[..., Any], operation: str, summary: str, when: str) -> type[APIView]:
+    """The POST endpoint (appointments.manage) of a state action that takes no request body."""
 
-    @extend_schema(
-        operation_id="appointments_check_in",
-        summary="Check a patient in",
-        description="Requires `appointments.manage`. On the appointment's day; gives a queue token.",
-        request=None,
-        responses=_ACTION_RESPONSES,
-        tags=["appointments"],
-    )
-    def post(self, request: Request, id: Any) -> Response:
-        return _act(request, id, services.appointment_check_in)
+    class ActionView(APIView):
+        required_capability = "appointments.manage"
 
+        @extend_schema(
+            operation_id=f"appointments_{operation}",
+            summary=summary,
+            description=f"Requires `appointments.manage`. {when}",
+            request=None,
+            responses=_ACTION_RESPONSES,
+            tags=["appointments"],
+        )
+        def post(self, request: Request, id: Any) -> Response:
+            return _act(request, id, service)
 
-class AppointmentStartView(APIView):
-    required_capability = "appointments.manage"
-
-    @extend_schema(
-        operation_id="appointments_start",
-        summary="Start the consultation",
-        description="Requires `appointments.manage`. For checked-in appointments.",
-        request=None,
-        responses=_ACTION_RESPONSES,
-        tags=["appointments"],
-    )
-    def post(self, request: Request, id: Any) -> Response:
-        return _act(request, id, services.appointment_start)
+    ActionView.__name__ = ActionView.__qualname__ = f"Appointment{operation.title().replace('_', '')}View"
+    return ActionView
 
 
-class AppointmentNoShowView(APIView):
-    required_capability = "appointments.manage"
-
-    @extend_schema(
-        operation_id="appointments_no_show",
-        summary="Mark a no-show",
-        description="Requires `appointments.manage`. Booked or confirmed appointments, after the start time.",
-        request=None,
-        responses=_ACTION_RESPONSES,
-        tags=["appointments"],
-    )
-    def post(self, request: Request, id: Any) -> Response:
-        return _act(request, id, services.appointment_mark_no_show)
+AppointmentCheckInView = _action_view(
+    services.appointment_check_in, "check_in", "Check a patient in", "On the appointment's day; gives a queue token."
+)
+AppointmentStartView = _action_view(
+    services.appointment_start, "start", "Start the consultation", "For checked-in appointments."
+)
+AppointmentNoShowView = _action_view(
+    services.appointment_mark_no_show,
+    "no_show",
+    "Mark a no-show",
+    "Booked or confirmed appointments, after the start time.",
+)
 
 
 class AppointmentCompleteView(APIView):
@@ -478,8 +470,9 @@ class AppointmentCompleteView(APIView):
     @extend_schema(
         operation_id="appointments_complete",
         summary="Complete an appointment",
-        description="Requires `appointments.manage`. Links `visit` (the same patient's), or opens a draft visit "
-        "for the appointment's clinician and location.",
+        description="Requires `appointments.manage`. Links `visit` (the same patient's), or, when the caller "
+        "writes visits (`clinical.edit`), opens a draft visit for the appointment's clinician and location; "
+        "otherwise no visit is linked.",
         request=CompleteInput,
         responses=_ACTION_RESPONSES,
         tags=["appointments"],

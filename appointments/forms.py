@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,6 +15,8 @@ from accounts.selectors import locations_for
 from appointments.models import Appointment, AppointmentType, ReminderRule, Weekday
 from appointments.schedule import local_datetime
 from appointments.selectors import appointment_settings, appointment_types, clinic_tz, clinician_choices
+
+T = TypeVar("T")
 
 
 class DateInput(forms.DateInput):
@@ -42,6 +45,18 @@ def apply_service_errors(exc: ValidationError, form: forms.Form) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+def submit(form: forms.Form, save: Callable[[], T]) -> T | None:
+    """What `save` (one service call) returns for a bound, valid form. None when the form is unbound
+    or invalid, or the service refused: its errors are then on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return save()
+    except ValidationError as exc:
+        apply_service_errors(exc, form)
+        return None
 
 
 class _LocationFormMixin:
@@ -137,10 +152,16 @@ class CompleteForm(forms.Form):
         required=False, widget=forms.RadioSelect, label="Visit", help_text="Link a visit, or open a new draft."
     )
 
-    def __init__(self, *args: Any, visits: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, visits: list[Any], opens_visit: bool = True, **kwargs: Any) -> None:
+        """`opens_visit`: the user writes visits (clinical.edit); for anyone else, completing without
+        choosing a visit links none (see appointments.services._link_visit)."""
         super().__init__(*args, **kwargs)
         self.visits = {str(v.pk): v for v in visits}
-        choices = [("", "Open a new draft visit")] + [
+        if not opens_visit:
+            self.fields[
+                "visit"
+            ].help_text = "Link one of the patient's visits, or complete without one (clinicians open visits)."
+        choices = [("", "Open a new draft visit" if opens_visit else "No visit")] + [
             (str(v.pk), f"{v.visit_at.astimezone(clinic_tz()):%d %b %H:%M} · {v.clinician.full_name} · {v.status}")
             for v in visits
         ]

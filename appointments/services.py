@@ -1,12 +1,15 @@
 """Every write of the appointments app: booking and the appointment's states, the walk-in queue,
 schedules (hours, breaks, leaves, holidays), appointment types, reminder rules and settings.
 
-Appointment states and the actions that move between them (anything else is refused with a
-message that names the current state):
+Appointment states and the actions that move between them (TRANSITIONS; anything else is refused
+with a message that names the current state). Each action is performed by `_transition`: check the
+capability, lock the row, check its location and state, set the status and the time it stamps, save
+and audit; the public services add only their own steps (the queue token of a check-in, the visit of
+a completion, the reason of a cancellation, ...). Queue tokens move the same way (QUEUE_TRANSITIONS).
 
     booked ──confirm──> confirmed            (the patient, on WhatsApp)
     booked|confirmed ──check_in──> checked_in ──start──> in_consultation ──complete──> completed
-    checked_in ──complete──> completed       (opens a draft visit, or links one)
+    checked_in ──complete──> completed       (links a visit; a clinician completing opens a draft one)
     booked|confirmed ──no_show──> no_show    (once the start time has passed)
     booked|confirmed|checked_in ──cancel──> cancelled (with a reason)
     booked|confirmed ──reschedule──> booked  (new time; reminders are planned again)
@@ -19,8 +22,10 @@ Overbooking (`overbook=True`) needs the clinic's `allow_overbooking` and is mark
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -46,6 +51,7 @@ from appointments.selectors import appointment_settings, is_clinician
 from audit.context import AuditContext
 from audit.services import audit_record
 from clinical.models import Visit
+from clinical.services import visit_create
 from docos.tenancy import current_schema
 from patients.access import patient_check_writable
 from patients.models import Patient
@@ -63,30 +69,89 @@ class SlotTaken(ValidationError):
         super().__init__(message, code="slot_taken")
 
 
-# action -> (statuses it may start from, status it leads to, phrase for refusals)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "confirm": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.CONFIRMED, "confirm"),
-    "check_in": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.CHECKED_IN, "check in"),
-    "start": (frozenset({Status.CHECKED_IN}), Status.IN_CONSULTATION, "start the consultation of"),
-    "complete": (frozenset({Status.CHECKED_IN, Status.IN_CONSULTATION}), Status.COMPLETED, "complete"),
-    "no_show": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.NO_SHOW, "mark as a no-show"),
-    "cancel": (frozenset({Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN}), Status.CANCELLED, "cancel"),
-    "reschedule": (frozenset({Status.BOOKED, Status.CONFIRMED}), Status.BOOKED, "reschedule"),
+# Refusals name the current state: "You cannot check in an appointment that is cancelled."
+APPOINTMENT_REFUSAL = "You cannot {phrase} an appointment that is {status}."
+QUEUE_REFUSAL = "Token {token} is {status}; it cannot be {phrase}."
+BEFORE_ARRIVAL = frozenset({Status.BOOKED, Status.CONFIRMED})
+
+
+class Transition(NamedTuple):
+    """One move of a status: the statuses it may start from, the one it leads to, the phrase its
+    refusal uses, the time field it stamps and the audit action it records."""
+
+    sources: frozenset[str]
+    target: str
+    phrase: str
+    stamp: str | None
+    audit: str
+    refusal: str = APPOINTMENT_REFUSAL
+
+
+# The appointment's actions (see the module docstring), performed through `_transition`. Confirming
+# and the patient's cancel also start from their own target: a repeated button press changes nothing.
+TRANSITIONS: dict[str, Transition] = {
+    "confirm": Transition(BEFORE_ARRIVAL, Status.CONFIRMED, "confirm", "confirmed_at", "appointment.confirm"),
+    "check_in": Transition(BEFORE_ARRIVAL, Status.CHECKED_IN, "check in", "checked_in_at", "appointment.check_in"),
+    "start": Transition(
+        frozenset({Status.CHECKED_IN}),
+        Status.IN_CONSULTATION,
+        "start the consultation of",
+        "started_at",
+        "appointment.start",
+    ),
+    "complete": Transition(
+        frozenset({Status.CHECKED_IN, Status.IN_CONSULTATION}),
+        Status.COMPLETED,
+        "complete",
+        "completed_at",
+        "appointment.complete",
+    ),
+    "no_show": Transition(BEFORE_ARRIVAL, Status.NO_SHOW, "mark as a no-show", "no_show_at", "appointment.no_show"),
+    "cancel": Transition(
+        BEFORE_ARRIVAL | {Status.CHECKED_IN}, Status.CANCELLED, "cancel", "cancelled_at", "appointment.cancel"
+    ),
+    "cancel_by_patient": Transition(
+        BEFORE_ARRIVAL | {Status.CANCELLED},
+        Status.CANCELLED,
+        "",
+        "cancelled_at",
+        "appointment.cancel",
+        refusal="This appointment is {status}; it can no longer be cancelled by message.",
+    ),
+    "reschedule": Transition(BEFORE_ARRIVAL, Status.BOOKED, "reschedule", None, "appointment.reschedule"),
+}
+
+# A queue token's actions (queue_call, queue_finish, queue_mark_left).
+QUEUE_TRANSITIONS: dict[str, Transition] = {
+    "call": Transition(
+        frozenset({QueueEntry.Status.WAITING}),
+        QueueEntry.Status.IN_CONSULTATION,
+        "called in",
+        "called_at",
+        "queue.call",
+        QUEUE_REFUSAL,
+    ),
+    "finish": Transition(
+        frozenset({QueueEntry.Status.IN_CONSULTATION}),
+        QueueEntry.Status.DONE,
+        "marked done before it is called in",
+        "finished_at",
+        "queue.finish",
+        QUEUE_REFUSAL,
+    ),
+    "left": Transition(
+        frozenset({QueueEntry.Status.WAITING}),
+        QueueEntry.Status.LEFT,
+        "marked as left",
+        "finished_at",
+        "queue.left",
+        QUEUE_REFUSAL,
+    ),
 }
 
 
 def can(appointment: Appointment, action: str) -> bool:
-    return appointment.status in TRANSITIONS[action][0]
-
-
-def _check_transition(appointment: Appointment, action: str) -> str:
-    allowed, target, phrase = TRANSITIONS[action]
-    if appointment.status not in allowed:
-        raise ValidationError(
-            f"You cannot {phrase} an appointment that is {appointment.get_status_display().lower()}.",
-            code="illegal_transition",
-        )
-    return target
+    return appointment.status in TRANSITIONS[action].sources
 
 
 # --- guards ----------------------------------------------------------------------------------------
@@ -182,6 +247,97 @@ def _place(
                 raise
 
 
+# --- transitions -----------------------------------------------------------------------------------
+
+Row = TypeVar("Row", Appointment, QueueEntry)
+
+
+@dataclass
+class _Step(Generic[Row]):
+    """A transition under way (see `_transition`): the locked row, and what the service adds."""
+
+    row: Row
+    changed_fields: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    unchanged: bool = False  # nothing to write (a repeated request): no save, no audit event
+    save: Callable[[], None] | None = None  # how to write the row when not row.save()
+
+
+def _lock_here(row: Row, actor: User | None) -> Row:
+    """Lock the row; a staff actor must work at its location (the patient, on WhatsApp, has none)."""
+    if isinstance(row, QueueEntry):
+        locked = (
+            QueueEntry.objects.select_for_update(of=("self",)).select_related("appointment", "location").get(pk=row.pk)
+        )
+        where = "this queue's"
+    else:
+        locked = _lock(row)
+        where = "this appointment's"
+    if actor is not None and not user_can_access_location(actor, locked.location):
+        raise ValidationError(f"You do not work at {where} location.")
+    return locked
+
+
+def _check_move(row: Appointment | QueueEntry, move: Transition) -> None:
+    if row.status not in move.sources:
+        status = row.get_status_display().lower()
+        raise ValidationError(
+            move.refusal.format(phrase=move.phrase, status=status, token=getattr(row, "token", "")),
+            code="illegal_transition",
+        )
+
+
+def _set_status(locked: Appointment | QueueEntry, move: Transition) -> None:
+    locked.status = move.target
+    if move.stamp:
+        setattr(locked, move.stamp, timezone.now())
+
+
+@contextmanager
+def _transition(
+    row: Row, action: str, *, actor: User | None, context: AuditContext | None = None, what: str | None = None
+) -> Iterator[_Step[Row]]:
+    """Perform `action` of TRANSITIONS on an appointment, or of QUEUE_TRANSITIONS on a queue token.
+
+    Before the `with` body: the actor must hold appointments.manage to do `what` (None: the caller
+    has checked, or the patient acts), the row is locked, a staff actor must work at its location
+    and the row's status must allow the action. The body adds the service's own checks, fields and
+    audit details to the step. After it: the status and the time the action stamps are set, the row
+    is saved, the action audited, and the caller's instance sees what was written.
+    """
+    if what is not None:
+        require_capability(actor, "appointments.manage", what)
+    locked = _lock_here(row, actor)
+    if isinstance(locked, QueueEntry):
+        move, step = QUEUE_TRANSITIONS[action], _Step(locked, changed_fields=[])
+    else:
+        move, step = TRANSITIONS[action], _Step(locked, changed_fields=["status"])
+    _check_move(locked, move)
+    yield step
+    if not step.unchanged:
+        _set_status(locked, move)
+        (step.save or locked.save)()
+        audit_record(
+            actor=actor,
+            action=move.audit,
+            obj=locked,
+            location_id=locked.location_id,
+            context=context,
+            changed_fields=step.changed_fields,
+            metadata=step.metadata,
+        )
+    _refresh(row, locked)
+
+
+def _advance(appointment: Appointment, action: str) -> None:
+    """The move alone, without an audit event of its own (the caller's event records it)."""
+    locked = _lock(appointment)
+    move = TRANSITIONS[action]
+    _check_move(locked, move)
+    _set_status(locked, move)
+    locked.save()
+
+
 # --- appointments ----------------------------------------------------------------------------------
 
 
@@ -261,50 +417,43 @@ def appointment_reschedule(
     require_capability(actor, "appointments.manage", "reschedule appointments")
     if starts_at is None or timezone.is_naive(starts_at):
         raise ValidationError({"starts_at": "Give the start time with its time zone."})
-    locked = _lock(appointment)
-    _check_transition(locked, "reschedule")
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    changed: list[str] = []
-    if clinician is not None and clinician.pk != locked.clinician_id:
-        _check_clinician(clinician)
-        locked.clinician = clinician
-        changed.append("clinician")
-    if location is not None and location.pk != locked.location_id:
-        require_location(actor, location)
-        locked.location = location
-        changed.append("location")
-    if appointment_type is not None and appointment_type.pk != locked.appointment_type_id:
-        if not appointment_type.is_active:
-            raise ValidationError({"appointment_type": f"{appointment_type.name} is no longer offered."})
-        locked.appointment_type = appointment_type
-        changed.append("appointment_type")
-    duration = locked.appointment_type.duration
-    if starts_at != locked.starts_at:
-        changed.append("starts_at")
-    if not changed and overbook == locked.is_overbooked:
-        return locked
-    locked.starts_at = starts_at
-    locked.ends_at = starts_at + duration
-    locked.status = Status.BOOKED
-    locked.confirmed_at = None
-    locked.reschedule_requested_at = None
-    locked.reschedule_count += 1
-    locked.scheduled_at = timezone.now()
-    _place(locked, overbook=overbook, outside_hours=outside_hours, save=locked.save)
-    audit_record(
-        actor=actor,
-        action="appointment.reschedule",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=changed or ["is_overbooked"],
-        metadata={**({"overbooked": True} if overbook else {}), **({"outside_hours": True} if outside_hours else {})},
-    )
-    reminders.reminders_drop_unsent(locked)
-    reminders.reminders_plan_for_appointment(locked)
-    _refresh(appointment, locked)
-    return locked
+    with _transition(appointment, "reschedule", actor=actor, context=context) as step:
+        locked = step.row
+        changed: list[str] = []
+        if clinician is not None and clinician.pk != locked.clinician_id:
+            _check_clinician(clinician)
+            locked.clinician = clinician
+            changed.append("clinician")
+        if location is not None and location.pk != locked.location_id:
+            require_location(actor, location)
+            locked.location = location
+            changed.append("location")
+        if appointment_type is not None and appointment_type.pk != locked.appointment_type_id:
+            if not appointment_type.is_active:
+                raise ValidationError({"appointment_type": f"{appointment_type.name} is no longer offered."})
+            locked.appointment_type = appointment_type
+            changed.append("appointment_type")
+        if starts_at != locked.starts_at:
+            changed.append("starts_at")
+        if not changed and overbook == locked.is_overbooked:
+            step.unchanged = True  # nothing moves
+        else:
+            locked.starts_at = starts_at
+            locked.ends_at = starts_at + locked.appointment_type.duration
+            locked.confirmed_at = None
+            locked.reschedule_requested_at = None
+            locked.reschedule_count += 1
+            locked.scheduled_at = timezone.now()
+            step.save = lambda: _place(locked, overbook=overbook, outside_hours=outside_hours, save=locked.save)
+            step.changed_fields = changed or ["is_overbooked"]
+            step.metadata = {
+                **({"overbooked": True} if overbook else {}),
+                **({"outside_hours": True} if outside_hours else {}),
+            }
+    if not step.unchanged:
+        reminders.reminders_drop_unsent(step.row)
+        reminders.reminders_plan_for_appointment(step.row)
+    return step.row
 
 
 @transaction.atomic
@@ -312,9 +461,7 @@ def appointment_update_notes(
     *, appointment: Appointment, notes: str | None, actor: User, context: AuditContext | None = None
 ) -> Appointment:
     require_capability(actor, "appointments.manage", "change appointments")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
+    locked = _lock_here(appointment, actor)
     cleaned = _clean_notes(notes)
     if cleaned == (locked.notes or None):
         return locked
@@ -332,17 +479,20 @@ def appointment_update_notes(
     return locked
 
 
-def _cancel(locked: Appointment, *, reason: str, note: str, actor: User | None) -> None:
-    locked.status = Status.CANCELLED
-    locked.cancelled_at = timezone.now()
-    locked.cancel_reason = reason
-    locked.cancel_note = note
-    locked.cancelled_by = actor
-    locked.save()
-    QueueEntry.objects.filter(appointment=locked, status=QueueEntry.Status.WAITING).update(
+def _set_cancelled(step: _Step[Appointment], *, reason: str, note: str, actor: User | None) -> None:
+    step.row.cancel_reason = reason
+    step.row.cancel_note = note
+    step.row.cancelled_by = actor
+    step.changed_fields += ["cancel_reason"] + (["cancel_note"] if note else [])
+    step.metadata["reason"] = reason
+
+
+def _after_cancel(appointment: Appointment) -> None:
+    """A cancelled appointment leaves the queue, and its reminders are not sent."""
+    QueueEntry.objects.filter(appointment=appointment, status=QueueEntry.Status.WAITING).update(
         status=QueueEntry.Status.LEFT, finished_at=timezone.now()
     )
-    reminders.reminders_cancel_for_appointment(locked, reason="appointment_cancelled")
+    reminders.reminders_cancel_for_appointment(appointment, reason="appointment_cancelled")
 
 
 @transaction.atomic
@@ -350,30 +500,17 @@ def appointment_cancel(
     *, appointment: Appointment, reason: str, actor: User, note: str = "", context: AuditContext | None = None
 ) -> Appointment:
     """Cancel with a reason (one of Appointment.CancelReason; "other" needs a note)."""
-    require_capability(actor, "appointments.manage", "cancel appointments")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    _check_transition(locked, "cancel")
     note = (note or "").strip()
-    if reason not in Appointment.CancelReason.values or reason == Appointment.CancelReason.PATIENT_WHATSAPP:
-        raise ValidationError({"reason": "Choose why the appointment is cancelled."})
-    if reason == Appointment.CancelReason.OTHER and not note:
-        raise ValidationError({"note": "Say why the appointment is cancelled."})
-    if len(note) > 200:
-        raise ValidationError({"note": "Keep the note under 200 characters."})
-    _cancel(locked, reason=reason, note=note, actor=actor)
-    audit_record(
-        actor=actor,
-        action="appointment.cancel",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["status", "cancel_reason"] + (["cancel_note"] if note else []),
-        metadata={"reason": reason},
-    )
-    _refresh(appointment, locked)
-    return locked
+    with _transition(appointment, "cancel", actor=actor, context=context, what="cancel appointments") as step:
+        if reason not in Appointment.CancelReason.values or reason == Appointment.CancelReason.PATIENT_WHATSAPP:
+            raise ValidationError({"reason": "Choose why the appointment is cancelled."})
+        if reason == Appointment.CancelReason.OTHER and not note:
+            raise ValidationError({"note": "Say why the appointment is cancelled."})
+        if len(note) > 200:
+            raise ValidationError({"note": "Keep the note under 200 characters."})
+        _set_cancelled(step, reason=reason, note=note, actor=actor)
+    _after_cancel(step.row)
+    return step.row
 
 
 def _next_token(*, clinician_id: Any, location_id: Any, day: dt.date) -> int:
@@ -397,77 +534,49 @@ def local_today(location: Location) -> dt.date:
 @transaction.atomic
 def appointment_check_in(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """The patient has arrived: the appointment joins today's queue with a token number."""
-    require_capability(actor, "appointments.manage", "check patients in")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    _check_transition(locked, "check_in")
-    today = local_today(locked.location)
-    day = locked.starts_at.astimezone(schedule.location_tz(locked.location)).date()
-    if day != today:
-        raise ValidationError(f"This appointment is on {day:%a %d %b}; patients check in on the day.")
-    locked.status = Status.CHECKED_IN
-    locked.checked_in_at = timezone.now()
-    locked.save()
-    entry = QueueEntry.objects.create(
-        day=today,
-        clinician_id=locked.clinician_id,
-        location_id=locked.location_id,
-        token=_next_token(clinician_id=locked.clinician_id, location_id=locked.location_id, day=today),
-        patient_id=locked.patient_id,
-        appointment=locked,
-        added_by=actor,
-    )
-    audit_record(
-        actor=actor,
-        action="appointment.check_in",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["status"],
-        metadata={"token": entry.token},
-    )
-    _refresh(appointment, locked)
+    with _transition(appointment, "check_in", actor=actor, context=context, what="check patients in") as step:
+        locked = step.row
+        today = local_today(locked.location)
+        day = locked.starts_at.astimezone(schedule.location_tz(locked.location)).date()
+        if day != today:
+            raise ValidationError(f"This appointment is on {day:%a %d %b}; patients check in on the day.")
+        entry = QueueEntry.objects.create(
+            day=today,
+            clinician_id=locked.clinician_id,
+            location_id=locked.location_id,
+            token=_next_token(clinician_id=locked.clinician_id, location_id=locked.location_id, day=today),
+            patient_id=locked.patient_id,
+            appointment=locked,
+            added_by=actor,
+        )
+        step.metadata["token"] = entry.token
     return entry
-
-
-def _start(locked: Appointment) -> None:
-    _check_transition(locked, "start")
-    locked.status = Status.IN_CONSULTATION
-    locked.started_at = timezone.now()
-    locked.save()
 
 
 @transaction.atomic
 def appointment_start(*, appointment: Appointment, actor: User, context: AuditContext | None = None) -> Appointment:
-    """The clinician calls the patient in."""
-    require_capability(actor, "appointments.manage", "start consultations")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    _start(locked)
-    QueueEntry.objects.filter(appointment=locked, status=QueueEntry.Status.WAITING).update(
-        status=QueueEntry.Status.IN_CONSULTATION, called_at=timezone.now()
-    )
-    audit_record(
-        actor=actor,
-        action="appointment.start",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["status"],
-    )
-    _refresh(appointment, locked)
-    return locked
+    """The clinician calls the patient in (their queue token too)."""
+    with _transition(appointment, "start", actor=actor, context=context, what="start consultations") as step:
+        QueueEntry.objects.filter(appointment=step.row, status=QueueEntry.Status.WAITING).update(
+            status=QueueEntry.Status.IN_CONSULTATION, called_at=timezone.now()
+        )
+    return step.row
 
 
-def _open_visit(locked: Appointment, actor: User, context: AuditContext | None = None) -> Visit:
-    """A draft visit for the appointment's patient, clinician and location. Through the clinical
-    service when the actor writes clinical notes; otherwise an empty draft for the clinician."""
-    from clinical import services as clinical
-
-    if actor.has_capability("clinical.edit"):
-        return clinical.visit_create(
+def _link_visit(step: _Step[Appointment], *, actor: User, visit: Visit | None, context: AuditContext | None) -> None:
+    """Completing links `visit` (the same patient's, at a location the actor works at). Without one,
+    a clinician (clinical.edit) opens a draft visit through the clinical service, for the
+    appointment's clinician and location; anyone else (the front desk) links no visit, because a
+    visit is a clinical record that only clinicians write."""
+    locked = step.row
+    if visit is not None:
+        if visit.patient_id != locked.patient_id:
+            raise ValidationError({"visit": "That visit belongs to another patient."})
+        if not user_can_access_location(actor, visit.location_id):
+            raise ValidationError({"visit": "That visit is at a location you do not work at."})
+        locked.visit = visit
+    elif locked.visit_id is None and actor.has_capability("clinical.edit"):
+        locked.visit = visit_create(
             patient=locked.patient,
             actor=actor,
             location=locked.location,
@@ -475,90 +584,42 @@ def _open_visit(locked: Appointment, actor: User, context: AuditContext | None =
             visit_at=timezone.now(),
             context=context,
         )
-    visit = Visit.objects.create(
-        patient=locked.patient, location=locked.location, clinician=locked.clinician, visit_at=timezone.now()
-    )
-    audit_record(
-        actor=actor,
-        action="visit.create",
-        obj=visit,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["visit_at", "location", "clinician"],
-        metadata={"patient": str(locked.patient_id), "appointment": str(locked.pk)},
-    )
-    return visit
+    if locked.visit_id is not None:
+        step.changed_fields.append("visit")
+        step.metadata["visit"] = str(locked.visit_id)
 
 
-def _complete(locked: Appointment, *, actor: User, visit: Visit | None, context: AuditContext | None = None) -> None:
-    _check_transition(locked, "complete")
-    if visit is not None:
-        if visit.patient_id != locked.patient_id:
-            raise ValidationError({"visit": "That visit belongs to another patient."})
-        if not user_can_access_location(actor, visit.location_id):
-            raise ValidationError({"visit": "That visit is at a location you do not work at."})
-        locked.visit = visit
-    elif locked.visit_id is None:
-        locked.visit = _open_visit(locked, actor, context)
-    locked.status = Status.COMPLETED
-    locked.completed_at = timezone.now()
-    locked.save()
-    QueueEntry.objects.filter(appointment=locked).exclude(status=QueueEntry.Status.DONE).update(
-        status=QueueEntry.Status.DONE, finished_at=timezone.now()
-    )
+def _complete(
+    appointment: Appointment, *, actor: User, visit: Visit | None, context: AuditContext | None, what: str | None
+) -> Appointment:
+    with _transition(appointment, "complete", actor=actor, context=context, what=what) as step:
+        _link_visit(step, actor=actor, visit=visit, context=context)
+        QueueEntry.objects.filter(appointment=step.row).exclude(status=QueueEntry.Status.DONE).update(
+            status=QueueEntry.Status.DONE, finished_at=timezone.now()
+        )
+    return step.row
 
 
 @transaction.atomic
 def appointment_complete(
     *, appointment: Appointment, actor: User, visit: Visit | None = None, context: AuditContext | None = None
 ) -> Appointment:
-    """The consultation is over: link `visit`, or open a draft visit for the clinician to write."""
-    require_capability(actor, "appointments.manage", "complete appointments")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    _complete(locked, actor=actor, visit=visit, context=context)
-    audit_record(
-        actor=actor,
-        action="appointment.complete",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["status", "visit"],
-        metadata={"visit": str(locked.visit_id)},
-    )
-    _refresh(appointment, locked)
-    return locked
+    """The consultation is over: link `visit`, or (a clinician completing) open a draft visit to write."""
+    return _complete(appointment, actor=actor, visit=visit, context=context, what="complete appointments")
 
 
 @transaction.atomic
 def appointment_mark_no_show(
     *, appointment: Appointment, actor: User, context: AuditContext | None = None
 ) -> Appointment:
-    require_capability(actor, "appointments.manage", "mark no-shows")
-    locked = _lock(appointment)
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this appointment's location.")
-    _check_transition(locked, "no_show")
-    if timezone.now() < locked.starts_at:
-        tz = schedule.location_tz(locked.location)
-        raise ValidationError(
-            f"The appointment starts at {locked.starts_at.astimezone(tz):%H:%M}; mark a no-show only after that."
-        )
-    locked.status = Status.NO_SHOW
-    locked.no_show_at = timezone.now()
-    locked.save()
-    reminders.reminders_cancel_for_appointment(locked, reason="appointment_no_show")
-    audit_record(
-        actor=actor,
-        action="appointment.no_show",
-        obj=locked,
-        location_id=locked.location_id,
-        context=context,
-        changed_fields=["status"],
-    )
-    _refresh(appointment, locked)
-    return locked
+    with _transition(appointment, "no_show", actor=actor, context=context, what="mark no-shows") as step:
+        if timezone.now() < step.row.starts_at:
+            tz = schedule.location_tz(step.row.location)
+            raise ValidationError(
+                f"The appointment starts at {step.row.starts_at.astimezone(tz):%H:%M}; mark a no-show only after that."
+            )
+        reminders.reminders_cancel_for_appointment(step.row, reason="appointment_no_show")
+    return step.row
 
 
 # --- the patient's replies (WhatsApp buttons; the messaging issue calls these) ------------------------
@@ -567,47 +628,23 @@ def appointment_mark_no_show(
 @transaction.atomic
 def appointment_confirm_by_patient(*, appointment: Appointment) -> Appointment:
     """The patient pressed "Confirm". Confirming twice changes nothing."""
-    locked = _lock(appointment)
-    if locked.status == Status.CONFIRMED:
-        return locked
-    _check_transition(locked, "confirm")
-    locked.status = Status.CONFIRMED
-    locked.confirmed_at = timezone.now()
-    locked.save()
-    audit_record(
-        actor=None,
-        action="appointment.confirm",
-        obj=locked,
-        location_id=locked.location_id,
-        changed_fields=["status"],
-        metadata={"channel": "whatsapp"},
-    )
-    _refresh(appointment, locked)
-    return locked
+    with _transition(appointment, "confirm", actor=None) as step:
+        step.unchanged = step.row.status == Status.CONFIRMED
+        step.metadata["channel"] = "whatsapp"
+    return step.row
 
 
 @transaction.atomic
 def appointment_cancel_by_patient(*, appointment: Appointment) -> Appointment:
     """The patient pressed "Cancel". Only before check-in; a second press changes nothing."""
-    locked = _lock(appointment)
-    if locked.status == Status.CANCELLED:
-        return locked
-    if locked.status not in (Status.BOOKED, Status.CONFIRMED):
-        raise ValidationError(
-            f"This appointment is {locked.get_status_display().lower()}; it can no longer be cancelled by message.",
-            code="illegal_transition",
-        )
-    _cancel(locked, reason=Appointment.CancelReason.PATIENT_WHATSAPP, note="", actor=None)
-    audit_record(
-        actor=None,
-        action="appointment.cancel",
-        obj=locked,
-        location_id=locked.location_id,
-        changed_fields=["status", "cancel_reason"],
-        metadata={"channel": "whatsapp", "reason": "patient_whatsapp"},
-    )
-    _refresh(appointment, locked)
-    return locked
+    with _transition(appointment, "cancel_by_patient", actor=None) as step:
+        step.unchanged = step.row.status == Status.CANCELLED
+        if not step.unchanged:
+            _set_cancelled(step, reason=Appointment.CancelReason.PATIENT_WHATSAPP, note="", actor=None)
+            step.metadata["channel"] = "whatsapp"
+    if not step.unchanged:
+        _after_cancel(step.row)
+    return step.row
 
 
 @transaction.atomic
@@ -674,92 +711,33 @@ def queue_add_walk_in(
     return entry
 
 
-def _lock_entry(entry: QueueEntry, actor: User) -> QueueEntry:
-    locked = (
-        QueueEntry.objects.select_for_update(of=("self",)).select_related("appointment", "location").get(pk=entry.pk)
-    )
-    if not user_can_access_location(actor, locked.location):
-        raise ValidationError("You do not work at this queue's location.")
-    return locked
-
-
-def _queue_refusal(entry: QueueEntry, phrase: str) -> ValidationError:
-    return ValidationError(
-        f"Token {entry.token} is {entry.get_status_display().lower()}; it cannot be {phrase}.",
-        code="illegal_transition",
-    )
-
-
 @transaction.atomic
 def queue_call(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """Call a waiting token in (in consultation); its appointment, if any, starts too."""
-    require_capability(actor, "appointments.manage", "call patients in")
-    locked = _lock_entry(entry, actor)
-    if locked.status != QueueEntry.Status.WAITING:
-        raise _queue_refusal(locked, "called in")
-    if locked.appointment_id is not None:
-        _start(_lock(locked.appointment))  # type: ignore[arg-type]
-    locked.status = QueueEntry.Status.IN_CONSULTATION
-    locked.called_at = timezone.now()
-    locked.save()
-    audit_record(actor=actor, action="queue.call", obj=locked, location_id=locked.location_id, context=context)
-    _refresh(entry, locked)
-    return locked
+    with _transition(entry, "call", actor=actor, context=context, what="call patients in") as step:
+        if step.row.appointment is not None:
+            _advance(step.row.appointment, "start")  # recorded by the queue.call event
+    return step.row
 
 
 @transaction.atomic
 def queue_finish(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
-    """The consultation of a token is over; its appointment, if any, is completed (opening a visit)."""
-    require_capability(actor, "appointments.manage", "finish consultations")
-    locked = _lock_entry(entry, actor)
-    if locked.status != QueueEntry.Status.IN_CONSULTATION:
-        raise _queue_refusal(locked, "marked done before it is called in")
-    if locked.appointment_id is not None:
-        appointment = _lock(locked.appointment)  # type: ignore[arg-type]
-        _complete(appointment, actor=actor, visit=None, context=context)
-        audit_record(
-            actor=actor,
-            action="appointment.complete",
-            obj=appointment,
-            location_id=appointment.location_id,
-            context=context,
-            changed_fields=["status", "visit"],
-            metadata={"visit": str(appointment.visit_id)},
-        )
-    locked.status = QueueEntry.Status.DONE
-    locked.finished_at = timezone.now()
-    locked.save()
-    audit_record(actor=actor, action="queue.finish", obj=locked, location_id=locked.location_id, context=context)
-    _refresh(entry, locked)
-    return locked
+    """The consultation of a token is over; its appointment, if any, is completed (see `_link_visit`)."""
+    with _transition(entry, "finish", actor=actor, context=context, what="finish consultations") as step:
+        if step.row.appointment is not None:
+            _complete(step.row.appointment, actor=actor, visit=None, context=context, what=None)
+    return step.row
 
 
 @transaction.atomic
 def queue_mark_left(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
     """A waiting patient left without being seen; a checked-in appointment is cancelled with that reason."""
-    require_capability(actor, "appointments.manage", "change the queue")
-    locked = _lock_entry(entry, actor)
-    if locked.status != QueueEntry.Status.WAITING:
-        raise _queue_refusal(locked, "marked as left")
-    if locked.appointment_id is not None:
-        appointment = _lock(locked.appointment)  # type: ignore[arg-type]
-        _check_transition(appointment, "cancel")
-        _cancel(appointment, reason=Appointment.CancelReason.LEFT_WITHOUT_BEING_SEEN, note="", actor=actor)
-        audit_record(
-            actor=actor,
-            action="appointment.cancel",
-            obj=appointment,
-            location_id=appointment.location_id,
-            context=context,
-            changed_fields=["status", "cancel_reason"],
-            metadata={"reason": "left"},
-        )
-    locked.status = QueueEntry.Status.LEFT
-    locked.finished_at = timezone.now()
-    locked.save()
-    audit_record(actor=actor, action="queue.left", obj=locked, location_id=locked.location_id, context=context)
-    _refresh(entry, locked)
-    return locked
+    with _transition(entry, "left", actor=actor, context=context, what="change the queue") as step:
+        if step.row.appointment is not None:
+            with _transition(step.row.appointment, "cancel", actor=actor, context=context) as cancel:
+                _set_cancelled(cancel, reason=Appointment.CancelReason.LEFT_WITHOUT_BEING_SEEN, note="", actor=actor)
+            _after_cancel(cancel.row)
+    return step.row
 
 
 # --- schedules -------------------------------------------------------------------------------------

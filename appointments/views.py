@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -34,6 +35,7 @@ from appointments.forms import (
     RescheduleForm,
     WalkInForm,
     apply_service_errors,
+    submit,
 )
 from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
@@ -205,18 +207,24 @@ def my_day(request: HttpRequest) -> HttpResponse:
 # --- booking ---------------------------------------------------------------------------------------
 
 
-def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, status: int = 200) -> HttpResponse:
+def _chosen_patient(request: HttpRequest, user: User) -> Any:
+    """The patient a booking or walk-in is for (?patient= or the form's), or None while choosing."""
+    raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
+    return selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
+
+
+def _patient_picker(request: HttpRequest, patient: Any) -> dict[str, Any]:
+    """The chosen patient, or the search (?q=) and its matches to choose from."""
     query = request.GET.get("q", "").strip()
+    matches = selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else []
+    return {"patient": patient, "q": query, "matches": matches}
+
+
+def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, status: int = 200) -> HttpResponse:
     return render(
         request,
         "appointments/book.html",
-        {
-            "form": form,
-            "patient": patient,
-            "q": query,
-            "matches": selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else [],
-            "has_types": selectors.appointment_types().exists(),
-        },
+        {"form": form, **_patient_picker(request, patient), "has_types": selectors.appointment_types().exists()},
         status=status,
     )
 
@@ -225,20 +233,19 @@ def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, stat
 @capability_required("appointments.manage")
 def book(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
-    patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
+    patient = _chosen_patient(request, user)
     if request.method == "POST":
         form = BookingForm(request.POST, user=user)
         if patient is None:
             form.add_error(None, "Choose the patient first.")
-        elif form.is_valid():
-            try:
-                appointment = services.appointment_book(
+        else:
+            appointment = submit(
+                form,
+                lambda: services.appointment_book(
                     patient=patient, actor=user, context=audit_context(request), **form.service_kwargs()
-                )
-            except ValidationError as exc:
-                apply_service_errors(exc, form)
-            else:
+                ),
+            )
+            if appointment is not None:
                 messages.success(request, "Appointment booked.")
                 return redirect("appointments:detail", appointment_id=appointment.pk)
         return _booking_page(request, form=form, patient=patient, status=400)
@@ -274,10 +281,25 @@ def detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 
 
 def _back(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    """Back to the page the form came from (`next`, a local path), else to the appointment."""
+    return _next_or(request, reverse("appointments:detail", kwargs={"appointment_id": appointment.pk}))
+
+
+def _next_or(request: HttpRequest, default: str) -> HttpResponse:
     target = request.POST.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)
-    return redirect("appointments:detail", appointment_id=appointment.pk)
+    return redirect(default)
+
+
+def _form_page(request: HttpRequest, template: str, form: Any, appointment: Appointment) -> HttpResponse:
+    """An appointment's form page (reschedule, cancel, complete); 400 when a POST did not go through."""
+    return render(
+        request,
+        f"appointments/{template}",
+        {"form": form, "appointment": appointment},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -311,7 +333,6 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
                 {"ok": False, "code": "invalid", "message": " ".join(str(m) for e in form.errors.values() for m in e)},
                 status=400,
             )
-        status = 400
     else:
         tz = location_tz(appointment.location)
         local = appointment.starts_at.astimezone(tz)
@@ -320,8 +341,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             appointment=appointment,
             initial={"date": local.date(), "time": local.time().replace(tzinfo=None)},
         )
-        status = 200
-    return render(request, "appointments/reschedule.html", {"form": form, "appointment": appointment}, status=status)
+    return _form_page(request, "reschedule.html", form, appointment)
 
 
 @require_http_methods(["GET", "POST"])
@@ -329,60 +349,56 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
-    if request.method == "POST":
-        form = CancelForm(request.POST)
-        if form.is_valid():
-            try:
-                services.appointment_cancel(
-                    appointment=appointment,
-                    reason=form.cleaned_data["reason"],
-                    note=form.cleaned_data["note"],
-                    actor=user,
-                    context=audit_context(request),
-                )
-            except ValidationError as exc:
-                apply_service_errors(exc, form)
-            else:
-                messages.success(request, "Appointment cancelled.")
-                return _back(request, appointment)
-        return render(request, "appointments/cancel.html", {"form": form, "appointment": appointment}, status=400)
-    return render(request, "appointments/cancel.html", {"form": CancelForm(), "appointment": appointment})
+    form = CancelForm(request.POST) if request.method == "POST" else CancelForm()
+    cancelled = submit(  # the form's fields are the service's reason and note
+        form,
+        lambda: services.appointment_cancel(
+            appointment=appointment, actor=user, context=audit_context(request), **form.cleaned_data
+        ),
+    )
+    if cancelled is not None:
+        messages.success(request, "Appointment cancelled.")
+        return _back(request, appointment)
+    return _form_page(request, "cancel.html", form, appointment)
 
 
-def _action(request: HttpRequest, appointment_id: UUID, run: Any, done: str) -> HttpResponse:
-    user = staff_user(request)
-    appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
-    try:
-        result = run(appointment=appointment, actor=user, context=audit_context(request))
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
-    else:
-        messages.success(request, done.format(token=getattr(result, "token", "")))
-    return _back(request, appointment)
+def _button(service: Callable[..., Any], done: str) -> Callable[..., HttpResponse]:
+    """A POST-only state button (appointments.manage) on the appointment or queue token in the URL:
+    run `service`; a refusal becomes an error message, success `done` (with the token, if any). Then
+    back to `next`, else the appointment or the token's queue."""
+
+    @require_POST
+    @capability_required("appointments.manage")
+    def view(request: HttpRequest, appointment_id: UUID | None = None, entry_id: UUID | None = None) -> HttpResponse:
+        user = staff_user(request)
+        if entry_id is not None:
+            entry = selectors.queue_entry_access(user=user, entry_id=entry_id)
+            target: dict[str, Any] = {"entry": entry}
+            back = f"{reverse('queue:list')}?{_query(location=entry.location_id)}"
+        else:
+            appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
+            target = {"appointment": appointment}
+            back = reverse("appointments:detail", kwargs={"appointment_id": appointment.pk})
+        try:
+            result = service(**target, actor=user, context=audit_context(request))
+        except ValidationError as exc:
+            messages.error(request, _messages_of(exc))
+        else:
+            messages.success(request, done.format(token=getattr(result, "token", "")))
+        return _next_or(request, back)
+
+    return view
 
 
-@require_POST
-@capability_required("appointments.manage")
-def check_in(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    return _action(request, appointment_id, services.appointment_check_in, "Checked in: token {token}.")
-
-
-@require_POST
-@capability_required("appointments.manage")
-def start(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    return _action(request, appointment_id, services.appointment_start, "Consultation started.")
-
-
-@require_POST
-@capability_required("appointments.manage")
-def no_show(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    return _action(request, appointment_id, services.appointment_mark_no_show, "Marked as a no-show.")
+check_in = _button(services.appointment_check_in, "Checked in: token {token}.")
+start = _button(services.appointment_start, "Consultation started.")
+no_show = _button(services.appointment_mark_no_show, "Marked as a no-show.")
 
 
 @require_http_methods(["GET", "POST"])
 @capability_required("appointments.manage")
 def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    """Complete the appointment: link one of the patient's open visits, or open a new draft."""
+    """Complete the appointment: link one of the patient's open visits, or (a clinician) open a new draft."""
     user = staff_user(request)
     appointment = selectors.appointment_access(user=user, appointment_id=appointment_id)
     visits = list(
@@ -391,25 +407,19 @@ def complete(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
         .select_related("clinician")
         .order_by("-visit_at")[:10]
     )
-    form = CompleteForm(request.POST or None, visits=visits)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.appointment_complete(
-                appointment=appointment, actor=user, visit=form.chosen_visit(), context=audit_context(request)
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "Appointment completed.")
-            if appointment.visit_id and user.has_capability("clinical.view"):
-                return redirect("clinical-visit-detail", visit_id=appointment.visit_id)
-            return _back(request, appointment)
-    return render(
-        request,
-        "appointments/complete.html",
-        {"form": form, "appointment": appointment},
-        status=400 if request.method == "POST" else 200,
+    form = CompleteForm(request.POST or None, visits=visits, opens_visit=user.has_capability("clinical.edit"))
+    completed = submit(
+        form,
+        lambda: services.appointment_complete(
+            appointment=appointment, actor=user, visit=form.chosen_visit(), context=audit_context(request)
+        ),
     )
+    if completed is not None:
+        messages.success(request, "Appointment completed.")
+        if completed.visit_id and user.has_capability("clinical.view"):
+            return redirect("clinical-visit-detail", visit_id=completed.visit_id)
+        return _back(request, appointment)
+    return _form_page(request, "complete.html", form, appointment)
 
 
 # --- queue -----------------------------------------------------------------------------------------
@@ -444,8 +454,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @capability_required("appointments.manage")
 def walk_in(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    raw_patient = request.POST.get("patient") or request.GET.get("patient") or ""
-    patient = selectors.patient_for_booking(user=user, patient_id=raw_patient) if raw_patient else None
+    patient = _chosen_patient(request, user)
     initial = {k: request.GET[k] for k in ("location",) if request.GET.get(k)}
     if request.GET.get("doctor"):
         initial["clinician"] = request.GET["doctor"]
@@ -453,65 +462,27 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if patient is None:
             form.add_error(None, "Choose the patient first.")
-        elif form.is_valid():
-            try:
-                entry = services.queue_add_walk_in(
-                    patient=patient,
-                    clinician=form.cleaned_data["clinician"],
-                    location=form.cleaned_data["location"],
-                    actor=user,
-                    context=audit_context(request),
-                )
-            except ValidationError as exc:
-                apply_service_errors(exc, form)
-            else:
+        else:
+            entry = submit(  # the form's fields are the service's clinician and location
+                form,
+                lambda: services.queue_add_walk_in(
+                    patient=patient, actor=user, context=audit_context(request), **form.cleaned_data
+                ),
+            )
+            if entry is not None:
                 messages.success(request, f"Token {entry.token} for {patient.given_name}.")
                 return redirect(f"{reverse('queue:list')}?{_query(location=entry.location_id)}")
-    query = request.GET.get("q", "").strip()
     return render(
         request,
         "appointments/walk_in.html",
-        {
-            "form": form,
-            "patient": patient,
-            "q": query,
-            "matches": selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else [],
-        },
+        {"form": form, **_patient_picker(request, patient)},
         status=400 if request.method == "POST" else 200,
     )
 
 
-def _queue_action(request: HttpRequest, entry_id: UUID, run: Any, done: str) -> HttpResponse:
-    user = staff_user(request)
-    entry = selectors.queue_entry_access(user=user, entry_id=entry_id)
-    try:
-        run(entry=entry, actor=user, context=audit_context(request))
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
-    else:
-        messages.success(request, done.format(token=entry.token))
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(f"{reverse('queue:list')}?{_query(location=entry.location_id)}")
-
-
-@require_POST
-@capability_required("appointments.manage")
-def queue_call(request: HttpRequest, entry_id: UUID) -> HttpResponse:
-    return _queue_action(request, entry_id, services.queue_call, "Token {token} called in.")
-
-
-@require_POST
-@capability_required("appointments.manage")
-def queue_finish(request: HttpRequest, entry_id: UUID) -> HttpResponse:
-    return _queue_action(request, entry_id, services.queue_finish, "Token {token} done.")
-
-
-@require_POST
-@capability_required("appointments.manage")
-def queue_left(request: HttpRequest, entry_id: UUID) -> HttpResponse:
-    return _queue_action(request, entry_id, services.queue_mark_left, "Token {token} marked as left.")
+queue_call = _button(services.queue_call, "Token {token} called in.")
+queue_finish = _button(services.queue_finish, "Token {token} done.")
+queue_left = _button(services.queue_mark_left, "Token {token} marked as left.")
 
 
 @require_GET

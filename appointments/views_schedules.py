@@ -3,11 +3,13 @@ reminder rules and the clinic's appointment settings (overbooking, quiet hours).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +24,7 @@ from appointments.forms import (
     LeaveForm,
     ReminderRuleForm,
     WorkingHoursForm,
-    apply_service_errors,
+    submit,
 )
 from appointments.models import AppointmentType, Holiday, Leave, ReminderRule, ScheduleBreak, WorkingHours
 from audit.context import audit_context
@@ -34,6 +36,22 @@ def _get(model: Any, pk: UUID) -> Any:
     if obj is None:
         raise Http404("Not found")
     return obj
+
+
+def _remove_view(
+    model: type[Model], service: Callable[..., None], name: str, done: str, back: str
+) -> Callable[..., HttpResponse]:
+    """A POST-only remove button (schedules.manage): `service(<name>=the row whose id the URL carries)`."""
+
+    @require_POST
+    @capability_required("schedules.manage")
+    def view(request: HttpRequest, **url: UUID) -> HttpResponse:
+        (pk,) = url.values()
+        service(**{name: _get(model, pk)}, actor=staff_user(request), context=audit_context(request))
+        messages.success(request, done)
+        return redirect(back)
+
+    return view
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], *, failed: bool = False) -> HttpResponse:
@@ -50,16 +68,15 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], *, fai
 def hours(request: HttpRequest) -> HttpResponse:
     """Weekly working hours per doctor and location, with their breaks."""
     form = WorkingHoursForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.working_hours_add(
-                actor=staff_user(request), context=audit_context(request), **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, f"Added {len(created)} weekly session{'s' if len(created) != 1 else ''}.")
-            return redirect("appointments:schedule-hours")
+    created = submit(
+        form,
+        lambda: services.working_hours_add(
+            actor=staff_user(request), context=audit_context(request), **form.cleaned_data
+        ),
+    )
+    if created is not None:
+        messages.success(request, f"Added {len(created)} weekly session{'s' if len(created) != 1 else ''}.")
+        return redirect("appointments:schedule-hours")
     return _render(
         request,
         "hours.html",
@@ -68,14 +85,13 @@ def hours(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@capability_required("schedules.manage")
-def hours_remove(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    services.working_hours_remove(
-        session=_get(WorkingHours, session_id), actor=staff_user(request), context=audit_context(request)
-    )
-    messages.success(request, "Session removed. Appointments already booked in it are kept.")
-    return redirect("appointments:schedule-hours")
+hours_remove = _remove_view(
+    WorkingHours,
+    services.working_hours_remove,
+    "session",
+    "Session removed. Appointments already booked in it are kept.",
+    "appointments:schedule-hours",
+)
 
 
 @require_POST
@@ -97,43 +113,38 @@ def break_add(request: HttpRequest, session_id: UUID) -> HttpResponse:
     return redirect("appointments:schedule-hours")
 
 
-@require_POST
-@capability_required("schedules.manage")
-def break_remove(request: HttpRequest, break_id: UUID) -> HttpResponse:
-    services.break_remove(
-        pause=_get(ScheduleBreak, break_id), actor=staff_user(request), context=audit_context(request)
-    )
-    messages.success(request, "Break removed.")
-    return redirect("appointments:schedule-hours")
+break_remove = _remove_view(
+    ScheduleBreak, services.break_remove, "pause", "Break removed.", "appointments:schedule-hours"
+)
 
 
 @require_http_methods(["GET", "POST"])
 @capability_required("schedules.manage")
 def leaves(request: HttpRequest) -> HttpResponse:
     form = LeaveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def save() -> Leave:
         starts_at, ends_at = form.period()
-        try:
-            leave = services.leave_add(
-                clinician=form.cleaned_data["clinician"],
-                starts_at=starts_at,
-                ends_at=ends_at,
-                reason=form.cleaned_data["reason"],
-                actor=staff_user(request),
-                context=audit_context(request),
+        return services.leave_add(
+            clinician=form.cleaned_data["clinician"],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=form.cleaned_data["reason"],
+            actor=staff_user(request),
+            context=audit_context(request),
+        )
+
+    leave = submit(form, save)
+    if leave is not None:
+        affected = selectors.appointments_affected_by_leave(leave).count()
+        messages.success(request, "Leave recorded.")
+        if affected:
+            messages.warning(
+                request,
+                f"{affected} booked appointment{'s' if affected != 1 else ''} fall in this leave; "
+                "reschedule or cancel them (listed below).",
             )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            affected = selectors.appointments_affected_by_leave(leave).count()
-            messages.success(request, "Leave recorded.")
-            if affected:
-                messages.warning(
-                    request,
-                    f"{affected} booked appointment{'s' if affected != 1 else ''} fall in this leave; "
-                    "reschedule or cancel them (listed below).",
-                )
-            return redirect("appointments:schedule-leaves")
+        return redirect("appointments:schedule-leaves")
     upcoming = list(selectors.leaves_upcoming())
     return _render(
         request,
@@ -147,32 +158,26 @@ def leaves(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@capability_required("schedules.manage")
-def leave_remove(request: HttpRequest, leave_id: UUID) -> HttpResponse:
-    services.leave_remove(leave=_get(Leave, leave_id), actor=staff_user(request), context=audit_context(request))
-    messages.success(request, "Leave removed.")
-    return redirect("appointments:schedule-leaves")
+leave_remove = _remove_view(Leave, services.leave_remove, "leave", "Leave removed.", "appointments:schedule-leaves")
 
 
 @require_http_methods(["GET", "POST"])
 @capability_required("schedules.manage")
 def holidays(request: HttpRequest) -> HttpResponse:
     form = HolidayForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.holiday_add(
-                day=form.cleaned_data["date"],
-                name=form.cleaned_data["name"],
-                location=form.cleaned_data["location"],
-                actor=staff_user(request),
-                context=audit_context(request),
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "Holiday added.")
-            return redirect("appointments:schedule-holidays")
+    added = submit(
+        form,
+        lambda: services.holiday_add(
+            day=form.cleaned_data["date"],
+            name=form.cleaned_data["name"],
+            location=form.cleaned_data["location"],
+            actor=staff_user(request),
+            context=audit_context(request),
+        ),
+    )
+    if added is not None:
+        messages.success(request, "Holiday added.")
+        return redirect("appointments:schedule-holidays")
     return _render(
         request,
         "holidays.html",
@@ -181,14 +186,9 @@ def holidays(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@capability_required("schedules.manage")
-def holiday_remove(request: HttpRequest, holiday_id: UUID) -> HttpResponse:
-    services.holiday_remove(
-        holiday=_get(Holiday, holiday_id), actor=staff_user(request), context=audit_context(request)
-    )
-    messages.success(request, "Holiday removed.")
-    return redirect("appointments:schedule-holidays")
+holiday_remove = _remove_view(
+    Holiday, services.holiday_remove, "holiday", "Holiday removed.", "appointments:schedule-holidays"
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -202,16 +202,15 @@ def types(request: HttpRequest, type_id: UUID | None = None) -> HttpResponse:
         else {"colour": "#0b6bcb", "duration_minutes": 15, "position": 0, "is_active": True}
     )
     form = AppointmentTypeForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.appointment_type_save(
-                actor=staff_user(request), appointment_type=current, context=audit_context(request), **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "Appointment type saved.")
-            return redirect("appointments:schedule-types")
+    saved = submit(
+        form,
+        lambda: services.appointment_type_save(
+            actor=staff_user(request), appointment_type=current, context=audit_context(request), **form.cleaned_data
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Appointment type saved.")
+        return redirect("appointments:schedule-types")
     return _render(
         request,
         "types.html",
@@ -227,16 +226,15 @@ def rules(request: HttpRequest, rule_id: UUID | None = None) -> HttpResponse:
     current = _get(ReminderRule, rule_id) if rule_id else None
     initial = ReminderRuleForm.initial_for(current) if current else None
     form = ReminderRuleForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reminder_rule_save(
-                actor=staff_user(request), rule=current, context=audit_context(request), **form.service_kwargs()
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "Reminder rule saved.")
-            return redirect("appointments:schedule-rules")
+    saved = submit(
+        form,
+        lambda: services.reminder_rule_save(
+            actor=staff_user(request), rule=current, context=audit_context(request), **form.service_kwargs()
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Reminder rule saved.")
+        return redirect("appointments:schedule-rules")
     return _render(
         request,
         "rules.html",
@@ -252,14 +250,13 @@ def appointment_settings(request: HttpRequest) -> HttpResponse:
     form = AppointmentSettingsForm(
         request.POST or None, initial={f: getattr(current, f) for f in services.SETTINGS_FIELDS}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.appointment_settings_update(
-                actor=staff_user(request), context=audit_context(request), **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "Appointment settings saved.")
-            return redirect("appointments:schedule-settings")
+    saved = submit(
+        form,
+        lambda: services.appointment_settings_update(
+            actor=staff_user(request), context=audit_context(request), **form.cleaned_data
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Appointment settings saved.")
+        return redirect("appointments:schedule-settings")
     return _render(request, "settings.html", {"form": form}, failed=request.method == "POST")

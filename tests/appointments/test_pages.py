@@ -10,7 +10,16 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from appointments.models import Appointment, AppointmentSettings, Holiday, ReminderRule, WorkingHours
+from appointments.models import (
+    Appointment,
+    AppointmentSettings,
+    Holiday,
+    Leave,
+    ReminderRule,
+    ScheduleBreak,
+    WorkingHours,
+)
+from audit.models import AuditEvent
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_rule, make_type, next_weekday, user
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>")
@@ -128,11 +137,16 @@ def test_reschedule_form_is_the_keyboard_alternative(setup, client_for):
         assert Appointment.objects.get(pk=moving.pk).starts_at == at(day, 18)
 
 
-def test_cancel_check_in_and_complete_through_the_pages(setup, client_for):
-    clinic, doctor, _ = setup
+def _starting_soon(clinic, doctor) -> Appointment:
+    """An appointment today, in two minutes (so it can be checked in)."""
     give_hours(clinic, doctor, clinic.locations[0], weekdays=[6], sessions=[(dt.time(0, 0), dt.time(23, 59))])
     soon = (timezone.now() + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
-    appointment = book(clinic, patient=make_patient(clinic), starts_at=soon, outside_hours=True)
+    return book(clinic, patient=make_patient(clinic), starts_at=soon, outside_hours=True)
+
+
+def test_cancel_check_in_and_complete_through_the_pages(setup, client_for):
+    clinic, doctor, _ = setup
+    appointment = _starting_soon(clinic, doctor)
     desk = client_for(clinic, "front_desk")
     assert desk.post(f"/appointments/{appointment.pk}/check-in").status_code == 302
     assert desk.post(f"/appointments/{appointment.pk}/check-in").status_code == 302  # refused, with a message
@@ -207,3 +221,53 @@ def test_schedule_pages_save_through_the_services(setup, client_for):
         assert ReminderRule.objects.get(name="Follow-up").template_name == "follow_up_reminder"
         settings = AppointmentSettings.objects.get()
         assert settings.allow_overbooking and settings.quiet_hours_end == dt.time(7, 30)
+
+
+def test_schedule_remove_buttons_remove_through_the_services(setup, client_for):
+    clinic, doctor, _ = setup
+    client = client_for(clinic, "owner")
+    day = next_weekday(4)
+    with tenant_context(clinic.clinic):
+        session = WorkingHours.objects.filter(clinician=doctor).order_by("weekday", "start_time").first()
+        pause = ScheduleBreak.objects.create(working_hours=session, start_time=dt.time(11), end_time=dt.time(11, 15))
+        holiday = Holiday.objects.create(date=day, name="Diwali")
+        leave = Leave.objects.create(clinician=doctor, starts_at=at(day, 0), ends_at=at(day, 23))
+    for url, back, message in [
+        (f"schedules/breaks/{pause.pk}/remove", "/appointments/schedules/", "Break removed."),
+        (f"schedules/hours/{session.pk}/remove", "/appointments/schedules/", "Session removed."),
+        (f"schedules/holidays/{holiday.pk}/remove", "/appointments/schedules/holidays", "Holiday removed."),
+        (f"schedules/leaves/{leave.pk}/remove", "/appointments/schedules/leaves", "Leave removed."),
+    ]:
+        assert client.get(f"/appointments/{url}").status_code == 405
+        response = client.post(f"/appointments/{url}", follow=True)
+        assert response.redirect_chain == [(back, 302)] and message in response.content.decode()
+        assert client.post(f"/appointments/{url}").status_code == 404  # gone
+    assert (
+        client_for(clinic, "front_desk").post(f"/appointments/schedules/hours/{session.pk}/remove").status_code == 403
+    )
+    with tenant_context(clinic.clinic):
+        actions = set(AuditEvent.objects.filter(action__startswith="schedule.").values_list("action", flat=True))
+    assert {
+        "schedule.break_remove",
+        "schedule.hours_remove",
+        "schedule.holiday_remove",
+        "schedule.leave_remove",
+    } <= actions
+
+
+def test_the_front_desk_completes_without_opening_a_visit(setup, client_for):
+    clinic, doctor, _ = setup
+    appointment = _starting_soon(clinic, doctor)
+    desk = client_for(clinic, "front_desk")
+    desk.post(f"/appointments/{appointment.pk}/check-in")
+    page = _clean(desk.get(f"/appointments/{appointment.pk}/complete"))
+    assert "No visit" in page and "Open a new draft visit" not in page
+    assert (
+        "Open a new draft visit"
+        in client_for(clinic, "doctor").get(f"/appointments/{appointment.pk}/complete").content.decode()
+    )
+    done = desk.post(f"/appointments/{appointment.pk}/complete", {"visit": "", "next": "/appointments/"})
+    assert done["Location"] == "/appointments/"
+    with tenant_context(clinic.clinic):
+        appointment.refresh_from_db()
+    assert appointment.status == "completed" and appointment.visit_id is None

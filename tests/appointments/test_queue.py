@@ -95,20 +95,22 @@ def test_a_checked_in_patient_who_leaves_cancels_the_appointment(setup):
     assert (appointment.status, appointment.cancel_reason) == ("cancelled", "left")
 
 
-def test_calling_and_finishing_a_token_moves_its_appointment(setup):
+@pytest.mark.parametrize(("role", "opens_visit"), [("doctor", True), ("front_desk", False)])
+def test_calling_and_finishing_a_token_moves_its_appointment(setup, role, opens_visit):
+    """Finishing completes the appointment; only a clinician's finish opens a visit."""
     clinic, _ = setup
     appointment = book(
         clinic, patient=make_patient(clinic), outside_hours=True,
         starts_at=(timezone.now() + dt.timedelta(minutes=2)).replace(second=0, microsecond=0),
     )  # fmt: skip
-    doctor = user(clinic, "doctor")
+    actor = user(clinic, role)
     with tenant_context(clinic.clinic):
         entry = services.appointment_check_in(appointment=appointment, actor=user(clinic, "front_desk"))
-        services.queue_call(entry=entry, actor=doctor)
+        services.queue_call(entry=entry, actor=actor)
         assert Appointment.objects.get(pk=appointment.pk).status == "in_consultation"
-        services.queue_finish(entry=entry, actor=doctor)
+        services.queue_finish(entry=entry, actor=actor)
         done = Appointment.objects.get(pk=appointment.pk)
-    assert done.status == "completed" and done.visit_id is not None
+    assert (entry.status, done.status, done.visit_id is not None) == ("done", "completed", opens_visit)
 
 
 def test_the_board_shows_tokens_and_first_names_only(setup, client_for):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -61,14 +62,41 @@ def test_check_in_start_complete_opens_a_draft_visit_for_the_clinician(setup):
         assert AuditEvent.objects.filter(action="visit.create", object_id=str(done.visit_id)).exists()
 
 
-def test_front_desk_completing_opens_an_empty_draft_for_the_doctor(setup):
+def test_a_doctor_completing_opens_the_visit_through_the_clinical_service(setup):
     clinic, doctor = setup
-    appointment = _today_appointment(clinic)
+    location = clinic.locations[1]  # not the location the doctor's hours are at
+    appointment = _today_appointment(clinic, location=location)
     _act(clinic, services.appointment_check_in, appointment)
-    _act(clinic, services.appointment_complete, appointment)  # front desk has no clinical.edit
+    with mock.patch.object(services, "visit_create", wraps=services.visit_create) as visit_create:
+        _act(clinic, services.appointment_complete, appointment, role="doctor")
+    visit_create.assert_called_once()
     with tenant_context(clinic.clinic):
-        visit = Appointment.objects.get(pk=appointment.pk).visit
-        assert visit.clinician_id == doctor.pk and visit.status == "draft" and not visit.chief_complaint
+        visit = Appointment.objects.select_related("visit").get(pk=appointment.pk).visit
+        assert (visit.location_id, visit.clinician_id, visit.patient_id, visit.status) == (
+            location.pk,
+            doctor.pk,
+            appointment.patient_id,
+            Visit.Status.DRAFT,
+        )
+        opened = AuditEvent.objects.get(action="visit.create", object_id=str(visit.pk))
+        assert (opened.actor_id, opened.location_id) == (doctor.pk, location.pk)
+        assert opened.metadata == {"patient": str(appointment.patient_id)}  # the clinical service's own event
+        completed = AuditEvent.objects.get(action="appointment.complete", object_id=str(appointment.pk))
+        assert completed.metadata == {"visit": str(visit.pk)} and completed.changed_fields == ["status", "visit"]
+
+
+def test_front_desk_completing_without_a_visit_links_none(setup):
+    """Only clinicians open visits (clinical records); the front desk may still close the appointment."""
+    clinic, _ = setup
+    appointment = _today_appointment(clinic)
+    entry = _act(clinic, services.appointment_check_in, appointment)
+    _act(clinic, services.appointment_complete, appointment)  # front desk has no clinical.edit
+    assert appointment.status == "completed" and appointment.visit_id is None
+    with tenant_context(clinic.clinic):
+        assert not Visit.objects.filter(patient=appointment.patient).exists()
+        assert QueueEntry.objects.get(pk=entry.pk).status == "done"
+        completed = AuditEvent.objects.get(action="appointment.complete", object_id=str(appointment.pk))
+        assert completed.changed_fields == ["status"] and completed.metadata == {}
 
 
 def test_complete_links_an_existing_visit_of_the_same_patient_only(setup):
