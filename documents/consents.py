@@ -40,9 +40,8 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, SignedDocument
 from documents.services import default_location
-from documents.signing import age_sex, current_clinic, local_time, sign_document
+from documents.signing import age_sex, current_clinic, local_time, sign_document, signed_document_read
 from patients.access import patient_check_writable
-from patients.files import stored_file_read
 from patients.models import Patient
 
 CONSENT_PLACEHOLDERS = ("patient_name", "procedure", "clinic_name", "doctor_name", "date")
@@ -229,32 +228,6 @@ def _render_signed_pdf(
         )
 
     return render
-
-
-def signed_pdf_read(
-    *, document: SignedDocument, actor: User, action: str, context: AuditContext | None = None
-) -> bytes:
-    """The decrypted PDF, checked against the SHA-256 recorded at signing; the read is audited.
-    FileAltered (docos.storage, audited as `file.integrity_failed`) when it is not the signed file."""
-    data = stored_file_read(
-        clinic=current_clinic(),
-        name=document.storage_name,
-        sha256=document.sha256,
-        obj=document,
-        location_id=document.location_id,
-        actor=actor,
-        context=context,
-    )
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=document,
-            location_id=document.location_id,
-            context=context,
-            metadata={"kind": document.kind, "code": document.verification_code, "patient": str(document.patient_id)},
-        )
-    return data
 
 
 # --- consent and certificate templates ------------------------------------------------------------
@@ -591,7 +564,7 @@ def consent_sign(
 def consent_pdf_read(*, consent: ConsentForm, actor: User, context: AuditContext | None = None) -> bytes:
     require_capability(actor, "consents.manage", "view consent forms")
     document = SignedDocument.objects.get(pk=consent.document_id)
-    return signed_pdf_read(document=document, actor=actor, action="consent.download", context=context)
+    return signed_document_read(document=document, actor=actor, action="consent.download", context=context)
 
 
 # --- certificates --------------------------------------------------------------------------------
@@ -802,4 +775,4 @@ def certificate_sign(
 def certificate_pdf_read(*, certificate: Certificate, actor: User, context: AuditContext | None = None) -> bytes:
     require_capability(actor, "clinical.view", "view certificates")
     document = SignedDocument.objects.get(pk=certificate.document_id)
-    return signed_pdf_read(document=document, actor=actor, action="certificate.download", context=context)
+    return signed_document_read(document=document, actor=actor, action="certificate.download", context=context)

@@ -122,6 +122,6 @@ def signed_document_read(
             obj=document,
             location_id=document.location_id,
             context=context,
-            metadata={"kind": document.kind, "code": document.verification_code},
+            metadata={"kind": document.kind, "code": document.verification_code, "patient": str(document.patient_id)},
         )
     return data

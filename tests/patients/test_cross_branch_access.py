@@ -7,74 +7,41 @@ users here work at Main only.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import pytest
 from django.http import Http404
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.models import AuditEvent, RecordAccess
 from clinical import services as clinical
 from clinical.models import Visit
-from patients.models import Patient, PatientAccessGrant
+from patients.models import PatientAccessGrant
 from tests.docos.crypto_helpers import raw_value
-from tests.patients.registry_helpers import register
+from tests.patients.branch_helpers import branch_patient, branch_visit, main_only
 from tests.patients.test_registry_views import form_data
-
-PASSWORD = "correct-horse-battery-42"
-
-
-def _main_only(clinic: Any, role: str) -> User:
-    with tenant_context(clinic.clinic):
-        user = User.objects.create_user(
-            f"{role}-main-{uuid.uuid4().hex[:6]}@alpha.example.in",
-            PASSWORD,
-            full_name=f"Main {role.title()}",
-            role=Role.objects.get(slug=role),
-        )
-        user.locations.set([clinic.locations[1]])
-    return user
-
-
-def _patient(clinic: Any, *, location: int, **fields: Any) -> Patient:
-    """Registered through the service (MRN, search keys), by the unrestricted owner."""
-    values: dict[str, Any] = {"given_name": f"Ishaan{uuid.uuid4().hex[:4]}", "family_name": "Bhatt"}
-    values.update(fields)
-    return register(clinic, location_index=location, **values)
-
-
-def _visit(clinic: Any, patient: Patient, *, location: int, complaint: str = "") -> Visit:
-    with tenant_context(clinic.clinic):
-        return Visit.objects.create(
-            patient=patient,
-            location=clinic.locations[location],
-            clinician=clinic.users["doctor"],
-            chief_complaint=complaint,
-        )
 
 
 @pytest.fixture
 def doctor(clinic_a: Any) -> User:
-    return _main_only(clinic_a, "doctor")
+    return main_only(clinic_a, "doctor")
 
 
 def test_a_patient_registered_and_seen_only_at_another_branch_stays_invisible(clinic_a, client_for, doctor):
-    patient = _patient(clinic_a, location=0)
-    _visit(clinic_a, patient, location=0)
+    patient = branch_patient(clinic_a, location=0)
+    branch_visit(clinic_a, patient, location=0)
     pages = client_for(clinic_a).login_as(doctor)
     assert pages.get(f"/patients/{patient.pk}/").status_code == 404
     assert patient.mrn not in pages.get(f"/patients/?q={patient.given_name}").content.decode()
     # A visit at the doctor's own branch is what makes the patient theirs too.
-    _visit(clinic_a, patient, location=1)
+    branch_visit(clinic_a, patient, location=1)
     assert pages.get(f"/patients/{patient.pk}/").status_code == 200
     assert patient.mrn in pages.get(f"/patients/?q={patient.given_name}").content.decode()
 
 
 def test_creating_a_visit_for_a_patient_you_cannot_see_is_refused(clinic_a, client_for, doctor, in_tenant):
-    patient = _patient(clinic_a, location=0)
+    patient = branch_patient(clinic_a, location=0)
     api = client_for(clinic_a).login_as(doctor)
     response = api.post(
         f"/api/v1/patients/{patient.pk}/visits",
@@ -90,7 +57,7 @@ def test_creating_a_visit_for_a_patient_you_cannot_see_is_refused(clinic_a, clie
 
 
 def test_an_exact_mrn_search_offers_to_open_the_patient_at_this_branch(clinic_a, client_for, doctor):
-    patient = _patient(clinic_a, location=0)
+    patient = branch_patient(clinic_a, location=0)
     pages = client_for(clinic_a).login_as(doctor)
     html = pages.get(f"/patients/?q={patient.mrn}").content.decode()
     assert "At other branches" in html
@@ -100,8 +67,8 @@ def test_an_exact_mrn_search_offers_to_open_the_patient_at_this_branch(clinic_a,
 
 
 def test_opening_at_this_branch_needs_a_reason_and_is_audited(clinic_a, client_for, doctor, in_tenant):
-    patient = _patient(clinic_a, location=0)
-    visit = _visit(clinic_a, patient, location=0, complaint="Migraine")
+    patient = branch_patient(clinic_a, location=0)
+    visit = branch_visit(clinic_a, patient, location=0, complaint="Migraine")
     pages = client_for(clinic_a).login_as(doctor)
     form = pages.get(f"/patients/open-at-branch?mrn={patient.mrn}")
     # Before a reason is given: the given name and the family name's initial, enough to confirm who it is.
@@ -130,7 +97,7 @@ def test_opening_at_this_branch_needs_a_reason_and_is_audited(clinic_a, client_f
 
 
 def test_the_grant_ends_when_it_expires(clinic_a, client_for, doctor, in_tenant):
-    patient = _patient(clinic_a, location=0)
+    patient = branch_patient(clinic_a, location=0)
     pages = client_for(clinic_a).login_as(doctor)
     pages.post("/patients/open-at-branch", {"mrn": patient.mrn, "reason": "Patient in front of me at Main"})
     assert pages.get(f"/patients/{patient.pk}/").status_code == 200
@@ -140,8 +107,8 @@ def test_the_grant_ends_when_it_expires(clinic_a, client_for, doctor, in_tenant)
 
 
 def test_staff_without_the_capability_cannot_open_another_branchs_patient(clinic_a, client_for, in_tenant):
-    pharmacist = _main_only(clinic_a, "pharmacist")
-    patient = _patient(clinic_a, location=0)
+    pharmacist = main_only(clinic_a, "pharmacist")
+    patient = branch_patient(clinic_a, location=0)
     pages = client_for(clinic_a).login_as(pharmacist)
     response = pages.post("/patients/open-at-branch", {"mrn": patient.mrn, "reason": "Dispensing a prescription"})
     assert response.status_code in (403, 404)
@@ -150,15 +117,15 @@ def test_staff_without_the_capability_cannot_open_another_branchs_patient(clinic
 
 
 def test_an_unknown_or_own_branch_mrn_offers_nothing(clinic_a, client_for, doctor):
-    own = _patient(clinic_a, location=1)
+    own = branch_patient(clinic_a, location=1)
     pages = client_for(clinic_a).login_as(doctor)
     assert pages.get("/patients/open-at-branch?mrn=NOPE-000001").status_code == 404
     assert pages.get(f"/patients/open-at-branch?mrn={own.mrn}").status_code == 404
 
 
 def test_registration_duplicates_at_another_branch_offer_to_open_them(clinic_a, client_for, in_tenant):
-    desk = _main_only(clinic_a, "front_desk")
-    other = _patient(clinic_a, location=0, given_name="Kavya", family_name="Menon", phone="+919845012345")
+    desk = main_only(clinic_a, "front_desk")
+    other = branch_patient(clinic_a, location=0, given_name="Kavya", family_name="Menon", phone="+919845012345")
     assert other.mrn
     pages = client_for(clinic_a).login_as(desk)
     response = pages.post(
@@ -173,9 +140,9 @@ def test_registration_duplicates_at_another_branch_offer_to_open_them(clinic_a, 
 
 
 def test_the_chart_shows_only_this_branchs_records(clinic_a, client_for, doctor):
-    patient = _patient(clinic_a, location=1)
-    _visit(clinic_a, patient, location=1, complaint="Cough at Main")
-    _visit(clinic_a, patient, location=0, complaint="Fracture at East")
+    patient = branch_patient(clinic_a, location=1)
+    branch_visit(clinic_a, patient, location=1, complaint="Cough at Main")
+    branch_visit(clinic_a, patient, location=0, complaint="Fracture at East")
     pages = client_for(clinic_a).login_as(doctor)
     html = pages.get(f"/patients/{patient.pk}/").content.decode()
     assert "1 visit" in html and "2 visits" not in html
@@ -186,7 +153,7 @@ def test_the_chart_shows_only_this_branchs_records(clinic_a, client_for, doctor)
 
 
 def test_reads_are_logged_once_per_window_and_shown_to_audit_readers(clinic_a, client_for, doctor, in_tenant):
-    patient = _patient(clinic_a, location=1)
+    patient = branch_patient(clinic_a, location=1)
     pages = client_for(clinic_a).login_as(doctor)
     for _ in range(3):
         assert pages.get(f"/patients/{patient.pk}/").status_code == 200

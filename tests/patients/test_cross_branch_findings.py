@@ -15,42 +15,12 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from audit.models import AuditEvent, RecordAccess
-from clinical.models import Prescription, PrescriptionItem, Visit
+from clinical.models import Prescription, PrescriptionItem
 from patients import access
 from patients.models import Patient
 from tests.accounts.api_helpers import bearer, make_token
-from tests.patients.registry_helpers import register
+from tests.patients.branch_helpers import branch_patient, branch_visit, main_only
 from tests.patients.test_registry_views import form_data
-
-PASSWORD = "correct-horse-battery-42"
-
-
-def _main_only(clinic: Any, role: str) -> User:
-    with tenant_context(clinic.clinic):
-        user = User.objects.create_user(
-            f"{role}-main-{uuid.uuid4().hex[:6]}@alpha.example.in",
-            PASSWORD,
-            full_name=f"Main {role.title()}",
-            role=Role.objects.get(slug=role),
-        )
-        user.locations.set([clinic.locations[1]])
-    return user
-
-
-def _patient(clinic: Any, *, location: int, **fields: Any) -> Patient:
-    values: dict[str, Any] = {"given_name": f"Ishaan{uuid.uuid4().hex[:4]}", "family_name": "Bhatt"}
-    values.update(fields)
-    return register(clinic, location_index=location, **values)
-
-
-def _visit(clinic: Any, patient: Patient, *, location: int, complaint: str = "") -> Visit:
-    with tenant_context(clinic.clinic):
-        return Visit.objects.create(
-            patient=patient,
-            location=clinic.locations[location],
-            clinician=clinic.users["doctor"],
-            chief_complaint=complaint,
-        )
 
 
 def _prescription(clinic: Any, patient: Patient, *, location: int, drug: str = "Paracetamol") -> Prescription:
@@ -70,8 +40,8 @@ def test_registering_with_an_abha_number_of_another_branchs_patient_does_not_rev
 ):
     """The ABHA uniqueness check runs over the whole clinic and its message names the owner's MRN:
     a restricted user learns the MRN (then, via open-at-branch, the name) behind any ABHA number."""
-    hidden = _patient(clinic_a, location=0, abha_number="91-2345-6789-0123")
-    desk = _main_only(clinic_a, "front_desk")
+    hidden = branch_patient(clinic_a, location=0, abha_number="91-2345-6789-0123")
+    desk = main_only(clinic_a, "front_desk")
     pages = client_for(clinic_a).login_as(desk)
     response = pages.post(
         "/patients/new",
@@ -98,10 +68,10 @@ def test_registration_duplicate_check_does_not_list_other_branch_patients_matche
     """README: a patient of another branch is found by exact MRN or full phone number only. The
     duplicate check also lists other branches' patients (full name, MRN, branch) for a similar name
     and an age give or take a year, so typing a name and an age browses the other branches."""
-    hidden = _patient(
+    hidden = branch_patient(
         clinic_a, location=0, given_name="Meenakshi", family_name="Raghavan", date_of_birth=dt.date(1990, 5, 1)
     )
-    desk = _main_only(clinic_a, "front_desk")
+    desk = main_only(clinic_a, "front_desk")
     pages = client_for(clinic_a).login_as(desk)
     age = timezone.localdate().year - 1990
     response = pages.post(
@@ -127,8 +97,8 @@ def test_looking_up_another_branchs_patient_by_mrn_leaves_a_trace(clinic_a, clie
     """GET /patients/open-at-branch?mrn=... shows the full name and branch of any other branch's
     patient; MRNs are sequential (PREFIX-000001, ...), so the page enumerates the directory. The
     lookup writes no audit event and no record-access row."""
-    hidden = _patient(clinic_a, location=0)
-    doctor = _main_only(clinic_a, "doctor")
+    hidden = branch_patient(clinic_a, location=0)
+    doctor = main_only(clinic_a, "doctor")
     pages = client_for(clinic_a).login_as(doctor)
     response = pages.get(f"/patients/open-at-branch?mrn={hidden.mrn}")
     # Only the given name and the family name's initial before a reason is given.
@@ -146,8 +116,8 @@ def test_enumerating_mrns_on_the_open_at_branch_page_is_rate_limited(clinic_a, c
     """Look-ups that find someone at another branch are budgeted per user and hour; misses are free
     (a desk searching its own patients is never slowed down)."""
     monkeypatch.setattr(access, "LOOKUPS_ELSEWHERE_PER_HOUR", 2)
-    patients = [_patient(clinic_a, location=0) for _ in range(3)]
-    doctor = _main_only(clinic_a, "doctor")
+    patients = [branch_patient(clinic_a, location=0) for _ in range(3)]
+    doctor = main_only(clinic_a, "doctor")
     pages = client_for(clinic_a).login_as(doctor)
     prefix, _ = patients[0].mrn.rsplit("-", 1)
     for _ in range(5):
@@ -160,9 +130,9 @@ def test_enumerating_mrns_on_the_open_at_branch_page_is_rate_limited(clinic_a, c
 
 
 def test_listing_prescriptions_through_the_api_logs_a_read_of_each_patient(clinic_a, client_for, in_tenant):
-    patient = _patient(clinic_a, location=1)
+    patient = branch_patient(clinic_a, location=1)
     _prescription(clinic_a, patient, location=1, drug="Amoxicillin")
-    doctor = _main_only(clinic_a, "doctor")
+    doctor = main_only(clinic_a, "doctor")
     token = make_token(clinic_a, doctor)
     response = client_for(clinic_a).get("/api/v1/prescriptions", **bearer(token))
     assert response.status_code == 200
@@ -172,9 +142,9 @@ def test_listing_prescriptions_through_the_api_logs_a_read_of_each_patient(clini
 
 
 def test_listing_visits_page_logs_a_read_of_each_patient(clinic_a, client_for, in_tenant):
-    patient = _patient(clinic_a, location=1)
-    _visit(clinic_a, patient, location=1, complaint="Chest pain on exertion")
-    doctor = _main_only(clinic_a, "doctor")
+    patient = branch_patient(clinic_a, location=1)
+    branch_visit(clinic_a, patient, location=1, complaint="Chest pain on exertion")
+    doctor = main_only(clinic_a, "doctor")
     pages = client_for(clinic_a).login_as(doctor)
     response = pages.get("/visits/")
     assert response.status_code == 200 and "Chest pain on exertion" in response.content.decode()
@@ -190,9 +160,9 @@ def test_completing_an_appointment_with_another_branchs_visit_answers_like_a_mis
 ):
     from appointments.models import Appointment
 
-    patient = _patient(clinic_a, location=1)
-    east_visit = _visit(clinic_a, patient, location=0, complaint="Hidden at East")
-    desk = _main_only(clinic_a, "front_desk")
+    patient = branch_patient(clinic_a, location=1)
+    east_visit = branch_visit(clinic_a, patient, location=0, complaint="Hidden at East")
+    desk = main_only(clinic_a, "front_desk")
     with in_tenant(clinic_a):
         from appointments.models import AppointmentType
 
@@ -242,8 +212,8 @@ def test_import_preview_of_a_main_branch_import_does_not_reveal_east_patients(
     from patients import importer
 
     settings.STORAGES = IN_MEMORY_FILES
-    hidden = _patient(clinic_a, location=0, external_ref="LEGACY-4242")
-    admin = _main_only(clinic_a, "administrator")
+    hidden = branch_patient(clinic_a, location=0, external_ref="LEGACY-4242")
+    admin = main_only(clinic_a, "administrator")
     with in_tenant(clinic_a):
         patient_import = importer.patient_import_upload(
             actor=admin,
@@ -265,8 +235,10 @@ def test_merge_comparison_by_mrn_logs_a_read_of_the_other_patient(clinic_a, clie
     """GET /patients/<id>/merge?other=<MRN> shows the other record side by side (phone, email,
     address, allergies, conditions); _find_other looks the MRN up through visible_patients directly,
     so unlike the id path (patient_access) no record-access row is written for it."""
-    survivor = _patient(clinic_a, location=1, given_name="Farhan", family_name="Qureshi")
-    duplicate = _patient(clinic_a, location=1, given_name="Farhaan", family_name="Qureshi", allergies="Sulfa drugs")
+    survivor = branch_patient(clinic_a, location=1, given_name="Farhan", family_name="Qureshi")
+    duplicate = branch_patient(
+        clinic_a, location=1, given_name="Farhaan", family_name="Qureshi", allergies="Sulfa drugs"
+    )
     pages = client_for(clinic_a, "owner")
     response = pages.get(f"/patients/{survivor.pk}/merge?other={duplicate.mrn}")
     assert response.status_code == 200 and "Sulfa drugs" in response.content.decode()
@@ -288,8 +260,8 @@ def _open_at_main(clinic: Any, client_for: Any, user: User, patient: Patient) ->
 def test_a_grant_stops_working_when_the_user_loses_the_cross_branch_capability(clinic_a, client_for, in_tenant):
     """patients.access._live_grant checks only user, patient and expiry: a user whose role no longer
     carries patients.cross_branch keeps opening the other branch's patient until the grant expires."""
-    patient = _patient(clinic_a, location=0)
-    nurse = _main_only(clinic_a, "nurse")
+    patient = branch_patient(clinic_a, location=0)
+    nurse = main_only(clinic_a, "nurse")
     _open_at_main(clinic_a, client_for, nurse, patient)
     with in_tenant(clinic_a):
         User.objects.filter(pk=nurse.pk).update(role=Role.objects.get(slug="pharmacist"))
@@ -306,8 +278,8 @@ def test_a_grant_stops_working_when_the_user_no_longer_works_at_the_branch_it_wa
     user is moved to another branch the 12-hour grant still opens the patient there."""
     from accounts.models import Location
 
-    patient = _patient(clinic_a, location=0)
-    doctor = _main_only(clinic_a, "doctor")
+    patient = branch_patient(clinic_a, location=0)
+    doctor = main_only(clinic_a, "doctor")
     _open_at_main(clinic_a, client_for, doctor, patient)
     with in_tenant(clinic_a):
         north = Location.objects.create(name=f"North branch {uuid.uuid4().hex[:4]}")
@@ -324,8 +296,8 @@ def test_prescription_version_history_lists_only_versions_the_user_may_open(clin
     """clinical.selectors.prescription_versions follows `previous` with bare Prescription.objects:
     a Main-branch version of a prescription first written at East (owner revised it and moved the
     draft to Main, which prescription_update allows) links the East version and its East visit."""
-    patient = _patient(clinic_a, location=1)
-    east_visit = _visit(clinic_a, patient, location=0, complaint="East consult")
+    patient = branch_patient(clinic_a, location=1)
+    east_visit = branch_visit(clinic_a, patient, location=0, complaint="East consult")
     v1 = _prescription(clinic_a, patient, location=0)
     with in_tenant(clinic_a):
         Prescription.objects.filter(pk=v1.pk).update(visit=east_visit, status=Prescription.Status.SUPERSEDED)
@@ -337,7 +309,7 @@ def test_prescription_version_history_lists_only_versions_the_user_may_open(clin
             previous_id=v1.pk,
             visit=east_visit,
         )
-    doctor = _main_only(clinic_a, "doctor")
+    doctor = main_only(clinic_a, "doctor")
     pages = client_for(clinic_a).login_as(doctor)
     assert pages.get(f"/prescriptions/{v1.pk}/").status_code == 404  # the East version itself is hidden
     html = pages.get(f"/prescriptions/{v2.pk}/").content.decode()
