@@ -1,14 +1,17 @@
-"""AES-256-GCM with a key ring, and per-clinic data keys for files.
+"""AES-256-GCM with a key ring, and per-clinic data keys for files and clinical fields.
 
-Field ciphertext layout (bytes): version (1) | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag.
-The associated data names what the ciphertext belongs to (schema, table, column, row), so a value
-copied to another row, column or clinic fails authentication instead of decrypting.
+Field ciphertexts come in two layouts (bytes), told apart by the first byte:
+- under the key ring: version 1 | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag;
+- under the data key of the clinic whose schema holds the row: version 2 | nonce (12) | ciphertext+tag.
+Either way the associated data names what the ciphertext belongs to (schema, table, column, row),
+so a value copied to another row, column or clinic fails authentication instead of decrypting.
+Fields declare which key they use (`clinic_key=True` in docos.fields); decryption follows the layout.
 
 Files are encrypted with the clinic's own data key (wrapped by the key ring, see `wrap_data_key`):
 b"DOCF1" | nonce (12) | ciphertext+tag, with associated data naming the clinic schema and the
 object (the layout docos.storage writes). Destroying the wrapped data key (crypto-shredding) makes
 every file of the clinic unreadable; rotating the key ring only re-wraps the data key, so file
-ciphertexts never need rewriting.
+ciphertexts never need rewriting. The same holds for field values under a clinic's data key.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.db import connection
 
 
 class FileOwner(Protocol):
@@ -56,6 +61,8 @@ def clinic_data_key(clinic: FileOwner) -> bytes:
 
 
 FORMAT_VERSION = 1
+CLINIC_FORMAT_VERSION = 2  # a field ciphertext under the data key of the clinic that owns the schema
+CLINIC_FIELD_PREFIX = bytes((CLINIC_FORMAT_VERSION,))
 FILE_FORMAT = b"DOCF1"  # a file ciphertext under a clinic data key (never a field ciphertext)
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -76,6 +83,11 @@ class UnknownKeyError(CryptoError):
 
 class DecryptionError(CryptoError):
     """Authentication failed: wrong key, tampered bytes, or the ciphertext belongs elsewhere (AAD mismatch)."""
+
+
+class DataKeyUnavailableError(CryptoError):
+    """A clinic's data key is needed but there is none: it was destroyed (crypto-shredding), or no
+    clinic owns the schema (the public or template schema)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ def key_prefix(kid: str) -> bytes:
 
 
 def key_id_of(blob: bytes) -> str:
+    """The key-ring key id a field ciphertext names (clinic-key ciphertexts name none: DecryptionError)."""
     if len(blob) < 2 or blob[0] != FORMAT_VERSION:
         raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
     kid_len = blob[1]
@@ -215,7 +228,7 @@ def decrypt_value(blob: bytes, aad: bytes) -> bytes:
     return key_ring().decrypt(bytes(blob), aad)
 
 
-# --- per-clinic data keys (for files), wrapped by the master key ring ------------------------------
+# --- per-clinic data keys (for files and clinic-keyed fields), wrapped by the master key ring ---------
 
 
 def data_key_aad(schema_name: str) -> bytes:
@@ -271,3 +284,100 @@ def decrypt_file(clinic: FileOwner, blob: bytes, object_name: str) -> bytes:
     """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key was destroyed,
     DecryptionError if the bytes were altered or belong to another object or clinic."""
     return decrypt_with_data_key(clinic_data_key(clinic), blob, file_aad(clinic.schema_name, object_name))
+
+
+# --- field values under the data key of the clinic that owns the schema ----------------------------
+#
+# A clinic-keyed field is encrypted with the data key of the clinic whose schema holds the row, so
+# destroying that key (crypto-shredding) makes the clinic's clinical text unreadable along with its
+# files, in the database and in every backup. Rotating the key ring re-wraps the data key and leaves
+# these ciphertexts alone.
+#
+# Which clinic: the connection's tenant when it is the clinic of that schema (a request, a Celery
+# task, `tenant_context`), which is loaded fresh for each request and task, so a destroyed key stops
+# working at once; otherwise (`schema_context`, migrations, a row read in one context and used after
+# it) the clinic is looked up by schema name through the lookup `clinics` registers, remembered for
+# CLINIC_LOOKUP_SECONDS. Unwrapped keys are cached per process, by the wrapped bytes they came from.
+
+CLINIC_LOOKUP_SECONDS = 30.0
+
+_clinic_lookup: Callable[[str], FileOwner | None] | None = None
+_clinics_by_schema: dict[str, tuple[float, FileOwner]] = {}
+_field_ciphers: dict[str, tuple[bytes, KeyRing, AESGCM]] = {}
+
+
+def register_clinic_lookup(lookup: Callable[[str], FileOwner | None]) -> None:
+    """`lookup(schema_name)` returns the clinic owning that schema (read from the public schema), or None."""
+    global _clinic_lookup
+    _clinic_lookup = lookup
+
+
+def forget_clinic_key(schema_name: str) -> None:
+    """Drop this process's cached clinic and data key for a schema (after crypto-shredding or creation)."""
+    _clinics_by_schema.pop(schema_name, None)
+    _field_ciphers.pop(schema_name, None)
+
+
+def _clinic_owning(schema_name: str) -> FileOwner:
+    tenant = getattr(connection, "tenant", None)
+    if getattr(tenant, "schema_name", None) == schema_name and hasattr(tenant, "wrapped_data_key"):
+        return cast(FileOwner, tenant)
+    now = time.monotonic()
+    hit = _clinics_by_schema.get(schema_name)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    if _clinic_lookup is None:
+        raise DataKeyUnavailableError("No clinic lookup is registered (is the clinics app installed?).")
+    clinic = _clinic_lookup(schema_name)
+    if clinic is None:
+        raise DataKeyUnavailableError(f"No clinic owns schema {schema_name!r}, so it has no data key.")
+    if clinic.wrapped_data_key is not None:  # a destroyed key is looked up again each time (rare, and exact)
+        _clinics_by_schema[schema_name] = (now + CLINIC_LOOKUP_SECONDS, clinic)
+    return clinic
+
+
+def clinic_field_cipher(schema_name: str) -> AESGCM:
+    """The AES-GCM cipher of the data key of the clinic that owns `schema_name`.
+
+    Raises DataKeyUnavailableError when the key was destroyed or no clinic owns the schema."""
+    clinic = _clinic_owning(schema_name)
+    wrapped = clinic.wrapped_data_key
+    if wrapped is None:
+        when = clinic.data_key_destroyed_at
+        raise DataKeyUnavailableError(
+            f"The data key of the clinic in schema {schema_name!r} was destroyed"
+            f"{f' on {when:%d %b %Y}' if when else ''}; its clinical text is unreadable."
+        )
+    ring = key_ring()
+    cached = _field_ciphers.get(schema_name)
+    if cached is not None and cached[1] is ring and cached[0] == wrapped:
+        return cached[2]
+    cipher = AESGCM(clinic_data_key(clinic))
+    _field_ciphers[schema_name] = (bytes(wrapped), ring, cipher)
+    return cipher
+
+
+def is_clinic_keyed(blob: bytes) -> bool:
+    return bytes(blob[:1]) == CLINIC_FIELD_PREFIX
+
+
+def encrypt_field(plaintext: bytes, aad: bytes, *, clinic_schema: str | None = None) -> bytes:
+    """A field ciphertext: under the key ring, or (`clinic_schema` given) under that schema's clinic data key."""
+    if clinic_schema is None:
+        return key_ring().encrypt(plaintext, aad)
+    nonce = os.urandom(NONCE_BYTES)
+    return b"".join((CLINIC_FIELD_PREFIX, nonce, clinic_field_cipher(clinic_schema).encrypt(nonce, plaintext, aad)))
+
+
+def decrypt_field(blob: bytes, aad: bytes, schema_name: str) -> bytes:
+    """Decrypt a field ciphertext of either layout; `schema_name` is the schema the row was read from."""
+    if not is_clinic_keyed(blob):
+        return key_ring().decrypt(blob, aad)
+    if len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
+        raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
+    try:
+        return clinic_field_cipher(schema_name).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+    except InvalidTag:
+        raise DecryptionError(
+            "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
+        ) from None
