@@ -140,8 +140,15 @@ class _Table:
 
     def rewrite(self, change: Any) -> None:
         """Replace each non-NULL value by `change(pk, value)` (None: leave the row as it is)."""
+        updated = False
         for rows in self._batches():
             updates = [(new, pk) for pk, value in rows if (new := change(pk, value)) is not None]
             if updates:
+                updated = True
                 with self.connection.cursor() as cursor:
                     cursor.executemany(f"UPDATE {self.table} SET {self.column} = %s WHERE {self.pk} = %s", updates)
+        if updated:
+            # Updating rows this transaction already wrote queues their deferred foreign-key checks, and
+            # PostgreSQL refuses to ALTER a table with pending trigger events (the next EncryptField on
+            # this table would fail): run the checks now, as Django's check_constraints() does.
+            self.connection.check_constraints()
