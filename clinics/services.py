@@ -286,8 +286,8 @@ def clinic_owning_schema(schema_name: str) -> Clinic | None:
 @transaction.atomic
 def clinic_destroy_data_key(*, clinic: Clinic, actor: User | None = None) -> None:
     """Crypto-shredding: without the wrapped key no file of this clinic, and no value of a clinic-keyed
-    field in its schema, can be decrypted (other processes stop within crypto.CLINIC_LOOKUP_SECONDS
-    where they look the clinic up by schema; requests and tasks load the clinic afresh)."""
+    field in its schema, can be decrypted. Nothing more is written with the key; processes that had
+    it cached may still read for up to crypto.CLINIC_KEY_CACHE_SECONDS (this one forgets it now)."""
     clinic.wrapped_data_key = None
     clinic.data_key_destroyed_at = timezone.now()
     clinic.save(update_fields=["wrapped_data_key", "data_key_destroyed_at"])

@@ -293,17 +293,22 @@ def decrypt_file(clinic: FileOwner, blob: bytes, object_name: str) -> bytes:
 # files, in the database and in every backup. Rotating the key ring re-wraps the data key and leaves
 # these ciphertexts alone.
 #
-# Which clinic: the connection's tenant when it is the clinic of that schema (a request, a Celery
-# task, `tenant_context`), which is loaded fresh for each request and task, so a destroyed key stops
-# working at once; otherwise (`schema_context`, migrations, a row read in one context and used after
-# it) the clinic is looked up by schema name through the lookup `clinics` registers, remembered for
-# CLINIC_LOOKUP_SECONDS. Unwrapped keys are cached per process, by the wrapped bytes they came from.
+# Which clinic: the tenant of the connection (a request's or task's clinic, loaded afresh for each)
+# when it is the clinic of that schema; otherwise (`schema_context`, migrations, a row read in one
+# context and used after it) the clinic is looked up by schema name through the lookup `clinics`
+# registers. The unwrapped key is cached per process and schema for CLINIC_KEY_CACHE_SECONDS:
+# - writing checks the writing connection's tenant on every value (an attribute read), so a clinic
+#   whose key was destroyed, or a clinic re-created under the same schema name, never gets a value
+#   written with a stale key;
+# - reading uses the cache (the connection proxy costs microseconds per value); a value that fails
+#   to authenticate with a cached key is retried once with the key looked up afresh. So other
+#   processes may still read a crypto-shredded clinic's text for up to CLINIC_KEY_CACHE_SECONDS
+#   (the process that shreds forgets at once); the database and backups are unreadable at once.
 
-CLINIC_LOOKUP_SECONDS = 30.0
+CLINIC_KEY_CACHE_SECONDS = 30.0
 
 _clinic_lookup: Callable[[str], FileOwner | None] | None = None
-_clinics_by_schema: dict[str, tuple[float, FileOwner]] = {}
-_field_ciphers: dict[str, tuple[bytes, KeyRing, AESGCM]] = {}
+_field_ciphers: dict[str, tuple[float, bytes, AESGCM]] = {}  # schema -> (expires, wrapped key, cipher)
 
 
 def register_clinic_lookup(lookup: Callable[[str], FileOwner | None]) -> None:
@@ -313,60 +318,68 @@ def register_clinic_lookup(lookup: Callable[[str], FileOwner | None]) -> None:
 
 
 def forget_clinic_key(schema_name: str) -> None:
-    """Drop this process's cached clinic and data key for a schema (after crypto-shredding or creation)."""
-    _clinics_by_schema.pop(schema_name, None)
+    """Drop this process's cached data key for a schema (after crypto-shredding, or creating a clinic)."""
     _field_ciphers.pop(schema_name, None)
+
+
+def _is_owner(tenant: Any, schema_name: str) -> bool:
+    return getattr(tenant, "schema_name", None) == schema_name and hasattr(tenant, "wrapped_data_key")
 
 
 def _clinic_owning(schema_name: str) -> FileOwner:
     tenant = getattr(connection, "tenant", None)
-    if getattr(tenant, "schema_name", None) == schema_name and hasattr(tenant, "wrapped_data_key"):
+    if _is_owner(tenant, schema_name):
         return cast(FileOwner, tenant)
-    now = time.monotonic()
-    hit = _clinics_by_schema.get(schema_name)
-    if hit is not None and hit[0] > now:
-        return hit[1]
     if _clinic_lookup is None:
         raise DataKeyUnavailableError("No clinic lookup is registered (is the clinics app installed?).")
     clinic = _clinic_lookup(schema_name)
     if clinic is None:
         raise DataKeyUnavailableError(f"No clinic owns schema {schema_name!r}, so it has no data key.")
-    if clinic.wrapped_data_key is not None:  # a destroyed key is looked up again each time (rare, and exact)
-        _clinics_by_schema[schema_name] = (now + CLINIC_LOOKUP_SECONDS, clinic)
     return clinic
 
 
-def clinic_field_cipher(schema_name: str) -> AESGCM:
-    """The AES-GCM cipher of the data key of the clinic that owns `schema_name`.
-
-    Raises DataKeyUnavailableError when the key was destroyed or no clinic owns the schema."""
-    clinic = _clinic_owning(schema_name)
+def _remember(schema_name: str, clinic: FileOwner) -> AESGCM:
     wrapped = clinic.wrapped_data_key
     if wrapped is None:
+        forget_clinic_key(schema_name)
         when = clinic.data_key_destroyed_at
         raise DataKeyUnavailableError(
             f"The data key of the clinic in schema {schema_name!r} was destroyed"
             f"{f' on {when:%d %b %Y}' if when else ''}; its clinical text is unreadable."
         )
-    ring = key_ring()
-    cached = _field_ciphers.get(schema_name)
-    if cached is not None and cached[1] is ring and cached[0] == wrapped:
-        return cached[2]
     cipher = AESGCM(clinic_data_key(clinic))
-    _field_ciphers[schema_name] = (bytes(wrapped), ring, cipher)
+    _field_ciphers[schema_name] = (time.monotonic() + CLINIC_KEY_CACHE_SECONDS, bytes(wrapped), cipher)
     return cipher
 
 
+def clinic_field_cipher(schema_name: str, *, tenant: Any = None) -> AESGCM:
+    """The AES-GCM cipher of the data key of the clinic that owns `schema_name`. `tenant` is the
+    tenant of the connection that will use it, when the caller has that connection at hand.
+
+    Raises DataKeyUnavailableError when the key was destroyed or no clinic owns the schema."""
+    cached = _field_ciphers.get(schema_name)
+    if _is_owner(tenant, schema_name):  # exact: compare with the clinic row this connection loaded
+        wrapped = tenant.wrapped_data_key
+        if cached is not None and wrapped is not None and cached[1] == wrapped:
+            return cached[2]
+        return _remember(schema_name, tenant)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[2]
+    return _remember(schema_name, _clinic_owning(schema_name))
+
+
 def is_clinic_keyed(blob: bytes) -> bool:
-    return bytes(blob[:1]) == CLINIC_FIELD_PREFIX
+    return blob[:1] == CLINIC_FIELD_PREFIX
 
 
-def encrypt_field(plaintext: bytes, aad: bytes, *, clinic_schema: str | None = None) -> bytes:
-    """A field ciphertext: under the key ring, or (`clinic_schema` given) under that schema's clinic data key."""
+def encrypt_field(plaintext: bytes, aad: bytes, *, clinic_schema: str | None = None, tenant: Any = None) -> bytes:
+    """A field ciphertext: under the key ring, or (`clinic_schema` given) under the data key of the
+    clinic owning that schema (`tenant`: the writing connection's tenant, see clinic_field_cipher)."""
     if clinic_schema is None:
         return key_ring().encrypt(plaintext, aad)
+    cipher = clinic_field_cipher(clinic_schema, tenant=tenant)
     nonce = os.urandom(NONCE_BYTES)
-    return b"".join((CLINIC_FIELD_PREFIX, nonce, clinic_field_cipher(clinic_schema).encrypt(nonce, plaintext, aad)))
+    return b"".join((CLINIC_FIELD_PREFIX, nonce, cipher.encrypt(nonce, plaintext, aad)))
 
 
 def decrypt_field(blob: bytes, aad: bytes, schema_name: str) -> bytes:
@@ -375,9 +388,18 @@ def decrypt_field(blob: bytes, aad: bytes, schema_name: str) -> bytes:
         return key_ring().decrypt(blob, aad)
     if len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    cached = _field_ciphers.get(schema_name)
     try:
-        return clinic_field_cipher(schema_name).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+        return clinic_field_cipher(schema_name).decrypt(nonce, body, aad)
     except InvalidTag:
-        raise DecryptionError(
-            "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
-        ) from None
+        pass
+    if cached is not None:  # the cached key may be stale (a clinic re-created under this schema name)
+        forget_clinic_key(schema_name)
+        try:
+            return clinic_field_cipher(schema_name).decrypt(nonce, body, aad)
+        except InvalidTag:
+            pass
+    raise DecryptionError(
+        "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
+    )

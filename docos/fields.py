@@ -197,13 +197,14 @@ class EncryptedFieldMixin(models.BinaryField):
             return None
         return seal(value, conn.schema_name)
 
-    def encrypt_for(self, instance: models.Model, value: Any, schema: str) -> bytes:
-        return self.encrypt_plaintext(self.to_plaintext(value), self.aad_for(instance, schema), schema)
+    def encrypt_for(self, instance: models.Model, value: Any, schema: str, tenant: Any = None) -> bytes:
+        return self.encrypt_plaintext(self.to_plaintext(value), self.aad_for(instance, schema), schema, tenant)
 
-    def encrypt_plaintext(self, plaintext: bytes, aad: bytes, schema: str) -> bytes:
-        """Encrypt under this field's key (the key ring, or the data key of the clinic owning `schema`)."""
+    def encrypt_plaintext(self, plaintext: bytes, aad: bytes, schema: str, tenant: Any = None) -> bytes:
+        """Encrypt under this field's key: the key ring, or the data key of the clinic owning `schema`
+        (`tenant`: the writing connection's tenant, checked against the cached key)."""
         if self.clinic_key:
-            return crypto.encrypt_field(plaintext, aad, clinic_schema=schema)
+            return crypto.encrypt_field(plaintext, aad, clinic_schema=schema, tenant=tenant)
         return crypto.key_ring().encrypt(plaintext, aad)
 
     def is_current(self, blob: bytes, ring: crypto.KeyRing) -> bool:
@@ -221,7 +222,9 @@ class EncryptedFieldMixin(models.BinaryField):
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if isinstance(value, _PendingEncryption):
-            blob = self.encrypt_for(value.instance, value.value, connection.schema_name)
+            blob = self.encrypt_for(
+                value.instance, value.value, connection.schema_name, getattr(connection, "tenant", None)
+            )
             return super().get_db_prep_value(blob, connection, prepared)
         if value is None:
             return None

@@ -3,7 +3,10 @@ a clinic makes its clinical text unreadable; and the migration that encrypts row
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context, tenant_context
@@ -137,3 +140,24 @@ def test_clinical_migration_encrypts_json_diagnoses_and_moves_ring_notes_to_the_
             diagnoses,
             "Fever for 3 days",
         )
+
+
+def _stale_key_cached_for(schema: str) -> None:
+    """What a process holds when a clinic was re-created under the same schema name elsewhere."""
+    stale = AESGCM(crypto.new_data_key())
+    crypto._field_ciphers[schema] = (time.monotonic() + 60, b"wrapped key of a deleted clinic", stale)
+
+
+def test_a_stale_cached_key_is_never_used_to_write(clinic_a):
+    _stale_key_cached_for(clinic_a.schema)
+    patient = make_patient(clinic_a, allergies=ALLERGIES)  # the writing connection's clinic wins
+    crypto.forget_clinic_key(clinic_a.schema)
+    with tenant_context(clinic_a.clinic):
+        assert Patient.objects.get(pk=patient.pk).allergies == ALLERGIES
+
+
+def test_a_value_that_fails_with_a_cached_key_is_retried_with_the_key_looked_up_afresh(clinic_a):
+    patient = make_patient(clinic_a, allergies=ALLERGIES)
+    _stale_key_cached_for(clinic_a.schema)
+    with schema_context(clinic_a.schema):
+        assert Patient.objects.get(pk=patient.pk).allergies == ALLERGIES
