@@ -193,7 +193,7 @@ class Appointment(UUIDModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
     is_overbooked = models.BooleanField(default=False)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DESK)
-    notes = EncryptedTextField(null=True, blank=True)  # reason for the visit, as told to the front desk
+    notes = EncryptedTextField(null=True, blank=True, clinic_key=True)  # reason for the visit, as told to the desk
     # When the current time was set (booking or last reschedule): reminders due before it are not sent.
     scheduled_at = models.DateTimeField(default=timezone.now)
     reschedule_count = models.PositiveSmallIntegerField(default=0)

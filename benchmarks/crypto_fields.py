@@ -7,6 +7,10 @@ AAD of schema/table/column/pk, key ring lookup, encrypt), then `from_db_value` +
 loading a row and the first attribute access do). Raw path: AESGCM encrypt + decrypt of the same
 plaintext with the same AAD and a fresh nonce. No database is needed.
 
+"clinic" is the warm path of a clinic-keyed field (patients.Patient.allergies): the same work, but
+the key is the data key of the clinic owning the schema (found on the connection's tenant, unwrapped
+once and cached), so it adds a tenant check and a cache lookup per value.
+
 "warm" reuses one model instance, as saving and re-reading a row or reading several encrypted
 fields of one row do (the primary key's text is remembered on the instance); "cold" forgets it
 before every encryption and decryption (formatting a UUID costs ~0.7 us each time). Target: the
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     import django
 
     django.setup()
+    from types import SimpleNamespace
+
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from django.db import connections
 
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from docos import crypto
     from docos.fields import EncryptedFieldMixin
     from docos.tenancy import current_schema
+    from patients.models import Patient
 
     field = User._meta.get_field("totp_secret")
     assert isinstance(field, EncryptedFieldMixin)
@@ -69,6 +76,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         user.__dict__.pop("_docos_pk_text", None)
         return field.decrypt_for(user, field.from_db_value(blob, None, wrapper))
 
+    clinic_field = Patient._meta.get_field("allergies")
+    assert isinstance(clinic_field, EncryptedFieldMixin) and clinic_field.clinic_key
+    patient = Patient(id=uuid.uuid4(), given_name="Bench")
+    # A stand-in clinic on the connection, as a request or task has (no database needed).
+    wrapped = crypto.wrap_data_key(schema, crypto.new_data_key())
+    wrapper.tenant = SimpleNamespace(
+        schema_name=schema, slug="bench", wrapped_data_key=wrapped, data_key_destroyed_at=None
+    )
+
+    def field_clinic() -> object:
+        blob = clinic_field.encrypt_for(patient, PLAINTEXT, schema, wrapper.tenant)  # as the SQL compiler does
+        return clinic_field.decrypt_for(patient, clinic_field.from_db_value(blob, None, wrapper))
+
     aes = AESGCM(os.urandom(32))
     plaintext = PLAINTEXT.encode()
     aad = crypto.field_aad(schema, User._meta.db_table, "totp_secret", user.pk)
@@ -78,20 +98,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         return aes.decrypt(nonce, aes.encrypt(nonce, plaintext, aad), aad)
 
     assert field_warm() == PLAINTEXT and field_cold() == PLAINTEXT and raw() == plaintext
+    assert field_clinic() == PLAINTEXT
 
-    paths = {"raw": raw, "warm": field_warm, "cold": field_cold}
+    paths = {"raw": raw, "warm": field_warm, "cold": field_cold, "clinic": field_clinic}
     best = dict.fromkeys(paths, float("inf"))
     for _ in range(repeats):  # interleaved, so every path sees the same machine load; best of N
         for name, op in paths.items():
             best[name] = min(best[name], _us_per_op(op, iterations))
 
-    warm, cold = best["warm"] - best["raw"], best["cold"] - best["raw"]
+    warm, cold, clinic = (best[name] - best["raw"] for name in ("warm", "cold", "clinic"))
     print(f"raw AES-256-GCM encrypt+decrypt:     {best['raw']:6.2f} us/value")
     print(f"encrypted field, warm instance:      {best['warm']:6.2f} us/value  (overhead {warm:5.2f} us)")
     print(f"encrypted field, cold instance:      {best['cold']:6.2f} us/value  (overhead {cold:5.2f} us)")
-    verdict = "OK" if warm <= TARGET_OVERHEAD_US else "OVER TARGET"
-    print(f"target: warm overhead <= {TARGET_OVERHEAD_US:.0f} us per value: {verdict}")
-    return {"raw_us": best["raw"], "warm_us": best["warm"], "cold_us": best["cold"]}
+    print(f"clinic-keyed field, warm instance:   {best['clinic']:6.2f} us/value  (overhead {clinic:5.2f} us)")
+    verdict = "OK" if max(warm, clinic) <= TARGET_OVERHEAD_US else "OVER TARGET"
+    print(f"target: warm overhead (ring and clinic key) <= {TARGET_OVERHEAD_US:.0f} us per value: {verdict}")
+    return {"raw_us": best["raw"], "warm_us": best["warm"], "cold_us": best["cold"], "clinic_us": best["clinic"]}
 
 
 if __name__ == "__main__":

@@ -146,6 +146,8 @@ DEFAULTED = {
     "state": "''",
     "pin_code": "''",
     "blood_group": "''",
+    # Encrypted (bytea) columns: an empty bytea is no valid ciphertext, so these rows' allergies and
+    # conditions cannot be read; the search never reads them (it selects the plain columns only).
     "allergies": "''",
     "chronic_conditions": "''",
     "emergency_contact_name": "''",

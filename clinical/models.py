@@ -1,6 +1,12 @@
 """Visits (notes, vitals, diagnoses, addenda), the formulary and prescriptions. Tenant-schema models.
 
 Signed visits and prescriptions are never edited: visits take addenda, prescriptions new versions.
+
+Clinical text (complaint, notes, diagnoses, procedures, advice, addenda, every prescription line's
+drug, strength, dose, frequency, duration and instructions) is encrypted with the clinic's data key
+(`clinic_key=True`): it cannot be filtered or sorted in SQL. Dates, statuses, vitals and links stay
+plain; so does the formulary (the clinic's drug list, not patient data), which the prescription
+lines link to (README: "What is encrypted where").
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ class Visit(UUIDModel):
     clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="visits")
     visit_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    chief_complaint = models.CharField(max_length=300, blank=True)
+    chief_complaint = EncryptedTextField(max_length=300, blank=True, clinic_key=True)
     bp_systolic = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(40), MaxValueValidator(300)]
     )
@@ -67,10 +73,11 @@ class Visit(UUIDModel):
         validators=[MinValueValidator(Decimal("20")), MaxValueValidator(Decimal("260"))],
     )
     # Clinical narrative, encrypted at rest: {"history", "examination", "subjective", "objective", "assessment", "plan"}
-    notes = EncryptedJSONField(null=True, blank=True)
-    diagnoses = models.JSONField(default=list, blank=True)  # [{"text": ..., "icd10": ...}]
-    procedures_performed = models.TextField(blank=True)
-    advice = models.TextField(blank=True)
+    notes = EncryptedJSONField(null=True, blank=True, clinic_key=True)
+    # [{"text": ..., "icd10": ...}], encrypted whole (no report reads the codes in SQL).
+    diagnoses = EncryptedJSONField(default=list, blank=True, clinic_key=True)
+    procedures_performed = EncryptedTextField(blank=True, clinic_key=True)
+    advice = EncryptedTextField(blank=True, clinic_key=True)
     follow_up_date = models.DateField(null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -99,7 +106,7 @@ class Visit(UUIDModel):
 class VisitAddendum(UUIDModel):
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    text = EncryptedTextField()
+    text = EncryptedTextField(clinic_key=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -150,8 +157,8 @@ class Prescription(UUIDModel):
     previous = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
     )
-    general_advice = models.TextField(blank=True)
-    general_advice_hi = models.TextField("General advice (Hindi)", blank=True)
+    general_advice = EncryptedTextField(blank=True, clinic_key=True)
+    general_advice_hi = EncryptedTextField("General advice (Hindi)", blank=True, clinic_key=True)
     follow_up_date = models.DateField(null=True, blank=True)
     print_hindi = models.BooleanField(default=False)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -183,16 +190,18 @@ class PrescriptionItem(UUIDModel):
     prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(default=0)
     drug = models.ForeignKey(FormularyDrug, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    drug_name = models.CharField(max_length=120)
-    strength = models.CharField(max_length=40, blank=True)
+    # What was prescribed is encrypted; the dosage form, route and food relation (short vocabularies)
+    # stay plain, as does `drug` (set at signing, to count the formulary drug's use).
+    drug_name = EncryptedTextField(max_length=120, clinic_key=True)
+    strength = EncryptedTextField(max_length=40, blank=True, clinic_key=True)
     form = models.CharField(max_length=40, blank=True)
-    dose = models.CharField(max_length=40, blank=True)
-    frequency = models.CharField(max_length=20, blank=True)  # e.g. 1-0-1
+    dose = EncryptedTextField(max_length=40, blank=True, clinic_key=True)
+    frequency = EncryptedTextField(max_length=20, blank=True, clinic_key=True)  # e.g. 1-0-1
     route = models.CharField(max_length=30, blank=True)
-    duration = models.CharField(max_length=30, blank=True)
+    duration = EncryptedTextField(max_length=30, blank=True, clinic_key=True)
     food_relation = models.CharField(max_length=8, choices=FoodRelation.choices, blank=True)
-    instructions = models.CharField(max_length=300, blank=True)
-    instructions_hi = models.CharField("Instructions (Hindi)", max_length=300, blank=True)
+    instructions = EncryptedTextField(max_length=300, blank=True, clinic_key=True)
+    instructions_hi = EncryptedTextField("Instructions (Hindi)", max_length=300, blank=True, clinic_key=True)
 
     class Meta:
         ordering = ["position"]

@@ -7,7 +7,8 @@ class ClinicsConfig(AppConfig):
 
     def ready(self) -> None:
         from clinics import checks  # noqa: F401
-        from clinics.services import clinic_data_key
+        from clinics.services import clinic_data_key, clinic_owning_schema
         from docos import crypto
 
         crypto.register_data_key_provider(clinic_data_key)
+        crypto.register_clinic_lookup(clinic_owning_schema)

@@ -42,7 +42,7 @@ class Clinic(TenantMixin):
         default=15, validators=[MinValueValidator(5), MaxValueValidator(60)]
     )
     require_2fa_for_admins = models.BooleanField(default=False)
-    # The clinic's data key, wrapped (AES-GCM) by the master key ring; NULL once crypto-shredded.
+    # The clinic's data key (its files and clinic-keyed fields), wrapped by the key ring; NULL once crypto-shredded.
     wrapped_data_key = models.BinaryField(null=True, editable=False)
     data_key_destroyed_at = models.DateTimeField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -87,6 +87,7 @@ def clinic_create(
 
     ensure_template_schema()
     use_public_schema()
+    crypto.forget_clinic_key(clinic.schema_name)  # a deleted clinic may have used this schema name before
     try:
         with transaction.atomic():
             clinic.wrapped_data_key = crypto.wrap_data_key(clinic.schema_name, crypto.new_data_key())
@@ -266,18 +267,32 @@ def clinic_set_status(
 
 
 def clinic_data_key(clinic: Clinic) -> bytes:
-    """The clinic's file-encryption key. Raises CryptoError once the key has been destroyed."""
+    """The clinic's data key (files and clinic-keyed fields). Raises CryptoError once it has been destroyed."""
     if clinic.wrapped_data_key is None:
-        raise crypto.CryptoError(f"The data key of clinic {clinic.slug!r} was destroyed; its files are unreadable.")
+        raise crypto.DataKeyUnavailableError(
+            f"The data key of clinic {clinic.slug!r} was destroyed; its files and clinical text are unreadable."
+        )
     return crypto.unwrap_data_key(clinic.schema_name, bytes(clinic.wrapped_data_key))
+
+
+def clinic_owning_schema(schema_name: str) -> Clinic | None:
+    """The clinic whose schema this is, read from the public schema whatever the search path (the
+    lookup behind clinic-keyed fields when the connection's tenant is not that clinic, e.g. in a
+    migration, which runs with only the clinic's schema on the search path)."""
+    table = f"{connection.ops.quote_name(get_public_schema_name())}.{connection.ops.quote_name(Clinic._meta.db_table)}"
+    found = list(Clinic.objects.raw(f"SELECT * FROM {table} WHERE schema_name = %s", [schema_name]))
+    return found[0] if found else None
 
 
 @transaction.atomic
 def clinic_destroy_data_key(*, clinic: Clinic, actor: User | None = None) -> None:
-    """Crypto-shredding: without the wrapped key no file ciphertext of this clinic can be decrypted."""
+    """Crypto-shredding: without the wrapped key no file of this clinic, and no value of a clinic-keyed
+    field in its schema, can be decrypted. Nothing more is written with the key; processes that had
+    it cached may still read for up to crypto.CLINIC_KEY_CACHE_SECONDS (this one forgets it now)."""
     clinic.wrapped_data_key = None
     clinic.data_key_destroyed_at = timezone.now()
     clinic.save(update_fields=["wrapped_data_key", "data_key_destroyed_at"])
+    crypto.forget_clinic_key(clinic.schema_name)
     with schema_context(clinic.schema_name):
         audit_record(actor=actor, action="clinic.data_key_destroy", obj=clinic)
 

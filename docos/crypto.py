@@ -1,14 +1,17 @@
-"""AES-256-GCM with a key ring, and per-clinic data keys for files.
+"""AES-256-GCM with a key ring, and per-clinic data keys for files and clinical fields.
 
-Field ciphertext layout (bytes): version (1) | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag.
-The associated data names what the ciphertext belongs to (schema, table, column, row), so a value
-copied to another row, column or clinic fails authentication instead of decrypting.
+Field ciphertexts come in two layouts (bytes), told apart by the first byte:
+- under the key ring: version 1 | key-id length (1) | key id (ascii) | nonce (12) | ciphertext+tag;
+- under the data key of the clinic whose schema holds the row: version 2 | nonce (12) | ciphertext+tag.
+Either way the associated data names what the ciphertext belongs to (schema, table, column, row),
+so a value copied to another row, column or clinic fails authentication instead of decrypting.
+Fields declare which key they use (`clinic_key=True` in docos.fields); decryption follows the layout.
 
 Files are encrypted with the clinic's own data key (wrapped by the key ring, see `wrap_data_key`):
 b"DOCF1" | nonce (12) | ciphertext+tag, with associated data naming the clinic schema and the
 object (the layout docos.storage writes). Destroying the wrapped data key (crypto-shredding) makes
 every file of the clinic unreadable; rotating the key ring only re-wraps the data key, so file
-ciphertexts never need rewriting.
+ciphertexts never need rewriting. The same holds for field values under a clinic's data key.
 
 Other purposes that need a secret (the audit chain's MACs) never use a ring key directly: they
 get a key derived from each ring key with HKDF-SHA256 and a purpose label (`derived_keys`), so
@@ -20,16 +23,18 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.db import connection
 
 
 class FileOwner(Protocol):
@@ -62,6 +67,8 @@ def clinic_data_key(clinic: FileOwner) -> bytes:
 
 
 FORMAT_VERSION = 1
+CLINIC_FORMAT_VERSION = 2  # a field ciphertext under the data key of the clinic that owns the schema
+CLINIC_FIELD_PREFIX = bytes((CLINIC_FORMAT_VERSION,))
 FILE_FORMAT = b"DOCF1"  # a file ciphertext under a clinic data key (never a field ciphertext)
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -82,6 +89,11 @@ class UnknownKeyError(CryptoError):
 
 class DecryptionError(CryptoError):
     """Authentication failed: wrong key, tampered bytes, or the ciphertext belongs elsewhere (AAD mismatch)."""
+
+
+class DataKeyUnavailableError(CryptoError):
+    """A clinic's data key is needed but there is none: it was destroyed (crypto-shredding), or no
+    clinic owns the schema (the public or template schema)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,7 @@ def key_prefix(kid: str) -> bytes:
 
 
 def key_id_of(blob: bytes) -> str:
+    """The key-ring key id a field ciphertext names (clinic-key ciphertexts name none: DecryptionError)."""
     if len(blob) < 2 or blob[0] != FORMAT_VERSION:
         raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
     kid_len = blob[1]
@@ -268,7 +281,7 @@ def decrypt_value(blob: bytes, aad: bytes) -> bytes:
     return key_ring().decrypt(bytes(blob), aad)
 
 
-# --- per-clinic data keys (for files), wrapped by the master key ring ------------------------------
+# --- per-clinic data keys (for files and clinic-keyed fields), wrapped by the master key ring ---------
 
 
 def data_key_aad(schema_name: str) -> bytes:
@@ -324,3 +337,122 @@ def decrypt_file(clinic: FileOwner, blob: bytes, object_name: str) -> bytes:
     """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key was destroyed,
     DecryptionError if the bytes were altered or belong to another object or clinic."""
     return decrypt_with_data_key(clinic_data_key(clinic), blob, file_aad(clinic.schema_name, object_name))
+
+
+# --- field values under the data key of the clinic that owns the schema ----------------------------
+#
+# A clinic-keyed field is encrypted with the data key of the clinic whose schema holds the row, so
+# destroying that key (crypto-shredding) makes the clinic's clinical text unreadable along with its
+# files, in the database and in every backup. Rotating the key ring re-wraps the data key and leaves
+# these ciphertexts alone.
+#
+# Which clinic: the tenant of the connection (a request's or task's clinic, loaded afresh for each)
+# when it is the clinic of that schema; otherwise (`schema_context`, migrations, a row read in one
+# context and used after it) the clinic is looked up by schema name through the lookup `clinics`
+# registers. The unwrapped key is cached per process and schema for CLINIC_KEY_CACHE_SECONDS:
+# - writing checks the writing connection's tenant on every value (an attribute read), so a clinic
+#   whose key was destroyed, or a clinic re-created under the same schema name, never gets a value
+#   written with a stale key;
+# - reading uses the cache (the connection proxy costs microseconds per value); a value that fails
+#   to authenticate with a cached key is retried once with the key looked up afresh. So other
+#   processes may still read a crypto-shredded clinic's text for up to CLINIC_KEY_CACHE_SECONDS
+#   (the process that shreds forgets at once); the database and backups are unreadable at once.
+
+CLINIC_KEY_CACHE_SECONDS = 30.0
+
+_clinic_lookup: Callable[[str], FileOwner | None] | None = None
+_field_ciphers: dict[str, tuple[float, bytes, AESGCM]] = {}  # schema -> (expires, wrapped key, cipher)
+
+
+def register_clinic_lookup(lookup: Callable[[str], FileOwner | None]) -> None:
+    """`lookup(schema_name)` returns the clinic owning that schema (read from the public schema), or None."""
+    global _clinic_lookup
+    _clinic_lookup = lookup
+
+
+def forget_clinic_key(schema_name: str) -> None:
+    """Drop this process's cached data key for a schema (after crypto-shredding, or creating a clinic)."""
+    _field_ciphers.pop(schema_name, None)
+
+
+def _is_owner(tenant: Any, schema_name: str) -> bool:
+    return getattr(tenant, "schema_name", None) == schema_name and hasattr(tenant, "wrapped_data_key")
+
+
+def _clinic_owning(schema_name: str) -> FileOwner:
+    tenant = getattr(connection, "tenant", None)
+    if _is_owner(tenant, schema_name):
+        return cast(FileOwner, tenant)
+    if _clinic_lookup is None:
+        raise DataKeyUnavailableError("No clinic lookup is registered (is the clinics app installed?).")
+    clinic = _clinic_lookup(schema_name)
+    if clinic is None:
+        raise DataKeyUnavailableError(f"No clinic owns schema {schema_name!r}, so it has no data key.")
+    return clinic
+
+
+def _remember(schema_name: str, clinic: FileOwner) -> AESGCM:
+    wrapped = clinic.wrapped_data_key
+    if wrapped is None:
+        forget_clinic_key(schema_name)
+        when = clinic.data_key_destroyed_at
+        raise DataKeyUnavailableError(
+            f"The data key of the clinic in schema {schema_name!r} was destroyed"
+            f"{f' on {when:%d %b %Y}' if when else ''}; its clinical text is unreadable."
+        )
+    cipher = AESGCM(clinic_data_key(clinic))
+    _field_ciphers[schema_name] = (time.monotonic() + CLINIC_KEY_CACHE_SECONDS, bytes(wrapped), cipher)
+    return cipher
+
+
+def clinic_field_cipher(schema_name: str, *, tenant: Any = None) -> AESGCM:
+    """The AES-GCM cipher of the data key of the clinic that owns `schema_name`. `tenant` is the
+    tenant of the connection that will use it, when the caller has that connection at hand.
+
+    Raises DataKeyUnavailableError when the key was destroyed or no clinic owns the schema."""
+    cached = _field_ciphers.get(schema_name)
+    if _is_owner(tenant, schema_name):  # exact: compare with the clinic row this connection loaded
+        wrapped = tenant.wrapped_data_key
+        if cached is not None and wrapped is not None and cached[1] == wrapped:
+            return cached[2]
+        return _remember(schema_name, tenant)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[2]
+    return _remember(schema_name, _clinic_owning(schema_name))
+
+
+def is_clinic_keyed(blob: bytes) -> bool:
+    return blob[:1] == CLINIC_FIELD_PREFIX
+
+
+def encrypt_field(plaintext: bytes, aad: bytes, *, clinic_schema: str | None = None, tenant: Any = None) -> bytes:
+    """A field ciphertext: under the key ring, or (`clinic_schema` given) under the data key of the
+    clinic owning that schema (`tenant`: the writing connection's tenant, see clinic_field_cipher)."""
+    if clinic_schema is None:
+        return key_ring().encrypt(plaintext, aad)
+    cipher = clinic_field_cipher(clinic_schema, tenant=tenant)
+    nonce = os.urandom(NONCE_BYTES)
+    return b"".join((CLINIC_FIELD_PREFIX, nonce, cipher.encrypt(nonce, plaintext, aad)))
+
+
+def decrypt_field(blob: bytes, aad: bytes, schema_name: str) -> bytes:
+    """Decrypt a field ciphertext of either layout; `schema_name` is the schema the row was read from."""
+    if not is_clinic_keyed(blob):
+        return key_ring().decrypt(blob, aad)
+    if len(blob) < 1 + NONCE_BYTES + TAG_BYTES:
+        raise DecryptionError("Not a DocOS ciphertext (unknown format version or truncated).")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    cached = _field_ciphers.get(schema_name)
+    try:
+        return clinic_field_cipher(schema_name).decrypt(nonce, body, aad)
+    except InvalidTag:
+        pass
+    if cached is not None:  # the cached key may be stale (a clinic re-created under this schema name)
+        forget_clinic_key(schema_name)
+        try:
+            return clinic_field_cipher(schema_name).decrypt(nonce, body, aad)
+        except InvalidTag:
+            pass
+    raise DecryptionError(
+        "Ciphertext failed authentication: it was altered or belongs to another row, column or clinic."
+    )

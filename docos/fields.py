@@ -10,8 +10,17 @@ see the row's primary key; the schema is captured at load time from the connecti
 A ciphertext that does not belong to its row (copied from another row, column or clinic) raises
 `docos.crypto.DecryptionError` on access; it never reads as an empty value.
 
-Encrypted columns cannot be filtered on or written with `QuerySet.update()`/`bulk_update()`
-(except to NULL): write them through model `save()`/`bulk_create()`, which encrypt per row.
+Which key: by default the master key ring (credentials such as TOTP secrets, which also live in
+the public schema). `clinic_key=True` encrypts with the data key of the clinic whose schema holds
+the row (patient and clinical data), so crypto-shredding the clinic makes those values unreadable
+too; such fields exist only in clinic schemas. Decryption follows the ciphertext's layout, so a
+column that switched keys still reads its older values until they are rewritten (see
+`encryption_rotate`, which rewrites them, and docos.migration_ops.EncryptField).
+
+Encrypted columns cannot be filtered on, ordered by or written with `QuerySet.update()`/`bulk_update()`
+(except to NULL): write them through model `save()`/`bulk_create()`, which encrypt per row, and
+search or sort them in Python. `max_length` limits the plaintext (model validation and form fields);
+the bytea column itself has no limit.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from django import forms
-from django.core import checks
+from django.core import checks, validators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -99,10 +108,20 @@ class EncryptedFieldMixin(models.BinaryField):
     """Stores ciphertext in a bytea column; Python code only ever sees plaintext."""
 
     descriptor_class = _EncryptedDescriptor
+    # Values are plaintext (str, list, dict), not bytes: "" or [] is blank, as for TextField/JSONField
+    # (BinaryField counts only None and b"", so a required text field would accept "").
+    empty_values = list(validators.EMPTY_VALUES)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinic_key: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("editable", True)
+        self.clinic_key = clinic_key
         super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.clinic_key:
+            kwargs["clinic_key"] = True
+        return name, path, args, kwargs
 
     # Subclasses convert between the Python value and plaintext bytes.
     def to_plaintext(self, value: Any) -> bytes:
@@ -165,7 +184,7 @@ class EncryptedFieldMixin(models.BinaryField):
 
     def decrypt_for(self, instance: models.Model, sealed: Sealed) -> Any:
         try:
-            plaintext = crypto.key_ring().decrypt(sealed, self.aad_for(instance, sealed.schema))
+            plaintext = crypto.decrypt_field(sealed, self.aad_for(instance, sealed.schema), sealed.schema)
         except crypto.CryptoError as exc:
             # Name the row (never the value) so the failure can be traced.
             raise type(exc)(
@@ -178,8 +197,19 @@ class EncryptedFieldMixin(models.BinaryField):
             return None
         return seal(value, conn.schema_name)
 
-    def encrypt_for(self, instance: models.Model, value: Any, schema: str) -> bytes:
-        return crypto.key_ring().encrypt(self.to_plaintext(value), self.aad_for(instance, schema))
+    def encrypt_for(self, instance: models.Model, value: Any, schema: str, tenant: Any = None) -> bytes:
+        return self.encrypt_plaintext(self.to_plaintext(value), self.aad_for(instance, schema), schema, tenant)
+
+    def encrypt_plaintext(self, plaintext: bytes, aad: bytes, schema: str, tenant: Any = None) -> bytes:
+        """Encrypt under this field's key: the key ring, or the data key of the clinic owning `schema`
+        (`tenant`: the writing connection's tenant, checked against the cached key)."""
+        if self.clinic_key:
+            return crypto.encrypt_field(plaintext, aad, clinic_schema=schema, tenant=tenant)
+        return crypto.key_ring().encrypt(plaintext, aad)
+
+    def is_current(self, blob: bytes, ring: crypto.KeyRing) -> bool:
+        """Whether a stored ciphertext already uses this field's key (else encryption_rotate rewrites it)."""
+        return crypto.is_clinic_keyed(blob) if self.clinic_key else not ring.needs_rotation(blob)
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = model_instance.__dict__.get(self.attname, Sealed)
@@ -192,7 +222,9 @@ class EncryptedFieldMixin(models.BinaryField):
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if isinstance(value, _PendingEncryption):
-            blob = self.encrypt_for(value.instance, value.value, connection.schema_name)
+            blob = self.encrypt_for(
+                value.instance, value.value, connection.schema_name, getattr(connection, "tenant", None)
+            )
             return super().get_db_prep_value(blob, connection, prepared)
         if value is None:
             return None
@@ -207,6 +239,10 @@ class EncryptedFieldMixin(models.BinaryField):
 
 
 class EncryptedTextField(EncryptedFieldMixin):
+    # For the django-stubs plugin: instances hold text, like a TextField, not BinaryField's bytes.
+    _pyi_private_set_type: str | None
+    _pyi_private_get_type: str  # type: ignore[assignment]
+
     def empty_plaintext(self) -> str:
         return ""
 
@@ -223,10 +259,14 @@ class EncryptedTextField(EncryptedFieldMixin):
         return value if value is None else str(value)
 
     def formfield(self, **kwargs: Any) -> Any:
-        return models.Field.formfield(self, **{"form_class": forms.CharField, **kwargs})
+        defaults: dict[str, Any] = {"form_class": forms.CharField, "max_length": self.max_length}
+        return models.Field.formfield(self, **{**defaults, **kwargs})
 
 
 class EncryptedJSONField(EncryptedFieldMixin):
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def __init__(self, *args: Any, encoder: type[json.JSONEncoder] | None = None, **kwargs: Any) -> None:
         self.encoder = encoder
         super().__init__(*args, **kwargs)

@@ -1,5 +1,9 @@
 """Signed PDFs (prescriptions, consents, certificates), consent and certificate templates, and
-uploaded documents. Tenant-schema models; every file is encrypted before it reaches storage."""
+uploaded documents. Tenant-schema models; every file is encrypted before it reaches storage.
+
+What a consent or certificate says, and an upload's title and file name, are encrypted with the
+clinic's data key (`clinic_key=True`); templates are the clinic's own wording, not patient data,
+and stay plain (README: "What is encrypted where")."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Location, User
+from docos.fields import EncryptedJSONField, EncryptedTextField
 from docos.models import UUIDModel
 from patients.models import Patient
 
@@ -66,8 +71,8 @@ class ConsentForm(UUIDModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
     template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="forms")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
-    procedure = models.CharField(max_length=200, blank=True)
-    rendered_text = models.TextField()
+    procedure = EncryptedTextField(max_length=200, blank=True, clinic_key=True)
+    rendered_text = EncryptedTextField(clinic_key=True)
     signer_name = models.CharField(max_length=120)
     signer_relation = models.CharField(max_length=10, choices=SignerRelation.choices, default=SignerRelation.SELF)
     witness_name = models.CharField(max_length=120, blank=True)
@@ -105,8 +110,8 @@ class Certificate(UUIDModel):
     template = models.ForeignKey(CertificateTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=CertificateTemplate.Kind.choices)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
-    details = models.JSONField(default=dict, blank=True)  # from/to dates, diagnosis wording
+    body = EncryptedTextField(clinic_key=True)
+    details = EncryptedJSONField(default=dict, blank=True, clinic_key=True)  # from/to dates, diagnosis wording
     doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(default=timezone.now)
     document = models.OneToOneField(SignedDocument, on_delete=models.PROTECT, related_name="certificate")
@@ -128,10 +133,10 @@ class PatientDocument(UUIDModel):
         OTHER = "other", "Other"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
-    title = models.CharField(max_length=200)
+    title = EncryptedTextField(max_length=200, clinic_key=True)
     category = models.CharField(max_length=12, choices=Category.choices, default=Category.REPORT)
     content_type = models.CharField(max_length=40)
-    original_name = models.CharField(max_length=200, blank=True)
+    original_name = EncryptedTextField(max_length=200, blank=True, clinic_key=True)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     storage_name = models.CharField(max_length=255)

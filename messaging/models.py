@@ -29,8 +29,8 @@ class OutboundMessage(UUIDModel):
     to_number = models.CharField(max_length=16, blank=True)  # E.164; empty when the patient has none
     template_name = models.CharField(max_length=512)
     language = models.CharField(max_length=16)
-    # Template parameters quote patient details (names, times): encrypted at rest.
-    parameters = EncryptedJSONField(null=True, blank=True)
+    # Template parameters quote patient details (names, times): encrypted at rest with the clinic's data key.
+    parameters = EncryptedJSONField(null=True, blank=True, clinic_key=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.CharField(max_length=64, blank=True)  # a machine code, e.g. whatsapp_not_configured
     vendor_message_id = models.CharField(max_length=128, null=True, blank=True, unique=True)

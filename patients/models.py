@@ -1,8 +1,9 @@
 """Patients and their clinical record. All tenant-schema models.
 
-Identifiers are UUIDs (not enumerable across clinics); people read the MRN. Free-text clinical
-notes are field-encrypted (AES-256-GCM, bound to their row); fields that staff search on
-(names, phone numbers, MRN, ABHA) are not, and rely on database-level protection.
+Identifiers are UUIDs (not enumerable across clinics); people read the MRN. Clinical free text
+(allergies, chronic conditions) is field-encrypted with the clinic's data key (AES-256-GCM, bound
+to its row); fields that staff search on or that must be unique (names, phone numbers, MRN, ABHA)
+are not, and rely on database-level protection (README: "What is encrypted where").
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class Patient(UUIDModel):
     state = models.CharField(max_length=64, blank=True)
     pin_code = models.CharField("PIN code", max_length=6, blank=True, validators=[PIN_CODE])
     blood_group = models.CharField(max_length=3, choices=BloodGroup.choices, blank=True)
-    allergies = models.TextField(blank=True)
-    chronic_conditions = models.TextField(blank=True)
+    allergies = EncryptedTextField(blank=True, clinic_key=True)
+    chronic_conditions = EncryptedTextField(blank=True, clinic_key=True)
     emergency_contact_name = models.CharField(max_length=120, blank=True)
     emergency_contact_phone = models.CharField(max_length=16, blank=True, validators=[E164])
     registered_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="patients")
@@ -157,7 +158,7 @@ class PatientAccessGrant(UUIDModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_grants")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="patient_access_grants")
     location = models.ForeignKey(Location, null=True, on_delete=models.SET_NULL, related_name="+")  # where they work
-    reason = EncryptedTextField()  # free text may name the patient's condition
+    reason = EncryptedTextField(clinic_key=True)  # free text may name the patient's condition
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
@@ -190,7 +191,7 @@ class PatientImport(UUIDModel):
     created_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    errors = EncryptedJSONField(null=True, blank=True)  # [{"row": n, "errors": {...}}]; may quote PHI
+    errors = EncryptedJSONField(null=True, blank=True, clinic_key=True)  # [{"row": n, "errors": {...}}]; may quote PHI
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

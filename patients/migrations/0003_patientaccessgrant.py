@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='PatientAccessGrant',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('reason', docos.fields.EncryptedTextField(editable=True)),
+                ('reason', docos.fields.EncryptedTextField(clinic_key=True, editable=True)),
                 ('granted_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('expires_at', models.DateTimeField()),
                 ('location', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.location')),

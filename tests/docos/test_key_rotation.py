@@ -1,4 +1,7 @@
-"""`manage.py encryption_rotate`: every encrypted column in every schema, and the clinic data keys."""
+"""`manage.py encryption_rotate`: every encrypted column in every schema, and the clinic data keys.
+
+Ring-keyed columns (TOTP secrets) are re-encrypted; clinic-keyed columns (clinical text) stay under
+their clinic's data key, which is only re-wrapped, and still read once the old ring key is gone."""
 
 from __future__ import annotations
 
@@ -58,10 +61,14 @@ def test_rotation_reencrypts_every_schema_and_rewraps_data_keys(clinic_a, clinic
     staff.totp_secret = "PLATFORM-SECRET"
     staff.save()
     with tenant_context(clinic_a.clinic):
-        patient = Patient.objects.create(mrn="T-ROT-1", given_name="Meena", registered_location=clinic_a.locations[0])
+        patient = Patient.objects.create(
+            mrn="T-ROT-1", given_name="Meena", registered_location=clinic_a.locations[0], allergies="Sulfa drugs"
+        )
         visit = Visit.objects.create(
             patient=patient, location=clinic_a.locations[0], clinician=clinic_a.users["doctor"], notes=NOTES
         )
+    notes_before = raw_value(clinic_a.schema, "clinical_visit", "notes", visit.pk)
+    assert notes_before is not None and crypto.is_clinic_keyed(notes_before)
     data_keys = {c.slug: clinic_data_key(c) for c in (clinic_a.clinic, clinic_b.clinic)}
     file_blob = crypto.encrypt_file(clinic_a.clinic, b"scan bytes", "xray/1.dcm")
     assert _kids(clinic_a.schema) == ["test1"] * 3
@@ -71,19 +78,21 @@ def test_rotation_reencrypts_every_schema_and_rewraps_data_keys(clinic_a, clinic
         output = _rotate("--batch-size", "2")
     assert "t_alpha: accounts.User.totp_secret: 3 re-encrypted" in output
     assert "public: accounts.User.totp_secret: 1 re-encrypted" in output
-    assert "t_alpha: clinical.Visit.notes: 1 re-encrypted" in output
-    assert "8 value(s) re-encrypted" in output
+    assert "clinical.Visit.notes" not in output  # under the clinic's data key: nothing to rewrite
+    assert "7 value(s) re-encrypted" in output
     assert "2 clinic data key(s) re-wrapped" in output
     assert _kids(clinic_a.schema) == ["k2"] * 3
     assert _kids(clinic_b.schema) == ["k2"] * 3
     assert _kids("public") == ["k2"]
-    assert _kids(clinic_a.schema, "clinical_visit", "notes") == ["k2"]
+    assert raw_value(clinic_a.schema, "clinical_visit", "notes", visit.pk) == notes_before
 
     # The old key can now leave the ring: everything reads with the new key alone.
     with override_settings(DOCOS_ENCRYPTION_KEYS=ring.split(",")[0]):
-        with tenant_context(clinic_a.clinic):
+        # A fresh clinic row, as each request loads: its data key is now wrapped with k2.
+        with tenant_context(Clinic.objects.get(pk=clinic_a.clinic.pk)):
             assert {str(u.pk): u.totp_secret for u in User.objects.exclude(totp_secret=None)} == secrets_a
             assert Visit.objects.get(pk=visit.pk).notes == NOTES
+            assert Patient.objects.get(pk=patient.pk).allergies == "Sulfa drugs"
         with tenant_context(clinic_b.clinic):
             assert {str(u.pk): u.totp_secret for u in User.objects.exclude(totp_secret=None)} == secrets_b
         connection.set_schema_to_public()
@@ -160,6 +169,68 @@ def test_rotation_for_one_clinic_leaves_the_others(clinic_a, clinic_b):
             _rotate("--clinic", "nowhere")
 
 
-def test_rotation_discovers_every_encrypted_column():
-    found = {(c.model._meta.label, c.field.name) for c in encryption_rotate.encrypted_columns()}
-    assert {("accounts.User", "totp_secret"), ("clinical.Visit", "notes")} <= found
+CLINIC_KEYED = {
+    ("appointments.Appointment", "notes"),
+    ("clinical.Prescription", "general_advice"),
+    ("clinical.Prescription", "general_advice_hi"),
+    ("clinical.PrescriptionItem", "dose"),
+    ("clinical.PrescriptionItem", "drug_name"),
+    ("clinical.PrescriptionItem", "duration"),
+    ("clinical.PrescriptionItem", "frequency"),
+    ("clinical.PrescriptionItem", "instructions"),
+    ("clinical.PrescriptionItem", "instructions_hi"),
+    ("clinical.PrescriptionItem", "strength"),
+    ("clinical.Visit", "advice"),
+    ("clinical.Visit", "chief_complaint"),
+    ("clinical.Visit", "diagnoses"),
+    ("clinical.Visit", "notes"),
+    ("clinical.Visit", "procedures_performed"),
+    ("clinical.VisitAddendum", "text"),
+    ("documents.Certificate", "body"),
+    ("documents.Certificate", "details"),
+    ("documents.ConsentForm", "procedure"),
+    ("documents.ConsentForm", "rendered_text"),
+    ("documents.PatientDocument", "original_name"),
+    ("documents.PatientDocument", "title"),
+    ("messaging.OutboundMessage", "parameters"),
+    ("patients.Patient", "allergies"),
+    ("patients.Patient", "chronic_conditions"),
+    ("patients.PatientImport", "errors"),
+    ("patients.PatientAccessGrant", "reason"),
+}
+
+
+def test_rotation_discovers_every_encrypted_column_and_its_key():
+    columns = encryption_rotate.encrypted_columns()
+    found = {(c.model._meta.label, c.field.name) for c in columns}
+    assert {("accounts.User", "totp_secret"), *CLINIC_KEYED} <= found
+    clinic_keyed = {(c.model._meta.label, c.field.name) for c in columns if c.field.clinic_key}
+    assert clinic_keyed == CLINIC_KEYED  # TOTP secrets (also in the public schema) stay on the ring
+
+
+def test_rotation_moves_ring_encrypted_values_of_clinic_keyed_columns_to_the_clinic_key(clinic_a):
+    # A value written before its column switched to the clinic key (e.g. visit notes, which were on the
+    # ring) still reads, and rotation rewrites it under the clinic key; a re-run has nothing to do.
+    with tenant_context(clinic_a.clinic):
+        patient = Patient.objects.create(
+            mrn="T-ROT-2", given_name="Farah", registered_location=clinic_a.locations[0], allergies="Latex"
+        )
+        visit = Visit.objects.create(
+            patient=patient, location=clinic_a.locations[0], clinician=clinic_a.users["doctor"], notes=NOTES
+        )
+    legacy = crypto.encrypt_field(
+        b"Latex", crypto.field_aad(clinic_a.schema, "patients_patient", "allergies", patient.pk)
+    )  # on the ring, as before the switch
+    set_raw_value(clinic_a.schema, "patients_patient", "allergies", patient.pk, legacy)
+    with tenant_context(clinic_a.clinic):
+        assert Patient.objects.get(pk=patient.pk).allergies == "Latex"
+
+    assert "1 value(s) to re-encrypt" in _rotate("--dry-run", "--clinic", "alpha")
+    output = _rotate("--clinic", "alpha")
+    assert "t_alpha: patients.Patient.allergies: 1 re-encrypted" in output
+    moved = raw_value(clinic_a.schema, "patients_patient", "allergies", patient.pk)
+    assert moved is not None and crypto.is_clinic_keyed(moved)
+    assert crypto.is_clinic_keyed(raw_value(clinic_a.schema, "clinical_visit", "notes", visit.pk) or b"")
+    with tenant_context(clinic_a.clinic):
+        assert Patient.objects.get(pk=patient.pk).allergies == "Latex"
+    assert "Nothing to do" in _rotate("--clinic", "alpha")

@@ -1,10 +1,15 @@
 """Re-encrypt every encrypted column and clinic data key under the primary key of the key ring.
 
 Rotation: put a new key first in DOCOS_ENCRYPTION_KEYS (keep the old ones after it), deploy, then
-run this command. Each batch is its own transaction and only rows whose ciphertext does not start
-with the primary key's prefix are selected, so an interrupted run resumes where it stopped and a
-finished run finds nothing to do. Once it reports 0, and `audit_rekey` has re-sealed the audit chains
+run this command. Each batch is its own transaction and only rows whose ciphertext does not use the
+column's current key are selected, so an interrupted run resumes where it stopped and a finished
+run finds nothing to do. Once it reports 0, and `audit_rekey` has re-sealed the audit chains
 (their MAC keys are derived from the same ring), the old keys may be removed from the ring.
+
+Columns of clinic-keyed fields (`clinic_key=True`) hold values under their clinic's data key, which
+the ring only wraps: re-wrapping the data key is their whole rotation. The command still visits
+them, to move any value that is not under the clinic key yet (written before the column switched
+keys) onto it; a clinic whose data key was destroyed reports such values as failures.
 """
 
 from __future__ import annotations
@@ -139,8 +144,8 @@ class Command(BaseCommand):
             for line in failures[:MAX_FAILURES_SHOWN]:
                 self.stderr.write(f"  cannot decrypt: {line}")
             raise CommandError(
-                f"{len(failures)} ciphertext(s) could not be decrypted with the key ring (unknown key id, "
-                "or the value does not belong to its row); they were left unchanged."
+                f"{len(failures)} ciphertext(s) could not be re-encrypted (unknown key id, a destroyed clinic "
+                "data key, or the value does not belong to its row); they were left unchanged."
             )
         if not self.dry_run and tally.done + keys.done == 0:
             self.stdout.write(self.style.SUCCESS("Nothing to do: 0 values use an old key."))
@@ -150,7 +155,8 @@ class Command(BaseCommand):
     def rotate_column(
         self, schema: str, col: EncryptedColumn, ring: crypto.KeyRing, batch_size: int, tally: Tally
     ) -> None:
-        prefix = ring.primary_prefix
+        # The bytes a current value starts with: the ring's primary key id, or the clinic-key layout.
+        prefix = crypto.CLINIC_FIELD_PREFIX if col.field.clinic_key else ring.primary_prefix
         table = f"{_q(schema)}.{_q(col.table)}"
         stale = f"{_q(col.column)} IS NOT NULL AND substring({_q(col.column)} from 1 for {len(prefix)}) <> %s"
         if self.dry_run:
@@ -169,7 +175,7 @@ class Command(BaseCommand):
                 rows = self._select_batch(table, col, stale, prefix, last_pk, batch_size)
                 if not rows:
                     break
-                done, failed = self.rotate_batch(schema, col, table, ring, rows)
+                done, failed = self.rotate_batch(schema, col, table, rows)
             last_pk = rows[-1][0]
             done_here += done
             tally.done += done
@@ -191,15 +197,17 @@ class Command(BaseCommand):
             return [(row[0], bytes(row[1])) for row in cursor.fetchall()]
 
     def rotate_batch(
-        self, schema: str, col: EncryptedColumn, table: str, ring: crypto.KeyRing, rows: list[tuple[Any, bytes]]
+        self, schema: str, col: EncryptedColumn, table: str, rows: list[tuple[Any, bytes]]
     ) -> tuple[int, list[Any]]:
-        """Re-encrypt one locked batch (inside its transaction). Returns (re-encrypted, failed pks)."""
+        """Re-encrypt one locked batch (inside its transaction) under the column's current key.
+        Returns (re-encrypted, failed pks)."""
         updates: list[tuple[bytes, Any]] = []
         failed: list[Any] = []
         for pk, blob in rows:
             aad = crypto.field_aad(schema, col.table, col.column, col.pk_value(pk))
             try:
-                updates.append((ring.reencrypt(blob, aad), pk))
+                plaintext = crypto.decrypt_field(blob, aad, schema)
+                updates.append((col.field.encrypt_plaintext(plaintext, aad, schema), pk))
             except crypto.CryptoError:
                 failed.append(pk)
         if updates:
