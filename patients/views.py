@@ -467,10 +467,10 @@ def import_decide(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     user = staff_user(request)
     patient_import = selectors.patient_import_get(user=user, import_id=import_id)
     choices: dict[int, str] = {}
-    for name, value in request.POST.items():
+    for name in request.POST:
         number = name.removeprefix("decision_")
         if name.startswith("decision_") and number.isdigit():
-            choices[int(number)] = value.strip()[:60]
+            choices[int(number)] = str(request.POST.get(name, "")).strip()[:60]
     try:
         importer.patient_import_decide(
             patient_import=patient_import, choices=choices, actor=user, context=audit_context(request)
