@@ -999,6 +999,10 @@ def _pending_entries(patient_import: PatientImport) -> dict[int, dict[str, Any]]
     }
 
 
+def pending_review_count(patient_import: PatientImport) -> int:
+    return len(_pending_entries(patient_import))
+
+
 def _decision_value(decision: dict[str, Any] | None) -> str:
     if not decision:
         return ""
@@ -1058,11 +1062,17 @@ def review_rows(patient_import: PatientImport, *, user: User, limit: int = REVIE
 
 
 def patient_import_decide(
-    *, patient_import: PatientImport, choices: dict[int, str], actor: User, context: AuditContext | None = None
+    *,
+    patient_import: PatientImport,
+    choices: dict[int, str],
+    actor: User,
+    rest: str = "",
+    context: AuditContext | None = None,
 ) -> PatientImport:
     """Record what to do with held rows: "merge:<patient id>" (into a patient the actor may open and
-    the row was held for), "create" (import anyway), "skip", or "" (decide later). Before the run the
-    task honours them as it reaches the rows; after it, deciding queues the task to apply them."""
+    the row was held for), "create" (import anyway), "skip", or "" (decide later); `rest` ("create" or
+    "skip") decides every held row that has no decision yet and is not in `choices`. Before the run
+    the task honours them as it reaches the rows; after it, deciding queues the task to apply them."""
     from patients.tasks import patient_import_run_task
 
     with transaction.atomic():
@@ -1098,8 +1108,14 @@ def patient_import_decide(
                 decisions[str(number)] = {"action": "merge", "patient": str(target), "by": str(actor.pk)}
             else:
                 errors.append(f"Row {number}: unknown decision.")
+        if rest not in ("", "create", "skip"):
+            errors.append("Unknown decision for the remaining rows.")
         if errors:
             raise ValidationError(errors)
+        if rest:
+            for number in pending:
+                if number not in choices and str(number) not in decisions:
+                    decisions[str(number)] = {"action": rest, "by": str(actor.pk)}
         locked.decisions = decisions
         locked.save(update_fields=["decisions"])
         counts = {action: 0 for action in ACTIONS}

@@ -440,6 +440,8 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
     if patient_import.status in (PatientImport.Status.MAPPED, PatientImport.Status.DONE):
         try:
             context["review"] = importer.review_rows(patient_import, user=user)
+            context["review_total"] = importer.pending_review_count(patient_import)
+            context["review_more"] = context["review_total"] - len(context["review"])
         except FileUnavailable as exc:
             return file_unavailable_response(request, exc, back="/patients/import/")
     if patient_import.status == PatientImport.Status.DONE:
@@ -473,7 +475,11 @@ def import_decide(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
             choices[int(number)] = str(request.POST.get(name, "")).strip()[:60]
     try:
         importer.patient_import_decide(
-            patient_import=patient_import, choices=choices, actor=user, context=audit_context(request)
+            patient_import=patient_import,
+            choices=choices,
+            rest=str(request.POST.get("rest", "")).strip()[:10],
+            actor=user,
+            context=audit_context(request),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

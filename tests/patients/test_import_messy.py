@@ -421,3 +421,33 @@ def test_old_excel_and_damaged_workbooks_are_refused(clinic_a):
     ]:
         with pytest.raises(ValidationError, match=message):
             upload(clinic_a, data)
+
+
+def test_every_remaining_held_row_can_be_decided_at_once(clinic_a, client_for):
+    existing_patients(clinic_a)
+    patient_import = map_it(clinic_a, upload(clinic_a, MESSY))
+    page = client_for(clinic_a, "owner").get(f"/patients/import/{patient_import.pk}/").content.decode()
+    assert "Held for review: possible duplicates (4)" in page
+    client_for(clinic_a, "owner").post(
+        f"/patients/import/{patient_import.pk}/decisions", {"decision_2": "skip", "rest": "create"}
+    )
+    patient_import.refresh_from_db()
+    assert {row: d["action"] for row, d in patient_import.decisions.items()} == {
+        "2": "skip",
+        "6": "create",
+        "7": "create",
+        "12": "create",
+    }
+    done = run(clinic_a, patient_import)
+    assert (done.created_count, done.skipped_count, done.held_count, done.error_count) == (8, 1, 0, 2)
+
+
+def test_a_new_mapping_clears_the_decisions(clinic_a):
+    existing_patients(clinic_a)
+    patient_import = map_it(clinic_a, upload(clinic_a, MESSY))
+    with tenant_context(clinic_a.clinic):
+        owner = user(clinic_a, "owner")
+        importer.patient_import_decide(patient_import=patient_import, choices={2: "skip"}, actor=owner)
+        mapping = {**patient_import.mapping, "Allergies": ""}
+        changed = importer.patient_import_set_mapping(patient_import=patient_import, mapping=mapping, actor=owner)
+    assert changed.decisions == {}
