@@ -244,6 +244,7 @@ class RowOutcome:
     existing: Patient | None = None
     candidates: list[DuplicateCandidate] = field(default_factory=list)
     guardian_pending: bool = False  # a minor with the guardian's name only: imported, flagged for follow-up
+    decision: str = ""  # what staff decided for a held row ("merge", "create", "skip"), in the preview
 
     @property
     def held(self) -> bool:
@@ -942,17 +943,17 @@ def patient_import_preview(*, patient_import: PatientImport, actor: User, rows: 
     outcomes = []
     for index, row in enumerate(parsed.rows[:rows]):
         number = parsed.number(index)
-        outcomes.append(
-            evaluate_row(
-                row,
-                number=number,
-                headers=parsed.headers,
-                mapping=patient_import.mapping,
-                location=patient_import.location,
-                actor=actor,
-                check_duplicates=str(number) not in decisions,
-            )
+        outcome = evaluate_row(
+            row,
+            number=number,
+            headers=parsed.headers,
+            mapping=patient_import.mapping,
+            location=patient_import.location,
+            actor=actor,
+            check_duplicates=str(number) not in decisions,
         )
+        outcome.decision = str(decisions.get(str(number), {}).get("action", ""))
+        outcomes.append(outcome)
     return parsed, outcomes
 
 
