@@ -451,3 +451,9 @@ def test_a_new_mapping_clears_the_decisions(clinic_a):
         mapping = {**patient_import.mapping, "Allergies": ""}
         changed = importer.patient_import_set_mapping(patient_import=patient_import, mapping=mapping, actor=owner)
     assert changed.decisions == {}
+
+
+def test_utf16_tab_separated_unicode_text_is_read():
+    data = "\ufeffName\tMobile\r\nसुनीता देवी\t98450 12121\r\n".encode("utf-16-le")
+    parsed = importer.parse_file(data)
+    assert parsed.headers == ["Name", "Mobile"] and parsed.rows == [["सुनीता देवी", "98450 12121"]]
