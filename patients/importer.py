@@ -1144,9 +1144,10 @@ def patient_import_decide(
 
 @transaction.atomic
 def patient_import_start(
-    *, patient_import: PatientImport, actor: User, context: AuditContext | None = None
+    *, patient_import: PatientImport, actor: User, context: AuditContext | None = None, queue: bool = True
 ) -> PatientImport:
-    """Queue the import (once): the task starts after this transaction commits."""
+    """Queue the import (once): the task starts after this transaction commits (`queue=False`: the
+    caller runs `patient_import_run` itself, as the demo seeding does)."""
     from patients.tasks import patient_import_run_task
 
     locked = PatientImport.objects.select_for_update().get(pk=patient_import.pk)
@@ -1163,7 +1164,8 @@ def patient_import_start(
         metadata={"rows": locked.total_rows, "decisions": len(cast(dict[str, Any], locked.decisions or {}))},
     )
     import_id = str(locked.pk)
-    transaction.on_commit(lambda: patient_import_run_task.delay(import_id))
+    if queue:
+        transaction.on_commit(lambda: patient_import_run_task.delay(import_id))
     patient_import.refresh_from_db()
     return patient_import
 
