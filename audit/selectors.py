@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from audit.models import AuditEvent
+from docos.csv_cells import safe_cell
 
 SYSTEM_ACTOR = "system"  # the filter value for events without a signed-in actor
 EXPORT_BATCH_SIZE = 2000
@@ -79,13 +80,9 @@ def audit_event_search(*, filters: AuditFilters, tz: ZoneInfo) -> QuerySet[Audit
     return events
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: object) -> str:
     """A CSV cell that spreadsheets will not run as a formula (user agents come from the client)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+    return safe_cell(value)
 
 
 def audit_csv_rows(events: QuerySet[AuditEvent], *, tz: ZoneInfo) -> Iterator[list[str]]:

@@ -236,7 +236,42 @@ def seed_cross_branch() -> None:
         )
 
 
+def seed_import() -> None:
+    """A finished import of a small list from an old system: one patient already registered (skipped),
+    a new adult, a minor with only a father's name (guardian details needed) and a relative who shares
+    a demo patient's phone, held for review ("possible duplicate of DEMO-...: merge / import anyway /
+    skip"). Run in-process (no worker needed while seeding)."""
+    import csv
+    import io
+
+    from patients import importer
+    from patients.models import PatientImport
+
+    owner = User.objects.filter(role__slug="owner", is_active=True).order_by("date_joined").first()
+    known = Patient.objects.filter(is_active=True, dob_is_estimated=False).exclude(phone="").order_by("mrn").first()
+    if owner is None or known is None or known.date_of_birth is None or PatientImport.objects.exists():
+        return
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Patient Name", "Sex", "DOB", "Mobile No.", "Father/Husband Name"])
+    title = "Smt." if known.sex == "F" else "Mr."
+    writer.writerow([f"{title} {known.full_name}", known.sex, f"{known.date_of_birth:%d/%m/%Y}", known.phone, ""])
+    writer.writerow(["Kum. Tanvi Rao", "F", f"{estimated_dob(9):%d/%m/%Y}", "", "Suresh Rao"])
+    writer.writerow(["Mr. Prakash Menon", "M", "52 Y", "98860 40002", ""])
+    writer.writerow(["Savitri Devi", "F", "68 yrs", known.phone, ""])
+    patient_import = importer.patient_import_upload(
+        actor=owner,
+        data=("\ufeff" + out.getvalue()).encode("utf-8"),
+        original_name="old-clinic-export.csv",
+        location=known.registered_location,
+    )
+    importer.patient_import_set_mapping(patient_import=patient_import, mapping=patient_import.mapping, actor=owner)
+    importer.patient_import_start(patient_import=patient_import, actor=owner, queue=False)
+    importer.patient_import_run(import_id=patient_import.pk)
+
+
 def seed(clinic: Clinic) -> None:
     """Called by clinics/demo.py inside the demo clinic's schema (before documents and clinical)."""
     seed_patients()
     seed_cross_branch()
+    seed_import()

@@ -221,7 +221,15 @@ class MergeForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="A spreadsheet saved as CSV, with a header row.")
+    file = forms.FileField(
+        label="CSV or Excel file",
+        help_text="An Excel workbook (.xlsx) or a spreadsheet saved as CSV, with a header row.",
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.txt,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
     location = forms.ModelChoiceField(label="Register patients at", queryset=Location.objects.none(), empty_label=None)
 
     def __init__(self, *args: Any, locations: Any, **kwargs: Any) -> None:

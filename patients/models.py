@@ -171,7 +171,12 @@ class PatientAccessGrant(UUIDModel):
 
 
 class PatientImport(UUIDModel):
-    """A CSV list from another system, imported by a Celery task with progress."""
+    """A patient list from another system (CSV or Excel), imported by a Celery task with progress.
+
+    Rows that may be patients already registered (the registration's duplicate rules) are held for
+    review: `review` lists those the check before the import found, `held` those the run held, and
+    `decisions` what staff chose for each row ("merge" into a patient, "create" anyway, "skip");
+    the task honours the decisions, each once."""
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -182,8 +187,10 @@ class PatientImport(UUIDModel):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     original_name = models.CharField(max_length=200)
-    storage_name = models.CharField(max_length=255)  # encrypted CSV
+    storage_name = models.CharField(max_length=255)  # encrypted CSV or .xlsx
     sha256 = models.CharField(max_length=64)
+    # SHA-256 of the parsed cells: the same list uploaded again (also re-saved) is recognised.
+    content_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     mapping = models.JSONField(default=dict, blank=True)  # csv column -> patient field
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     total_rows = models.PositiveIntegerField(default=0)
@@ -191,7 +198,16 @@ class PatientImport(UUIDModel):
     created_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)  # rows merged into a registered patient
+    held_count = models.PositiveIntegerField(default=0)  # rows held for review, not decided yet
     errors = EncryptedJSONField(null=True, blank=True, clinic_key=True)  # [{"row": n, "errors": {...}}]; may quote PHI
+    # {"scanned": n, "rows": [{"row": n, "candidates": [{"id": uuid, "reasons": [...]}]}]}
+    review = EncryptedJSONField(null=True, blank=True, clinic_key=True)
+    # [{"row": n, "values": [...], "candidates": [...], "resolved": "" | "created" | "merged" | "skipped"}]
+    held = EncryptedJSONField(null=True, blank=True, clinic_key=True)
+    # {"<row>": {"action": "merge" | "create" | "skip", "patient": uuid (merge), "by": user id}}
+    decisions = EncryptedJSONField(null=True, blank=True, clinic_key=True)
+    follow_up = models.JSONField(default=list, blank=True)  # ids of minors imported without guardian details
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -40,6 +40,8 @@ CONSENT_SOURCES = {
 }
 GUARDIAN_RELATIONS = ["Mother", "Father", "Grandparent", "Sibling", "Legal guardian", "Other relative"]
 MAX_TAGS = 20
+# Put on a minor imported with the guardian's name only: relation and phone still to be asked.
+GUARDIAN_FOLLOW_UP_TAG = "guardian details needed"
 ADULT_AGE = 18
 
 INDIAN_STATES = [
@@ -360,13 +362,19 @@ def age_on(dob: dt.date, today: dt.date | None = None) -> int:
 
 
 def clean_patient_fields(
-    data: Mapping[str, Any], *, actor: User | None, existing: Patient | None = None, partial: bool = False
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    existing: Patient | None = None,
+    partial: bool = False,
+    guardian_name_only: bool = False,
 ) -> dict[str, Any]:
     """Normalise and validate patient fields; raise one ValidationError naming every bad field.
 
     `data` holds only the fields being set; for updates the rest comes from `existing`, so the
     record-level rules (guardian of a minor) see the final state. `partial` checks the given
-    fields only (forms use it to show every problem at once).
+    fields only (forms use it to show every problem at once). `guardian_name_only` (imports) lets
+    a minor through with the guardian's name alone; the caller flags the record for follow-up.
     """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -483,6 +491,8 @@ def clean_patient_fields(
             ("guardian_relation", "the guardian's relation to the patient"),
             ("guardian_phone", "the guardian's phone number"),
         ):
+            if guardian_name_only and name != "guardian_name":
+                continue
             if not final(name) and name not in errors:
                 errors.setdefault(name, []).append(f"The patient is under {ADULT_AGE}: enter {label}.")
     if errors:
@@ -576,16 +586,22 @@ def patient_create(
     whatsapp_consent: bool = False,
     consent_source: str = "registration",
     source: str = "form",
+    guardian_details_pending: bool = False,
     **fields: Any,
 ) -> Patient:
     """Register a patient with the next MRN of the clinic.
 
     Unless `duplicates_confirmed`, raises PossibleDuplicates when a patient with the same phone
     number, or a similar name and the same date of birth, already exists.
+
+    `guardian_details_pending` (imports): a minor may come with the guardian's name only; the
+    record is tagged GUARDIAN_FOLLOW_UP_TAG so the desk completes the guardian's details.
     """
     from patients.selectors import patient_possible_duplicates
 
-    values = clean_patient_fields(fields, actor=actor)
+    values = clean_patient_fields(fields, actor=actor, guardian_name_only=guardian_details_pending)
+    if guardian_details_pending:
+        values["tags"] = normalize_tags([*values.get("tags", []), GUARDIAN_FOLLOW_UP_TAG])
     patient = Patient(created_by=actor if isinstance(actor, User) else None, **values)
     patient_search_keys(patient)
     if not duplicates_confirmed:
@@ -610,7 +626,11 @@ def patient_create(
         changed_fields=sorted(values),
         location_id=patient.registered_location_id,
         context=context,
-        metadata={"source": source, "duplicate_warning_overridden": bool(duplicates_confirmed)},
+        metadata={
+            "source": source,
+            "duplicate_warning_overridden": bool(duplicates_confirmed),
+            **({"guardian_details_pending": True} if guardian_details_pending else {}),
+        },
     )
     if whatsapp_consent:
         patient_record_whatsapp_consent(patient=patient, actor=actor, source=consent_source, context=context)

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("import/", views.import_list, name="patients-import"),
     path("import/<uuid:import_id>/", views.import_detail, name="patients-import-detail"),
     path("import/<uuid:import_id>/start", views.import_start, name="patients-import-start"),
+    path("import/<uuid:import_id>/decisions", views.import_decide, name="patients-import-decide"),
     path("import/<uuid:import_id>/status", views.import_status, name="patients-import-status"),
     path("import/<uuid:import_id>/errors.csv", views.import_errors, name="patients-import-errors"),
     path("<uuid:patient_id>/", views.patient_detail, name="patients-detail"),

@@ -373,7 +373,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 patient_import = importer.patient_import_upload(
                     actor=user,
                     data=upload.read(),
-                    original_name=upload.name or "patients.csv",
+                    original_name=upload.name or "",
                     location=form.cleaned_data["location"],
                     context=audit_context(request),
                 )
@@ -383,7 +383,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 return redirect("patients-import-detail", import_id=patient_import.pk)
     else:
         form = ImportUploadForm(locations=locations)
-    page = result_page(selectors.patient_import_list(user=user), _page_number(request))
+    imports = selectors.patient_import_list(user=user).defer("review", "held", "decisions")
+    page = result_page(imports, _page_number(request))
     return render(request, "patients/import_list.html", {"form": form, "page": page})
 
 
@@ -424,16 +425,27 @@ def import_detail(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
         context["form"] = form
         if patient_import.status == PatientImport.Status.MAPPED:
             _, outcomes = importer.patient_import_preview(patient_import=patient_import, actor=user)
-            matched = [o.existing.pk for o in outcomes if o.existing is not None]
-            context["visible_existing"] = set(
-                visible_patients(user).filter(pk__in=matched).values_list("pk", flat=True)
-            )
+            named = [o.existing.pk for o in outcomes if o.existing is not None]
+            named += [c.patient.pk for o in outcomes for c in o.candidates]
+            context["visible_existing"] = set(visible_patients(user).filter(pk__in=named).values_list("pk", flat=True))
             context["preview"] = outcomes
             context["preview_columns"] = [t for t in importer.TARGETS if t in patient_import.mapping.values()]
+            context["warnings"] = importer.mapping_warnings(patient_import.mapping)
+            context["review_scan"] = patient_import.review or {}
         context["mapping_rows"] = [
-            (form[f"col_{i}"], [row[i] for row in parsed.rows[:3] if row[i].strip()])
+            (form[f"col_{i}"], [v for v in (parsed.cell(r, i) for r in range(min(3, len(parsed.rows)))) if v.strip()])
             for i in range(len(parsed.headers))
         ]
+        context["earlier"] = importer.earlier_imports(patient_import, user=user)
+    if patient_import.status in (PatientImport.Status.MAPPED, PatientImport.Status.DONE):
+        try:
+            context["review"] = importer.review_rows(patient_import, user=user)
+            context["review_total"] = importer.pending_review_count(patient_import)
+            context["review_more"] = context["review_total"] - len(context["review"])
+        except FileUnavailable as exc:
+            return file_unavailable_response(request, exc, back="/patients/import/")
+    if patient_import.status == PatientImport.Status.DONE:
+        context["follow_up"] = importer.follow_up_patients(patient_import, user=user)
     context["status"] = importer.import_status(patient_import)
     return render(request, "patients/import_detail.html", context)
 
@@ -447,6 +459,32 @@ def import_start(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
         importer.patient_import_start(patient_import=patient_import, actor=user, context=audit_context(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    return redirect("patients-import-detail", import_id=patient_import.pk)
+
+
+@require_POST
+@capability_required("patients.import")
+def import_decide(request: HttpRequest, import_id: uuid.UUID) -> HttpResponse:
+    """Decisions about rows held as possible duplicates: `decision_<row>` = merge:<id> | create | skip | ""."""
+    user = staff_user(request)
+    patient_import = selectors.patient_import_get(user=user, import_id=import_id)
+    choices: dict[int, str] = {}
+    for name in request.POST:
+        number = name.removeprefix("decision_")
+        if name.startswith("decision_") and number.isdigit():
+            choices[int(number)] = str(request.POST.get(name, "")).strip()[:60]
+    try:
+        importer.patient_import_decide(
+            patient_import=patient_import,
+            choices=choices,
+            rest=str(request.POST.get("rest", "")).strip()[:10],
+            actor=user,
+            context=audit_context(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Decisions saved.")
     return redirect("patients-import-detail", import_id=patient_import.pk)
 
 

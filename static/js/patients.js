@@ -96,6 +96,7 @@
   if (panel) {
     const url = panel.dataset.importStatusUrl;
     const set = function (sel, value) { const el = panel.querySelector(sel); if (el) el.textContent = value; };
+    let running = false;
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
@@ -108,9 +109,13 @@
           set("[data-import-created]", s.created);
           set("[data-import-skipped]", s.skipped);
           set("[data-import-errors]", s.errors);
+          set("[data-import-merged]", s.merged);
+          set("[data-import-held]", s.held);
           const report = panel.querySelector("[data-import-report]");
           if (report) report.hidden = !(s.done && s.errors > 0);
-          if (!s.done) setTimeout(poll, 1500);
+          if (!s.done) { running = true; setTimeout(poll, 1500); }
+          // Held rows and the follow-up list are drawn by the server: show them once the run ends.
+          else if (running && (s.held > 0 || s.follow_up > 0)) window.location.reload();
         })
         .catch(function () { setTimeout(poll, 5000); });
     }

@@ -197,6 +197,9 @@ CLINIC_KEYED = {
     ("patients.Patient", "chronic_conditions"),
     ("patients.PatientImport", "errors"),
     ("patients.PatientAccessGrant", "reason"),
+    ("patients.PatientImport", "review"),
+    ("patients.PatientImport", "held"),
+    ("patients.PatientImport", "decisions"),
 }
 
 

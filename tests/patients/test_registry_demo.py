@@ -35,3 +35,21 @@ def test_demo_opens_one_koramangala_patient_for_the_indiranagar_doctor(clinic_a,
         grant = PatientAccessGrant.objects.get(user=doctor)
         assert grant.patient.registered_location.name == "Koramangala"
         assert "follow-up" in grant.reason
+
+
+def test_demo_has_a_finished_import_with_a_held_row_and_a_follow_up(clinic_a, in_tenant, settings):
+    from patients.models import PatientImport
+    from patients.services import GUARDIAN_FOLLOW_UP_TAG
+
+    settings.STORAGES = {**settings.STORAGES, "clinic_files": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    with in_tenant(clinic_a):
+        demo.seed_patients()
+        demo.seed_import()
+        done = PatientImport.objects.get()
+        assert done.status == "done"
+        counts = (done.created_count, done.skipped_count, done.held_count, done.error_count)
+        assert counts == (2, 1, 1, 0)
+        ananya = Patient.objects.get(given_name="Tanvi", family_name="Rao")
+        assert GUARDIAN_FOLLOW_UP_TAG in ananya.tags and done.follow_up == [str(ananya.pk)]
+        demo.seed_import()  # only once
+        assert PatientImport.objects.count() == 1
