@@ -98,12 +98,14 @@ def east(clinic_a: Any) -> EastRecords:
     """A patient registered at East branch with one record of every kind, all made at East."""
     east_branch = clinic_a.locations[0]
     doctor = clinic_a.users["doctor"]
-    unique = f"Zorawar{uuid.uuid4().hex[:6]}"
+    # The family name is the marker: an exact-MRN search offers another branch's patient to "open at
+    # this branch" under a masked name (given name and initial), which must never reveal it.
+    unique = f"Eastwood{uuid.uuid4().hex[:6]}"
     with tenant_context(clinic_a.clinic):
         patient = Patient.objects.create(
-            mrn=f"EAST-{uuid.uuid4().hex[:6].upper()}",
-            given_name=unique,
-            family_name="Eastwood",
+            mrn=f"EAST-{uuid.uuid4().int % 10**6:06d}",
+            given_name="Zorawar",
+            family_name=unique,
             sex="M",
             phone="+919800012345",
             registered_location=east_branch,
