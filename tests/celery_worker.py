@@ -1,9 +1,9 @@
 """A real Celery worker for tests, and a committed throwaway clinic for it to work in.
 
-`celery_worker` (session scope, started on first use, after the fake vendors of tests/fake_vendors.py)
-runs `celery -A docos worker` as a subprocess against the test database (the name pytest-django
-created) and the test Redis. Tasks queued with `.delay()` inside a clinic's context carry the clinic's schema, so the worker runs
-them in that schema, as in production.
+`celery_worker` (session scope, started on first use, after the fake vendors of
+tests/fake_vendors.py) runs `celery -A docos worker` as a subprocess against the test database
+(the name pytest-django created) and the test Redis. Tasks queued with `.delay()` inside a
+clinic's context carry the clinic's schema, so the worker runs them in that schema, as in production.
 
 The worker cannot see data inside a test's rolled-back transaction, so a worker test does not use
 the `db` fixture: `throwaway_clinic` creates a clinic with `clinic_create` (committed, inside
