@@ -70,7 +70,7 @@ def test_meta_errors_map_to_retryable_or_permanent(graph, status, code, permanen
         whatsapp.send(CREDS, _template())
     assert failed.value.permanent is permanent
     if code is not None:
-        assert failed.value.code == str(code) and f"#{code}" in failed.value.message or code == 190
+        assert (failed.value.code == str(code) and f"#{code}" in failed.value.message) or code == 190
     if status == 429:
         assert failed.value.retry_after == 7
 
@@ -97,9 +97,9 @@ def test_network_errors_are_retryable(settings):
 
 
 def test_webhook_payloads_parse_into_typed_items():
-    from tests.messaging.conftest import inbound_payload, status_payload
-
     import json
+
+    from tests.messaging.conftest import inbound_payload, status_payload
 
     (status,) = whatsapp.parse_webhook(
         json.dumps(
