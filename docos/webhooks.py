@@ -129,7 +129,9 @@ def webhook_receive(request: HttpRequest, vendor_name: str) -> HttpResponse:
     if not signature_valid(secret=spec.secret(), body=body, given=given, prefix=spec.signature_prefix):
         logger.warning("webhook signature refused", extra={"vendor": vendor_name, "signed": bool(given)})
         return HttpResponse(status=403)
-    event = WebhookEvent(vendor=vendor_name, event_id=spec.event_id(request, body)[:200], body=body.decode("utf-8"))
+    event = WebhookEvent(
+        vendor=vendor_name, event_id=spec.event_id(request, body)[:200], body=body.decode("utf-8", "replace")
+    )
     with transaction.atomic():
         WebhookEvent.objects.bulk_create([event], ignore_conflicts=True)  # ON CONFLICT DO NOTHING
         stored = WebhookEvent.objects.filter(vendor=vendor_name, event_id=event.event_id).values_list("pk", flat=True)
