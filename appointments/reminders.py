@@ -46,7 +46,8 @@ SEND_BATCH = 50  # reminder ids per send task
 FOLLOW_UP_HORIZON_DAYS = 31  # days_before is at most 30
 
 _MESSAGE_TO_REMINDER = {
-    OutboundMessage.Status.PENDING: Reminder.Status.SENDING,
+    OutboundMessage.Status.QUEUED: Reminder.Status.SENDING,
+    OutboundMessage.Status.SENDING: Reminder.Status.SENDING,
     OutboundMessage.Status.SENT: Reminder.Status.SENT,
     OutboundMessage.Status.DELIVERED: Reminder.Status.DELIVERED,
     OutboundMessage.Status.READ: Reminder.Status.READ,

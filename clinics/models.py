@@ -109,3 +109,22 @@ class DocumentVerification(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class VendorRoute(models.Model):
+    """Which clinic a vendor's account belongs to (public schema), so a webhook posted to the public
+    domain finds its clinic with one indexed query, e.g. ("whatsapp", phone_number_id) -> clinic.
+    Written only by `clinics.services.vendor_routes_set`, in the same transaction as the clinic's
+    own setting (messaging's WhatsApp settings), so the two never disagree."""
+
+    vendor = models.CharField(max_length=32)
+    account_id = models.CharField(max_length=128)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="vendor_routes")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "account_id"], name="vendor_route_unique")]
+        indexes = [models.Index(fields=["clinic", "vendor"], name="vendor_route_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor}:{self.account_id}"

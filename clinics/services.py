@@ -363,3 +363,36 @@ def clinic_security_update(
         clinic.save(update_fields=changed)
         audit_record(actor=actor, action="clinic.security_update", obj=clinic, changed_fields=changed, context=context)
     return changed
+
+
+# --- vendor webhook routing (public schema) ---------------------------------------------------------
+
+
+@transaction.atomic
+def vendor_routes_set(*, vendor: str, clinic: Clinic, account_ids: list[str]) -> None:
+    """Make `account_ids` the clinic's accounts at `vendor` (replacing its earlier ones). Runs in
+    the caller's transaction, in any schema (the table is public). An account another clinic has
+    connected is refused: one vendor account routes to one clinic."""
+    from clinics.models import VendorRoute
+
+    wanted = sorted({a.strip() for a in account_ids if a and a.strip()})
+    taken = VendorRoute.objects.filter(vendor=vendor, account_id__in=wanted).exclude(clinic=clinic).exists()
+    if taken:
+        raise ValidationError(
+            {"account_id": "This account is already connected to another clinic."}, code="vendor_account_taken"
+        )
+    VendorRoute.objects.filter(vendor=vendor, clinic=clinic).exclude(account_id__in=wanted).delete()
+    for account_id in wanted:
+        VendorRoute.objects.get_or_create(vendor=vendor, account_id=account_id, defaults={"clinic": clinic})
+
+
+def vendor_route_clinic(vendor: str, account_id: str) -> Clinic | None:
+    """The active clinic that connected this vendor account, or None (the kernel's tenant resolver)."""
+    from clinics.models import VendorRoute
+
+    route = (
+        VendorRoute.objects.select_related("clinic")
+        .filter(vendor=vendor, account_id=account_id, clinic__status=Clinic.Status.ACTIVE)
+        .first()
+    )
+    return route.clinic if route is not None else None

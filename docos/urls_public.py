@@ -1,4 +1,4 @@
-"""URLs on the bare base domain: public site, vendor webhooks (later), health checks (middleware)."""
+"""URLs on the bare base domain: public site, vendor webhooks, health checks (middleware)."""
 
 from django.urls import include, path
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("clinics.urls_public")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("verify/", include("clinics.urls_verify")),
+    path("webhooks/", include("messaging.urls_webhooks")),
 ]

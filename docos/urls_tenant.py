@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("accounts.urls_auth")),
     path("settings/", include("accounts.urls_console")),
     path("settings/", include("clinics.urls_console")),
+    path("settings/", include("messaging.urls_console")),
     path("patients/", include("patients.urls")),
     path("", include("clinical.urls")),
     path("", include("documents.urls")),

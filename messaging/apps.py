@@ -4,3 +4,25 @@ from django.apps import AppConfig
 class MessagingConfig(AppConfig):
     name = "messaging"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from docos import webhooks
+        from messaging import checks, inbound, services, whatsapp  # noqa: F401  (checks register themselves)
+
+        # The kernel's webhook intake learns the WhatsApp signature and payloads, and whom to call.
+        webhooks.register_vendor(
+            webhooks.WebhookVendor(
+                name=whatsapp.VENDOR,
+                enabled=lambda: bool(settings.WHATSAPP_ENABLED),
+                secret=lambda: str(settings.WHATSAPP_APP_SECRET or ""),
+                signature_header="HTTP_X_HUB_SIGNATURE_256",
+                signature_prefix="sha256=",
+                # Meta sends no event id; a retry resends the same bytes, so the body's digest is one.
+                event_id=webhooks.body_digest,
+                parse=whatsapp.parse_webhook,
+            )
+        )
+        webhooks.register_handler(whatsapp.VENDOR, "status", services.message_receipt_record)
+        webhooks.register_handler(whatsapp.VENDOR, "message", inbound.inbound_record)

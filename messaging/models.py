@@ -1,38 +1,161 @@
-"""Messaging records of a clinic (tenant schema). The WhatsApp issue grows this app (accounts,
-templates, conversations, inbound messages); today it holds the outbound template messages that
-reminders send through `messaging.services.message_send_template`."""
+"""Messaging records of a clinic (tenant schema): the clinic's WhatsApp account, the outbox of
+outbound messages, contacts (WhatsApp users, keyed by their business-scoped user id), inbound
+messages and the status receipts WhatsApp reports."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
 
-from docos.fields import EncryptedJSONField
+from docos.fields import EncryptedJSONField, EncryptedTextField
 from docos.models import UUIDModel
 
 
+class WhatsAppAccount(UUIDModel):
+    """The clinic's WhatsApp Business number (one per clinic). The access token is a secret:
+    encrypted. `phone_number_id` is mirrored into the public routing table (clinics.VendorRoute)
+    by `messaging.services.whatsapp_settings_update`, in the same transaction."""
+
+    slot = models.PositiveSmallIntegerField(default=1, unique=True, editable=False)  # at most one row
+    waba_id = models.CharField("WhatsApp Business Account id", max_length=32, blank=True)
+    phone_number_id = models.CharField("phone number id", max_length=32, blank=True)
+    display_number = models.CharField("display number", max_length=20, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    is_enabled = models.BooleanField("send WhatsApp messages", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_result = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"WhatsApp {self.display_number or self.phone_number_id or '(not connected)'}"
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.phone_number_id and self.access_token)
+
+
+class Contact(UUIDModel):
+    """A WhatsApp user who wrote to the clinic (or was written to). Since 2026 WhatsApp identifies
+    users by a business-scoped user id (`user_id`, e.g. "IN.1234...") and may withhold the phone
+    number, so the phone (`wa_id`) is optional; older payloads carry only the phone. Linked to a
+    patient by phone when exactly one patient has that number (or by staff, later in the inbox)."""
+
+    user_id = models.CharField(max_length=160, null=True, blank=True, unique=True)
+    wa_id = models.CharField(max_length=20, null=True, blank=True, unique=True)  # digits, no "+"
+    profile = EncryptedJSONField(default=dict, clinic_key=True)  # {"name": ..., "username": ...}
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="whatsapp_contacts"
+    )
+    opted_out_at = models.DateTimeField(null=True, blank=True)  # STOP, also when no patient is linked
+    last_inbound_at = models.DateTimeField(null=True, blank=True)  # opens the 24-hour service window
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user_id__isnull=False) | models.Q(wa_id__isnull=False), name="contact_has_an_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact {self.pk}"
+
+    @property
+    def phone(self) -> str:
+        return f"+{self.wa_id}" if self.wa_id else ""
+
+
+class InboundMessage(UUIDModel):
+    """A message a WhatsApp user sent the clinic. Unique by WhatsApp's message id: a redelivered
+    webhook stores nothing twice. The body (text, button or list reply title) is encrypted."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="inbound_messages")
+    vendor_message_id = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=24)  # text, button, interactive, image, ..., unsupported
+    body = EncryptedTextField(blank=True, clinic_key=True)
+    payload = EncryptedJSONField(
+        null=True, blank=True, clinic_key=True
+    )  # button payload / reply id, other type details
+    context_message_id = models.CharField(max_length=128, blank=True)  # the message replied to
+    sent_at = models.DateTimeField()  # WhatsApp's timestamp
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["contact", "-sent_at"], name="inbound_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.contact_id}"
+
+
+class StatusReceipt(models.Model):
+    """A status WhatsApp reported for a message id, stored once per (message id, status): the
+    dedupe record of status webhooks. Receipts that arrive before the send committed its message id
+    are applied when it does."""
+
+    vendor_message_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=10)
+    occurred_at = models.DateTimeField()
+    error_code = models.CharField(max_length=16, blank=True)
+    error_title = models.CharField(max_length=200, blank=True)
+    pricing_category = models.CharField(max_length=32, blank=True)
+    applied = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor_message_id", "status"], name="status_receipt_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_message_id} {self.status}"
+
+
 class OutboundMessage(UUIDModel):
-    """One WhatsApp template message to a patient (or their guardian), recorded before it is handed
-    to the WhatsApp client. `idempotency_key` makes a repeated send return this row instead of
-    sending again; `vendor_message_id` is how delivery receipts find it."""
+    """One WhatsApp message to a patient (or guardian) or a contact: the transactional outbox.
+
+    Written `queued` in the caller's transaction; a worker moves it queued -> sending -> sent (or
+    back to queued with `next_attempt_at` after a retryable error, or failed). Receipts move it on
+    to delivered and read. `idempotency_key` makes a repeated request return this row instead of
+    sending again; `vendor_message_id` is how receipts find it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        TEMPLATE = "template", "Template"
+        TEXT = "text", "Text"
+
+    class Purpose(models.TextChoices):
+        NOTIFICATION = "notification", "Notification"  # needs the patient's recorded consent
+        REPLY = "reply", "Reply"  # answers the user's own message (e.g. the STOP confirmation)
+        TEST = "test", "Test"  # the console's test message to staff
+
     patient = models.ForeignKey(
         "patients.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
     )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEMPLATE)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices, default=Purpose.NOTIFICATION)
     to_number = models.CharField(max_length=16, blank=True)  # E.164; empty when the patient has none
-    template_name = models.CharField(max_length=512)
-    language = models.CharField(max_length=16)
+    recipient_user_id = models.CharField(max_length=160, blank=True)  # business-scoped user id, no phone
+    template_name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
     # Template parameters quote patient details (names, times): encrypted at rest with the clinic's data key.
     parameters = EncryptedJSONField(null=True, blank=True, clinic_key=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.CharField(max_length=64, blank=True)  # a machine code, e.g. whatsapp_not_configured
+    body = EncryptedTextField(null=True, blank=True, clinic_key=True)  # text messages (null: added to a filled table)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=64, blank=True)  # a machine code, e.g. whatsapp_not_configured, 131026
+    error_title = models.CharField(max_length=200, blank=True)  # WhatsApp's title of the error, for staff
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)  # when a queued message is due
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when the current send began
+    pricing_category = models.CharField(max_length=32, blank=True)  # from the status webhook
     vendor_message_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
     idempotency_key = models.CharField(max_length=160, unique=True)
     # What the message is about, e.g. ("appointments.reminder", "<uuid>"): status listeners use it.
@@ -51,6 +174,7 @@ class OutboundMessage(UUIDModel):
             models.Index(fields=["related_type", "related_id"], name="outbound_related"),
             models.Index(fields=["patient", "-created_at"], name="outbound_patient"),
             models.Index(fields=["status", "-created_at"], name="outbound_status"),
+            models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,9 @@
 """A real Celery worker for tests, and a committed throwaway clinic for it to work in.
 
-`celery_worker` (session scope, started on first use) runs `celery -A docos worker` as a
-subprocess against the test database (the name pytest-django created) and the test Redis. Tasks
-queued with `.delay()` inside a clinic's context carry the clinic's schema, so the worker runs
-them in that schema, as in production.
+`celery_worker` (session scope, started on first use, after the fake vendors of
+tests/fake_vendors.py) runs `celery -A docos worker` as a subprocess against the test database
+(the name pytest-django created) and the test Redis. Tasks queued with `.delay()` inside a
+clinic's context carry the clinic's schema, so the worker runs them in that schema, as in production.
 
 The worker cannot see data inside a test's rolled-back transaction, so a worker test does not use
 the `db` fixture: `throwaway_clinic` creates a clinic with `clinic_create` (committed, inside
@@ -125,7 +125,7 @@ def committed_test_database(django_db_setup: Any, django_db_blocker: Any) -> Ite
 
 
 @pytest.fixture(scope="session")
-def celery_worker(committed_test_database: None, django_db_blocker: Any) -> Iterator[CeleryWorker]:
+def celery_worker(committed_test_database: None, django_db_blocker: Any, fake_graph: Any) -> Iterator[CeleryWorker]:
     from docos.celery import app
 
     with django_db_blocker.unblock():
@@ -138,6 +138,7 @@ def celery_worker(committed_test_database: None, django_db_blocker: Any) -> Iter
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "PYTHONUNBUFFERED": "1",
+        "WHATSAPP_GRAPH_BASE_URL": fake_graph.base_url,  # the fake WhatsApp Cloud API (tests/fake_vendors.py)
     }
     app.control.purge()  # messages left in the test broker by earlier runs
     log_file = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)

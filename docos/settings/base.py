@@ -187,7 +187,39 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # Vendor webhook events stored but never processed (their enqueue was lost): enqueue again.
+    "docos-webhook-sweep": {
+        "task": "docos.webhook_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "maintenance", "expires": 55},
+    },
+    # WhatsApp outbox: messages left queued (lost enqueue) or stuck sending (a worker died).
+    "messaging-outbox-sweep": {
+        "task": "messaging.outbox_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
 }
+
+# --- WhatsApp Cloud API (messaging/whatsapp.py) --------------------------------------------------
+# Off until switched on; a system check (messaging.E001) names what is missing when on. Each clinic
+# connects its own number (WABA id, phone number id, access token) in Settings -> WhatsApp; the app
+# secret (webhook signatures) and the verify token (webhook handshake) belong to the platform's Meta app.
+WHATSAPP_ENABLED = env.bool("WHATSAPP_ENABLED", default=False)
+WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="")
+WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="")
+WHATSAPP_GRAPH_BASE_URL = env("WHATSAPP_GRAPH_BASE_URL", default="https://graph.facebook.com")
+WHATSAPP_GRAPH_VERSION = env("WHATSAPP_GRAPH_VERSION", default="v27.0")
+WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
+WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=8)  # per outbound message, retryable errors
+WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=5.0)
+WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=15 * 60.0)
+# A message queued this long without being dispatched is re-enqueued by the sweeper; one found
+# `sending` this long (its worker died mid-call) is marked failed, never resent (at most once).
+WHATSAPP_QUEUED_STALE_SECONDS = env.int("WHATSAPP_QUEUED_STALE_SECONDS", default=120)
+WHATSAPP_SENDING_STALE_SECONDS = env.int("WHATSAPP_SENDING_STALE_SECONDS", default=300)
+# A queued message older than this is not sent any more (a reminder hours late does harm).
+WHATSAPP_MAX_QUEUE_AGE_SECONDS = env.int("WHATSAPP_MAX_QUEUE_AGE_SECONDS", default=6 * 3600)
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,3 +10,11 @@ DOCOS_BASE_DOMAIN = "testserver.local"
 ALLOWED_HOSTS = ["*"]
 CELERY_TASK_ALWAYS_EAGER = False
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+# WhatsApp on, against the fake Graph API the tests start (messaging.fake_graph); see tests/messaging.
+WHATSAPP_ENABLED = env.bool("WHATSAPP_ENABLED", default=True)
+WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="test-app-secret")
+WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="test-verify-token")
+WHATSAPP_GRAPH_BASE_URL = env("WHATSAPP_GRAPH_BASE_URL", default="http://127.0.0.1:9")  # nothing listens
+WHATSAPP_TIMEOUT_SECONDS = 5.0
+WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=0.2)
+WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=1.0)

@@ -193,6 +193,10 @@ CLINIC_KEYED = {
     ("documents.PatientDocument", "original_name"),
     ("documents.PatientDocument", "title"),
     ("messaging.OutboundMessage", "parameters"),
+    ("messaging.OutboundMessage", "body"),
+    ("messaging.InboundMessage", "body"),
+    ("messaging.InboundMessage", "payload"),
+    ("messaging.Contact", "profile"),
     ("patients.Patient", "allergies"),
     ("patients.Patient", "chronic_conditions"),
     ("patients.PatientImport", "errors"),
@@ -206,7 +210,8 @@ CLINIC_KEYED = {
 def test_rotation_discovers_every_encrypted_column_and_its_key():
     columns = encryption_rotate.encrypted_columns()
     found = {(c.model._meta.label, c.field.name) for c in columns}
-    assert {("accounts.User", "totp_secret"), *CLINIC_KEYED} <= found
+    ring_keyed = {("accounts.User", "totp_secret"), ("messaging.WhatsAppAccount", "access_token")}
+    assert {*ring_keyed, ("docos.WebhookEvent", "body"), *CLINIC_KEYED} <= found
     clinic_keyed = {(c.model._meta.label, c.field.name) for c in columns if c.field.clinic_key}
     assert clinic_keyed == CLINIC_KEYED  # TOTP secrets (also in the public schema) stay on the ring
 

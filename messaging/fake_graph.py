@@ -1,0 +1,288 @@
+"""A fake WhatsApp Cloud API (Graph API) for tests and the demo: stdlib only, runnable on its own.
+
+    python -m messaging.fake_graph --port 8765 [--token T]    # then WHATSAPP_GRAPH_BASE_URL=http://127.0.0.1:8765
+
+It implements `POST /{version}/{phone_number_id}/messages` as Meta documents it: a Bearer token,
+a JSON body with `messaging_product: "whatsapp"`, a recipient (`to` phone number or `recipient`
+business-scoped user id) and a `type` with its object (text.body up to 4096 characters; template
+name and language.code); the answer
+`{"messaging_product": "whatsapp", "contacts": [{"input", "wa_id"}],
+"messages": [{"id": "wamid...", "message_status": "accepted"}]}`
+or an error body `{"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}`.
+
+It records every request it received (`server.requests`, or GET /_fake/requests) and can be told
+to fail: `server.script(status=..., code=...)` queues failures for the next requests (POST
+/_fake/fail with the same JSON does this over HTTP), `server.fail_recipient(to, code)` fails every
+message to one recipient; `server.reset()` (POST /_fake/reset) clears both and the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PATH_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/messages/?$")
+TYPES = {"text", "template", "image", "document", "audio", "video", "sticker", "location", "contacts", "interactive"}
+ERROR_MESSAGES = {
+    100: ("OAuthException", "(#100) Invalid parameter"),
+    190: ("OAuthException", "Error validating access token: Session has expired"),
+    130429: ("OAuthException", "(#130429) Rate limit hit"),
+    131000: ("OAuthException", "(#131000) Something went wrong"),
+    131026: ("OAuthException", "(#131026) Message undeliverable"),
+    131047: ("OAuthException", "(#131047) Re-engagement message"),
+    131050: ("OAuthException", "(#131050) User stopped marketing messages"),
+    131056: ("OAuthException", "(#131056) (Business Account, Consumer Account) pair rate limit hit"),
+    132001: ("OAuthException", "(#132001) Template name does not exist in the translation"),
+}
+
+
+@dataclass
+class Failure:
+    status: int
+    code: int | None = None
+    retry_after: int | None = None
+    delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    authorization: str
+    body: Any
+    answer_status: int = 0
+    message_id: str = ""
+
+
+@dataclass
+class FakeGraphState:
+    token: str | None = None  # when set, only this Bearer token is accepted
+    requests: list[Recorded] = field(default_factory=list)
+    scripted: list[Failure] = field(default_factory=list)
+    by_recipient: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def error_body(code: int, message: str | None = None, *, details: str = "") -> dict[str, Any]:
+    kind, text = ERROR_MESSAGES.get(code, ("OAuthException", f"(#{code}) Error"))
+    return {
+        "error": {
+            "message": message or text,
+            "type": kind,
+            "code": code,
+            "error_subcode": 2494010 if code == 131047 else None,
+            "error_data": {"messaging_product": "whatsapp", "details": details or text},
+            "fbtrace_id": uuid.uuid4().hex[:22],
+        }
+    }
+
+
+def _validate(body: Any) -> str | None:
+    """The first problem with a send request, as Meta's (#100) details would name it."""
+    if not isinstance(body, dict):
+        return "The request body is not a JSON object."
+    if body.get("messaging_product") != "whatsapp":
+        return "The parameter messaging_product is required and must be whatsapp."
+    if not (body.get("to") or body.get("recipient")):
+        return "The parameter to (or recipient) is required."
+    kind = body.get("type", "text")
+    if kind not in TYPES:
+        return f"Unsupported message type {kind!r}."
+    obj = body.get(kind)
+    if not isinstance(obj, dict):
+        return f"The parameter {kind} is required."
+    if kind == "text":
+        text = obj.get("body")
+        if not isinstance(text, str) or not text.strip():
+            return "The parameter text['body'] is required."
+        if len(text) > 4096:
+            return "Param text['body'] must be at most 4096 characters long."
+    if kind == "template":
+        if not isinstance(obj.get("name"), str) or not obj["name"]:
+            return "The parameter template['name'] is required."
+        language = obj.get("language")
+        if not isinstance(language, dict) or not language.get("code"):
+            return "The parameter template['language']['code'] is required."
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeGraphServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return raw.decode(errors="replace")
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/_fake/requests":
+            state = self.server.state
+            with state.lock:
+                records = [r.__dict__ for r in state.requests]
+            self._answer(200, records)
+            return
+        self._answer(404, error_body(100, "Unknown path"))
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        body = self._body()
+        if self.path.startswith("/_fake/"):
+            self._control(self.path, body)
+            return
+        record = Recorded("POST", self.path, self.headers.get("Authorization", ""), body)
+        with state.lock:
+            state.requests.append(record)
+            failure = state.scripted.pop(0) if state.scripted else None
+        status, answer, headers = self._send(record, body, failure)
+        record.answer_status = status
+        if failure is not None and failure.delay:
+            threading.Event().wait(failure.delay)
+        self._answer(status, answer, headers)
+
+    def _send(self, record: Recorded, body: Any, failure: Failure | None) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        match = PATH_RE.match(self.path.split("?", 1)[0])
+        if match is None:
+            return 400, error_body(100, "Unsupported post request."), {}
+        auth = record.authorization
+        if not auth.startswith("Bearer ") or not auth[7:].strip() or (state.token and auth[7:] != state.token):
+            return 401, error_body(190), {}
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            if failure.code is None:
+                return failure.status, {"error": {"message": "Service unavailable", "code": 2}}, headers
+            return failure.status, error_body(failure.code), headers
+        problem = _validate(body)
+        if problem:
+            return 400, error_body(100, details=problem), {}
+        recipient = str(body.get("to") or body.get("recipient"))
+        code = state.by_recipient.get(recipient)
+        if code is not None:
+            return 400, error_body(code), {}
+        message_id = "wamid." + uuid.uuid4().hex.upper()
+        record.message_id = message_id
+        contact: dict[str, str] = {"input": recipient}
+        if body.get("to"):
+            contact["wa_id"] = "".join(ch for ch in recipient if ch.isdigit())
+        else:
+            contact["user_id"] = recipient
+        return (
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [{"id": message_id, "message_status": "accepted"}],
+            },
+            {},
+        )
+
+    def _control(self, path: str, body: Any) -> None:
+        state = self.server.state
+        if path.rstrip("/") == "/_fake/reset":
+            self.server.reset()
+        elif path.rstrip("/") == "/_fake/fail" and isinstance(body, dict):
+            self.server.script(
+                status=int(body.get("status", 400)),
+                code=body.get("code"),
+                times=int(body.get("times", 1)),
+                retry_after=body.get("retry_after"),
+            )
+        elif path.rstrip("/") == "/_fake/fail_recipient" and isinstance(body, dict):
+            with state.lock:
+                state.by_recipient[str(body["to"])] = int(body["code"])
+        else:
+            self._answer(404, {"ok": False})
+            return
+        self._answer(200, {"ok": True})
+
+
+class FakeGraphServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> None:
+        super().__init__((host, port), _Handler)
+        self.state = FakeGraphState(token=token)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeGraphServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-graph", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    # --- switches -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.requests.clear()
+            self.state.scripted.clear()
+            self.state.by_recipient.clear()
+
+    def script(
+        self, *, status: int, code: int | None = None, times: int = 1, retry_after: int | None = None, delay: float = 0
+    ) -> None:
+        """The next `times` send requests fail with this HTTP status and Meta error code."""
+        with self.state.lock:
+            self.state.scripted.extend(Failure(status, code, retry_after, delay) for _ in range(times))
+
+    def fail_recipient(self, to: str, code: int) -> None:
+        with self.state.lock:
+            self.state.by_recipient[to] = code
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def sent(self) -> list[Recorded]:
+        """The requests that were accepted (answered with a message id)."""
+        return [r for r in self.requests if r.message_id]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake WhatsApp Cloud API for tests and the demo.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--token", default=None, help="accept only this access token")
+    args = parser.parse_args(argv)
+    server = FakeGraphServer(args.host, args.port, token=args.token)
+    print(f"fake Graph API on {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""The WhatsApp Cloud API client: the only module that talks to Meta's Graph API, and the parser of
+its webhook payloads into typed items.
+
+Why a thin client and not pywa: pywa (4.5) is well made (typed updates, signature checks), but its
+`GraphAPI` overwrites the HTTP session's base URL with `https://graph.facebook.com/v{version}`, so
+it cannot be pointed at a configurable base URL (our fake Graph API in tests and the demo) without
+patching it, and its update handling is built around its own web server (Flask/FastAPI/Starlette).
+We need three calls (send a template, send a text, later media) and one webhook shape; a small
+client on urllib3 (already installed with boto3) keeps the contract visible and testable.
+
+Sending: `POST {WHATSAPP_GRAPH_BASE_URL}/{WHATSAPP_GRAPH_VERSION}/{phone_number_id}/messages` with
+the clinic's access token as a Bearer token. A recipient is addressed by phone (`to`, E.164) when
+we have one, else by business-scoped user id (`recipient`), as Meta asks for users who hide their
+number. `biz_opaque_callback_data` carries our message id, so status webhooks can be matched even
+when a send's answer was lost.
+
+Errors become `docos.webhooks.VendorError`: retryable (HTTP 429 and 5xx, network errors, Meta's
+throughput and pair-rate codes 130429/131056, temporary codes) or permanent (the 24-hour window
+131047, undeliverable 131026, stopped marketing 131050, template errors 132000-132018, invalid
+parameters, a bad token). An error body is Meta's documented
+`{"error": {"message", "type", "code", "error_subcode", "error_data": {"details"}, "fbtrace_id"}}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import urllib3
+from django.conf import settings
+
+from docos.webhooks import Delivery, VendorError
+
+logger = logging.getLogger(__name__)
+
+VENDOR = "whatsapp"
+
+RETRYABLE_CODES = frozenset(
+    {
+        1,  # API unknown (temporary)
+        2,  # API service (temporary)
+        4,  # application request limit reached
+        80007,  # WhatsApp Business Account rate limit
+        130429,  # throughput (cloud API rate limit) reached
+        131000,  # something went wrong
+        131016,  # service unavailable
+        131056,  # pair rate limit: too many messages to the same user
+        133004,  # server temporarily unavailable
+    }
+)
+PERMANENT_CODES = frozenset(
+    {
+        0,  # authentication exception
+        3,  # capability or permissions
+        10,  # permission denied
+        100,  # invalid parameter
+        190,  # access token expired or invalid
+        200,  # permissions
+        131008,  # required parameter missing
+        131009,  # parameter value not valid
+        131021,  # recipient cannot be sender
+        131026,  # message undeliverable
+        131031,  # account locked
+        131042,  # payment problem
+        131045,  # phone number not registered
+        131047,  # re-engagement: more than 24 hours since the user last wrote
+        131050,  # the user stopped marketing messages
+        131051,  # unsupported message type
+        131052,  # media download error
+        131053,  # media upload error
+        *range(132000, 132019),  # template errors (not found, parameters, paused, disabled, ...)
+        133010,  # phone number not registered on the Cloud API
+    }
+)
+ERROR_TITLES = {
+    130429: "Rate limit hit",
+    131026: "Message undeliverable",
+    131047: "Re-engagement message",
+    131050: "User stopped marketing messages",
+    131056: "Pair rate limit hit",
+    132000: "Template parameter count mismatch",
+    132001: "Template does not exist",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    phone_number_id: str
+    access_token: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    wa_id: str = ""
+    user_id: str = ""
+    message_status: str = ""  # "accepted" or "held_for_quality_assessment"
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _pool() -> urllib3.PoolManager:
+    return urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
+
+
+def messages_url(phone_number_id: str) -> str:
+    base = str(settings.WHATSAPP_GRAPH_BASE_URL).rstrip("/")
+    return f"{base}/{settings.WHATSAPP_GRAPH_VERSION}/{phone_number_id}/messages"
+
+
+def _recipient(to: str, user_id: str) -> dict[str, str]:
+    if to:
+        return {"to": to}
+    if user_id:
+        return {"recipient": user_id}
+    raise VendorError(permanent=True, code="no_recipient", message="No phone number or user id to send to.")
+
+
+def template_payload(
+    *, to: str, user_id: str, name: str, language: str, body_parameters: list[Any], callback_data: str = ""
+) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if body_parameters:
+        template["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": str(value)} for value in body_parameters]}
+        ]
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_recipient(to, user_id),
+        "type": "template",
+        "template": template,
+    }
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
+def text_payload(*, to: str, user_id: str, body: str, callback_data: str = "") -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_recipient(to, user_id),
+        "type": "text",
+        "text": {"preview_url": False, "body": body},
+    }
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
+def send(credentials: Credentials, payload: dict[str, Any]) -> SendResult:
+    """POST one message; the SendResult on success, VendorError otherwise (never another exception
+    for HTTP or network trouble)."""
+    if not credentials.phone_number_id or not credentials.access_token:
+        raise VendorError(permanent=True, code="not_configured", message="WhatsApp is not configured.")
+    try:
+        response = _pool().request(
+            "POST",
+            messages_url(credentials.phone_number_id),
+            body=json.dumps(payload).encode(),
+            headers={"Authorization": f"Bearer {credentials.access_token}", "Content-Type": "application/json"},
+            timeout=urllib3.Timeout(connect=5.0, read=float(settings.WHATSAPP_TIMEOUT_SECONDS)),
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        # Connection refused/reset or a timeout. A read timeout may hide a send that happened; the
+        # outbox treats every network error as retryable and relies on the callback data to match a
+        # late status webhook (see messaging.services, "at most once").
+        raise VendorError(permanent=False, code="network", message=type(exc).__name__) from exc
+    body = _json(response.data)
+    if 200 <= response.status < 300:
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):
+            raise VendorError(permanent=False, code="bad_response", message="No message id in the answer.")
+        contact = (body.get("contacts") or [{}])[0] or {}
+        return SendResult(
+            message_id=str(messages[0]["id"]),
+            wa_id=str(contact.get("wa_id", "")),
+            user_id=str(contact.get("user_id", "")),
+            message_status=str(messages[0].get("message_status", "")),
+        )
+    raise error_from_response(response.status, body, response.headers.get("Retry-After"))
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data or b"null")
+    except ValueError:
+        return None
+
+
+def error_from_response(status: int, body: Any, retry_after: str | None = None) -> VendorError:
+    """Map an HTTP error answer of the Graph API to a VendorError."""
+    error = body.get("error") if isinstance(body, dict) else None
+    code: int | None = None
+    message = f"HTTP {status}"
+    if isinstance(error, dict):
+        try:
+            code = int(error.get("code"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            code = None
+        message = str(error.get("message") or message)[:200]
+    delay: float | None = None
+    try:
+        delay = float(retry_after) if retry_after else None
+    except ValueError:
+        delay = None
+    if code is not None:
+        if code in RETRYABLE_CODES:
+            return VendorError(permanent=False, code=str(code), message=message, retry_after=delay)
+        if code in PERMANENT_CODES:
+            return VendorError(permanent=True, code=str(code), message=message)
+    permanent = not (status == 429 or status >= 500)
+    return VendorError(permanent=permanent, code=str(code if code is not None else status), message=message)
+
+
+def error_title(code: str, fallback: str = "") -> str:
+    try:
+        return ERROR_TITLES.get(int(code), fallback)
+    except ValueError:
+        return fallback
+
+
+# --- webhook payloads -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    message_id: str
+    status: str  # sent, delivered, read, failed (others, e.g. "deleted", are ignored)
+    occurred_at: dt.datetime
+    recipient_id: str = ""
+    recipient_user_id: str = ""
+    callback_data: str = ""
+    pricing_category: str = ""
+    error_code: str = ""
+    error_title: str = ""
+
+
+@dataclass(frozen=True)
+class InboundUpdate:
+    message_id: str
+    kind: str
+    occurred_at: dt.datetime
+    from_phone: str = ""  # digits, as WhatsApp gives them; may be empty for username users
+    from_user_id: str = ""  # business-scoped user id
+    profile_name: str = ""
+    username: str = ""
+    text: str = ""  # text body, button text or reply title
+    reply_id: str = ""  # button payload or interactive reply id
+    context_message_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # the type-specific object (media ids, location, ...)
+
+
+def _moment(value: Any) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return dt.datetime.now(tz=dt.UTC)
+
+
+def _status(raw: dict[str, Any]) -> StatusUpdate:
+    errors = raw.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    pricing = raw.get("pricing") if isinstance(raw.get("pricing"), dict) else {}
+    return StatusUpdate(
+        message_id=str(raw.get("id", "")),
+        status=str(raw.get("status", "")),
+        occurred_at=_moment(raw.get("timestamp")),
+        recipient_id=str(raw.get("recipient_id", "")),
+        recipient_user_id=str(raw.get("recipient_user_id", "")),
+        callback_data=str(raw.get("biz_opaque_callback_data", "")),
+        pricing_category=str((pricing or {}).get("category", ""))[:32],
+        error_code=str(first.get("code", ""))[:16],
+        error_title=str(first.get("title") or first.get("message") or "")[:200],
+    )
+
+
+def _inbound(raw: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundUpdate:
+    kind = str(raw.get("type", "unsupported"))
+    from_phone = str(raw.get("from", "") or "")
+    from_user_id = str(raw.get("from_user_id", "") or "")
+    contact = next(
+        (
+            c
+            for c in contacts
+            if (from_user_id and c.get("user_id") == from_user_id) or (from_phone and c.get("wa_id") == from_phone)
+        ),
+        contacts[0] if len(contacts) == 1 else {},
+    )
+    from_user_id = from_user_id or str(contact.get("user_id", "") or "")
+    from_phone = from_phone or str(contact.get("wa_id", "") or "")
+    text, reply_id = "", ""
+    found = raw.get(kind)
+    details: dict[str, Any] = found if isinstance(found, dict) else {}
+    if kind == "text":
+        text = str(details.get("body", ""))
+        details = {}
+    elif kind == "button":  # a template's quick-reply button
+        text, reply_id = str(details.get("text", "")), str(details.get("payload", ""))
+        details = {}
+    elif kind == "interactive":
+        reply = details.get(str(details.get("type", ""))) or {}
+        text, reply_id = str(reply.get("title", "")), str(reply.get("id", ""))
+        details = {"type": details.get("type", "")}
+    context: dict[str, Any] = raw["context"] if isinstance(raw.get("context"), dict) else {}
+    profile: dict[str, Any] = contact["profile"] if isinstance(contact.get("profile"), dict) else {}
+    return InboundUpdate(
+        message_id=str(raw.get("id", "")),
+        kind=kind[:24],
+        occurred_at=_moment(raw.get("timestamp")),
+        from_phone="".join(ch for ch in from_phone if ch.isdigit())[:20],
+        from_user_id=from_user_id[:160],
+        profile_name=str((profile or {}).get("name", "")),
+        username=str(contact.get("username", "") or ""),
+        text=text,
+        reply_id=reply_id[:256],
+        context_message_id=str((context or {}).get("id", ""))[:128],
+        details=details or {},
+    )
+
+
+def parse_webhook(body: bytes) -> list[Delivery]:
+    """A webhook body -> typed deliveries: ("status", StatusUpdate) and ("message", InboundUpdate),
+    each for the business phone number id it arrived on. Other fields (template status updates,
+    account updates, ...) come back under their field name, for the dispatcher to log and skip."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ValueError("not JSON") from exc
+    if not isinstance(data, dict) or data.get("object") != "whatsapp_business_account":
+        raise ValueError("not a WhatsApp Business Account event")
+    deliveries: list[Delivery] = []
+    for entry in data.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            field_name = str((change or {}).get("field", ""))
+            account = str(((value.get("metadata") or {}).get("phone_number_id")) or (entry or {}).get("id") or "")
+            if field_name != "messages":
+                deliveries.append(Delivery(account_id=account, kind=field_name or "unknown", payload=None))
+                continue
+            for raw_status in value.get("statuses") or []:
+                if isinstance(raw_status, dict) and raw_status.get("id"):
+                    deliveries.append(Delivery(account_id=account, kind="status", payload=_status(raw_status)))
+            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+            for raw_message in value.get("messages") or []:
+                if isinstance(raw_message, dict) and raw_message.get("id"):
+                    deliveries.append(
+                        Delivery(account_id=account, kind="message", payload=_inbound(raw_message, contacts))
+                    )
+    return deliveries

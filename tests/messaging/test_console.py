@@ -1,0 +1,64 @@
+"""Settings -> WhatsApp: settings.manage only; the token is stored encrypted and never shown; the
+routing table follows; the test message shows WhatsApp's real answer."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from clinics.models import VendorRoute
+from messaging.models import WhatsAppAccount
+from tests.messaging.conftest import PHONE_ID_A
+
+FORM = {
+    "waba_id": "102290129340398",
+    "phone_number_id": PHONE_ID_A,
+    "display_number": "+91 80 4123 4567",
+    "access_token": "EAAG-secret-token",
+    "is_enabled": "on",
+}
+
+
+def test_the_owner_connects_the_clinic_number(clinic_a, client_for, graph):
+    client = client_for(clinic_a, "owner")
+    assert client.get("/settings/whatsapp/").status_code == 200
+    response = client.post("/settings/whatsapp/", FORM)
+    assert response.status_code == 302
+    page = client.get("/settings/whatsapp/").content.decode()
+    assert "EAAG-secret-token" not in page and "A token is stored" in page
+    with tenant_context(clinic_a.clinic):
+        account = WhatsAppAccount.objects.get()
+        assert (account.phone_number_id, account.access_token, account.is_enabled) == (
+            PHONE_ID_A, "EAAG-secret-token", True,
+        )  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT access_token FROM messaging_whatsappaccount")
+            assert b"EAAG" not in bytes(cursor.fetchone()[0])
+    connection.set_schema_to_public()
+    assert VendorRoute.objects.get(account_id=PHONE_ID_A).clinic_id == clinic_a.clinic.pk
+    # Saving again without a token keeps the stored one.
+    client.post("/settings/whatsapp/", {**FORM, "access_token": "", "display_number": "+91 80 4123 0000"})
+    with tenant_context(clinic_a.clinic):
+        assert WhatsAppAccount.objects.get().access_token == "EAAG-secret-token"
+
+
+def test_switching_on_without_credentials_is_refused(clinic_a, client_for, graph):
+    response = client_for(clinic_a, "owner").post("/settings/whatsapp/", {**FORM, "access_token": ""})
+    assert response.status_code == 400 and b"access token" in response.content
+
+
+def test_the_test_message_shows_the_real_result(clinic_a, client_for, graph):
+    client = client_for(clinic_a, "owner")
+    client.post("/settings/whatsapp/", FORM)
+    response = client.post("/settings/whatsapp/test/", {"to_number": "98450 12345"}, follow=True)
+    assert b"Test message sent" in response.content and b"wamid." in response.content
+    graph.script(status=400, code=131026)
+    response = client.post("/settings/whatsapp/test/", {"to_number": "98450 12345"}, follow=True)
+    assert b"The test message failed: 131026" in response.content
+
+
+def test_front_desk_cannot_change_whatsapp_settings(clinic_a, client_for, graph):
+    client = client_for(clinic_a, "front_desk")
+    assert client.get("/settings/whatsapp/").status_code == 403
+    assert client.post("/settings/whatsapp/", FORM).status_code == 403
+    assert client.post("/settings/whatsapp/test/", {"to_number": "98450 12345"}).status_code == 403
