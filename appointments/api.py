@@ -17,10 +17,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +30,7 @@ from appointments.models import Appointment, QueueEntry
 from appointments.schedule import free_slots, location_tz
 from clinical.models import Visit
 from docos.api_errors import ErrorSerializer, error_responses
+from docos.api_pagination import ApiPagination, paginate
 
 
 class Conflict(APIException):
@@ -278,6 +278,7 @@ def _location(request: Request, location_id: Any) -> Any:
 
 class AppointmentListView(APIView):
     required_capability = {"GET": "appointments.view", "POST": "appointments.manage"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="appointments_list",
@@ -285,7 +286,7 @@ class AppointmentListView(APIView):
         description="Requires `appointments.view`. Filter by local `date` (+ `days`), `doctor`, `location`, "
         "`patient` and `status` (`active` = booked, confirmed, checked in or in consultation). Only the caller's "
         "locations. Ordered by start.",
-        parameters=[AppointmentListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[AppointmentListQuery],
         responses={200: AppointmentOutput(many=True), **error_responses(400, 401, 403)},
         tags=["appointments"],
     )
@@ -304,9 +305,7 @@ class AppointmentListView(APIView):
             patient=selectors.patient_get(filters["patient"]) if "patient" in filters else None,
             status=filters.get("status", ""),
         )
-        paginator = PageNumberPagination()
-        page: list[Appointment] = paginator.paginate_queryset(appointments, request, view=self) or []
-        return paginator.get_paginated_response([_data(a) for a in page])
+        return paginate(self, request, appointments, _data)
 
     @extend_schema(
         operation_id="appointments_create",

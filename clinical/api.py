@@ -9,10 +9,9 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +25,7 @@ from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
 from docos.api_errors import error_responses
+from docos.api_pagination import ApiPagination, paginate
 
 RefOutput = ClinicalRefOutput
 
@@ -214,12 +214,6 @@ def _items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**{k: v for k, v in row.items() if k != "drug_id"}, "drug": row.get("drug_id")} for row in rows]
 
 
-def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
-    paginator = PageNumberPagination()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    return paginator.get_paginated_response([serialize(obj) for obj in page])
-
-
 _visit_fields = (
     "visit_at",
     "clinician",
@@ -241,12 +235,13 @@ _visit_fields = (
 
 class PatientVisitsView(APIView):
     required_capability = {"GET": "clinical.view", "POST": "clinical.edit"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="patient_visits_list",
         summary="A patient's visits",
         description="Requires `clinical.view`. Newest first; only visits at the caller's locations.",
-        parameters=[VisitListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[VisitListQuery],
         responses={200: VisitSummaryOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["visits"],
     )
@@ -257,7 +252,7 @@ class PatientVisitsView(APIView):
         visits = selectors.visit_list(
             user=_user(request), patient=patient, status=query.validated_data.get("status", "")
         )
-        return _paginated(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
+        return paginate(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
 
     @extend_schema(
         operation_id="patient_visits_create",
@@ -365,12 +360,13 @@ class VisitAddendaView(APIView):
 
 class PrescriptionListView(APIView):
     required_capability = {"GET": "prescriptions.view", "POST": "prescriptions.write"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="prescriptions_list",
         summary="Prescriptions",
         description="Requires `prescriptions.view`. Newest first; filter with `patient` and `status`.",
-        parameters=[PrescriptionListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[PrescriptionListQuery],
         responses={200: PrescriptionOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["prescriptions"],
     )
@@ -382,7 +378,7 @@ class PrescriptionListView(APIView):
         prescriptions = selectors.prescription_list(
             user=_user(request), patient=patient, status=filters.get("status", "")
         ).prefetch_related("items")
-        return _paginated(self, request, prescriptions, _prescription_data)
+        return paginate(self, request, prescriptions, _prescription_data)
 
     @extend_schema(
         operation_id="prescriptions_create",

@@ -41,6 +41,26 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
     return {"non_field_errors": exc.messages}
 
 
+def flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as one level: `{"items.0.drug_name": ["This field is required."]}`.
+
+    Nested serializers give dicts, lists of them give lists (or dicts keyed by index), and a field's
+    own messages are a list of strings; every message ends up under its dotted path."""
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            fields.update(flat_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+        return fields
+    if isinstance(detail, list | tuple):
+        if all(not isinstance(item, dict | list | tuple) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]} if detail else {}
+        fields = {}
+        for index, item in enumerate(detail):
+            fields.update(flat_fields(item, f"{prefix}.{index}" if prefix else str(index)))
+        return fields
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -53,8 +73,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # In development, let Django show its debug page; otherwise answer in the API's shape.
         return None if settings.DEBUG else _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", "The request has invalid fields.", detail)
+        response.data = error_body("invalid", "The request has invalid fields.", flat_fields(exc.detail))
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
@@ -98,7 +117,8 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
     # DRF's metaclass moves declared fields out of the class, so this does not shadow `Serializer.fields`.
     fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="Per-field messages for `invalid` (400); empty otherwise.",
+        help_text="Per-field messages for `invalid` (400); empty otherwise. Nested fields are named by their "
+        "dotted path, e.g. `items.0.drug_name`; errors of the whole request are under `non_field_errors`.",
     )
 
 
@@ -106,15 +126,17 @@ class ErrorSerializer(serializers.Serializer[Any]):
     error = ErrorDetailSerializer()
 
 
-_ERROR_DESCRIPTIONS = {
-    400: "Invalid input (`invalid`), with per-field messages.",
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input (`invalid`, with per-field messages), or a body that is not valid JSON (`parse_error`).",
     401: "Not signed in, or the token is unknown, expired or revoked.",
-    403: "Signed in, but lacking the capability this endpoint requires.",
+    403: "Signed in, but lacking the capability this endpoint requires (`permission_denied`), or the clinic's "
+    "account is suspended (`clinic_suspended`).",
     404: "No such object (also for objects of another clinic or location).",
     405: "Method not allowed.",
+    415: "A body in another format than `application/json` (`unsupported_media_type`).",
 }
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """`responses={200: Out, **error_responses(401, 403)}` in `extend_schema`."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}

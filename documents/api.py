@@ -11,10 +11,9 @@ from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from accounts.api_refs import RefOutput, StaffRefOutput
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from docos.api_errors import ErrorSerializer, error_responses
+from docos.api_pagination import ApiPagination, paginate
 from docos.storage import FileUnavailable
 from documents import consents, selectors
 from documents import services as documents
@@ -219,12 +219,6 @@ def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
-    paginator = PageNumberPagination()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    return paginator.get_paginated_response([serialize(obj) for obj in page])
-
-
 def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -235,7 +229,6 @@ def _pdf(data: bytes, filename: str) -> FileResponse:
     return attachment_response(data, filename=filename, content_type="application/pdf")
 
 
-PAGE_PARAM = OpenApiParameter("page", int, description="Page number (50 per page).")
 PDF_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF (attachment).")
 
 # --- documents -----------------------------------------------------------------------------------
@@ -243,13 +236,14 @@ PDF_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF 
 
 class PatientDocumentsView(APIView):
     required_capability = {"GET": "documents.view", "POST": "documents.upload"}
+    pagination_class = ApiPagination
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="patient_documents_list",
         summary="A patient's documents",
         description="Requires `documents.view`. Newest first; only documents filed at the caller's locations.",
-        parameters=[DocumentListQuery, PAGE_PARAM],
+        parameters=[DocumentListQuery],
         responses={200: DocumentOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["documents"],
     )
@@ -257,7 +251,7 @@ class PatientDocumentsView(APIView):
         patient = selectors.patient_get(id)
         filters = _query(DocumentListQuery, request)
         queryset = selectors.document_list(user=_user(request), patient=patient, category=filters.get("category", ""))
-        return _paginated(self, request, queryset, lambda document: DocumentOutput(document).data)
+        return paginate(self, request, queryset, lambda document: DocumentOutput(document).data)
 
     @extend_schema(
         operation_id="patient_documents_upload",
@@ -336,29 +330,30 @@ class DocumentDownloadView(APIView):
 
 class ConsentTemplateListView(APIView):
     required_capability = "consents.manage"
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="consent_templates_list",
         summary="Consent templates in use",
         description="Requires `consents.manage`.",
-        parameters=[PAGE_PARAM],
         responses={200: ConsentTemplateOutput(many=True), **error_responses(401, 403)},
         tags=["consents"],
     )
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginate(
             self, request, selectors.consent_templates(), lambda template: ConsentTemplateOutput(template).data
         )
 
 
 class ConsentListView(APIView):
     required_capability = {"GET": "consents.manage", "POST": "consents.manage"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="consents_list",
         summary="Signed consent forms",
         description="Requires `consents.manage`. Newest first; filter with `patient`.",
-        parameters=[PatientQuery, PAGE_PARAM],
+        parameters=[PatientQuery],
         responses={200: ConsentOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["consents"],
     )
@@ -366,7 +361,7 @@ class ConsentListView(APIView):
         filters = _query(PatientQuery, request)
         patient = selectors.patient_get(filters["patient"]) if filters.get("patient") else None
         queryset = selectors.consent_list(user=_user(request), patient=patient)
-        return _paginated(self, request, queryset, lambda consent: ConsentOutput(consent).data)
+        return paginate(self, request, queryset, lambda consent: ConsentOutput(consent).data)
 
     @extend_schema(
         operation_id="consents_create",
@@ -444,29 +439,30 @@ class ConsentPdfView(APIView):
 
 class CertificateTemplateListView(APIView):
     required_capability = "certificates.sign"
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="certificate_templates_list",
         summary="Certificate templates in use",
         description="Requires `certificates.sign`.",
-        parameters=[PAGE_PARAM],
         responses={200: CertificateTemplateOutput(many=True), **error_responses(401, 403)},
         tags=["certificates"],
     )
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginate(
             self, request, selectors.certificate_templates(), lambda template: CertificateTemplateOutput(template).data
         )
 
 
 class CertificateListView(APIView):
     required_capability = {"GET": "clinical.view", "POST": "certificates.sign"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="certificates_list",
         summary="Signed certificates",
         description="Requires `clinical.view`. Newest first; filter with `patient` and `kind`.",
-        parameters=[CertificateListQuery, PAGE_PARAM],
+        parameters=[CertificateListQuery],
         responses={200: CertificateOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["certificates"],
     )
@@ -474,7 +470,7 @@ class CertificateListView(APIView):
         filters = _query(CertificateListQuery, request)
         patient = selectors.patient_get(filters["patient"]) if filters.get("patient") else None
         queryset = selectors.certificate_list(user=_user(request), patient=patient, kind=filters.get("kind", ""))
-        return _paginated(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
+        return paginate(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
 
     @extend_schema(
         operation_id="certificates_create",

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Location, User
 from docos.api_errors import ErrorSerializer, error_body, error_responses
+from docos.api_pagination import ApiPagination
 from patients import selectors, services
 from patients.models import BloodGroup, Patient, Sex
 
@@ -165,10 +165,6 @@ class PatientListQuery(serializers.Serializer[Any]):
     )
 
 
-class PatientPagination(PageNumberPagination):
-    page_size = 50
-
-
 # --- views ---------------------------------------------------------------------------------------
 
 
@@ -193,6 +189,7 @@ _DUPLICATE_409 = OpenApiResponse(
 
 class PatientListView(APIView):
     required_capability = {"GET": "patients.view", "POST": "patients.edit"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="patients_list",
@@ -202,7 +199,7 @@ class PatientListView(APIView):
             "(at most 200 matches for a name; similar names are added on the first page when few match exactly). "
             "Staff restricted to locations see patients registered or seen at those locations."
         ),
-        parameters=[PatientListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[PatientListQuery],
         responses={200: PatientBriefOutput(many=True), **error_responses(400, 401, 403)},
         tags=["patients"],
     )
@@ -210,7 +207,7 @@ class PatientListView(APIView):
         query = PatientListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         found = selectors.patient_search(user=_user(request), query=query.validated_data.get("q", ""))
-        paginator = PatientPagination()
+        paginator = ApiPagination()
         page = paginator.paginate_queryset(found.queryset, request, view=self) or []
         rows = selectors.as_rows(page)
         if paginator.page is not None and paginator.page.number == 1:
