@@ -149,7 +149,7 @@ class AppointmentOutput(serializers.Serializer[Appointment]):
     def get_local_start(self, obj: Appointment) -> str:
         return obj.starts_at.astimezone(location_tz(obj.location)).isoformat()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field({"type": "integer", "nullable": True, "description": "Once checked in."})
     def get_queue_token(self, obj: Appointment) -> int | None:
         entry = QueueEntry.objects.filter(appointment=obj).only("token").first()
         return entry.token if entry else None
@@ -160,6 +160,13 @@ class AppointmentOutput(serializers.Serializer[Appointment]):
 
 
 class AppointmentInput(serializers.Serializer[Any]):
+    # A far-future example, so the example stays bookable (outside hours, with no clash) for years.
+    openapi_examples = {
+        "starts_at": "2036-11-24T10:30:00+05:30",
+        "notes": "Follow-up for blood sugar",
+        "outside_hours": True,
+        "overbook": False,
+    }
     patient = serializers.UUIDField(help_text="Required when booking.")
     clinician = serializers.UUIDField(help_text="The doctor (required when booking).")
     location = serializers.UUIDField(help_text="One of the caller's locations (required when booking).")
@@ -206,6 +213,7 @@ class CancelInput(serializers.Serializer[Any]):
 
 
 class CompleteInput(serializers.Serializer[Any]):
+    openapi_examples = {"visit": None}
     visit = serializers.UUIDField(
         required=False, allow_null=True, help_text="An existing visit of the patient to link; else a draft is opened."
     )

@@ -1,10 +1,12 @@
-"""How the OpenAPI schema of /api/v1/ is made to match what the API answers.
+r"""How the OpenAPI schema of /api/v1/ is made to match what the API answers.
 
 - `ApiAutoSchema` (DRF's DEFAULT_SCHEMA_CLASS) documents, on every operation, the error statuses
   the shared machinery can answer, in the one error shape: 401 and 403 wherever a capability is
   required (403 also for a suspended clinic), 400 where there are query parameters or a body,
   404 where an id is in the path or a filter, 415 where there is a body. Statuses a view documents
-  itself (409, 410, its own 400/404 wording) are kept as they are.
+  itself (409, 410, its own 400/404 wording) are kept as they are. Text that DRF refuses blank is
+  documented with the pattern `\S` (whitespace alone is blank once trimmed); an input serializer's
+  `openapi_examples` ({field: value}) become its properties' examples.
 - `add_links` (a drf-spectacular postprocessing hook) adds OpenAPI links from each create
   operation to the operations that take the id it returns, so stateful tests and generated
   clients can chain calls. It reads the schema, so new endpoints are linked without edits.
@@ -16,6 +18,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentRegistry
+from rest_framework import serializers
 
 from docos.api_errors import ERROR_DESCRIPTIONS, ErrorSerializer
 
@@ -23,6 +26,23 @@ JSON = "application/json"
 
 
 class ApiAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        # DRF trims text and refuses it blank: say that whitespace alone is not a value.
+        required_text = type(field) is serializers.CharField and field.trim_whitespace and not field.allow_blank
+        if direction == "request" and required_text and schema.get("type") == "string" and "pattern" not in schema:
+            schema["pattern"] = r"\S"
+        return schema
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        """A serializer's `openapi_examples` ({field: value}) become its properties' examples: the
+        docs show a realistic request, and generators (schemathesis) start from a valid one."""
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        for name, value in getattr(serializer, "openapi_examples", {}).items():
+            if name in schema.get("properties", {}):
+                schema["properties"][name]["example"] = value
+        return schema
+
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
     ) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -116,7 +116,18 @@ class ConsentOutput(serializers.Serializer[ConsentForm]):
         return f"/api/v1/consents/{consent.pk}/pdf"
 
 
+@extend_schema_field({"type": "string", "format": "signature-png", "minLength": 1})
+class SignatureField(serializers.CharField):
+    pass
+
+
 class ConsentInput(serializers.Serializer[Any]):
+    openapi_examples = {
+        "procedure": "Excision of a sebaceous cyst",
+        "signer_relation": "self",
+        "signer_name": "",
+        "witness_name": "",
+    }
     patient = serializers.UUIDField()
     template = serializers.UUIDField(help_text="An active consent template (GET /consent-templates).")
     procedure = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -137,10 +148,11 @@ class ConsentInput(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text="Fills {{ doctor_name }}; the caller by default."
     )
     location = serializers.UUIDField(required=False, help_text="Where it is signed; one of the caller's locations.")
-    signature = serializers.CharField(
+    signature = SignatureField(
         max_length=1_000_000,
         help_text="The handwritten signature as a PNG: a data URL (data:image/png;base64,...) or plain base64. "
-        "At most 512 KB, 100x40 to 3000x1500 pixels, not blank.",
+        "At most 512 KB, 100x40 to 3000x1500 pixels, not blank. Documented with the custom format "
+        "`signature-png`.",
     )
 
     def validate_location(self, value: Any) -> Location:
@@ -188,6 +200,13 @@ class CertificateOutput(serializers.Serializer[Certificate]):
 
 
 class CertificateInput(serializers.Serializer[Any]):
+    openapi_examples = {
+        "kind": "sick_leave",
+        "body": "",
+        "from_date": "2026-03-02",
+        "to_date": "2026-03-04",
+        "diagnosis": "Acute viral fever",
+    }
     patient = serializers.UUIDField()
     template = serializers.UUIDField(required=False, allow_null=True)
     kind = serializers.ChoiceField(
@@ -309,7 +328,10 @@ class DocumentDownloadView(APIView):
         description="Requires `documents.view`. Streams the decrypted file as an attachment; each download is "
         "audited. 410 when the file can no longer be read (e.g. the clinic's data key was destroyed).",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, in its own type.")
+                for content_type in documents.ACCEPTED
+            },
             **error_responses(401, 403, 404),
             410: GONE,
         },

@@ -1,0 +1,313 @@
+"""The API keeps its published contract: schemathesis against a live server.
+
+A real threaded HTTP server (Django's LiveServerThread, in this process) serves a committed copy of
+the demo clinic (`clinics.demo.demo_seed`: ~40 patients, visits, signed prescriptions, a consent, a
+certificate, a week of appointments) plus one uploaded document. Requests carry the clinic's Host
+header (django-tenants routes by host) and the owner's API token.
+
+- `test_operation_keeps_the_contract` runs once per operation of the published schema (so every
+  later endpoint is covered without edits): schemathesis' examples, coverage and fuzzing phases,
+  positive and negative data, with the checks not_a_server_error, status_code_conformance,
+  content_type_conformance and response_schema_conformance.
+- `test_stateful_workflows_keep_the_contract` follows the schema's OpenAPI links (create a patient,
+  then read, change and book for them, ...) with the same checks.
+- `test_schema_valid_requests_are_accepted` fails on what schemathesis' CLI reports as a "schema
+  validation mismatch": an operation whose schema-valid (positive) requests were all refused with
+  400/422, i.e. a schema looser than the validation behind it.
+
+Ids in paths, filters and bodies are mapped onto the clinic's real records most of the time (a
+random UUID is kept sometimes, for the 404s), phone numbers and signatures come from strategies for
+the schema's custom formats `phone` and `signature-png`. Generation is deterministic
+(`derandomize`), so a failure reproduces; examples are bounded (MAX_EXAMPLES) to keep the whole
+module within a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.testcases import LiveServerThread
+from django_tenants.utils import tenant_context
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
+
+from clinics.demo import DEMO_STAFF, demo_seed
+from docos.tenancy import clinic_host
+from documents.demo import demo_signature
+from tests.accounts.api_helpers import make_token
+from tests.celery_worker import _delete_files
+
+CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")
+MAX_EXAMPLES = 10
+STATEFUL_EXAMPLES = 8
+STATEFUL_STEPS = 6
+HYPOTHESIS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+# Refusals that say nothing about the data sent (as in schemathesis' own warning).
+NOT_ABOUT_DATA = {401, 403, 404, 409, 429}
+
+
+def _openapi_document() -> dict[str, Any]:
+    """The schema the API publishes at /api/v1/schema/ (the same generator, without a request)."""
+    document = SchemaGenerator(urlconf="docos.urls_tenant").get_schema(request=None, public=True)
+    return dict(json.loads(OpenApiJsonRenderer().render(document)))
+
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        "generation": {"max-examples": MAX_EXAMPLES, "allow-x00": False},
+    }
+)
+schema = schemathesis.openapi.from_dict(_openapi_document(), config=CONFIG)
+
+# --- realistic values for what a JSON Schema cannot generate --------------------------------------
+
+PHONES = ["98450 12345", "+91 98450 12345", "+91-99001-23456", "080-2345 6789", "9812345670", "+44 20 7946 0958"]
+SIGNATURES = [base64.b64encode(demo_signature(seed)).decode() for seed in (1, 2, 3)]
+schemathesis.openapi.format("phone", st.sampled_from(PHONES))
+schemathesis.openapi.format(
+    "signature-png",
+    st.sampled_from(SIGNATURES).flatmap(lambda png: st.sampled_from([png, f"data:image/png;base64,{png}"])),
+)
+
+# Real ids of the live clinic, by kind (filled by the `live_api` fixture).
+REAL_IDS: dict[str, list[str]] = {}
+PATH_KINDS = {
+    "patients": "patient",
+    "visits": "visit",
+    "prescriptions": "prescription",
+    "consents": "consent",
+    "certificates": "certificate",
+    "documents": "document",
+    "appointments": "appointment",
+    "staff": "staff",
+}
+FIELD_KINDS = {
+    "patient": "patient",
+    "visit": "visit",
+    "doctor": "clinician",
+    "clinician": "clinician",
+    "location": "location",
+    "registered_location": "location",
+    "appointment_type": "appointment_type",
+    "type": "appointment_type",
+}
+
+
+# Reference data is always one of the clinic's own; a record id sometimes stays random (for the 404s).
+REFERENCE_KINDS = {"clinician", "location", "appointment_type", "consent_template", "certificate_template"}
+# Ids the API created during the run (read from responses): never replaced.
+CREATED: set[str] = set()
+
+
+def _real(kind: str, value: Any) -> Any:
+    """One of the clinic's real ids of `kind`, chosen by the generated UUID (so Hypothesis stays in
+    control and a failure reproduces); for records sometimes the random UUID itself."""
+    ids = REAL_IDS.get(kind) or []
+    if not isinstance(value, str) or value in CREATED:
+        return value
+    try:
+        number = uuid.UUID(value).int
+    except ValueError:
+        return value  # not a UUID: negative data, keep it
+    choices = len(ids) if kind in REFERENCE_KINDS and ids else len(ids) + 1
+    index = number % choices
+    return ids[index] if index < len(ids) else value
+
+
+def _field_kind(path: str, name: str) -> str | None:
+    if name == "template":
+        return "consent_template" if path.startswith("/api/v1/consents") else "certificate_template"
+    return FIELD_KINDS.get(name)
+
+
+def with_real_ids(case: Any) -> None:
+    """Point the ids of a generated request at the clinic's records, in every phase (ids that came
+    from an earlier response through a link are real already and stay as they are)."""
+    path = case.operation.path
+    kind = PATH_KINDS.get(path.split("/")[3])
+    if kind and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
+        case.path_parameters["id"] = _real(kind, case.path_parameters["id"])
+    for container in (case.query, case.body):
+        if isinstance(container, dict):
+            for name, value in list(container.items()):
+                field_kind = _field_kind(path, name)
+                if field_kind:
+                    container[name] = _real(field_kind, value)
+
+
+def remember_created(response: Any) -> None:
+    if response.status_code == 201:
+        try:
+            CREATED.add(str(response.json()["id"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+
+
+# --- the live server --------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveApi:
+    base_url: str
+    host: str
+    token: str
+    # operation label -> phase -> statuses answered to positive (schema-valid) requests
+    positive: dict[str, dict[str, Counter[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Host": self.host, "Authorization": f"Bearer {self.token}"}
+
+    def record(self, case: Any, status: int) -> None:
+        if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
+            self.positive[case.operation.label][case.meta.phase.name.value][status] += 1
+
+
+def _collect_ids() -> dict[str, list[str]]:
+    from accounts.models import Location, User
+    from accounts.selectors import clinician_choices
+    from appointments.models import Appointment, AppointmentType
+    from clinical.models import Prescription, Visit
+    from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
+    from patients.models import Patient
+
+    def ids(queryset: Any) -> list[str]:
+        return [str(pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)[:20]]
+
+    return {
+        "patient": ids(Patient.objects.filter(is_active=True, merged_into__isnull=True)),
+        "visit": ids(Visit.objects.all()),
+        "prescription": ids(Prescription.objects.all()),
+        "consent": ids(ConsentForm.objects.all()),
+        "certificate": ids(Certificate.objects.all()),
+        "document": ids(PatientDocument.objects.all()),
+        "appointment": ids(Appointment.objects.all()),
+        "staff": ids(User.objects.all()),
+        "clinician": ids(clinician_choices()),
+        "location": ids(Location.objects.filter(is_active=True)),
+        "appointment_type": ids(AppointmentType.objects.filter(is_active=True)),
+        "consent_template": ids(ConsentTemplate.objects.filter(is_active=True)),
+        "certificate_template": ids(CertificateTemplate.objects.filter(is_active=True)),
+    }
+
+
+def _upload_a_document(owner: Any) -> None:
+    from documents.services import document_upload
+    from patients.models import Patient
+
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    patient = Patient.objects.order_by("created_at").first()
+    document_upload(
+        patient=patient,
+        actor=owner,
+        file=SimpleUploadedFile("report.pdf", pdf, content_type="application/pdf"),
+        title="Blood report",
+    )
+
+
+@pytest.fixture(scope="module")
+def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[LiveApi]:
+    from accounts.models import User
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        clinic, _ = demo_seed()
+        with tenant_context(clinic):
+            owner = User.objects.get(email=DEMO_STAFF[0][1])
+            _upload_a_document(owner)
+            REAL_IDS.update(_collect_ids())
+        token = make_token(type("Seeded", (), {"clinic": clinic})(), owner)
+        server = LiveServerThread("127.0.0.1", StaticFilesHandler)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        try:
+            if server.error:
+                raise server.error
+            yield LiveApi(base_url=f"http://127.0.0.1:{server.port}", host=clinic_host(clinic.slug), token=token)
+        finally:
+            server.terminate()
+            REAL_IDS.clear()
+            CREATED.clear()
+            connection.set_schema_to_public()
+            _delete_files(clinic)
+            connection.set_schema_to_public()
+            clinic.delete(force_drop=True)
+            connection.set_schema_to_public()
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+
+def test_live_server_publishes_the_schema_under_test(live_api: LiveApi) -> None:
+    import requests
+
+    response = requests.get(
+        f"{live_api.base_url}/api/v1/schema/",
+        headers={"Host": live_api.host, "Accept": "application/vnd.oai.openapi+json"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.json()["paths"] == schema.raw_schema["paths"]
+
+
+@schema.parametrize()
+@HYPOTHESIS
+def test_operation_keeps_the_contract(case: Any, live_api: LiveApi) -> None:
+    with_real_ids(case)
+    response = case.call(base_url=live_api.base_url, headers=live_api.headers)
+    remember_created(response)
+    live_api.record(case, response.status_code)
+    case.validate_response(response, headers=live_api.headers)
+
+
+def test_stateful_workflows_keep_the_contract(live_api: LiveApi) -> None:
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            with_real_ids(case)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": live_api.base_url, "headers": live_api.headers}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            remember_created(response)
+
+    Workflow.run(settings=settings(HYPOTHESIS, max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS))
+
+
+def test_schema_valid_requests_are_accepted(live_api: LiveApi) -> None:
+    if not live_api.positive:
+        pytest.skip("run with test_operation_keeps_the_contract (the whole module)")
+    mismatched = []
+    for label, phases in sorted(live_api.positive.items()):
+        for phase, statuses in phases.items():
+            if any(200 <= status < 300 for status in statuses):
+                continue
+            about_data = sum(n for code, n in statuses.items() if 400 <= code < 500 and code not in NOT_ABOUT_DATA)
+            refused = about_data + statuses.get(404, 0)
+            if refused and about_data / refused >= 0.1:
+                mismatched.append(f"{label} ({phase}): {dict(statuses)}")
+    assert not mismatched, "Schema validation mismatch (schema-valid requests all refused):\n" + "\n".join(mismatched)
