@@ -81,6 +81,8 @@ class StaffDetailOutput(StaffOutput):
 
 
 class StaffListQuery(serializers.Serializer[Any]):
+    openapi_examples = {"role": "doctor"}
+
     q = serializers.CharField(
         required=False, allow_blank=True, max_length=100, help_text="Text in the name, email or phone."
     )

@@ -6,7 +6,8 @@ r"""How the OpenAPI schema of /api/v1/ is made to match what the API answers.
   404 where an id is in the path or a filter, 415 where there is a body. Statuses a view documents
   itself (409, 410, its own 400/404 wording) are kept as they are. Text that DRF refuses blank is
   documented with the pattern `\S` (whitespace alone is blank once trimmed); an input serializer's
-  `openapi_examples` ({field: value}) become its properties' examples.
+  `openapi_examples` ({field: value}) become its properties' examples, and its `openapi_rules`
+  (e.g. an `anyOf` of required fields) are added to its request schema.
 - `add_links` (a drf-spectacular postprocessing hook) adds OpenAPI links from each create
   operation to the operations that take the id it returns, so stateful tests and generated
   clients can chain calls. It reads the schema, so new endpoints are linked without edits.
@@ -41,6 +42,8 @@ class ApiAutoSchema(AutoSchema):
         for name, value in getattr(serializer, "openapi_examples", {}).items():
             if name in schema.get("properties", {}):
                 schema["properties"][name]["example"] = value
+        if direction == "request":
+            schema.update(getattr(serializer, "openapi_rules", {}))
         return schema
 
     def get_operation(

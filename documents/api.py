@@ -201,14 +201,24 @@ class CertificateOutput(serializers.Serializer[Certificate]):
 
 class CertificateInput(serializers.Serializer[Any]):
     openapi_examples = {
+        "template": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
         "kind": "sick_leave",
         "body": "",
         "from_date": "2026-03-02",
         "to_date": "2026-03-04",
         "diagnosis": "Acute viral fever",
     }
+    # A template gives the kind and the text; without one, both are needed.
+    openapi_rules = {
+        "anyOf": [
+            {"required": ["template"], "properties": {"template": {"type": "string", "format": "uuid"}}},
+            {"required": ["kind", "body"], "properties": {"body": {"type": "string", "pattern": r"\S"}}},
+        ]
+    }
     patient = serializers.UUIDField()
-    template = serializers.UUIDField(required=False, allow_null=True)
+    template = serializers.UUIDField(
+        required=False, allow_null=True, help_text="An active certificate template; without it, give `kind` and `body`."
+    )
     kind = serializers.ChoiceField(
         choices=CertificateTemplate.Kind.choices, required=False, help_text="Defaults to the template's kind."
     )

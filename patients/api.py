@@ -145,6 +145,9 @@ class PatientInput(serializers.Serializer[Any]):
         "guardian_name": "",
         "guardian_relation": "",
         "guardian_phone": "",
+        "abha_number": "",
+        "aadhaar_last4": "",
+        "external_ref": "",
     }
 
     given_name = serializers.CharField(max_length=100)
