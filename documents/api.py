@@ -208,11 +208,36 @@ class CertificateInput(serializers.Serializer[Any]):
         "to_date": "2026-03-04",
         "diagnosis": "Acute viral fever",
     }
-    # A template gives the kind and the text; without one, both are needed.
+    # A template gives the kind and the text (without one, both are needed); sick leave needs both
+    # dates, fitness `from_date`. Besides: `to_date` not before `from_date`, at most 366 days, and
+    # `from_date` at most 30 days ahead.
     openapi_rules = {
-        "anyOf": [
-            {"required": ["template"], "properties": {"template": {"type": "string", "format": "uuid"}}},
-            {"required": ["kind", "body"], "properties": {"body": {"type": "string", "pattern": r"\S"}}},
+        "allOf": [
+            {
+                "anyOf": [
+                    {"required": ["template"], "properties": {"template": {"type": "string", "format": "uuid"}}},
+                    {"required": ["kind", "body"], "properties": {"body": {"type": "string", "pattern": r"\S"}}},
+                ]
+            },
+            {
+                "anyOf": [
+                    {"required": ["kind"], "properties": {"kind": {"enum": ["custom"]}}},
+                    {
+                        "required": ["kind", "from_date"],
+                        "properties": {
+                            "kind": {"enum": ["fitness"]},
+                            "from_date": {"type": "string", "format": "date"},
+                        },
+                    },
+                    {
+                        "required": ["from_date", "to_date"],
+                        "properties": {
+                            "from_date": {"type": "string", "format": "date"},
+                            "to_date": {"type": "string", "format": "date"},
+                        },
+                    },
+                ]
+            },
         ]
     }
     patient = serializers.UUIDField()

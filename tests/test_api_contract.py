@@ -17,7 +17,8 @@ header (django-tenants routes by host) and the owner's API token.
 
 Ids in paths, filters and bodies are mapped onto the clinic's real records most of the time (a
 random UUID is kept sometimes, for the 404s), phone numbers and signatures come from strategies for
-the schema's custom formats `phone` and `signature-png`. Generation is deterministic
+the schema's custom formats `phone` and `signature-png`, and times that the schema can only state in
+words (a booking in the future, a leave of recent days) are moved to realistic days. Generation is deterministic
 (`derandomize`), so a failure reproduces; examples are bounded (MAX_EXAMPLES) to keep the whole
 module within a few minutes on two cores.
 """
@@ -173,10 +174,32 @@ def with_real_ids(case: Any) -> None:
     if isinstance(body.get("visit"), str) and isinstance(patient, str) and patient in VISITS_OF:
         visits = VISITS_OF[patient]
         body["visit"] = visits[len(salt) % len(visits)]
+    _realistic_times(path, body, salt)
     items = body.get("items")
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get("drug"), str):
             item["drug"] = _real("drug", item["drug"], salt) if REAL_IDS.get("drug") else None
+
+
+def _realistic_times(path: str, body: dict[str, Any], salt: str) -> None:
+    """Times the schema can state only in words: a booking starts in the future (on a day derived
+    from the request, so bookings spread out instead of all clashing); a certificate's leave starts
+    within the last two months and lasts up to two weeks. The generated time of day and offset stay."""
+    number = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")
+    today = timezone.localdate()
+    if path.startswith("/api/v1/appointments") and isinstance(body.get("starts_at"), str):
+        try:
+            starts_at = dt.datetime.fromisoformat(body["starts_at"].replace("Z", "+00:00"))
+        except ValueError:
+            return
+        day = today + dt.timedelta(days=2 + number % 3000)
+        body["starts_at"] = starts_at.replace(year=day.year, month=day.month, day=min(day.day, 28)).isoformat()
+    if path == "/api/v1/certificates":
+        first = today - dt.timedelta(days=number % 60)
+        if isinstance(body.get("from_date"), str):
+            body["from_date"] = first.isoformat()
+        if isinstance(body.get("to_date"), str):
+            body["to_date"] = (first + dt.timedelta(days=number % 14)).isoformat()
 
 
 def remember_created(response: Any) -> None:
