@@ -38,7 +38,7 @@ EARLIEST_VISIT_YEAR = 1950
 def _bounds(name: str) -> dict[str, Any]:
     """min_value/max_value of a Visit field, from the model's validators (the service checks the same)."""
     bounds: dict[str, Any] = {}
-    for validator in Visit._meta.get_field(name).validators:
+    for validator in getattr(Visit._meta.get_field(name), "validators", []):
         if isinstance(validator, MinValueValidator):
             bounds["min_value"] = validator.limit_value
         elif isinstance(validator, MaxValueValidator):

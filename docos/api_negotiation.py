@@ -8,7 +8,7 @@ get the documented response, and an error on those routes is the API's JSON erro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import exceptions
@@ -19,14 +19,16 @@ from rest_framework.request import Request
 
 class JsonAlwaysNegotiation(DefaultContentNegotiation):
     def select_renderer(
-        self, request: Request, renderers: Sequence[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, Any]:
+        renderers = list(renderers)
         try:
             return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
         except exceptions.NotAcceptable:
             return renderers[0], renderers[0].media_type
 
-    def filter_renderers(self, renderers: Sequence[BaseRenderer], format: str) -> list[BaseRenderer]:
+    def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
         """`?format=` picks a renderer when one has that format (the schema's `?format=json`); an
         unknown format is ignored rather than answered with DRF's 404."""
-        return [renderer for renderer in renderers if renderer.format == format] or list(renderers)
+        renderers = list(renderers)
+        return [renderer for renderer in renderers if renderer.format == format] or renderers
