@@ -36,7 +36,7 @@ EARLIEST_VISIT_YEAR = 1950
 
 
 def _bounds(name: str) -> dict[str, Any]:
-    """min_value/max_value of a Visit field, from the model's validators (the service checks the same)."""
+    """min_value/max_value of a Visit field, from the model's validators, for the schema."""
     bounds: dict[str, Any] = {}
     for validator in getattr(Visit._meta.get_field(name), "validators", []):
         if isinstance(validator, MinValueValidator):
@@ -44,6 +44,24 @@ def _bounds(name: str) -> dict[str, Any]:
         elif isinstance(validator, MaxValueValidator):
             bounds["max_value"] = validator.limit_value
     return bounds
+
+
+def _without_bound_checks(field: serializers.Field[Any, Any, Any, Any]) -> None:
+    """Keep min_value/max_value for the schema but leave checking them to the service, which reports
+    every bad field of a visit at once (the serializer would stop at the first ones)."""
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator | MaxValueValidator)]
+
+
+class VitalIntegerField(serializers.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _without_bound_checks(self)
+
+
+class VitalDecimalField(serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _without_bound_checks(self)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"})
@@ -129,17 +147,17 @@ class VisitInput(serializers.Serializer[Any]):
     location = serializers.UUIDField(help_text="Required when creating: one of the caller's locations.")
     clinician = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
     chief_complaint = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    bp_systolic = serializers.IntegerField(required=False, allow_null=True, **_bounds("bp_systolic"))
-    bp_diastolic = serializers.IntegerField(required=False, allow_null=True, **_bounds("bp_diastolic"))
-    pulse = serializers.IntegerField(required=False, allow_null=True, **_bounds("pulse"))
-    temperature_c = serializers.DecimalField(
+    bp_systolic = VitalIntegerField(required=False, allow_null=True, **_bounds("bp_systolic"))
+    bp_diastolic = VitalIntegerField(required=False, allow_null=True, **_bounds("bp_diastolic"))
+    pulse = VitalIntegerField(required=False, allow_null=True, **_bounds("pulse"))
+    temperature_c = VitalDecimalField(
         max_digits=4, decimal_places=1, required=False, allow_null=True, **_bounds("temperature_c")
     )
-    spo2 = serializers.IntegerField(required=False, allow_null=True, **_bounds("spo2"))
-    weight_kg = serializers.DecimalField(
+    spo2 = VitalIntegerField(required=False, allow_null=True, **_bounds("spo2"))
+    weight_kg = VitalDecimalField(
         max_digits=5, decimal_places=1, required=False, allow_null=True, **_bounds("weight_kg")
     )
-    height_cm = serializers.DecimalField(
+    height_cm = VitalDecimalField(
         max_digits=5, decimal_places=1, required=False, allow_null=True, **_bounds("height_cm")
     )
     notes = NotesSerializer(required=False, help_text="On PATCH, replaces the notes as a whole.")

@@ -137,7 +137,6 @@ class PatientInput(serializers.Serializer[Any]):
         "family_name": "Verma",
         "sex": "F",
         "date_of_birth": "1988-04-12",
-        "age_years": 37,
         "email": "asha.verma@example.in",
         "city": "Bengaluru",
         "registered_location": "3fa85f64-5717-4562-b3fc-2c963f66afa6",

@@ -50,6 +50,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
+from appointments.services import appointment_settings_update
 from clinics.demo import DEMO_STAFF, demo_seed
 from docos.tenancy import clinic_host
 from documents.demo import demo_signature
@@ -251,24 +252,26 @@ def _collect_ids() -> dict[str, list[str]]:
     from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
     from patients.models import Patient
 
-    def ids(queryset: Any, first: str = "pk") -> list[str]:
-        return [str(pk) for pk in queryset.order_by(first, "pk").values_list("pk", flat=True)[:20]]
+    def ids(queryset: Any, *order: str) -> list[str]:
+        """At most 20, in an order that is the same in every run (the demo seed is; UUIDs are not)."""
+        return [str(pk) for pk in queryset.order_by(*order).values_list("pk", flat=True)[:20]]
 
     return {
-        "patient": ids(Patient.objects.filter(is_active=True, merged_into__isnull=True)),
-        "visit": ids(Visit.objects.all(), first="-signed_at"),  # drafts (no signed_at) first
-        "prescription": ids(Prescription.objects.all(), first="-signed_at"),
-        "consent": ids(ConsentForm.objects.all()),
-        "certificate": ids(Certificate.objects.all()),
-        "document": ids(PatientDocument.objects.all()),
-        "appointment": ids(Appointment.objects.all()),
-        "staff": ids(User.objects.all()),
-        "clinician": ids(clinician_choices()),
-        "location": ids(Location.objects.filter(is_active=True)),
-        "appointment_type": ids(AppointmentType.objects.filter(is_active=True)),
-        "consent_template": ids(ConsentTemplate.objects.filter(is_active=True)),
-        "certificate_template": ids(CertificateTemplate.objects.filter(is_active=True)),
-        "drug": ids(FormularyDrug.objects.all()),
+        "patient": ids(Patient.objects.filter(is_active=True, merged_into__isnull=True), "mrn"),
+        # drafts (no signed_at) first
+        "visit": ids(Visit.objects.all(), "-signed_at", "patient__mrn", "visit_at"),
+        "prescription": ids(Prescription.objects.all(), "-signed_at", "patient__mrn", "version"),
+        "consent": ids(ConsentForm.objects.all(), "signed_at"),
+        "certificate": ids(Certificate.objects.all(), "signed_at"),
+        "document": ids(PatientDocument.objects.all(), "created_at"),
+        "appointment": ids(Appointment.objects.all(), "starts_at", "patient__mrn"),
+        "staff": ids(User.objects.all(), "email"),
+        "clinician": ids(clinician_choices(), "email"),
+        "location": ids(Location.objects.filter(is_active=True), "name"),
+        "appointment_type": ids(AppointmentType.objects.filter(is_active=True), "name"),
+        "consent_template": ids(ConsentTemplate.objects.filter(is_active=True), "name"),
+        "certificate_template": ids(CertificateTemplate.objects.filter(is_active=True), "name"),
+        "drug": ids(FormularyDrug.objects.all(), "name", "strength"),
     }
 
 
@@ -350,6 +353,7 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             _upload_a_document(owner)
             _seed_drafts(owner)
             _seed_unmarked_appointments(owner)
+            appointment_settings_update(actor=owner, allow_overbooking=True)  # `overbook` can then succeed
             REAL_IDS.update(_collect_ids())
             VISITS_OF.update(_visits_by_patient())
         token = make_token(type("Seeded", (), {"clinic": clinic})(), owner)
