@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
@@ -61,8 +61,16 @@ def flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(detail)]}
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):  # Django's limits: not a 500
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -133,6 +141,7 @@ ERROR_DESCRIPTIONS = {
     "account is suspended (`clinic_suspended`).",
     404: "No such object (also for objects of another clinic or location).",
     405: "Method not allowed.",
+    413: "A body larger than the API takes (`request_too_large`; JSON bodies up to 2.5 MB).",
     415: "A body in another format than `application/json` (`unsupported_media_type`).",
 }
 

@@ -3,7 +3,7 @@ r"""How the OpenAPI schema of /api/v1/ is made to match what the API answers.
 - `ApiAutoSchema` (DRF's DEFAULT_SCHEMA_CLASS) documents, on every operation, the error statuses
   the shared machinery can answer, in the one error shape: 401 and 403 wherever a capability is
   required (403 also for a suspended clinic), 400 where there are query parameters or a body,
-  404 where an id is in the path or a filter, 415 where there is a body. Statuses a view documents
+  404 where an id is in the path or a filter, 413 and 415 where there is a body. Statuses a view documents
   itself (409, 410, its own 400/404 wording) are kept as they are. Text that DRF refuses blank is
   documented with the pattern `\S` (whitespace alone is blank once trimmed); an input serializer's
   `openapi_examples` ({field: value}) become its properties' examples, and its `openapi_rules`
@@ -72,7 +72,7 @@ class ApiAutoSchema(AutoSchema):
         if any(p["in"] == "path" or _is_id(p.get("schema", {})) for p in parameters):
             statuses.add(404)
         if has_body:
-            statuses.add(415)
+            statuses |= {413, 415}
         return statuses
 
 

@@ -53,6 +53,14 @@ def test_a_body_that_is_not_json_is_415(owner_api, clinic_a):
     assert_error(broken, 400, "parse_error")
 
 
+def test_a_body_over_the_limit_is_413_not_500(owner_api):
+    client, auth = owner_api
+    client.raise_request_exception = False
+    body = '{"given_name": "' + "a" * 3_000_000 + '"}'
+    huge = client.post("/api/v1/patients", body, content_type="application/json", **auth)
+    assert_error(huge, 413, "request_too_large")
+
+
 def test_any_accept_header_or_format_gets_json(owner_api):
     client, auth = owner_api
     for extra in ({"HTTP_ACCEPT": "application/pdf"}, {"HTTP_ACCEPT": "application/xml"}):
@@ -89,7 +97,7 @@ def test_every_operation_documents_its_errors_in_the_one_shape(clinic_a, client_
             if "{id}" in path:
                 assert "404" in responses, (method, path)
             if "requestBody" in operation:
-                assert {"400", "415"} <= set(responses), (method, path)
+                assert {"400", "413", "415"} <= set(responses), (method, path)
                 assert set(operation["requestBody"]["content"]) <= {"application/json", "multipart/form-data"}
             if any(p["in"] == "query" for p in operation.get("parameters", [])):
                 assert "400" in responses, (method, path)
