@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -81,6 +81,8 @@ class StaffDetailOutput(StaffOutput):
 
 
 class StaffListQuery(serializers.Serializer[Any]):
+    openapi_examples = {"role": "doctor"}
+
     q = serializers.CharField(
         required=False, allow_blank=True, max_length=100, help_text="Text in the name, email or phone."
     )
@@ -167,8 +169,8 @@ class StaffListView(generics.ListAPIView[User]):
         summary="Staff of the clinic",
         description="Requires `staff.manage`. Filter with `q` (name, email, phone), `role` and `status`. "
         "A manager restricted to some locations sees only staff working within them.",
-        parameters=[StaffListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
-        responses={200: StaffOutput(many=True), **error_responses(400, 401, 403, 404)},
+        parameters=[StaffListQuery],
+        responses={200: StaffOutput(many=True), **error_responses(400, 401, 403)},
         tags=["staff"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -18,10 +18,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +33,7 @@ from appointments.schedule import free_slots, location_tz
 from audit.context import audit_context
 from clinical.selectors import visit_access
 from docos.api_errors import ErrorSerializer, error_responses
+from docos.api_pagination import ApiPagination, paginate
 
 
 class Conflict(APIException):
@@ -148,7 +148,7 @@ class AppointmentOutput(serializers.Serializer[Appointment]):
     def get_local_start(self, obj: Appointment) -> str:
         return obj.starts_at.astimezone(location_tz(obj.location)).isoformat()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field({"type": "integer", "nullable": True, "description": "Once checked in."})
     def get_queue_token(self, obj: Appointment) -> int | None:
         entry = QueueEntry.objects.filter(appointment=obj).only("token").first()
         return entry.token if entry else None
@@ -159,6 +159,13 @@ class AppointmentOutput(serializers.Serializer[Appointment]):
 
 
 class AppointmentInput(serializers.Serializer[Any]):
+    # A far-future example, so the example stays bookable (outside hours, with no clash) for years.
+    openapi_examples = {
+        "starts_at": "2036-11-24T10:30:00+05:30",
+        "notes": "Follow-up for blood sugar",
+        "outside_hours": True,
+        "overbook": False,
+    }
     patient = serializers.UUIDField(help_text="Required when booking.")
     clinician = serializers.UUIDField(help_text="The doctor (required when booking).")
     location = serializers.UUIDField(help_text="One of the caller's locations (required when booking).")
@@ -205,6 +212,7 @@ class CancelInput(serializers.Serializer[Any]):
 
 
 class CompleteInput(serializers.Serializer[Any]):
+    openapi_examples = {"visit": None}
     visit = serializers.UUIDField(
         required=False,
         allow_null=True,
@@ -279,6 +287,7 @@ def _location(request: Request, location_id: Any) -> Any:
 
 class AppointmentListView(APIView):
     required_capability = {"GET": "appointments.view", "POST": "appointments.manage"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="appointments_list",
@@ -286,7 +295,7 @@ class AppointmentListView(APIView):
         description="Requires `appointments.view`. Filter by local `date` (+ `days`), `doctor`, `location`, "
         "`patient` and `status` (`active` = booked, confirmed, checked in or in consultation). Only the caller's "
         "locations. Ordered by start.",
-        parameters=[AppointmentListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[AppointmentListQuery],
         responses={200: AppointmentOutput(many=True), **error_responses(400, 401, 403)},
         tags=["appointments"],
     )
@@ -307,9 +316,7 @@ class AppointmentListView(APIView):
             else None,
             status=filters.get("status", ""),
         )
-        paginator = PageNumberPagination()
-        page: list[Appointment] = paginator.paginate_queryset(appointments, request, view=self) or []
-        return paginator.get_paginated_response([_data(a) for a in page])
+        return paginate(self, request, appointments, _data)
 
     @extend_schema(
         operation_id="appointments_create",

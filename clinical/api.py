@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,17 +28,63 @@ from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
 from docos.api_errors import GONE, FileGone, error_responses
+from docos.api_pagination import ApiPagination
 from docos.storage import FileUnavailable
-from patients.access import note_list_reads, patient_access
+from patients.access import paginate_records, patient_access
 
 RefOutput = ClinicalRefOutput
+# Older times would print with a local mean time offset (+05:53:28), which is no RFC 3339 date-time.
+EARLIEST_VISIT_YEAR = 1950
 
 # --- serializers ---------------------------------------------------------------------------------
 
 
+def _bounds(name: str) -> dict[str, Any]:
+    """min_value/max_value of a Visit field, from the model's validators, for the schema."""
+    bounds: dict[str, Any] = {}
+    for validator in getattr(Visit._meta.get_field(name), "validators", []):
+        if isinstance(validator, MinValueValidator):
+            bounds["min_value"] = validator.limit_value
+        elif isinstance(validator, MaxValueValidator):
+            bounds["max_value"] = validator.limit_value
+    return bounds
+
+
+def _without_bound_checks(field: serializers.Field[Any, Any, Any, Any]) -> None:
+    """Keep min_value/max_value for the schema but leave checking them to the service, which reports
+    every bad field of a visit at once (the serializer would stop at the first ones)."""
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator | MaxValueValidator)]
+
+
+class VitalIntegerField(serializers.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _without_bound_checks(self)
+
+
+class VitalDecimalField(serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _without_bound_checks(self)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"})
+class Icd10Field(serializers.CharField):
+    """An ICD-10 code: a letter, two characters, then optionally a dot and up to four more."""
+
+
+_SLOT = r"(?:[0-9]{1,2}(?:\.[0-9])?|½|1/2)"
+FREQUENCY_PATTERN = rf"^(?:{_SLOT}(?:-{_SLOT}){{2,3}}|{'|'.join(sorted(clinical.FREQUENCY_WORDS))})$"
+
+
+@extend_schema_field({"type": "string", "pattern": FREQUENCY_PATTERN, "example": "1-0-1"})
+class FrequencyField(serializers.CharField):
+    """Dose timing: slots such as 1-0-1 or 1-1-1-1 (halves as ½, 1/2 or 0.5), or OD, BD, TDS, SOS, ..."""
+
+
 class DiagnosisSerializer(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=200)
-    icd10 = serializers.CharField(
+    icd10 = Icd10Field(
         max_length=12, required=False, allow_blank=True, default="", help_text="ICD-10 code, e.g. J06.9."
     )
 
@@ -91,22 +137,43 @@ class VisitOutput(VisitSummaryOutput):
 
 
 class VisitInput(serializers.Serializer[Any]):
-    visit_at = serializers.DateTimeField(required=False)
+    openapi_examples = {
+        "visit_at": "2026-03-02T10:30:00+05:30",
+        "chief_complaint": "Fever for three days",
+        "bp_systolic": 124,
+        "bp_diastolic": 82,
+        "diagnoses": [{"text": "Viral fever", "icd10": "B34.9"}],
+    }
+
+    visit_at = serializers.DateTimeField(
+        required=False, help_text=f"Not in the future, not before {EARLIEST_VISIT_YEAR}. Defaults to now."
+    )
     location = serializers.UUIDField(help_text="Required when creating: one of the caller's locations.")
     clinician = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
     chief_complaint = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    bp_systolic = serializers.IntegerField(required=False, allow_null=True)
-    bp_diastolic = serializers.IntegerField(required=False, allow_null=True)
-    pulse = serializers.IntegerField(required=False, allow_null=True)
-    temperature_c = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
-    spo2 = serializers.IntegerField(required=False, allow_null=True)
-    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
-    height_cm = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    bp_systolic = VitalIntegerField(required=False, allow_null=True, **_bounds("bp_systolic"))
+    bp_diastolic = VitalIntegerField(required=False, allow_null=True, **_bounds("bp_diastolic"))
+    pulse = VitalIntegerField(required=False, allow_null=True, **_bounds("pulse"))
+    temperature_c = VitalDecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True, **_bounds("temperature_c")
+    )
+    spo2 = VitalIntegerField(required=False, allow_null=True, **_bounds("spo2"))
+    weight_kg = VitalDecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, **_bounds("weight_kg")
+    )
+    height_cm = VitalDecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, **_bounds("height_cm")
+    )
     notes = NotesSerializer(required=False, help_text="On PATCH, replaces the notes as a whole.")
     diagnoses = DiagnosisSerializer(many=True, required=False)
     procedures_performed = serializers.CharField(required=False, allow_blank=True)
     advice = serializers.CharField(required=False, allow_blank=True)
     follow_up_date = serializers.DateField(required=False, allow_null=True)
+
+    def validate_visit_at(self, value: Any) -> Any:
+        if value is not None and value.year < EARLIEST_VISIT_YEAR:
+            raise serializers.ValidationError(f"A visit cannot be recorded before {EARLIEST_VISIT_YEAR}.")
+        return value
 
     def validate_location(self, value: Any) -> Location:
         location = locations_for(self.context["user"]).filter(pk=value).first()
@@ -135,7 +202,7 @@ class ItemSerializer(serializers.Serializer[PrescriptionItem]):
     strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     form = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     dose = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    frequency = serializers.CharField(
+    frequency = FrequencyField(
         max_length=20, required=False, allow_blank=True, default="", help_text="e.g. 1-0-1, 1-1-1-1, OD, BD, SOS."
     )
     route = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
@@ -170,9 +237,20 @@ class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
 
 
 class PrescriptionInput(serializers.Serializer[Any]):
+    openapi_examples = {"visit": None, "location": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}
+    # The location is the visit's unless given: one of the two is needed.
+    openapi_rules = {
+        "anyOf": [
+            {"required": ["visit"], "properties": {"visit": {"type": "string", "format": "uuid"}}},
+            {"required": ["location"]},
+        ]
+    }
+
     patient = serializers.UUIDField(help_text="Required when creating.")
     visit = serializers.UUIDField(required=False, allow_null=True)
-    location = serializers.UUIDField(required=False, help_text="Defaults to the visit's location.")
+    location = serializers.UUIDField(
+        required=False, help_text="One of the caller's locations; required without `visit` (defaults to its location)."
+    )
     items = ItemSerializer(many=True)
     general_advice = serializers.CharField(required=False, allow_blank=True)
     general_advice_hi = serializers.CharField(required=False, allow_blank=True)
@@ -214,13 +292,6 @@ def _items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**{k: v for k, v in row.items() if k != "drug_id"}, "drug": row.get("drug_id")} for row in rows]
 
 
-def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
-    paginator = PageNumberPagination()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    note_list_reads(user=request.user, records=page, what="list")
-    return paginator.get_paginated_response([serialize(obj) for obj in page])
-
-
 _visit_fields = (
     "visit_at",
     "clinician",
@@ -242,12 +313,13 @@ _visit_fields = (
 
 class PatientVisitsView(APIView):
     required_capability = {"GET": "clinical.view", "POST": "clinical.edit"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="patient_visits_list",
         summary="A patient's visits",
         description="Requires `clinical.view`. Newest first; only visits at the caller's locations.",
-        parameters=[VisitListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[VisitListQuery],
         responses={200: VisitSummaryOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["visits"],
     )
@@ -258,7 +330,7 @@ class PatientVisitsView(APIView):
         visits = selectors.visit_list(
             user=staff_user(request), patient=patient, status=query.validated_data.get("status", "")
         )
-        return _paginated(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
+        return paginate_records(self, request, visits, lambda visit: VisitSummaryOutput(visit).data)
 
     @extend_schema(
         operation_id="patient_visits_create",
@@ -369,12 +441,13 @@ class VisitAddendaView(APIView):
 
 class PrescriptionListView(APIView):
     required_capability = {"GET": "prescriptions.view", "POST": "prescriptions.write"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="prescriptions_list",
         summary="Prescriptions",
         description="Requires `prescriptions.view`. Newest first; filter with `patient` and `status`.",
-        parameters=[PrescriptionListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[PrescriptionListQuery],
         responses={200: PrescriptionOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["prescriptions"],
     )
@@ -388,7 +461,7 @@ class PrescriptionListView(APIView):
         prescriptions = selectors.prescription_list(
             user=staff_user(request), patient=patient, status=filters.get("status", "")
         ).prefetch_related("items")
-        return _paginated(self, request, prescriptions, _prescription_data)
+        return paginate_records(self, request, prescriptions, _prescription_data)
 
     @extend_schema(
         operation_id="prescriptions_create",
@@ -422,6 +495,7 @@ class PrescriptionListView(APIView):
 
 
 class PrescriptionPatchInput(PrescriptionInput):
+    openapi_rules: dict[str, Any] = {}
     patient = None  # type: ignore[assignment]
     visit = None  # type: ignore[assignment]
 

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
@@ -41,8 +41,36 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
     return {"non_field_errors": exc.messages}
 
 
+def flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as one level: `{"items.0.drug_name": ["This field is required."]}`.
+
+    Nested serializers give dicts, lists of them give lists (or dicts keyed by index), and a field's
+    own messages are a list of strings; every message ends up under its dotted path."""
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            fields.update(flat_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+        return fields
+    if isinstance(detail, list | tuple):
+        if all(not isinstance(item, dict | list | tuple) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]} if detail else {}
+        fields = {}
+        for index, item in enumerate(detail):
+            fields.update(flat_fields(item, f"{prefix}.{index}" if prefix else str(index)))
+        return fields
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):  # Django's limits: not a 500
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -53,8 +81,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # In development, let Django show its debug page; otherwise answer in the API's shape.
         return None if settings.DEBUG else _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", "The request has invalid fields.", detail)
+        response.data = error_body("invalid", "The request has invalid fields.", flat_fields(exc.detail))
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
@@ -98,7 +125,8 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
     # DRF's metaclass moves declared fields out of the class, so this does not shadow `Serializer.fields`.
     fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="Per-field messages for `invalid` (400); empty otherwise.",
+        help_text="Per-field messages for `invalid` (400); empty otherwise. Nested fields are named by their "
+        "dotted path, e.g. `items.0.drug_name`; errors of the whole request are under `non_field_errors`.",
     )
 
 
@@ -106,19 +134,22 @@ class ErrorSerializer(serializers.Serializer[Any]):
     error = ErrorDetailSerializer()
 
 
-_ERROR_DESCRIPTIONS = {
-    400: "Invalid input (`invalid`), with per-field messages.",
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input (`invalid`, with per-field messages), or a body that is not valid JSON (`parse_error`).",
     401: "Not signed in, or the token is unknown, expired or revoked.",
-    403: "Signed in, but lacking the capability this endpoint requires (`permission_denied`), or the clinic "
-    "requires two-factor authentication of this user and it is not set up (`two_factor_setup_required`).",
+    403: "Signed in, but lacking the capability this endpoint requires (`permission_denied`), the clinic "
+    "requires two-factor authentication of this user and it is not set up (`two_factor_setup_required`), "
+    "or the clinic's account is suspended (`clinic_suspended`).",
     404: "No such object (also for objects of another clinic or location).",
     405: "Method not allowed.",
+    413: "A body larger than the API takes (`request_too_large`; JSON bodies up to 2.5 MB).",
+    415: "A body in another format than `application/json` (`unsupported_media_type`).",
 }
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """`responses={200: Out, **error_responses(401, 403)}` in `extend_schema`."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
 class FileGone(exceptions.APIException):

@@ -69,9 +69,14 @@ class HasRequiredCapability(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         required = getattr(view, "required_capability", None)
-        if isinstance(required, dict):  # per-method: {"GET": "x.view", "POST": "x.edit"}
-            required = required.get(request.method)
         user = request.user
         if required is None or user is None or not user.is_authenticated:
+            return False
+        method = request.method.lower()
+        if method not in view.http_method_names or not hasattr(view, method):
+            return True  # a method the view does not implement: let DRF answer 405, not 403
+        if isinstance(required, dict):  # per-method: {"GET": "x.view", "POST": "x.edit"}
+            required = required.get("GET" if request.method == "HEAD" else request.method)
+        if required is None:
             return False
         return required == "login" or user.has_capability(required)

@@ -11,9 +11,8 @@ from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,12 +24,13 @@ from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
 from docos.api_errors import GONE, FileGone, error_responses
+from docos.api_pagination import ApiPagination
 from docos.storage import FileUnavailable
 from documents import consents, selectors
 from documents import services as documents
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
 from documents.views import attachment_response
-from patients.access import note_list_reads, patient_access
+from patients.access import paginate_records, patient_access
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -105,7 +105,18 @@ class ConsentOutput(serializers.Serializer[ConsentForm]):
         return f"/api/v1/consents/{consent.pk}/pdf"
 
 
+@extend_schema_field({"type": "string", "format": "signature-png", "minLength": 1})
+class SignatureField(serializers.CharField):
+    pass
+
+
 class ConsentInput(serializers.Serializer[Any]):
+    openapi_examples = {
+        "procedure": "Excision of a sebaceous cyst",
+        "signer_relation": "self",
+        "signer_name": "",
+        "witness_name": "",
+    }
     patient = serializers.UUIDField()
     template = serializers.UUIDField(help_text="An active consent template (GET /consent-templates).")
     procedure = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -126,10 +137,11 @@ class ConsentInput(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text="Fills {{ doctor_name }}; the caller by default."
     )
     location = serializers.UUIDField(required=False, help_text="Where it is signed; one of the caller's locations.")
-    signature = serializers.CharField(
+    signature = SignatureField(
         max_length=1_000_000,
         help_text="The handwritten signature as a PNG: a data URL (data:image/png;base64,...) or plain base64. "
-        "At most 512 KB, 100x40 to 3000x1500 pixels, not blank.",
+        "At most 512 KB, 100x40 to 3000x1500 pixels, not blank. Documented with the custom format "
+        "`signature-png`.",
     )
 
     def validate_location(self, value: Any) -> Location:
@@ -177,8 +189,50 @@ class CertificateOutput(serializers.Serializer[Certificate]):
 
 
 class CertificateInput(serializers.Serializer[Any]):
+    openapi_examples = {
+        "template": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "kind": "sick_leave",
+        "body": "",
+        "from_date": "2026-03-02",
+        "to_date": "2026-03-04",
+        "diagnosis": "Acute viral fever",
+    }
+    # A template gives the kind and the text (without one, both are needed); sick leave needs both
+    # dates, fitness `from_date`. Besides: `to_date` not before `from_date`, at most 366 days, and
+    # `from_date` at most 30 days ahead.
+    openapi_rules = {
+        "allOf": [
+            {
+                "anyOf": [
+                    {"required": ["template"], "properties": {"template": {"type": "string", "format": "uuid"}}},
+                    {"required": ["kind", "body"], "properties": {"body": {"type": "string", "pattern": r"\S"}}},
+                ]
+            },
+            {
+                "anyOf": [
+                    {"required": ["kind"], "properties": {"kind": {"enum": ["custom"]}}},
+                    {
+                        "required": ["kind", "from_date"],
+                        "properties": {
+                            "kind": {"enum": ["fitness"]},
+                            "from_date": {"type": "string", "format": "date"},
+                        },
+                    },
+                    {
+                        "required": ["from_date", "to_date"],
+                        "properties": {
+                            "from_date": {"type": "string", "format": "date"},
+                            "to_date": {"type": "string", "format": "date"},
+                        },
+                    },
+                ]
+            },
+        ]
+    }
     patient = serializers.UUIDField()
-    template = serializers.UUIDField(required=False, allow_null=True)
+    template = serializers.UUIDField(
+        required=False, allow_null=True, help_text="An active certificate template; without it, give `kind` and `body`."
+    )
     kind = serializers.ChoiceField(
         choices=CertificateTemplate.Kind.choices, required=False, help_text="Defaults to the template's kind."
     )
@@ -204,13 +258,6 @@ class CertificateListQuery(PatientQuery):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _paginated(view: APIView, request: Request, queryset: Any, serialize: Any) -> Response:
-    paginator = PageNumberPagination()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    note_list_reads(user=request.user, records=page, what="list")
-    return paginator.get_paginated_response([serialize(obj) for obj in page])
-
-
 def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -221,7 +268,6 @@ def _pdf(data: bytes, filename: str) -> FileResponse:
     return attachment_response(data, filename=filename, content_type="application/pdf")
 
 
-PAGE_PARAM = OpenApiParameter("page", int, description="Page number (50 per page).")
 PDF_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF (attachment).")
 
 # --- documents -----------------------------------------------------------------------------------
@@ -229,13 +275,14 @@ PDF_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The signed PDF 
 
 class PatientDocumentsView(APIView):
     required_capability = {"GET": "documents.view", "POST": "documents.upload"}
+    pagination_class = ApiPagination
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="patient_documents_list",
         summary="A patient's documents",
         description="Requires `documents.view`. Newest first; only documents filed at the caller's locations.",
-        parameters=[DocumentListQuery, PAGE_PARAM],
+        parameters=[DocumentListQuery],
         responses={200: DocumentOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["documents"],
     )
@@ -245,7 +292,7 @@ class PatientDocumentsView(APIView):
         queryset = selectors.document_list(
             user=staff_user(request), patient=patient, category=filters.get("category", "")
         )
-        return _paginated(self, request, queryset, lambda document: DocumentOutput(document).data)
+        return paginate_records(self, request, queryset, lambda document: DocumentOutput(document).data)
 
     @extend_schema(
         operation_id="patient_documents_upload",
@@ -303,7 +350,10 @@ class DocumentDownloadView(APIView):
         description="Requires `documents.view`. Streams the decrypted file as an attachment; each download is "
         "audited. 410 when the file can no longer be read (e.g. the clinic's data key was destroyed).",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, in its own type.")
+                for content_type in documents.ACCEPTED
+            },
             **error_responses(401, 403, 404),
             410: GONE,
         },
@@ -324,29 +374,30 @@ class DocumentDownloadView(APIView):
 
 class ConsentTemplateListView(APIView):
     required_capability = "consents.manage"
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="consent_templates_list",
         summary="Consent templates in use",
         description="Requires `consents.manage`.",
-        parameters=[PAGE_PARAM],
         responses={200: ConsentTemplateOutput(many=True), **error_responses(401, 403)},
         tags=["consents"],
     )
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginate_records(
             self, request, selectors.consent_templates(), lambda template: ConsentTemplateOutput(template).data
         )
 
 
 class ConsentListView(APIView):
     required_capability = {"GET": "consents.manage", "POST": "consents.manage"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="consents_list",
         summary="Signed consent forms",
         description="Requires `consents.manage`. Newest first; filter with `patient`.",
-        parameters=[PatientQuery, PAGE_PARAM],
+        parameters=[PatientQuery],
         responses={200: ConsentOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["consents"],
     )
@@ -356,7 +407,7 @@ class ConsentListView(APIView):
             patient_access(user=staff_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
         )
         queryset = selectors.consent_list(user=staff_user(request), patient=patient)
-        return _paginated(self, request, queryset, lambda consent: ConsentOutput(consent).data)
+        return paginate_records(self, request, queryset, lambda consent: ConsentOutput(consent).data)
 
     @extend_schema(
         operation_id="consents_create",
@@ -434,29 +485,30 @@ class ConsentPdfView(APIView):
 
 class CertificateTemplateListView(APIView):
     required_capability = "certificates.sign"
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="certificate_templates_list",
         summary="Certificate templates in use",
         description="Requires `certificates.sign`.",
-        parameters=[PAGE_PARAM],
         responses={200: CertificateTemplateOutput(many=True), **error_responses(401, 403)},
         tags=["certificates"],
     )
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginate_records(
             self, request, selectors.certificate_templates(), lambda template: CertificateTemplateOutput(template).data
         )
 
 
 class CertificateListView(APIView):
     required_capability = {"GET": "clinical.view", "POST": "certificates.sign"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="certificates_list",
         summary="Signed certificates",
         description="Requires `clinical.view`. Newest first; filter with `patient` and `kind`.",
-        parameters=[CertificateListQuery, PAGE_PARAM],
+        parameters=[CertificateListQuery],
         responses={200: CertificateOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["certificates"],
     )
@@ -466,7 +518,7 @@ class CertificateListView(APIView):
             patient_access(user=staff_user(request), patient_id=filters["patient"]) if filters.get("patient") else None
         )
         queryset = selectors.certificate_list(user=staff_user(request), patient=patient, kind=filters.get("kind", ""))
-        return _paginated(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
+        return paginate_records(self, request, queryset, lambda certificate: CertificateOutput(certificate).data)
 
     @extend_schema(
         operation_id="certificates_create",

@@ -147,6 +147,19 @@ def note_list_reads(*, user: Any, records: Iterable[Any], what: str) -> None:
     record_reads(user=user, patient_ids=(getattr(r, "patient_id", None) for r in records), what=what)
 
 
+def paginate_records(view: Any, request: Any, records: Any, serialize: Callable[[Any], Any]) -> Any:
+    """An API page of patient records (docos.api_pagination.paginate), with the reads noted."""
+    from docos.api_pagination import paginate
+
+    return paginate(
+        view,
+        request,
+        records,
+        serialize,
+        on_page=lambda page: note_list_reads(user=request.user, records=page, what="list"),
+    )
+
+
 def records_page(request: Any, records: Any, per_page: int) -> Page[Any]:
     """One page (?page=) of a list of patient records for a page view, with the reads noted."""
     page = Paginator(records, per_page).get_page(request.GET.get("page"))

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from accounts.guards import staff_user
 from accounts.models import Location
 from audit.context import audit_context
 from docos.api_errors import ErrorSerializer, error_body, error_responses
+from docos.api_pagination import ApiPagination
 from patients import selectors, services
 from patients.access import patient_access
 from patients.models import BloodGroup, Patient, Sex
@@ -95,50 +95,113 @@ class PatientOutput(PatientBriefOutput):
     updated_at = serializers.DateTimeField()
 
 
+@extend_schema_field({"type": "string", "format": "phone", "maxLength": 32, "example": "+91 98450 12345"})
+class PhoneInputField(serializers.CharField):
+    """A phone number in any common way of writing it (98450 12345, +91-98450-12345, 080-2345 6789);
+    numbers of other countries with their + prefix. Documented with the custom format `phone`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, required=False, allow_blank=True, **kwargs)
+
+
+def _pattern(pattern: str, example: str) -> Any:
+    """A text field documented with the pattern the service checks (blank is allowed besides)."""
+    return extend_schema_field({"type": "string", "pattern": pattern, "example": example})
+
+
+@extend_schema_field({"type": "string", "enum": services.INDIAN_STATES, "example": "Karnataka"})
+class StateField(serializers.CharField):
+    pass
+
+
+@_pattern(r"^[1-9][0-9]{5}$", "560034")
+class PinCodeField(serializers.CharField):
+    pass
+
+
+@_pattern(r"^[0-9]{2}-?[0-9]{4}-?[0-9]{4}-?[0-9]{4}$", "12-3456-7890-1234")
+class AbhaNumberField(serializers.CharField):
+    pass
+
+
+@_pattern(r"^[0-9]{4}$", "1234")
+class AadhaarLast4Field(serializers.CharField):
+    pass
+
+
 class PatientInput(serializers.Serializer[Any]):
-    """Phone numbers in any common format (98450 12345, +91-98450-12345); stored as E.164."""
+    """Phone numbers in any common format (98450 12345, +91-98450-12345); stored as E.164.
+
+    Free text must not contain an Aadhaar number. A patient under 18 (by `date_of_birth` or
+    `age_years`) needs `guardian_name`, `guardian_relation` and `guardian_phone`."""
+
+    openapi_examples = {
+        "given_name": "Asha",
+        "family_name": "Verma",
+        "sex": "F",
+        "date_of_birth": "1988-04-12",
+        "email": "asha.verma@example.in",
+        "city": "Bengaluru",
+        "registered_location": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "tags": ["diabetic"],
+        "guardian_name": "",
+        "guardian_relation": "",
+        "guardian_phone": "",
+        "abha_number": "",
+        "aadhaar_last4": "",
+        "external_ref": "",
+    }
 
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
-    age_years = serializers.IntegerField(
-        required=False, min_value=0, max_value=125, help_text="Instead of date_of_birth; the date is then estimated."
+    date_of_birth = serializers.DateField(
+        required=False, allow_null=True, help_text="Not in the future and at most 125 years ago."
     )
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    whatsapp_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    age_years = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=125,
+        help_text="When the date of birth is not known: the date is then estimated. Ignored with date_of_birth.",
+    )
+    phone = PhoneInputField()
+    whatsapp_number = PhoneInputField(help_text="A mobile number.")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
     city = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    state = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    pin_code = serializers.CharField(max_length=7, required=False, allow_blank=True)
+    state = StateField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="An Indian state or union territory (two-letter codes such as KA are understood too).",
+    )
+    pin_code = PinCodeField(max_length=7, required=False, allow_blank=True, help_text="6 digits, not starting with 0.")
     blood_group = serializers.ChoiceField(choices=BloodGroup.choices, required=False, allow_blank=True)
     allergies = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     chronic_conditions = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     emergency_contact_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    emergency_contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    registered_location = serializers.UUIDField(help_text="A location id (see /api/v1/locations).")
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20)
-    abha_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    aadhaar_last4 = serializers.CharField(
+    emergency_contact_phone = PhoneInputField()
+    registered_location = serializers.UUIDField(help_text="One of the caller's active locations (GET /locations).")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=services.MAX_TAGS
+    )
+    abha_number = AbhaNumberField(
+        max_length=20, required=False, allow_blank=True, help_text="14 digits, e.g. 12-3456-7890-1234."
+    )
+    aadhaar_last4 = AadhaarLast4Field(
         max_length=20, required=False, allow_blank=True, help_text="Only the last 4 digits; a full number is refused."
     )
     guardian_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     guardian_relation = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    guardian_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    guardian_phone = PhoneInputField()
     external_ref = serializers.CharField(max_length=64, required=False, allow_blank=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "age_years" in attrs and attrs.get("date_of_birth"):
-            raise serializers.ValidationError({"age_years": "Give date_of_birth or age_years, not both."})
-        return attrs
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.validated_data)
         data.pop("whatsapp_consent", None)
         data.pop("confirm_duplicate", None)
         age = data.pop("age_years", None)
-        if age is not None:
+        if age is not None and not data.get("date_of_birth"):
             data["date_of_birth"] = services.estimated_dob(age)
             data["dob_is_estimated"] = True
         elif "date_of_birth" in data:
@@ -168,10 +231,6 @@ class PatientListQuery(serializers.Serializer[Any]):
     )
 
 
-class PatientPagination(PageNumberPagination):
-    page_size = 50
-
-
 # --- views ---------------------------------------------------------------------------------------
 
 
@@ -190,6 +249,7 @@ _DUPLICATE_409 = OpenApiResponse(
 
 class PatientListView(APIView):
     required_capability = {"GET": "patients.view", "POST": "patients.edit"}
+    pagination_class = ApiPagination
 
     @extend_schema(
         operation_id="patients_list",
@@ -199,7 +259,7 @@ class PatientListView(APIView):
             "(at most 200 matches for a name; similar names are added on the first page when few match exactly). "
             "Staff restricted to locations see patients registered or seen at those locations."
         ),
-        parameters=[PatientListQuery, OpenApiParameter("page", int, description="Page number (50 per page).")],
+        parameters=[PatientListQuery],
         responses={200: PatientBriefOutput(many=True), **error_responses(400, 401, 403)},
         tags=["patients"],
     )
@@ -207,7 +267,7 @@ class PatientListView(APIView):
         query = PatientListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         found = selectors.patient_search(user=staff_user(request), query=query.validated_data.get("q", ""))
-        paginator = PatientPagination()
+        paginator = ApiPagination()
         page = paginator.paginate_queryset(found.queryset, request, view=self) or []
         rows = selectors.as_rows(page)
         if paginator.page is not None and paginator.page.number == 1:

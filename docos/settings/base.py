@@ -231,15 +231,15 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API needs inline scripts (blocked by the CSP) and would answer browsers
     # with HTML errors. People explore the API at /api/v1/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's defaults, with a JSON parser that answers 400 (not 500) to deeply nested bodies.
-    "DEFAULT_PARSER_CLASSES": [
-        "docos.api_parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON whatever the Accept header or `?format=` say (no 406, no 404 for an unknown format).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "docos.api_negotiation.JsonAlwaysNegotiation",
+    # Bodies are JSON (anything else: 415; the document upload declares multipart itself), parsed by a
+    # parser that answers 400 (not 500) to deeply nested bodies.
+    "DEFAULT_PARSER_CLASSES": ["docos.api_parsers.BoundedJSONParser"],
+    # Documents every error status an operation can answer (see docos/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "docos.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "docos.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "docos.api_pagination.ApiPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
@@ -250,6 +250,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Enum components as usual, then OpenAPI links from create operations (docos/api_schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "docos.api_schema.add_links"],
     # Swagger UI and Redoc from our own static files (the CSP allows only 'self').
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "/static/img/favicon.svg",  # ours (static/img), as on every page

@@ -62,7 +62,8 @@ def test_staff_list_is_paginated(clinic_a, client_for, in_tenant):
     assert first["next"] is not None
     second = client.get("/api/v1/staff", {"page": 2}).json()
     assert len(second["results"]) == first["count"] - 50
-    assert_error(client.get("/api/v1/staff", {"page": 9}), 404, "not_found")
+    past_the_end = assert_error(client.get("/api/v1/staff", {"page": 9}), 400, "invalid")
+    assert past_the_end["fields"] == {"page": ["There is no page 9; the last page is 2."]}
 
 
 def test_doctor_cannot_list_staff(clinic_a, client_for):
