@@ -77,7 +77,8 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
         assert value is not None
         if timezone.is_naive(value):
             self.fail("naive")
-        return value
+        # As UTC: any RFC 3339 offset is valid (up to +-23:59), PostgreSQL takes at most +-15:59.
+        return value.astimezone(dt.UTC)
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()

@@ -61,6 +61,17 @@ def test_a_body_over_the_limit_is_413_not_500(owner_api):
     assert_error(huge, 413, "request_too_large")
 
 
+def test_any_rfc3339_offset_is_understood_as_the_same_instant_in_utc():
+    import datetime as dt
+
+    from appointments.api import AwareDateTimeField
+
+    # PostgreSQL refuses offsets beyond +-15:59 (this one was a 500 when booking).
+    value = AwareDateTimeField().to_internal_value("2026-12-14T22:42:53+19:37")
+    assert value == dt.datetime(2026, 12, 14, 3, 5, 53, tzinfo=dt.UTC)
+    assert value.utcoffset() == dt.timedelta(0)
+
+
 def test_any_accept_header_or_format_gets_json(owner_api):
     client, auth = owner_api
     for extra in ({"HTTP_ACCEPT": "application/pdf"}, {"HTTP_ACCEPT": "application/xml"}):
