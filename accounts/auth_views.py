@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +18,7 @@ from accounts.forms_auth import ChangePasswordForm, CodeForm, EmailForm, NewPass
 from accounts.guards import staff_user
 from accounts.middleware import SESSION_SIGNED_OUT_REASON
 from accounts.models import LoginCode, User
+from docos.http import local_next
 from docos.permissions import login_only, public
 
 SIGNED_OUT_REASONS = {
@@ -29,11 +29,7 @@ TEMPLATE_DIR = "accounts/auth"
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return str(settings.LOGIN_REDIRECT_URL)
+    return local_next(request, candidate) or str(settings.LOGIN_REDIRECT_URL)
 
 
 def _login_email(request: HttpRequest) -> str | None:

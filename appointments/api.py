@@ -115,7 +115,8 @@ class ReminderOutput(serializers.Serializer[Any]):
     due_at = serializers.DateTimeField()
     send_after = serializers.DateTimeField(help_text="The due time moved out of the clinic's quiet hours.")
     status = serializers.CharField(help_text="scheduled, sending, sent, delivered, read, failed, skipped, cancelled.")
-    reason = serializers.CharField(help_text="Why failed, skipped or cancelled, e.g. `whatsapp_not_configured`.")
+    reason = serializers.CharField(help_text="Why failed, skipped or cancelled (a code, e.g. `no_whatsapp_consent`).")
+    reason_text = serializers.CharField(help_text="The same reason as a sentence for staff.")
     sent_at = serializers.DateTimeField(allow_null=True)
 
 

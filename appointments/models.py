@@ -245,13 +245,14 @@ class Appointment(UUIDModel):
 
 
 class QueueEntry(UUIDModel):
-    """A token in a clinician's daily queue at a location: walk-ins, and appointments once checked in."""
+    """A token in a clinician's daily queue at a location: walk-ins, and appointments once checked in.
+    Token numbers run per location and day across its doctors."""
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting"
         IN_CONSULTATION = "in_consultation", "In consultation"
         DONE = "done", "Done"
-        LEFT = "left", "Left"
+        LEFT = "left", "Left without being seen"
 
     day = models.DateField()  # the location's local date
     clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="queue_entries")
@@ -270,7 +271,8 @@ class QueueEntry(UUIDModel):
     class Meta:
         ordering = ["day", "token"]
         constraints = [
-            models.UniqueConstraint(fields=["clinician", "location", "day", "token"], name="queue_token_unique"),
+            # One numbering per location and day, shared by its doctors (the waiting room shows them together).
+            models.UniqueConstraint(fields=["location", "day", "token"], name="queue_token_unique"),
         ]
         indexes = [models.Index(fields=["location", "day", "status"], name="queue_location_day")]
 
@@ -307,6 +309,21 @@ class ReminderRule(UUIDModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Why a reminder was not sent, for staff; the codes of messaging (consent, WhatsApp errors) read
+# through messaging.services.failure_sentence.
+REMINDER_REASONS = {
+    "appointment_cancelled": "Not sent: the appointment was cancelled.",
+    "appointment_checked_in": "Not needed: the patient has arrived.",
+    "appointment_in_consultation": "Not needed: the patient has arrived.",
+    "appointment_completed": "Not needed: the appointment is over.",
+    "appointment_no_show": "Not sent: the patient was marked as a no-show.",
+    "rescheduled": "Replaced: the appointment was rescheduled.",
+    "too_late": "Not sent: its time had passed.",
+    "no_follow_up_date": "Not sent: the follow-up date was removed.",
+    "already_booked": "Not needed: a follow-up appointment is already booked.",
+}
 
 
 class Reminder(UUIDModel):
@@ -358,3 +375,15 @@ class Reminder(UUIDModel):
 
     def __str__(self) -> str:
         return f"Reminder {self.key} ({self.get_status_display()})"
+
+    @property
+    def reason_text(self) -> str:
+        """Why it was not sent, as a sentence for staff ("" when there is nothing to explain)."""
+        if not self.reason:
+            return ""
+        if self.reason in REMINDER_REASONS:
+            return REMINDER_REASONS[self.reason]
+        from messaging.services import failure_sentence  # services, not models: imported when first needed
+
+        title = self.message.error_title if self.message is not None else ""
+        return failure_sentence(self.reason, title)

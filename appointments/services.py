@@ -317,6 +317,7 @@ def _transition(
     if not step.unchanged:
         _set_status(locked, move)
         (step.save or locked.save)()
+        _drop_reminders_after(locked)
         audit_record(
             actor=actor,
             action=move.audit,
@@ -336,6 +337,14 @@ def _advance(appointment: Appointment, action: str) -> None:
     _check_move(locked, move)
     _set_status(locked, move)
     locked.save()
+    _drop_reminders_after(locked)
+
+
+def _drop_reminders_after(row: Appointment | QueueEntry) -> None:
+    """Once the patient has arrived, or the appointment is over or cancelled, its reminders that
+    are still only planned are cancelled (shown so, never sent)."""
+    if isinstance(row, Appointment) and row.status not in BEFORE_ARRIVAL:
+        reminders.reminders_cancel_for_appointment(row, reason=f"appointment_{row.status}")
 
 
 # --- appointments ----------------------------------------------------------------------------------
@@ -488,11 +497,10 @@ def _set_cancelled(step: _Step[Appointment], *, reason: str, note: str, actor: U
 
 
 def _after_cancel(appointment: Appointment) -> None:
-    """A cancelled appointment leaves the queue, and its reminders are not sent."""
+    """A cancelled appointment leaves the queue (its reminders were cancelled by `_transition`)."""
     QueueEntry.objects.filter(appointment=appointment, status=QueueEntry.Status.WAITING).update(
         status=QueueEntry.Status.LEFT, finished_at=timezone.now()
     )
-    reminders.reminders_cancel_for_appointment(appointment, reason="appointment_cancelled")
 
 
 @transaction.atomic
@@ -513,17 +521,15 @@ def appointment_cancel(
     return step.row
 
 
-def _next_token(*, clinician_id: Any, location_id: Any, day: dt.date) -> int:
-    """The next token of a clinician's queue at a location on a day. Serialised per queue by a
+def _next_token(*, location_id: Any, day: dt.date) -> int:
+    """The next token at a location on a day, shared by its doctors' queues so the waiting room
+    never shows two patients with the same number. Serialised per location and day by a
     transaction-level advisory lock; the unique constraint on tokens is the backstop."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"queue:{current_schema()}:{clinician_id}:{location_id}:{day.isoformat()}"],
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"queue:{current_schema()}:{location_id}:{day.isoformat()}"]
         )
-    last = QueueEntry.objects.filter(clinician_id=clinician_id, location_id=location_id, day=day).aggregate(
-        last=Max("token")
-    )["last"]
+    last = QueueEntry.objects.filter(location_id=location_id, day=day).aggregate(last=Max("token"))["last"]
     return int(last or 0) + 1
 
 
@@ -544,7 +550,7 @@ def appointment_check_in(*, appointment: Appointment, actor: User, context: Audi
             day=today,
             clinician_id=locked.clinician_id,
             location_id=locked.location_id,
-            token=_next_token(clinician_id=locked.clinician_id, location_id=locked.location_id, day=today),
+            token=_next_token(location_id=locked.location_id, day=today),
             patient_id=locked.patient_id,
             appointment=locked,
             added_by=actor,
@@ -618,7 +624,6 @@ def appointment_mark_no_show(
             raise ValidationError(
                 f"The appointment starts at {step.row.starts_at.astimezone(tz):%H:%M}; mark a no-show only after that."
             )
-        reminders.reminders_cancel_for_appointment(step.row, reason="appointment_no_show")
     return step.row
 
 
@@ -696,7 +701,7 @@ def queue_add_walk_in(
         day=today,
         clinician=clinician,
         location=location,
-        token=_next_token(clinician_id=clinician.pk, location_id=location.pk, day=today),
+        token=_next_token(location_id=location.pk, day=today),
         patient=patient,
         added_by=actor,
     )

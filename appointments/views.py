@@ -42,6 +42,7 @@ from appointments.schedule import free_slots, location_tz
 from audit.context import audit_context
 from clinical.models import Visit
 from clinical.selectors import visits_visible_to
+from docos.http import local_next
 from docos.ids import parse_uuid
 from docos.permissions import capability_required
 
@@ -217,7 +218,13 @@ def _patient_picker(request: HttpRequest, patient: Any) -> dict[str, Any]:
     """The chosen patient, or the search (?q=) and its matches to choose from."""
     query = request.GET.get("q", "").strip()
     matches = selectors.patient_lookup(query, user=staff_user(request)) if query and patient is None else []
-    return {"patient": patient, "q": query, "matches": matches}
+    # "Register a new patient" keeps what was typed and comes back here with the new patient chosen.
+    back = request.GET.copy()
+    back.pop("q", None)
+    back.pop("patient", None)
+    here = f"{request.path}?{back.urlencode()}" if back else request.path
+    register_url = f"{reverse('patients-new')}?{urlencode({'q': query, 'next': here})}"
+    return {"patient": patient, "q": query, "matches": matches, "register_url": register_url}
 
 
 def _booking_page(request: HttpRequest, *, form: BookingForm, patient: Any, status: int = 200) -> HttpResponse:
@@ -286,10 +293,7 @@ def _back(request: HttpRequest, appointment: Appointment) -> HttpResponse:
 
 
 def _next_or(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(default)
+    return redirect(local_next(request, request.POST.get("next")) or default)
 
 
 def _form_page(request: HttpRequest, template: str, form: Any, appointment: Appointment) -> HttpResponse:
@@ -482,7 +486,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
 
 queue_call = _button(services.queue_call, "Token {token} called in.")
 queue_finish = _button(services.queue_finish, "Token {token} done.")
-queue_left = _button(services.queue_mark_left, "Token {token} marked as left.")
+queue_left = _button(services.queue_mark_left, "Token {token} left without being seen.")
 
 
 @require_GET

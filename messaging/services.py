@@ -69,6 +69,28 @@ OUTCOME_UNKNOWN = "outcome_unknown"
 EXPIRED = "expired"
 TOO_MANY_ATTEMPTS = "too_many_attempts"
 
+# What staff read for a message that did not go out (a Meta error code reads as Meta's title).
+FAILURE_SENTENCES = {
+    NOT_CONFIGURED: "WhatsApp is not connected for this clinic yet (Settings → WhatsApp).",
+    NO_CONTACT_NUMBER: "The patient has no WhatsApp number on record.",
+    NO_CONSENT: "The patient has not agreed to WhatsApp messages.",
+    OPTED_OUT: "The patient has opted out of WhatsApp messages.",
+    OUTCOME_UNKNOWN: "The send was interrupted; it was not repeated, to avoid a duplicate message.",
+    EXPIRED: "The message waited too long to be sent and was dropped.",
+    TOO_MANY_ATTEMPTS: "WhatsApp kept asking us to wait; we stopped after several attempts.",
+}
+
+
+def failure_sentence(code: str, title: str = "") -> str:
+    """A sentence for staff about why a message was not sent or failed."""
+    if code in FAILURE_SENTENCES:
+        return FAILURE_SENTENCES[code]
+    title = title or whatsapp.error_title(code)
+    if title:
+        return f"WhatsApp did not deliver it: {title} (error {code})."
+    return f"The message could not be sent (error {code})."
+
+
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # WhatsApp template names
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")  # en, hi, en_US, pt_BR
 TEXT_MAX = 4096

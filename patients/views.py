@@ -20,7 +20,7 @@ from accounts.guards import staff_user
 from accounts.models import User
 from accounts.selectors import locations_for
 from audit.context import audit_context
-from docos.http import file_unavailable_response
+from docos.http import file_unavailable_response, local_next
 from docos.permissions import capability_required
 from docos.storage import FileUnavailable
 from patients import importer, search, selectors, services
@@ -184,6 +184,8 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     locations = locations_for(user).order_by("name")
     duplicates: list[dict[str, Any]] = []
+    # Registering from a booking or walk-in (`next`) goes back there with the new patient chosen.
+    back = local_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "POST":
         form = PatientRegisterForm(request.POST, locations=locations, actor=user)
         if form.is_valid():
@@ -202,6 +204,8 @@ def patient_register(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(exc)
             else:
                 messages.success(request, f"Registered {patient.full_name} with MRN {patient.mrn}.")
+                if back:
+                    return redirect(f"{back}{'&' if '?' in back else '?'}{urlencode({'patient': patient.pk})}")
                 return redirect("patients-detail", patient_id=patient.pk)
     else:
         initial: dict[str, Any] = {}
@@ -215,7 +219,9 @@ def patient_register(request: HttpRequest) -> HttpResponse:
         if first is not None:
             initial["registered_location"] = first.pk
         form = PatientRegisterForm(locations=locations, initial=initial)
-    return render(request, "patients/form.html", {"form": form, "duplicates": duplicates, "patient": None})
+    return render(
+        request, "patients/form.html", {"form": form, "duplicates": duplicates, "patient": None, "next": back}
+    )
 
 
 @require_http_methods(["GET", "POST"])

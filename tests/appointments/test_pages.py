@@ -20,7 +20,9 @@ from appointments.models import (
     WorkingHours,
 )
 from audit.models import AuditEvent
+from patients.models import Patient
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_rule, make_type, next_weekday, user
+from tests.patients.test_registry_views import form_data
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>")
 
@@ -271,3 +273,33 @@ def test_the_front_desk_completes_without_opening_a_visit(setup, client_for):
     with tenant_context(clinic.clinic):
         appointment.refresh_from_db()
     assert appointment.status == "completed" and appointment.visit_id is None
+
+
+def test_registering_from_the_walk_in_keeps_the_typed_name_and_comes_back(setup, client_for):
+    clinic, *_ = setup
+    desk = client_for(clinic, "front_desk")
+    location = clinic.locations[0].pk
+    search = desk.get("/queue/walk-in", {"q": "Meenakshi Sundaram", "location": location})
+    link = re.search(r'href="(/patients/new\?[^"]+)"', search.content.decode())
+    assert link, "no register link on an empty search"
+    register_page = desk.get(link.group(1).replace("&amp;", "&"))
+    html = register_page.content.decode()
+    assert 'value="Meenakshi"' in html and 'value="Sundaram"' in html
+    back = re.search(r'name="next" value="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert back == f"/queue/walk-in?location={location}"
+    done = desk.post(
+        "/patients/new",
+        form_data(clinic, given_name="Meenakshi", family_name="Sundaram", phone="94440 55123", next=back),
+    )
+    with tenant_context(clinic.clinic):
+        patient = Patient.objects.get(phone="+919444055123")
+    assert done.status_code == 302 and done["Location"] == f"{back}&patient={patient.pk}"
+    # the walk-in page now has the patient chosen
+    assert "Meenakshi Sundaram" in desk.get(done["Location"]).content.decode()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/"])
+def test_register_never_sends_staff_to_another_site(setup, client_for, target):
+    clinic, *_ = setup
+    done = client_for(clinic, "front_desk").post("/patients/new", form_data(clinic, next=target))
+    assert done.status_code == 302 and done["Location"].startswith("/patients/")

@@ -289,3 +289,43 @@ def test_changing_a_rule_replans_its_unsent_reminders(setup):
         assert row.due_at == appointment.starts_at - dt.timedelta(hours=48)
         services.reminder_rule_save(actor=user(clinic, "owner"), rule=day_rule, is_active=False)
         assert not Reminder.objects.filter(appointment=appointment, rule=day_rule).exists()
+
+
+def test_arriving_and_completing_cancel_the_reminders_still_planned(setup, clock):
+    # A checked-in or completed appointment's reminders used to stay "Scheduled" on its page.
+    clinic, *_ = setup
+    appointment = book(clinic, patient=make_patient(clinic), starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at - dt.timedelta(minutes=10))
+    with tenant_context(clinic.clinic):
+        services.appointment_check_in(appointment=appointment, actor=user(clinic, "front_desk"))
+        rows = list(Reminder.objects.filter(appointment=appointment).values_list("status", "reason"))
+        services.appointment_complete(appointment=appointment, actor=user(clinic, "front_desk"))
+    # the 24-hour reminder's time had passed (never claimed in this test): both were still planned
+    assert rows == [("cancelled", "appointment_checked_in")] * 2
+
+
+def test_no_show_cancels_reminders_with_a_sentence_for_staff(setup, clock):
+    clinic, *_ = setup
+    appointment = book(clinic, patient=make_patient(clinic), starts_at=at(next_weekday(2), 11))
+    clock.move_to(appointment.starts_at + dt.timedelta(minutes=30))
+    with tenant_context(clinic.clinic):
+        services.appointment_mark_no_show(appointment=appointment, actor=user(clinic, "front_desk"))
+        texts = {r.reason_text for r in Reminder.objects.filter(appointment=appointment)}
+    assert texts == {"Not sent: the patient was marked as a no-show."}
+
+
+@pytest.mark.parametrize(
+    ("reason", "title", "sentence"),
+    [
+        ("whatsapp_not_configured", "", "WhatsApp is not connected for this clinic yet (Settings → WhatsApp)."),
+        ("no_whatsapp_consent", "", "The patient has not agreed to WhatsApp messages."),
+        ("131026", "Message undeliverable", "WhatsApp did not deliver it: Message undeliverable (error 131026)."),
+        ("131047", "", "WhatsApp did not deliver it: Re-engagement message (error 131047)."),
+        ("999999", "", "The message could not be sent (error 999999)."),
+        ("rescheduled", "", "Replaced: the appointment was rescheduled."),
+    ],
+)
+def test_reminder_reasons_read_as_sentences(reason, title, sentence):
+    message = OutboundMessage(error=reason, error_title=title)
+    assert Reminder(reason=reason, message=message).reason_text == sentence
+    assert Reminder(reason="").reason_text == ""
