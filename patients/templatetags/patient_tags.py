@@ -50,3 +50,13 @@ def masked_name(patient: Any) -> str:
     given = (getattr(patient, "given_name", "") or "").strip()
     initial = (getattr(patient, "family_name", "") or "").strip()[:1]
     return f"{given} {initial}." if initial else given
+
+
+@register.filter
+def born(patient: Any) -> str:
+    """ "born 15 Jun 1990", or "born about 1981" when the date was estimated from a stated age (the
+    estimate's day and month are made up and never shown); "" when unknown."""
+    dob = getattr(patient, "date_of_birth", None)
+    if dob is None:
+        return ""
+    return f"born about {dob.year}" if patient.dob_is_estimated else f"born {dob:%d %b %Y}"

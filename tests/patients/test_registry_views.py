@@ -206,3 +206,21 @@ def test_other_apps_can_add_entries_to_the_chart_timeline(clinic_a, client_for, 
     monkeypatch.setitem(selectors._TIMELINE_SOURCES, "appointments", appointments)
     body = client_for(clinic_a, "front_desk").get(f"/patients/{patient.pk}/").content.decode()
     assert "Appointment booked" in body
+
+
+def test_a_birth_date_estimated_from_age_is_shown_as_about_a_year_never_as_a_date(clinic_a, client_for, in_tenant):
+    client = client_for(clinic_a, "front_desk")
+    client.post("/patients/new", form_data(clinic_a, given_name="Gurpreet", date_of_birth="", age_years="45"))
+    with in_tenant(clinic_a):
+        patient = Patient.objects.get(given_name="Gurpreet")
+    made_up = f"{patient.date_of_birth:%d %b %Y}"
+    for page in (
+        client.get(f"/patients/{patient.pk}/"),
+        client.get("/patients/", {"q": "Gurpreet"}),
+        client.get("/queue/walk-in", {"q": "Gurpreet"}),
+    ):
+        html = page.content.decode()
+        assert page.status_code == 200 and "Gurpreet" in html
+        assert made_up not in html
+    picker = client.get("/queue/walk-in", {"q": "Gurpreet"}).content.decode()
+    assert f"born about {patient.date_of_birth.year}" in picker
