@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from appointments import services
 from appointments.models import (
     Appointment,
     AppointmentSettings,
@@ -303,3 +304,22 @@ def test_register_never_sends_staff_to_another_site(setup, client_for, target):
     clinic, *_ = setup
     done = client_for(clinic, "front_desk").post("/patients/new", form_data(clinic, next=target))
     assert done.status_code == 302 and done["Location"].startswith("/patients/")
+
+
+def test_patient_names_in_the_day_pages_link_to_the_chart(setup, client_for, clock):
+    clinic, *_ = setup
+    patient = make_patient(clinic, given_name="Harpreet")
+    soon = (timezone.now() + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    appointment = book(clinic, patient=patient, starts_at=soon, outside_hours=True)
+    with tenant_context(clinic.clinic):
+        services.appointment_check_in(appointment=appointment, actor=user(clinic, "front_desk"))
+    chart = f'href="/patients/{patient.pk}/"'
+    desk = client_for(clinic, "front_desk")
+    location = clinic.locations[0].pk
+    for page in (
+        f"/queue/?location={location}",
+        f"/appointments/?location={location}",
+        f"/appointments/{appointment.pk}/",
+    ):
+        assert chart in desk.get(page).content.decode(), page
+    assert chart in client_for(clinic, "doctor").get("/appointments/mine").content.decode()
