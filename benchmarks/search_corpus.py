@@ -193,10 +193,12 @@ _ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 KEYBOARD_NEIGHBOURS: dict[str, str] = {}
 for _r, _row in enumerate(_ROWS):
     for _c, _ch in enumerate(_row):
+        # Staggered rows: the row above touches columns c and c+1, the row below c-1 and c.
         near = [_row[i] for i in (_c - 1, _c + 1) if 0 <= i < len(_row)]
-        for _other in (_r - 1, _r + 1):
-            if 0 <= _other < len(_ROWS):
-                near += [_ROWS[_other][i] for i in (_c - 1, _c, _c + 1) if 0 <= i < len(_ROWS[_other])]
+        if _r > 0:
+            near += [_ROWS[_r - 1][i] for i in (_c, _c + 1) if i < len(_ROWS[_r - 1])]
+        if _r + 1 < len(_ROWS):
+            near += [_ROWS[_r + 1][i] for i in (_c - 1, _c) if 0 <= i < len(_ROWS[_r + 1])]
         KEYBOARD_NEIGHBOURS[_ch] = "".join(near)
 
 
@@ -367,6 +369,7 @@ def prefix_ordered(ranked: list[Person], population: list[Person], prefix: str, 
 def load(population: list[Person], location_ids: list[object], seed: int = 16) -> list[object]:
     """Write the patients with the search keys the services compute; return their ids in order."""
     from patients.models import Patient, PatientNameWord
+    from patients.search import deletions
     from patients.services import next_mrn, patient_search_keys
 
     rnd = random.Random(seed + 2)
@@ -384,7 +387,9 @@ def load(population: list[Person], location_ids: list[object], seed: int = 16) -
         rows.append(patient)
     Patient.objects.bulk_create(rows, batch_size=1000)
     words = sorted({w for p in rows for w in p.name_key.split()})
-    PatientNameWord.objects.bulk_create([PatientNameWord(word=w) for w in words], ignore_conflicts=True)
+    PatientNameWord.objects.bulk_create(
+        [PatientNameWord(word=w, deletes=deletions(w)) for w in words], ignore_conflicts=True
+    )
     return [p.pk for p in rows]
 
 
@@ -392,10 +397,7 @@ def search_ids(user: object, query: str, page: int = 50) -> list[object]:
     """The ids the search page shows for a query on its first page, in order (similar names last)."""
     from patients.selectors import patient_search
 
-    found = patient_search(user=user, query=query)
-    rows = found.rows(0, page)
-    rows += found.suggestions(found=len(rows))
-    return [row.id for row in rows]
+    return [row.id for row in patient_search(user=user, query=query).rows(0, page)]
 
 
 @dataclass
@@ -417,7 +419,9 @@ TARGETS_AT1 = {"phone": 1.0, "mrn": 1.0}
 TARGET_PREFIX = 1.0
 
 
-def evaluate(user: object, population: list[Person], ids: list[object], queries: list[Case]) -> dict[str, Score]:
+def evaluate(
+    user: object, population: list[Person], ids: list[object], queries: list[Case], numbers: int = 100
+) -> dict[str, Score]:
     """Run every query the way the search page does and score it per class."""
     from patients.models import Patient
 
@@ -442,7 +446,7 @@ def evaluate(user: object, population: list[Person], ids: list[object], queries:
             score.misses.append(f"{case.query!r} -> {population[case.target].full_name}")
     # Phones and MRNs, as the desk types them.
     rnd = random.Random(5)
-    sample = rnd.sample(range(len(ids)), min(100, len(ids)))
+    sample = rnd.sample(range(len(ids)), min(numbers, len(ids)))
     patients = {p.pk: p for p in Patient.objects.filter(pk__in=[ids[i] for i in sample])}
     for kind in ("phone", "mrn"):
         score = scores.setdefault(kind, Score(kind, misses=[]))
