@@ -166,6 +166,12 @@ def is_clinician(user: User) -> bool:
     return user.has_capability(CLINICIAN_CAPABILITY)
 
 
+def is_sole_location(location: Location) -> bool:
+    """True when the location is the clinic's only active one (its documents may then print the
+    clinic's billing address if the location has none of its own)."""
+    return not Location.objects.filter(is_active=True).exclude(pk=location.pk).exists()
+
+
 def clinician_choices() -> QuerySet[User]:
     """Active staff who see patients (see CLINICIAN_CAPABILITY), by name."""
     return User.objects.filter(
