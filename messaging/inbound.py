@@ -100,6 +100,8 @@ def contact_for(update: whatsapp.InboundUpdate) -> Contact:
             contact.patient = matches[0]
     if contact.last_inbound_at is None or update.occurred_at > contact.last_inbound_at:
         contact.last_inbound_at = update.occurred_at
+    if contact.last_message_at is None or update.occurred_at > contact.last_message_at:
+        contact.last_message_at = update.occurred_at
     contact.save()
     return contact
 
