@@ -48,6 +48,7 @@ def conversation_list(
     location_id: Any = None,
     unread: bool = False,
     opted_out: bool | None = None,
+    patient: Patient | None = None,
 ) -> QuerySet[Contact]:
     """The conversations `user` may read, newest message first, each with `unread_count`.
 
@@ -55,6 +56,8 @@ def conversation_list(
     raises Http404); `unread` only those with unread messages; `opted_out` True/False only those
     that have (not) opted out of WhatsApp messages."""
     contacts = _visible_contacts(user).select_related("patient", "patient__registered_location")
+    if patient is not None:  # already through patients.access.patient_access
+        contacts = contacts.filter(patient=patient)
     if location_id is not None:
         ids = user_location_ids(user)
         pk = parse_uuid(location_id)
@@ -105,6 +108,14 @@ def inbound_message_access(*, user: Any, message_id: Any) -> InboundMessage:
     if message.contact.patient_id is not None:
         record_read(user=user, patient_id=message.contact.patient_id, what="whatsapp")
     return message
+
+
+def conversation_label(contact: Contact) -> str:
+    """What staff call the conversation: the patient's name, else the WhatsApp profile's, else the number."""
+    if contact.patient is not None:
+        return contact.patient.full_name
+    profile = contact.profile if isinstance(contact.profile, dict) else {}
+    return str(profile.get("name") or profile.get("username") or contact.phone or "WhatsApp user")
 
 
 def unread_count(contact: Contact) -> int:
@@ -169,33 +180,39 @@ def _outbound_text(message: OutboundMessage) -> str:
     return f"Template “{message.template_name}”" + (f": {shown}" if shown else "")
 
 
-def conversation_messages(contact: Contact, *, limit: int = 200) -> list[ConversationMessage]:
-    """The newest `limit` messages of the conversation both ways, oldest first."""
-    inbound = list(contact.inbound_messages.order_by("-sent_at")[:limit])
-    outbound = list(_outbound_of(contact).order_by("-created_at")[:limit])
-    lines = [
-        ConversationMessage(
-            id=m.pk,
-            direction="in",
-            kind=m.kind,
-            text=_inbound_text(m),
-            at=m.sent_at,
-            media=m if m.media_id else None,
-        )
-        for m in inbound
-    ] + [
-        ConversationMessage(
-            id=m.pk,
-            direction="out",
-            kind=m.kind,
-            text=_outbound_text(m),
-            at=m.sent_at or m.created_at,
-            status=m.status,
-            status_label=m.get_status_display(),
-            failure=failure_sentence(m.error, m.error_title) if m.status == OutboundMessage.Status.FAILED else "",
-            template_name=m.template_name,
-        )
-        for m in outbound
-    ]
+def _in_line(message: InboundMessage) -> ConversationMessage:
+    return ConversationMessage(
+        id=message.pk,
+        direction="in",
+        kind=message.kind,
+        text=_inbound_text(message),
+        at=message.sent_at,
+        media=message if message.media_id else None,
+    )
+
+
+def conversation_line(message: OutboundMessage) -> ConversationMessage:
+    """An outbound message as a line of its conversation."""
+    failed = message.status == OutboundMessage.Status.FAILED
+    return ConversationMessage(
+        id=message.pk,
+        direction="out",
+        kind=message.kind,
+        text=_outbound_text(message),
+        at=message.sent_at or message.created_at,
+        status=message.status,
+        status_label=message.get_status_display(),
+        failure=failure_sentence(message.error, message.error_title) if failed else "",
+        template_name=message.template_name,
+    )
+
+
+def conversation_messages(contact: Contact, *, limit: int | None = 200) -> list[ConversationMessage]:
+    """The newest `limit` messages (None: all) of the conversation both ways, oldest first."""
+    inbound_rows = contact.inbound_messages.order_by("-sent_at")
+    outbound_rows = _outbound_of(contact).order_by("-created_at")
+    inbound = list(inbound_rows if limit is None else inbound_rows[:limit])
+    outbound = list(outbound_rows if limit is None else outbound_rows[:limit])
+    lines = [_in_line(m) for m in inbound] + [conversation_line(m) for m in outbound]
     lines.sort(key=lambda line: line.at)
-    return lines[-limit:]
+    return lines if limit is None else lines[-limit:]

@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern] = [
     path("<uuid:conversation_id>/reply/", views.conversation_reply, name="reply"),
     path("<uuid:conversation_id>/template/", views.conversation_template, name="template"),
     path("<uuid:conversation_id>/read/", views.conversation_read, name="read"),
+    path("media/<uuid:message_id>/", views.media_download, name="media"),
 ]

@@ -14,27 +14,24 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.guards import staff_user
 from accounts.selectors import locations_for
 from audit.context import audit_context
+from docos.http import file_unavailable_response
 from docos.permissions import capability_required
-from messaging import inbox, selectors
+from docos.storage import FileUnavailable
+from documents.views import attachment_response
+from messaging import inbox, media, selectors
 from messaging.forms import InboxFilterForm, ReplyForm, TemplateForm
-from messaging.models import Contact
+from messaging.models import Contact, MediaStatus
 from messaging.services import whatsapp_account, whatsapp_ready
 
 PAGE_SIZE = 25
-
-
-def contact_label(contact: Contact) -> str:
-    if contact.patient is not None:
-        return contact.patient.full_name
-    profile = contact.profile if isinstance(contact.profile, dict) else {}
-    return str(profile.get("name") or profile.get("username") or contact.phone or "WhatsApp user")
 
 
 @require_GET
@@ -56,7 +53,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "contact": c,
-            "label": contact_label(c),
+            "label": selectors.conversation_label(c),
             "opted_out": inbox.contact_opted_out(c),
             "unread": c.unread_count,  # type: ignore[attr-defined]
         }
@@ -95,7 +92,7 @@ def _conversation_page(
         "messaging/conversation.html",
         {
             "contact": contact,
-            "label": contact_label(contact),
+            "label": selectors.conversation_label(contact),
             "lines": selectors.conversation_messages(contact),
             "unread": selectors.unread_count(contact),
             "opted_out": inbox.contact_opted_out(contact),
@@ -189,3 +186,19 @@ def conversation_read(request: HttpRequest, conversation_id: UUID) -> HttpRespon
     inbox.conversation_mark_read(actor=user, contact=contact, context=audit_context(request))
     messages.success(request, "Conversation marked as read.")
     return redirect("inbox:list")
+
+
+@require_GET
+@capability_required("messaging.view")
+def media_download(request: HttpRequest, message_id: UUID) -> HttpResponseBase:
+    """An inbound photo, document or voice note, decrypted and checked, as a download (audited)."""
+    user = staff_user(request)
+    message = selectors.inbound_message_access(user=user, message_id=message_id)
+    back = reverse("inbox:detail", kwargs={"conversation_id": message.contact_id})
+    if message.media_status != MediaStatus.STORED:
+        raise Http404("No stored media")
+    try:
+        data = media.inbound_media_read(message=message, actor=user, context=audit_context(request))
+    except FileUnavailable as exc:
+        return file_unavailable_response(request, exc, back=back)
+    return attachment_response(data, filename=media.download_name(message), content_type=message.media_content_type)
