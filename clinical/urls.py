@@ -6,6 +6,7 @@ from clinical import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
+    path("visits/follow-ups", views.follow_up_list, name="clinical-follow-ups"),
     path("visits/<uuid:visit_id>/", views.visit_detail, name="clinical-visit-detail"),
     path("visits/<uuid:visit_id>/edit", views.visit_edit, name="clinical-visit-edit"),
     path("visits/<uuid:visit_id>/sign", views.visit_sign, name="clinical-visit-sign"),

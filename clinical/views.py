@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.guards import staff_user
+from accounts.selectors import is_clinician
 from audit.context import audit_context
 from clinical import selectors
 from clinical import services as clinical
+from clinical.followups import FOLLOW_UP_WINDOW_DAYS, follow_ups_due
 from clinical.forms import (
     NOTE_LABELS,
     AddendumForm,
@@ -82,6 +84,20 @@ def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResp
             "statuses": Visit.Status.choices,
             "query_string": _query_string(patient if patient_id is None else None, status),
         },
+    )
+
+
+@require_GET
+@capability_required("clinical.view")
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    """Patients whose follow-up date has come and who have not been seen since: to call or book."""
+    user = staff_user(request)
+    today = timezone.localdate()
+    page = _page(request, follow_ups_due(user=user, today=today))
+    return render(
+        request,
+        "clinical/follow_up_list.html",
+        {"page": page, "today": today, "window_days": FOLLOW_UP_WINDOW_DAYS, "own": is_clinician(user)},
     )
 
 
