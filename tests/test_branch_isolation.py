@@ -26,7 +26,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from appointments.models import Appointment, AppointmentType, QueueEntry
-from clinical.models import Prescription, Visit
+from clinical.models import PatientAllergy, Prescription, Visit
 from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
 from patients.models import Patient, PatientImport
 from tests.accounts.api_helpers import make_token
@@ -45,6 +45,7 @@ PATIENT_SCOPED_KWARGS = {
     "appointment_id": "appointment",
     "entry_id": "queue_entry",
     "import_id": "import",
+    "allergy_id": "allergy",
 }
 # API routes use `<uuid:id>`: the kind comes from the path segment before it.
 API_ID_KINDS = {
@@ -55,6 +56,7 @@ API_ID_KINDS = {
     "consents": "consent",
     "certificates": "certificate",
     "appointments": "appointment",
+    "allergies": "allergy",
 }
 # Ids that do not belong to a patient (templates, staff, schedules, settings), reviewed one by one.
 NOT_PATIENT_SCOPED = {
@@ -170,6 +172,8 @@ def east(clinic_a: Any) -> EastRecords:
         entry = QueueEntry.objects.create(
             day=timezone.localdate(), clinician=doctor, location=east_branch, token=1, patient=patient
         )
+        # Allergies belong to the patient (not a branch): hidden with the patient.
+        allergy = PatientAllergy.objects.create(patient=patient, allergen="Penicillin", noted_by=doctor)
         patient_import = PatientImport.objects.create(
             original_name="east.csv",
             storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
@@ -187,6 +191,7 @@ def east(clinic_a: Any) -> EastRecords:
         "appointment": appointment.pk,
         "queue_entry": entry.pk,
         "import": patient_import.pk,
+        "allergy": allergy.pk,
     }
     return EastRecords(ids=ids, patient=patient, mrn=patient.mrn, unique_name=unique)
 
