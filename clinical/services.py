@@ -740,14 +740,14 @@ def prescription_sign(
     locked.signed_at = now
 
     def render(verification: Any) -> bytes:
-        from docos.pdf import letterhead_for, render_pdf
-        from documents.signing import current_clinic
+        from docos.pdf import render_pdf
+        from documents.signing import issuing_letterhead
 
         return render_pdf(
             "pdf/prescription.html",
             prescription_pdf_context(locked),
             page_size="A4",
-            letterhead=letterhead_for(current_clinic(), locked.location),
+            letterhead=issuing_letterhead(locked.location),
             verification=verification,
         )
 
