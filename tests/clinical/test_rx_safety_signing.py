@@ -225,6 +225,7 @@ def test_the_page_shows_the_warning_and_signs_only_with_a_reason(clinic_a, clien
     client = client_for(clinic_a, "doctor")
     page = client.get(f"/prescriptions/{rx.pk}/").content.decode()
     assert "Safety warnings" in page and "Allergy: penicillins" in page
+    assert "Recorded allergies: Penicillin (severe: Hives)" in page
     assert 'name="override_allergy:penicillins"' in page and ">Sign prescription<" not in page
 
     refused = client.post(f"/prescriptions/{rx.pk}/sign", {"override_allergy:penicillins": ""})
