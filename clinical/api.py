@@ -27,7 +27,7 @@ from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
 from clinical.views import pdf_response
-from docos.api_errors import GONE, FileGone, error_responses
+from docos.api_errors import GONE, ErrorSerializer, FileGone, error_body, error_responses
 from docos.api_pagination import ApiPagination
 from docos.storage import FileUnavailable
 from patients.access import paginate_records, patient_access
@@ -199,11 +199,22 @@ class ItemSerializer(serializers.Serializer[PrescriptionItem]):
         source="drug_id", required=False, allow_null=True, help_text="A formulary drug id, if picked from it."
     )
     drug_name = serializers.CharField(max_length=120)
+    free_text = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Set to prescribe a medicine that is not in the formulary exactly as written; a line whose "
+        "`drug_name` names no known medicine is refused without it.",
+    )
     strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     form = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     dose = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     frequency = FrequencyField(
-        max_length=20, required=False, allow_blank=True, default="", help_text="e.g. 1-0-1, 1-1-1-1, OD, BD, SOS."
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="e.g. 1-0-1, 1-1-1-1, OD, BD; `SOS` or `As directed` only when meant. Required to save a line, "
+        "as are `dose` and `duration`.",
     )
     route = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     duration = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
@@ -539,6 +550,17 @@ class PrescriptionDetailView(APIView):
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
+class OverrideInput(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=120, help_text="A finding's code from GET /prescriptions/{id}/safety.")
+    reason = serializers.CharField(
+        max_length=clinical.OVERRIDE_REASON_MAX, help_text="Why the prescriber signs anyway (kept, never printed)."
+    )
+
+
+class PrescriptionSignInput(serializers.Serializer[Any]):
+    overrides = OverrideInput(many=True, required=False, default=list)
+
+
 class PrescriptionSignView(APIView):
     required_capability = "prescriptions.sign"
 
@@ -546,15 +568,38 @@ class PrescriptionSignView(APIView):
         operation_id="prescriptions_sign",
         summary="Sign a prescription",
         description="Requires `prescriptions.sign` and a registration number on the signer's profile. "
-        "Renders and stores the PDF; a previous version becomes superseded.",
-        request=None,
-        responses={200: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        "Every line must be complete (400 `invalid` naming `items.<n>.<field>`). Safety findings (allergy, "
+        "cross-reactivity, duplicate molecule, interaction; see GET /prescriptions/{id}/safety) each need an "
+        "override with a reason, or the answer is 422 `safety_findings` naming each as `overrides.<code>`. "
+        "Overrides are stored and audited, never printed. Renders and stores the PDF; a previous version "
+        "becomes superseded.",
+        request=PrescriptionSignInput,
+        responses={
+            200: PrescriptionOutput,
+            **error_responses(400, 401, 403, 404),
+            422: OpenApiResponse(
+                ErrorSerializer,
+                description="`safety_findings`: findings without an override reason, under `fields` as "
+                "`overrides.<finding code>`.",
+            ),
+        },
         tags=["prescriptions"],
     )
     def post(self, request: Request, id: Any) -> Response:
         user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
-        clinical.prescription_sign(prescription=prescription, actor=user, context=audit_context(request))
+        # The body is optional (signing took none before overrides existed): read it only when it is JSON.
+        body = request.data if (request.content_type or "").startswith("application/json") else {}
+        payload = PrescriptionSignInput(data=body or {})
+        payload.is_valid(raise_exception=True)
+        reasons = {row["code"]: row["reason"] for row in payload.validated_data["overrides"]}
+        try:
+            clinical.prescription_sign(
+                prescription=prescription, actor=user, overrides=reasons, context=audit_context(request)
+            )
+        except clinical.SafetyFindingsUnresolved as exc:
+            message = "Safety warnings need a reason to sign anyway: " + "; ".join(f.code for f in exc.findings)
+            return Response(error_body("safety_findings", message, exc.message_dict), status=422)
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 

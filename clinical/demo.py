@@ -18,7 +18,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
 from clinical import services as clinical
-from clinical.models import Prescription
+from clinical.allergies import allergy_record
+from clinical.models import PatientAllergy, Prescription
 from clinics.models import Clinic
 from patients.models import Patient
 
@@ -280,8 +281,68 @@ def _seed_records() -> int:
     return made
 
 
+# Prescription safety: recorded allergies, and a draft that the allergy check stops at signing.
+SAFETY_PATIENT = ("Mohammed", "Rafiq")
+SAFETY_ALLERGIES = [
+    {
+        "allergen": "Penicillin",
+        "reaction": "Itchy rash (urticaria) over the trunk within an hour of amoxicillin, 2019",
+        "severity": "moderate",
+    },
+]
+SAFETY_DRAFT_ITEMS = [
+    {
+        "drug_name": "Augmentin",
+        "strength": "625 mg",
+        "form": "Tablet",
+        "dose": "1 tab",
+        "frequency": "1-0-1",
+        "route": "Oral",
+        "duration": "7 days",
+        "food_relation": "after",
+    },
+    {
+        "drug_name": "Levocetirizine",
+        "strength": "5 mg",
+        "form": "Tablet",
+        "dose": "1 tab",
+        "frequency": "HS",
+        "route": "Oral",
+        "duration": "5 days",
+    },
+]
+
+
+def _seed_safety() -> bool:
+    """The penicillin-allergic demo patient and a draft with Augmentin (amoxicillin + clavulanic acid)
+    for sinusitis: opening it shows the allergy warning and asks for a reason to sign anyway."""
+    given, family = SAFETY_PATIENT
+    patient = Patient.objects.filter(given_name=given, family_name=family, merged_into__isnull=True).first()
+    doctor = _prescriber()
+    if patient is None or doctor is None or PatientAllergy.objects.filter(patient=patient).exists():
+        return False
+    for allergy in SAFETY_ALLERGIES:
+        allergy_record(
+            patient=patient,
+            actor=doctor,
+            allergen=allergy["allergen"],
+            reaction=allergy["reaction"],
+            severity=allergy["severity"],
+        )
+    clinical.prescription_create(
+        patient=patient,
+        actor=doctor,
+        location=_location(patient),
+        items=SAFETY_DRAFT_ITEMS,
+        general_advice="Steam inhalation twice a day. Saline nasal drops.",
+    )
+    return True
+
+
 def seed(clinic: Clinic) -> int:
     """Seed the demo clinical records; returns the number of signed prescriptions made (0 if the
     clinic already has prescriptions, no patients, or no doctor with a registration number)."""
     with tenant_context(clinic):
-        return _seed_records()
+        made = _seed_records()
+        _seed_safety()
+        return made

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import views
+from clinical import allergy_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
@@ -22,4 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
     path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+    path("patients/<uuid:patient_id>/allergies", allergy_views.allergy_add, name="clinical-allergy-add"),
+    path("allergies/<uuid:allergy_id>/resolve", allergy_views.allergy_resolve, name="clinical-allergy-resolve"),
 ]

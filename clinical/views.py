@@ -23,6 +23,7 @@ from accounts.selectors import is_clinician
 from audit.context import audit_context
 from clinical import selectors
 from clinical import services as clinical
+from clinical.allergies import patient_allergies
 from clinical.followups import FOLLOW_UP_WINDOW_DAYS, follow_ups_due
 from clinical.forms import (
     NOTE_LABELS,
@@ -273,7 +274,14 @@ def _prescription_form_page(
     return render(
         request,
         "clinical/prescription_form.html",
-        {"patient": patient, "form": form, "items": items, "prescription": prescription, "visit": visit},
+        {
+            "patient": patient,
+            "form": form,
+            "items": items,
+            "prescription": prescription,
+            "visit": visit,
+            "recorded_allergies": list(patient_allergies(patient, include_resolved=False)),
+        },
         status=status,
     )
 
@@ -364,6 +372,7 @@ def _prescription_detail_page(
             ],
             "sign_errors": [message for key, messages in errors.items() if key not in shown for message in messages],
             "overrides": selectors.prescription_overrides(prescription) if not draft else [],
+            "recorded_allergies": list(patient_allergies(prescription.patient, include_resolved=False)),
         },
         status=status,
     )

@@ -438,6 +438,21 @@ def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
     return counts
 
 
+ChartSection = Callable[[Patient, Any], dict[str, Any] | None]
+_CHART_SECTIONS: list[ChartSection] = []
+
+
+def register_chart_section(section: ChartSection) -> None:
+    """Let another app add a panel to the chart's summary (clinical: recorded allergies). A section
+    gives the context of its panel, with the panel's `template`, or None to show nothing to this user."""
+    if section not in _CHART_SECTIONS:
+        _CHART_SECTIONS.append(section)
+
+
+def patient_chart_sections(*, user: Any, patient: Patient) -> list[dict[str, Any]]:
+    return [context for section in _CHART_SECTIONS if (context := section(patient, user))]
+
+
 # --- who opened the record ----------------------------------------------------------------------
 
 RECORD_READS_SHOWN = 25
