@@ -14,4 +14,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("prescriptions/<uuid:id>/sign", api.PrescriptionSignView.as_view(), name="api-prescription-sign"),
     path("prescriptions/<uuid:id>/revise", api.PrescriptionReviseView.as_view(), name="api-prescription-revise"),
     path("prescriptions/<uuid:id>/pdf", api.PrescriptionPdfView.as_view(), name="api-prescription-pdf"),
+    path("medicines", api.MedicineSearchView.as_view(), name="api-medicines"),
+    path("icd10", api.Icd10SearchView.as_view(), name="api-icd10"),
 ]

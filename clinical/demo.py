@@ -1,5 +1,6 @@
-"""Demo clinical records for the demo clinic: signed visits and signed prescriptions (some with
-Hindi instructions, one revised into a second version), plus one draft visit for today.
+"""Demo clinical records for the demo clinic: signed visits with WHO ICD-10 diagnoses and signed
+prescriptions of common Indian brands from the reference formulary (Dolo 650, Amaryl 1, Amlong 5,
+Pan 40; some with Hindi instructions, one revised into a second version), plus one draft visit for today.
 
 `seed(clinic)` is called by patients/demo.py after it has registered the demo patients, inside
 the demo clinic's schema. Everything goes through the services, so the records are audited and
@@ -50,7 +51,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice_hi": "दिन में कम से कम 3 लीटर पानी पिएँ। खून आने या ज़्यादा नींद आने पर तुरंत आएँ।",
             "items": [
                 {
-                    "drug_name": "Paracetamol",
+                    "drug_name": "Dolo 650",
                     "strength": "650 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -62,9 +63,9 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद, सिर्फ़ बुखार रहने तक",
                 },
                 {
-                    "drug_name": "ORS",
-                    "strength": "21.8 g",
-                    "form": "Sachet",
+                    "drug_name": "Electral",
+                    "strength": "21.8 g/L",
+                    "form": "Powder for oral solution",
                     "dose": "1 sachet in 1 litre water",
                     "frequency": "SOS",
                     "route": "Oral",
@@ -110,7 +111,7 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद",
                 },
                 {
-                    "drug_name": "Glimepiride",
+                    "drug_name": "Amaryl 1",
                     "strength": "1 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -150,7 +151,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "follow_up_days": 14,
             "items": [
                 {
-                    "drug_name": "Amlodipine",
+                    "drug_name": "Amlong 5",
                     "strength": "5 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -186,7 +187,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice": "Avoid spicy and oily food, tea and coffee for two weeks.",
             "items": [
                 {
-                    "drug_name": "Pantoprazole",
+                    "drug_name": "Pan 40",
                     "strength": "40 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -275,6 +276,7 @@ def _seed_records() -> int:
             temperature_c=Decimal("37.4"),
             spo2=97,
             notes={"subjective": "Dry cough, running nose, no breathlessness."},
+            diagnoses=[{"text": "Acute upper respiratory infection", "icd10": "J06.9"}],
         )
     return made
 

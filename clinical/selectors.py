@@ -7,16 +7,20 @@ forbidden ids.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
+from clinical import drug_reference
 from clinical.models import FormularyDrug, Prescription, Visit, VisitAddendum
 from patients.access import record_access, scope_patient_records
 from patients.models import Patient
 
 FORMULARY_RESULTS = 10
+MEDICINE_RESULTS = 12
+CLINIC_MEDICINES_FIRST = 6
 
 
 def _visits() -> QuerySet[Visit]:
@@ -101,3 +105,78 @@ def formulary_search(query: str, *, limit: int = FORMULARY_RESULTS) -> list[Form
         .order_by("starts", "-use_count", "name")
     )
     return list(drugs[:limit])
+
+
+@dataclass(frozen=True)
+class MedicineOption:
+    """One answer of the prescription line's medicine search: a drug of the clinic's own formulary
+    (`source="clinic"`, `id` set, the clinic's usual dose and timing) or of the reference formulary
+    (`source="reference"`, `verified` says whether the entry was checked against its source)."""
+
+    source: str
+    id: str
+    key: str
+    kind: str
+    name: str
+    strength: str
+    form: str
+    generic: str
+    label: str
+    maker: str = ""
+    dose: str = ""
+    frequency: str = ""
+    route: str = ""
+    duration: str = ""
+    verified: bool | None = None
+    nlem: bool = False
+
+
+def _clinic_option(drug: FormularyDrug) -> MedicineOption:
+    generic = " + ".join(m.name for m in drug_reference.molecules_for(drug.name))
+    return MedicineOption(
+        source="clinic",
+        id=str(drug.pk),
+        key=f"clinic:{drug.pk}",
+        kind="clinic",
+        name=drug.name,
+        strength=drug.strength,
+        form=drug.form,
+        generic=generic,
+        label=str(drug),
+        dose=drug.default_dose,
+        frequency=drug.default_frequency,
+        route=drug.default_route,
+        duration=drug.default_duration,
+    )
+
+
+def _reference_option(product: drug_reference.Product) -> MedicineOption:
+    return MedicineOption(
+        source="reference",
+        id="",
+        key=product.key,
+        kind=product.kind,
+        name=product.name,
+        strength=product.strength,
+        form=product.form,
+        generic=product.generic,
+        label=product.label,
+        maker=product.maker,
+        route=product.route,
+        verified=product.verified,
+        nlem=product.nlem,
+    )
+
+
+def medicine_search(query: str, *, limit: int = MEDICINE_RESULTS) -> list[MedicineOption]:
+    """The clinic's own formulary first (what its doctors prescribe, with their usual dose), then
+    the reference formulary's brands and generics (prefix and typo tolerant), without repeating a
+    drug the clinic already has under the same name, strength and form."""
+    clinic = [_clinic_option(drug) for drug in formulary_search(query, limit=min(limit, CLINIC_MEDICINES_FIRST))]
+    have = {(o.name.lower(), o.strength.lower(), o.form.lower()) for o in clinic}
+    reference = [
+        _reference_option(product)
+        for product in drug_reference.search(query, limit=limit)
+        if (product.name.lower(), product.strength.lower(), product.form.lower()) not in have
+    ]
+    return (clinic + reference)[:limit]

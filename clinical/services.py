@@ -28,6 +28,7 @@ from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from audit.context import AuditContext
 from audit.services import audit_record
+from clinical import icd10
 from clinical.models import FormularyDrug, Prescription, PrescriptionItem, Visit, VisitAddendum
 from clinical.pdf import prescription_pdf_context
 from documents.models import SignedDocument
@@ -88,7 +89,8 @@ FREQUENCY_HELP = "Use slots like 1-0-1 or 1-1-1-1 (½ allowed), or OD, BD, TDS, 
 
 
 def normalize_icd10(code: str) -> str:
-    """Upper-cased ICD-10 code with its dot (J069 -> J06.9); raises ValidationError for other shapes."""
+    """Upper-cased ICD-10 code with its dot (J069 -> J06.9), one of the WHO ICD-10 list
+    (clinical.icd10); raises ValidationError for other shapes and for codes not in the list."""
     value = (code or "").strip().upper().replace(" ", "")
     if not value:
         return ""
@@ -100,7 +102,7 @@ def normalize_icd10(code: str) -> str:
             "up to four more, e.g. J06.9 or E11.65.",
             code="icd10",
         )
-    return value
+    return icd10.require_known(value)
 
 
 def normalize_frequency(value: str) -> str:

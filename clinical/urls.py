@@ -1,4 +1,4 @@
-"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary."""
+"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary, ICD-10."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -21,4 +21,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
     path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+    path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
+    path("icd10/search", views.icd10_search, name="clinical-icd10-search"),
 ]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.guards import staff_user
 from audit.context import audit_context
-from clinical import selectors
+from clinical import icd10, selectors
 from clinical import services as clinical
 from clinical.forms import (
     NOTE_LABELS,
@@ -41,6 +41,7 @@ from patients.access import patient_access, patient_filter_access, records_page
 from patients.models import Patient
 
 PAGE_SIZE = 50
+ICD10_PAGE_RESULTS = 100
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
@@ -446,22 +447,51 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
 @require_GET
 @capability_required("prescriptions.write")
 def formulary_search(request: HttpRequest) -> JsonResponse:
-    drugs = selectors.formulary_search(request.GET.get("q", ""))
-    return JsonResponse(
-        {
-            "results": [
-                {
-                    "id": str(drug.pk),
-                    "label": str(drug),
-                    "name": drug.name,
-                    "strength": drug.strength,
-                    "form": drug.form,
-                    "dose": drug.default_dose,
-                    "frequency": drug.default_frequency,
-                    "route": drug.default_route,
-                    "duration": drug.default_duration,
-                }
-                for drug in drugs
-            ]
-        }
+    """The prescription line's medicine autocomplete: the clinic's formulary, then the reference one."""
+    options = selectors.medicine_search(request.GET.get("q", ""))
+    return JsonResponse({"results": [medicine_option_data(option) for option in options]})
+
+
+def medicine_option_data(option: selectors.MedicineOption) -> dict[str, Any]:
+    return {
+        "id": option.id,
+        "key": option.key,
+        "source": option.source,
+        "kind": option.kind,
+        "label": option.label,
+        "name": option.name,
+        "strength": option.strength,
+        "form": option.form,
+        "generic": option.generic,
+        "maker": option.maker,
+        "dose": option.dose,
+        "frequency": option.frequency,
+        "route": option.route,
+        "duration": option.duration,
+        "verified": option.verified,
+        "nlem": option.nlem,
+    }
+
+
+# --- ICD-10 --------------------------------------------------------------------------------------
+
+
+@require_GET
+@capability_required("clinical.view")
+def icd10_lookup(request: HttpRequest) -> HttpResponse:
+    """A page to look a code up (linked from the diagnosis form; works without JavaScript)."""
+    query = request.GET.get("q", "").strip()[:80]
+    results = icd10.search(query, limit=ICD10_PAGE_RESULTS) if query else []
+    return render(
+        request,
+        "clinical/icd10_lookup.html",
+        {"query": query, "results": results, "edition": icd10.EDITION, "limit": ICD10_PAGE_RESULTS},
     )
+
+
+@require_GET
+@capability_required("clinical.view")
+def icd10_search(request: HttpRequest) -> JsonResponse:
+    """The diagnosis form's code autocomplete."""
+    results = icd10.search(request.GET.get("q", ""), limit=icd10.SEARCH_LIMIT)
+    return JsonResponse({"results": [{"code": entry.code, "description": entry.description} for entry in results]})

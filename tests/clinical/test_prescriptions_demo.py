@@ -28,9 +28,13 @@ def test_demo_seed_makes_signed_visits_and_prescriptions_once(clinic_a):
         revised = Prescription.objects.get(version=2)
         assert revised.status == "signed" and revised.previous.status == "superseded"
         # Drug names are encrypted: found in Python, not by a SQL filter.
-        (fever,) = [rx for rx in Prescription.objects.all() if "Paracetamol" in [i.drug_name for i in rx.items.all()]]
+        (fever,) = [rx for rx in Prescription.objects.all() if "Dolo 650" in [i.drug_name for i in rx.items.all()]]
         text = pdf_text(clinical.prescription_pdf_read(prescription=fever, actor=doctor))
-        assert HINDI in text and "Paracetamol 650 mg Tablet" in text
+        # a brand prints with its generic composition under it
+        assert HINDI in text and "Dolo 650 Tablet" in text and "Paracetamol 650 mg" in text
+        assert Visit.objects.get(status="draft").diagnoses == [
+            {"text": "Acute upper respiratory infection", "icd10": "J06.9"}
+        ]
     assert demo_clinical.seed(clinic_a.clinic) == 0
 
 
