@@ -4,6 +4,7 @@ reads go through the location-scoped selectors (other clinics' and locations' id
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -625,6 +626,15 @@ class MedicineSearchQuery(serializers.Serializer[Any]):
         max_length=60,
         help_text="Brand or generic name, or its start (typos tolerated): Dolo, Amoxi, Aug.",
     )
+    child_weight_kg = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal("0.3"),
+        max_value=Decimal("150"),
+        required=False,
+        help_text="A child's weight: reference entries with a standard paediatric dose then carry the dose "
+        "worked out for it (`dose`, `frequency`, `dose_note`).",
+    )
 
 
 class MedicineOutput(serializers.Serializer[Any]):
@@ -648,6 +658,7 @@ class MedicineOutput(serializers.Serializer[Any]):
         allow_null=True, help_text="Reference entries: checked against their stated source. Null for clinic entries."
     )
     nlem = serializers.BooleanField(help_text="In India's National List of Essential Medicines 2022.")
+    dose_note = serializers.CharField(help_text="How a child's dose was worked out from `child_weight_kg`.")
 
 
 class MedicineSearchView(APIView):
@@ -668,7 +679,11 @@ class MedicineSearchView(APIView):
     def get(self, request: Request) -> Response:
         query = MedicineSearchQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        options = selectors.medicine_search(query.validated_data["q"], limit=MEDICINE_API_RESULTS)
+        options = selectors.medicine_search(
+            query.validated_data["q"],
+            limit=MEDICINE_API_RESULTS,
+            child_weight_kg=query.validated_data.get("child_weight_kg"),
+        )
         return paginate(self, request, options, lambda option: MedicineOutput(medicine_option_data(option)).data)
 
 

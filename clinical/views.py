@@ -6,6 +6,7 @@ Everything is scoped by the selectors: another clinic's or location's ids give t
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.guards import staff_user
 from audit.context import audit_context
-from clinical import icd10, selectors
+from clinical import dosing, icd10, rx_templates, selectors
 from clinical import services as clinical
 from clinical.forms import (
     NOTE_LABELS,
@@ -255,10 +256,25 @@ def _prescription_form_page(
     visit: Visit | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    user = staff_user(request)
+    child = selectors.child_weight(user=user, patient=patient, visit=visit)
+    repeatable = None
+    if prescription is None:
+        repeatable = rx_templates.last_signed_prescription(user=user, patient=patient)
     return render(
         request,
         "clinical/prescription_form.html",
-        {"patient": patient, "form": form, "items": items, "prescription": prescription, "visit": visit},
+        {
+            "patient": patient,
+            "form": form,
+            "items": items,
+            "prescription": prescription,
+            "visit": visit,
+            "child_weight": child[0] if child else None,
+            "child_weight_visit": child[1] if child else None,
+            "repeatable": repeatable,
+            "repeatable_summary": rx_templates.summary(repeatable) if repeatable else "",
+        },
         status=status,
     )
 
@@ -304,7 +320,17 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     form = PrescriptionForm(user=user, initial=initial)
     if "location" not in initial and form.fields["location"].queryset.count() == 1:  # type: ignore[attr-defined]
         form.initial["location"] = form.fields["location"].queryset.first()  # type: ignore[attr-defined]
-    items = PrescriptionItemFormSet(prefix="items", initial=[{}])
+    rows: list[dict[str, Any]] = [{}]
+    repeat = request.GET.get("repeat", "").strip()
+    if repeat:  # "Repeat the last prescription": its lines, to check and save as a new draft
+        earlier = selectors.prescription_access(user=user, prescription_id=repeat)
+        if earlier.patient_id != patient.pk:
+            raise Http404("No such prescription")
+        rows = rx_templates.repeat_rows(earlier) or [{}]
+        messages.info(
+            request, f"Lines copied from the prescription of {earlier.created_at:%d %b %Y}: check them, then save."
+        )
+    items = PrescriptionItemFormSet(prefix="items", initial=rows)
     return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit)
 
 
@@ -448,8 +474,19 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
 @capability_required("prescriptions.write")
 def formulary_search(request: HttpRequest) -> JsonResponse:
     """The prescription line's medicine autocomplete: the clinic's formulary, then the reference one."""
-    options = selectors.medicine_search(request.GET.get("q", ""))
+    options = selectors.medicine_search(
+        request.GET.get("q", ""), child_weight_kg=_weight_param(request.GET.get("child_weight_kg", ""))
+    )
     return JsonResponse({"results": [medicine_option_data(option) for option in options]})
+
+
+def _weight_param(raw: str) -> Decimal | None:
+    """A child's weight in kg from the query string, or None if absent or not a plausible weight."""
+    try:
+        weight = Decimal(raw.strip()[:8])
+    except (InvalidOperation, ValueError):
+        return None
+    return weight if weight.is_finite() and dosing.MIN_WEIGHT_KG <= weight <= dosing.MAX_WEIGHT_KG else None
 
 
 def medicine_option_data(option: selectors.MedicineOption) -> dict[str, Any]:
@@ -470,6 +507,7 @@ def medicine_option_data(option: selectors.MedicineOption) -> dict[str, Any]:
         "duration": option.duration,
         "verified": option.verified,
         "nlem": option.nlem,
+        "dose_note": option.dose_note,
     }
 
 

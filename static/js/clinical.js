@@ -183,7 +183,7 @@
       var q = input.value.trim();
       if (q.length < 2) { close(input); return; }
       var mine = ++seq;
-      fetch(config.url + "?q=" + encodeURIComponent(q), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      fetch(config.url + "?q=" + encodeURIComponent(q) + (config.params || ""), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
         .then(function (data) { if (mine === seq && document.activeElement === input) show(input, data.results || []); })
         .catch(function () { close(input); });
@@ -230,11 +230,14 @@
     makeCombo({
       selector: "[data-formulary]",
       url: rxForm.dataset.formularyUrl,
+      // A child's weight (set by the page): reference drugs then carry the dose worked out for it.
+      params: rxForm.dataset.childWeightKg ? "&child_weight_kg=" + encodeURIComponent(rxForm.dataset.childWeightKg) : "",
       render: function (li, drug) {
         li.appendChild(span(drug.label, "option-label"));
         if (drug.source === "clinic") li.appendChild(span("clinic", "badge option-clinic"));
         if (drug.source === "clinic" && drug.generic) li.appendChild(span(drug.generic, "option-generic"));
         if (drug.verified === false) li.appendChild(span("unverified", "badge option-unverified"));
+        if (drug.dose_note) li.appendChild(span("Child dose: " + drug.dose + " " + drug.frequency + " (" + drug.dose_note + ")", "option-generic"));
       },
       typed: function (input) {
         var hidden = rowField(input.closest("[data-formset-row]"), "drug");

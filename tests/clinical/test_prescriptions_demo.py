@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from clinical import demo as demo_clinical
@@ -41,3 +44,15 @@ def test_demo_seed_makes_signed_visits_and_prescriptions_once(clinic_a):
 def test_demo_seed_skips_without_a_registered_doctor(clinic_a):
     make_patient(clinic_a)
     assert demo_clinical.seed(clinic_a.clinic) == 0
+
+
+def test_demo_seed_doses_a_childs_fever_syrup_by_weight(clinic_a):
+    for index in range(5):
+        make_patient(clinic_a, given_name=f"Demo{index}")
+    child = make_patient(clinic_a, given_name="Aarav", date_of_birth=timezone.localdate() - dt.timedelta(days=7 * 365))
+    signing_doctor(clinic_a)
+    assert demo_clinical.seed(clinic_a.clinic) == len(demo_clinical.SCENARIOS) + 1
+    with tenant_context(clinic_a.clinic):
+        (item,) = Prescription.objects.get(patient=child).items.all()
+        assert (item.drug_name, item.strength, item.dose) == ("Calpol 250", "250 mg/5 mL", "6.5 mL")
+        assert "15 mg/kg/dose x 22 kg" in item.instructions
