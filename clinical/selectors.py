@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinical import dosing, drug_reference
-from clinical.models import FormularyDrug, Prescription, Visit, VisitAddendum
+from clinical.models import FormularyDrug, Prescription, PrescriptionSafetyOverride, Visit, VisitAddendum
 from patients.access import record_access, scope_patient_records
 from patients.models import Patient
 
@@ -210,3 +210,8 @@ def child_weight(*, user: User, patient: Patient, visit: Visit | None = None) ->
         .first()
     )
     return (Decimal(latest.weight_kg), latest) if latest is not None and latest.weight_kg else None
+
+
+def prescription_overrides(prescription: Prescription) -> QuerySet[PrescriptionSafetyOverride]:
+    """The safety warnings signed despite, with who, when and why (shown on the page, never printed)."""
+    return PrescriptionSafetyOverride.objects.filter(prescription=prescription).select_related("overridden_by")

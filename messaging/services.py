@@ -94,6 +94,7 @@ def failure_sentence(code: str, title: str = "") -> str:
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # WhatsApp template names
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")  # en, hi, en_US, pt_BR
 TEXT_MAX = 4096
+SERVICE_WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer-service window after the user's last message
 Status = OutboundMessage.Status
 _RANK = {Status.QUEUED: 0, Status.SENDING: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.READ: 4}
 _STAMP = {
@@ -374,9 +375,7 @@ def message_send_text(
     _validate_key(idempotency_key, errors)
     if not body.strip() or len(body) > TEXT_MAX:
         errors["body"] = f"A message of 1-{TEXT_MAX} characters is required."
-    window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - dt.timedelta(
-        hours=24
-    )
+    window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - SERVICE_WINDOW
     if not window_open:
         errors["body"] = "More than 24 hours since this person last wrote: send a template message instead."
     if errors:
