@@ -1,7 +1,8 @@
 """Demo clinical records for the demo clinic: signed visits with WHO ICD-10 diagnoses and signed
 prescriptions of common Indian brands from the reference formulary (Dolo 650, Amaryl 1, Amlong 5,
 Pan 40; some with Hindi instructions, one revised into a second version), a child's fever visit with
-paracetamol syrup dosed by weight, plus one draft visit for today.
+paracetamol syrup dosed by weight, the doctor's templates "Viral fever adult" and "Fever child by
+weight", plus one draft visit for today.
 
 `seed(clinic)` is called by patients/demo.py after it has registered the demo patients, inside
 the demo clinic's schema. Everything goes through the services, so the records are audited and
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
-from clinical import dosing, drug_reference
+from clinical import dosing, drug_reference, rx_templates
 from clinical import services as clinical
 from clinical.models import Prescription
 from clinics.models import Clinic
@@ -260,6 +261,10 @@ def _seed_records() -> int:
         )
         clinical.prescription_sign(prescription=prescription, actor=doctor)
         made += 1
+        if made == 1:  # the doctor keeps the fever prescription as a template
+            rx_templates.template_save_from_prescription(
+                actor=doctor, prescription=prescription, name="Viral fever adult"
+            )
         change = scenario.get("revise")
         if change:
             revision = clinical.prescription_revise(prescription=prescription, actor=doctor)
@@ -339,6 +344,9 @@ def _seed_child_fever(doctor: User, *, exclude: list[Any], now: dt.datetime) -> 
         ],
     )
     clinical.prescription_sign(prescription=prescription, actor=doctor)
+    rx_templates.template_save_from_prescription(
+        actor=doctor, prescription=prescription, name="Fever child by weight", dose_by_weight=True
+    )
     return 1
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import views
+from clinical import template_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
@@ -21,6 +21,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
     path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+    path(
+        "prescriptions/<uuid:prescription_id>/save-as-template",
+        template_views.template_save,
+        name="clinical-prescription-save-template",
+    ),
+    path("prescription-templates/", template_views.template_list, name="clinical-template-list"),
+    path(
+        "prescription-templates/<uuid:template_id>/delete",
+        template_views.template_delete,
+        name="clinical-template-delete",
+    ),
     path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
     path("icd10/search", views.icd10_search, name="clinical-icd10-search"),
 ]

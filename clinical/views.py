@@ -274,6 +274,7 @@ def _prescription_form_page(
             "child_weight_visit": child[1] if child else None,
             "repeatable": repeatable,
             "repeatable_summary": rx_templates.summary(repeatable) if repeatable else "",
+            "templates": list(rx_templates.templates_of(user)) if prescription is None else [],
         },
         status=status,
     )
@@ -321,6 +322,14 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     if "location" not in initial and form.fields["location"].queryset.count() == 1:  # type: ignore[attr-defined]
         form.initial["location"] = form.fields["location"].queryset.first()  # type: ignore[attr-defined]
     rows: list[dict[str, Any]] = [{}]
+    template_id = request.GET.get("template", "").strip()
+    if template_id:  # one of the doctor's templates; lines without a dose are dosed by a child's weight
+        template = rx_templates.template_access(user=user, template_id=template_id)
+        child = selectors.child_weight(user=user, patient=patient, visit=visit)
+        rows = rx_templates.template_rows(template, child_weight_kg=child[0] if child else None) or [{}]
+        if template.general_advice and not form.initial.get("general_advice"):
+            form.initial["general_advice"] = template.general_advice
+        messages.info(request, f"Started from your template “{template.name}”: check each line, then save.")
     repeat = request.GET.get("repeat", "").strip()
     if repeat:  # "Repeat the last prescription": its lines, to check and save as a new draft
         earlier = selectors.prescription_access(user=user, prescription_id=repeat)

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from clinical import demo as demo_clinical
 from clinical import services as clinical
-from clinical.models import Prescription, Visit
+from clinical.models import Prescription, PrescriptionTemplate, Visit
 from tests.clinical.clinical_helpers import HINDI, make_patient, pdf_text, signing_doctor
 
 pytestmark = pytest.mark.usefixtures("clinic_files")
@@ -56,3 +56,6 @@ def test_demo_seed_doses_a_childs_fever_syrup_by_weight(clinic_a):
         (item,) = Prescription.objects.get(patient=child).items.all()
         assert (item.drug_name, item.strength, item.dose) == ("Calpol 250", "250 mg/5 mL", "6.5 mL")
         assert "15 mg/kg/dose x 22 kg" in item.instructions
+        by_weight = PrescriptionTemplate.objects.get(name="Fever child by weight")
+        assert by_weight.items[0]["drug_name"] == "Calpol 250" and by_weight.items[0]["dose"] == ""
+        assert PrescriptionTemplate.objects.filter(name="Viral fever adult").exists()
