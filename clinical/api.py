@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
+from accounts.api_refs import RefOutput, StaffRefOutput
 from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
@@ -33,7 +33,7 @@ from docos.api_pagination import ApiPagination, paginate
 from docos.storage import FileUnavailable
 from patients.access import paginate_records, patient_access
 
-RefOutput = ClinicalRefOutput
+RefOutput = RefOutput
 # Older times would print with a local mean time offset (+05:53:28), which is no RFC 3339 date-time.
 EARLIEST_VISIT_YEAR = 1950
 
@@ -119,7 +119,7 @@ class VisitSummaryOutput(serializers.Serializer[Visit]):
     visit_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Visit.Status.choices)
     chief_complaint = serializers.CharField()
-    location = ClinicalRefOutput()
+    location = RefOutput()
     clinician = StaffRefOutput()
     signed_at = serializers.DateTimeField(allow_null=True)
 
@@ -226,7 +226,7 @@ class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
     visit = serializers.UUIDField(source="visit_id", allow_null=True)
-    location = ClinicalRefOutput()
+    location = RefOutput()
     prescriber = StaffRefOutput()
     status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices)
     version = serializers.IntegerField()
