@@ -126,12 +126,25 @@ class VisitForm(forms.Form):
 
 
 class DiagnosisForm(forms.Form):
-    text = forms.CharField(max_length=200, required=False, label="Diagnosis")
+    text = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Diagnosis",
+        widget=forms.TextInput(attrs={"data-icd10": "text", "autocomplete": "off"}),
+    )
     icd10 = forms.CharField(
         max_length=12,
         required=False,
         label="ICD-10",
-        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false", "placeholder": "J06.9"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "J06.9",
+                "data-icd10": "code",
+                "autocomplete": "off",
+            }
+        ),
     )
 
     def clean_icd10(self) -> str:

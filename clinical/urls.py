@@ -1,8 +1,8 @@
-"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary."""
+"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary, ICD-10."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import allergy_views, views
+from clinical import allergy_views, template_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
@@ -24,4 +24,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
     path("patients/<uuid:patient_id>/allergies", allergy_views.allergy_add, name="clinical-allergy-add"),
     path("allergies/<uuid:allergy_id>/resolve", allergy_views.allergy_resolve, name="clinical-allergy-resolve"),
+    path(
+        "prescriptions/<uuid:prescription_id>/save-as-template",
+        template_views.template_save,
+        name="clinical-prescription-save-template",
+    ),
+    path("prescription-templates/", template_views.template_list, name="clinical-template-list"),
+    path(
+        "prescription-templates/<uuid:template_id>/delete",
+        template_views.template_delete,
+        name="clinical-template-delete",
+    ),
+    path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
+    path("icd10/search", views.icd10_search, name="clinical-icd10-search"),
 ]
