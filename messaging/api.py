@@ -32,12 +32,12 @@ DIRECTIONS = [("in", "From the patient"), ("out", "From the clinic")]
 OUT_STATUSES = [("", "Inbound (no delivery status)"), *OutboundMessage.Status.choices]
 
 
-class RefOutput(serializers.Serializer[Any]):
+class ConversationLocationOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     name = serializers.CharField()
 
 
-class PatientRefOutput(serializers.Serializer[Any]):
+class ConversationPatientOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     mrn = serializers.CharField()
     full_name = serializers.CharField()
@@ -47,7 +47,7 @@ class ConversationOutput(serializers.Serializer[Contact]):
     id = serializers.UUIDField()
     name = serializers.SerializerMethodField(help_text="The patient's name, else the WhatsApp profile name.")
     phone = serializers.CharField(allow_null=True, help_text="E.164; null when WhatsApp withholds the number.")
-    patient = PatientRefOutput(allow_null=True)
+    patient = ConversationPatientOutput(allow_null=True)
     location = serializers.SerializerMethodField(help_text="The patient's registered branch.")
     opted_out = serializers.SerializerMethodField(help_text="Sent STOP: nothing can be sent to them.")
     unread_count = serializers.SerializerMethodField()
@@ -59,7 +59,7 @@ class ConversationOutput(serializers.Serializer[Contact]):
     def get_name(self, obj: Contact) -> str:
         return selectors.conversation_label(obj)
 
-    @extend_schema_field(RefOutput(allow_null=True))
+    @extend_schema_field(ConversationLocationOutput(allow_null=True))
     def get_location(self, obj: Contact) -> dict[str, Any] | None:
         location = obj.patient.registered_location if obj.patient is not None else None
         return {"id": str(location.pk), "name": location.name} if location is not None else None

@@ -196,6 +196,7 @@ CLINIC_KEYED = {
     ("messaging.OutboundMessage", "body"),
     ("messaging.InboundMessage", "body"),
     ("messaging.InboundMessage", "payload"),
+    ("messaging.InboundMessage", "media_filename"),
     ("messaging.Contact", "profile"),
     ("patients.Patient", "allergies"),
     ("patients.Patient", "chronic_conditions"),
