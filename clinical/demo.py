@@ -63,6 +63,7 @@ SCENARIOS: list[dict[str, Any]] = [
                 },
                 {
                     "drug_name": "ORS",
+                    "free_text": True,  # not in the drug reference: written as typed
                     "strength": "21.8 g",
                     "form": "Sachet",
                     "dose": "1 sachet in 1 litre water",

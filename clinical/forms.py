@@ -177,10 +177,18 @@ class PrescriptionItemForm(forms.Form):
     strength = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "500 mg"}))
     form = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "Tablet"}))
     dose = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "1 tab"}))
+    free_text = forms.BooleanField(
+        label="Not in the formulary: prescribe as written",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-free-text": ""}),
+    )
     frequency = forms.CharField(
         max_length=20,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "1-0-1", "spellcheck": "false", "inputmode": "text"}),
+        # The list offers SOS and "As directed"; nothing is filled in for the prescriber.
+        widget=forms.TextInput(
+            attrs={"placeholder": "1-0-1", "spellcheck": "false", "inputmode": "text", "list": "rx-frequencies"}
+        ),
     )
     route = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"placeholder": "Oral"}))
     duration = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"placeholder": "5 days"}))

@@ -31,6 +31,7 @@ _ABBREVIATIONS = {
     "SOS": ("only when needed", "ज़रूरत पड़ने पर"),
     "PRN": ("only when needed", "ज़रूरत पड़ने पर"),
     "STAT": ("at once", "तुरंत"),
+    "AS DIRECTED": ("as directed", "बताए अनुसार"),
 }
 _SLOT_RE = re.compile(r"^(?:\d{1,2}(?:\.\d)?|½|1/2)$")
 

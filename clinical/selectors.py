@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
-from clinical.models import FormularyDrug, Prescription, Visit, VisitAddendum
+from clinical.models import FormularyDrug, Prescription, PrescriptionSafetyOverride, Visit, VisitAddendum
 from patients.access import record_access, scope_patient_records
 from patients.models import Patient
 
@@ -101,3 +101,8 @@ def formulary_search(query: str, *, limit: int = FORMULARY_RESULTS) -> list[Form
         .order_by("starts", "-use_count", "name")
     )
     return list(drugs[:limit])
+
+
+def prescription_overrides(prescription: Prescription) -> QuerySet[PrescriptionSafetyOverride]:
+    """The safety warnings signed despite, with who, when and why (shown on the page, never printed)."""
+    return PrescriptionSafetyOverride.objects.filter(prescription=prescription).select_related("overridden_by")

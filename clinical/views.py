@@ -307,11 +307,31 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit)
 
 
-@require_GET
-@capability_required("prescriptions.view")
-def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+def _prescription_detail_page(
+    request: HttpRequest,
+    prescription: Prescription,
+    *,
+    sign_errors: dict[str, list[str]] | None = None,
+    reasons: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The prescription page. A draft shows what its lines lack and its safety findings, each with a
+    box for the reason to sign anyway (kept with the prescription, never printed)."""
     user = staff_user(request)
-    prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
+    draft = prescription.status == Prescription.Status.DRAFT
+    errors = sign_errors or {}
+    reasons = reasons or {}
+    findings = [
+        {
+            "finding": finding,
+            "field": f"override_{finding.code}",
+            "reason": reasons.get(finding.code, ""),
+            "errors": errors.get(f"overrides.{finding.code}", []),
+        }
+        for finding in (clinical.prescription_safety_findings(prescription) if draft else [])
+    ]
+    incomplete = clinical.prescription_incomplete_lines(prescription) if draft else {}
+    shown = {str(row["field"]).replace("override_", "overrides.", 1) for row in findings} | set(incomplete)
     return render(
         request,
         "clinical/prescription_detail.html",
@@ -322,8 +342,22 @@ def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResp
             "versions": selectors.prescription_versions(prescription, user=user),
             "can_view_visit": user.has_capability("clinical.view")
             and selectors.visits_visible_to(user).filter(prescriptions=prescription).exists(),
+            "findings": findings,
+            "incomplete": [
+                {"line": int(key.split(".")[1]) + 1, "messages": messages} for key, messages in incomplete.items()
+            ],
+            "sign_errors": [message for key, messages in errors.items() if key not in shown for message in messages],
+            "overrides": selectors.prescription_overrides(prescription) if not draft else [],
         },
+        status=status,
     )
+
+
+@require_GET
+@capability_required("prescriptions.view")
+def prescription_detail(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
+    return _prescription_detail_page(request, prescription)
 
 
 @require_http_methods(["GET", "POST"])
@@ -371,7 +405,11 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
         },
     )
     rows = [
-        {**{name: getattr(item, name) for name in clinical.ITEM_FIELDS}, "drug": item.drug_id}
+        {
+            **{name: getattr(item, name) for name in clinical.ITEM_FIELDS},
+            "free_text": item.free_text,
+            "drug": item.drug_id,
+        }
         for item in prescription.items.all()
     ]
     items = PrescriptionItemFormSet(prefix="items", initial=rows or [{}])
@@ -389,12 +427,23 @@ def prescription_edit(request: HttpRequest, prescription_id: UUID) -> HttpRespon
 @capability_required("prescriptions.sign")
 def prescription_sign(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     prescription = selectors.prescription_access(user=staff_user(request), prescription_id=prescription_id)
+    # One reason box per safety finding, named override_<finding code>.
+    reasons = {
+        key.removeprefix("override_"): str(request.POST.get(key, ""))
+        for key in request.POST
+        if key.startswith("override_")
+    }
     try:
-        clinical.prescription_sign(prescription=prescription, actor=staff_user(request), context=audit_context(request))
+        clinical.prescription_sign(
+            prescription=prescription, actor=staff_user(request), overrides=reasons, context=audit_context(request)
+        )
     except ValidationError as exc:
-        messages.error(request, _errors_message(exc))
-    else:
-        messages.success(request, "Prescription signed. The PDF is ready to print or share.")
+        if prescription.status != Prescription.Status.DRAFT:
+            messages.error(request, _errors_message(exc))
+            return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return _prescription_detail_page(request, prescription, sign_errors=errors, reasons=reasons, status=400)
+    messages.success(request, "Prescription signed. The PDF is ready to print or share.")
     return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
 
 

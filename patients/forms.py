@@ -192,7 +192,7 @@ class PatientRegisterForm(PatientForm):
     whatsapp_consent = forms.BooleanField(
         label="The patient (or guardian) agrees to receive appointment reminders and reports on WhatsApp",
         required=False,
-        initial=True,
+        initial=False,  # the patient's decision, asked after the notice is explained: never pre-ticked
     )
     confirm_new_patient = forms.BooleanField(
         label="I checked the possible duplicates: this is a different person. Register anyway.",
@@ -202,9 +202,10 @@ class PatientRegisterForm(PatientForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[
-            "whatsapp_consent"
-        ].help_text = f"Explain the clinic's privacy notice (version {notice_version()}) before ticking."
+        self.fields["whatsapp_consent"].help_text = (
+            f"Explain the clinic's privacy notice (version {notice_version()}) first; tick only if the patient "
+            "(or, for a minor, the guardian) then agrees. Your name is recorded as the person who took the consent."
+        )
 
 
 class ConsentForm(forms.Form):

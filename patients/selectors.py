@@ -375,7 +375,8 @@ def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
                 at=patient.whatsapp_consent_at,
                 title="Agreed to WhatsApp messages",
                 detail=f"Notice version {patient.whatsapp_consent_notice_version}, "
-                f"{_consent_source_label(patient.whatsapp_consent_source).lower()}",
+                f"{_consent_source_label(patient.whatsapp_consent_source).lower()}"
+                + (f", taken by {taker.full_name}" if (taker := patient.whatsapp_consent_taken_by) else ""),
                 badge="Consent to contact",
             )
         )
