@@ -205,6 +205,7 @@ CLINIC_KEYED = {
     ("messaging.InboundMessage", "body"),
     ("messaging.InboundMessage", "media_filename"),
     ("messaging.InboundMessage", "payload"),
+    ("messaging.InboundMessage", "media_filename"),
     ("messaging.Contact", "profile"),
     ("patients.Patient", "allergies"),
     ("patients.Patient", "chronic_conditions"),
