@@ -37,6 +37,8 @@ class LocationOutput(serializers.Serializer[Location]):
     name = serializers.CharField()
     address = serializers.CharField()
     phone = serializers.CharField()
+    gstin = serializers.CharField(help_text="The branch's own GSTIN; empty when the clinic's applies.")
+    registration_number = serializers.CharField(help_text="Clinical establishment registration, if recorded.")
     timezone = serializers.CharField()
 
 

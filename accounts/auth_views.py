@@ -123,7 +123,7 @@ def login_code_send(request: HttpRequest) -> HttpResponse:
         auth.login_code_send(request=request, email=email, purpose=purpose)
     except auth.AuthError as exc:
         return _step_two(request, PasswordForm(), exc)
-    minutes = settings.DOCOS_LOGIN_CODE_TTL_SECONDS // 60
+    minutes = auth.code_lifetime_minutes()
     messages.info(
         request,
         f"If {email} has an account here, we have emailed it a 6-digit code. The code works for {minutes} minutes.",
@@ -156,7 +156,13 @@ def _code_page(request: HttpRequest, purpose: str) -> HttpResponse:
     return render(
         request,
         f"{TEMPLATE_DIR}/login_code.html",
-        {"form": form, "email": email, "error": error, "unlock": purpose == LoginCode.Purpose.UNLOCK},
+        {
+            "form": form,
+            "email": email,
+            "error": error,
+            "unlock": purpose == LoginCode.Purpose.UNLOCK,
+            "code_minutes": auth.code_lifetime_minutes(),
+        },
         status=400 if error is not None or form.errors else 200,
     )
 

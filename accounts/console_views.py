@@ -107,7 +107,9 @@ def location_create(request: HttpRequest) -> HttpResponse:
 @capability_required("settings.manage")
 def location_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
-    initial = {"name": location.name, "address": location.address, "phone": location.phone}
+    initial = {
+        field: getattr(location, field) for field in ("name", "address", "phone", "gstin", "registration_number")
+    }
     form = LocationForm(request.POST or None, initial={**initial, "timezone": location.timezone})
     if request.method == "POST" and form.is_valid():
         try:

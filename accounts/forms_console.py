@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Location, Role, User
 from accounts.selectors import STAFF_STATUSES, locations_for, roles_grantable_by, user_location_ids
 from docos.capabilities import CAPABILITIES, grouped
+from docos.widgets import DateInput
 
 
 @functools.cache
@@ -41,6 +42,17 @@ class LocationForm(forms.Form):
     name = forms.CharField(max_length=120)
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
     phone = forms.CharField(required=False, max_length=20, help_text="e.g. +91 80 4123 4567")
+    gstin = forms.CharField(
+        label="GSTIN",
+        required=False,
+        max_length=15,
+        help_text="Only if this branch has its own; else the clinic's prints.",
+    )
+    registration_number = forms.CharField(
+        required=False,
+        max_length=60,
+        help_text="The branch's registration as a clinical establishment (e.g. KPME), printed on its documents.",
+    )
     timezone = forms.ChoiceField(label="Time zone")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -191,7 +203,7 @@ class ApiTokenForm(forms.Form):
     expires_on = forms.DateField(
         required=False,
         label="Expires on (optional)",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text="Leave empty for a token that works until you revoke it.",
     )
 

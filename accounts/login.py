@@ -538,6 +538,16 @@ def login_code_send(*, request: HttpRequest, email: str, purpose: str = LoginCod
         transaction.on_commit(lambda: login_code_email_task.delay(code_id), robust=True)
 
 
+def code_lifetime_minutes(seconds: float | None = None) -> int:
+    """How long an emailed code lives, in the whole minutes that the code page, the notice after
+    sending and the email all state (a code's own lifetime, else today's setting). A row's
+    lifetime is a few milliseconds short of the setting (created_at is stamped after expires_at
+    is computed), so whole seconds first: 599.99 s is "10 minutes", as the page says."""
+    if seconds is None:
+        seconds = settings.DOCOS_LOGIN_CODE_TTL_SECONDS
+    return max(1, round(seconds) // 60)
+
+
 def login_code_email(*, login_code_id: str) -> bool:
     """Draw, store (hashed) and email the code of a LoginCode row; run by accounts.tasks.
 
@@ -560,7 +570,7 @@ def login_code_email(*, login_code_id: str) -> bool:
         login_code.code_hash = _code_hash(login_code.pk, code)
         login_code.save(update_fields=["code_hash"])
         unlock = login_code.purpose == LoginCode.Purpose.UNLOCK
-        minutes = max(1, int((login_code.expires_at - login_code.created_at).total_seconds()) // 60)
+        minutes = code_lifetime_minutes((login_code.expires_at - login_code.created_at).total_seconds())
         _send_email(
             to=login_code.user.email,
             subject=f"{code} is your DocOS {'unlock' if unlock else 'sign-in'} code",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from docos.fields import EncryptedTextField
+from docos.gstin import validate_gstin
 from docos.models import UUIDModel
 from docos.tenancy import validate_timezone
 
@@ -20,6 +21,10 @@ class Location(UUIDModel):
     name = models.CharField(max_length=120)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=20, blank=True)
+    # A branch in another state has its own GST registration; empty means the clinic's GSTIN.
+    gstin = models.CharField("GSTIN", max_length=15, blank=True, validators=[validate_gstin])
+    # The establishment's registration under the state's clinical establishments act (e.g. KPME).
+    registration_number = models.CharField(max_length=60, blank=True)
     timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -156,10 +156,24 @@ def api_tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
 
 
+# Who sees patients in consultation: the people a booking, a visit or a certificate names. Signing
+# one's own clinical notes is the mark of it; a nurse records vitals and notes (clinical.edit) but
+# is not booked, and a role that only administers never appears in a list of clinicians.
+CLINICIAN_CAPABILITY = "clinical.sign"
+
+
+def is_clinician(user: User) -> bool:
+    return user.has_capability(CLINICIAN_CAPABILITY)
+
+
+def is_sole_location(location: Location) -> bool:
+    """True when the location is the clinic's only active one (its documents may then print the
+    clinic's billing address if the location has none of its own)."""
+    return not Location.objects.filter(is_active=True).exclude(pk=location.pk).exists()
+
+
 def clinician_choices() -> QuerySet[User]:
-    """Active staff whose role lets them write or sign clinical notes."""
-    return (
-        User.objects.filter(is_active=True, is_platform_staff=False)
-        .filter(Q(role__capabilities__contains=["clinical.edit"]) | Q(role__capabilities__contains=["clinical.sign"]))
-        .order_by("full_name")
-    )
+    """Active staff who see patients (see CLINICIAN_CAPABILITY), by name."""
+    return User.objects.filter(
+        is_active=True, is_platform_staff=False, role__capabilities__contains=[CLINICIAN_CAPABILITY]
+    ).order_by("full_name")

@@ -40,6 +40,7 @@ from accounts.selectors import active_owner_count, forget_user_locations, user_l
 from audit.context import AuditContext
 from audit.services import audit_record
 from docos import capabilities as caps_registry
+from docos.gstin import validate_gstin
 from docos.tenancy import HasSlug, clinic_url, validate_timezone
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,16 @@ def _checked_timezone(value: str) -> str:
     return value
 
 
+def _checked_gstin(value: str | None) -> str:
+    gstin = (value or "").strip().upper()
+    if gstin:
+        validate_gstin(gstin)
+    return gstin
+
+
+LOCATION_FIELDS = frozenset({"name", "address", "phone", "gstin", "registration_number", "timezone"})
+
+
 def _clean_location_fields(fields: dict[str, Any], *, exclude_pk: Any = None) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -214,6 +225,11 @@ def _clean_location_fields(fields: dict[str, Any], *, exclude_pk: Any = None) ->
         ("name", lambda v: _required_text(v, field="name", label="Name", max_length=120)),
         ("address", lambda v: _optional_text(v, field="address", label="Address", max_length=1000)),
         ("phone", lambda v: validate_phone(v or "")),
+        ("gstin", _checked_gstin),
+        (
+            "registration_number",
+            lambda v: _optional_text(v, field="registration_number", label="Registration number", max_length=60),
+        ),
         ("timezone", _checked_timezone),
     ):
         if key not in fields:
@@ -238,10 +254,21 @@ def location_create(
     name: str,
     address: str = "",
     phone: str = "",
+    gstin: str = "",
+    registration_number: str = "",
     timezone: str = "Asia/Kolkata",
     context: AuditContext | None = None,
 ) -> Location:
-    fields = _clean_location_fields({"name": name, "address": address, "phone": phone, "timezone": timezone})
+    fields = _clean_location_fields(
+        {
+            "name": name,
+            "address": address,
+            "phone": phone,
+            "gstin": gstin,
+            "registration_number": registration_number,
+            "timezone": timezone,
+        }
+    )
     location = Location.objects.create(**fields)
     audit_record(actor=actor, action="location.create", obj=location, location_id=location.pk, context=context)
     return location
@@ -251,7 +278,7 @@ def location_create(
 def location_update(
     *, location: Location, actor: User | None, context: AuditContext | None = None, **fields: Any
 ) -> list[str]:
-    unknown = set(fields) - {"name", "address", "phone", "timezone"}
+    unknown = set(fields) - LOCATION_FIELDS
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     cleaned = _clean_location_fields(fields, exclude_pk=location.pk)

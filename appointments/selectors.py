@@ -34,7 +34,6 @@ from docos.ids import parse_uuid
 from patients.access import patient_access, record_access, scope_patient_records, scope_patients
 from patients.models import Patient
 
-CLINICAL_CAPABILITIES = ("clinical.edit", "clinical.sign")
 PATIENT_LOOKUP_LIMIT = 20
 
 
@@ -49,10 +48,6 @@ def clinic_tz() -> zoneinfo.ZoneInfo:
 
 
 # --- people ----------------------------------------------------------------------------------------
-
-
-def is_clinician(user: User) -> bool:
-    return any(user.has_capability(code) for code in CLINICAL_CAPABILITIES)
 
 
 def clinician_get(clinician_id: Any) -> User:

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts.guards import require_capability, require_location
 from accounts.models import Location, User
-from accounts.selectors import user_can_access_location
+from accounts.selectors import is_clinician, user_can_access_location
 from appointments import reminders, schedule
 from appointments.models import (
     Appointment,
@@ -47,7 +47,7 @@ from appointments.models import (
     ScheduleBreak,
     WorkingHours,
 )
-from appointments.selectors import appointment_settings, is_clinician
+from appointments.selectors import appointment_settings
 from audit.context import AuditContext
 from audit.services import audit_record
 from clinical.models import Visit

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.guards import staff_user
 from accounts.models import Location, User
-from accounts.selectors import locations_for
+from accounts.selectors import is_clinician, locations_for
 from appointments import selectors, services
 from appointments.forms import (
     BookingForm,
@@ -199,7 +199,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
             "tz": tz,
-            "is_clinician": selectors.is_clinician(user),
+            "is_clinician": is_clinician(user),
             "can_manage": user.has_capability("appointments.manage"),
         },
     )

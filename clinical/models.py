@@ -202,9 +202,89 @@ class PrescriptionItem(UUIDModel):
     food_relation = models.CharField(max_length=8, choices=FoodRelation.choices, blank=True)
     instructions = EncryptedTextField(max_length=300, blank=True, clinic_key=True)
     instructions_hi = EncryptedTextField("Instructions (Hindi)", max_length=300, blank=True, clinic_key=True)
+    # The prescriber chose to write a medicine that is not in the formulary, as typed (a line that
+    # names no known medicine is refused unless this is set: "amox" must not be signed by accident).
+    free_text = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position"]
 
     def __str__(self) -> str:
         return self.drug_name
+
+
+class PatientAllergy(UUIDModel):
+    """A recorded allergy of a patient: the allergen as said, its class for the prescription check
+    (a key of clinical/data/allergy_classes.json, or blank), the reaction and its severity. Resolved
+    allergies are kept (who and when), never deleted. The free-text `Patient.allergies` stays too."""
+
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+        UNKNOWN = "unknown", "Not known"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RESOLVED = "resolved", "Resolved"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergy_records")
+    allergen = EncryptedTextField(max_length=120, clinic_key=True)
+    allergen_class = models.CharField(max_length=40, blank=True)  # short vocabulary: plain, like `route`
+    reaction = EncryptedTextField(max_length=200, blank=True, clinic_key=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.UNKNOWN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    noted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    noted_at = models.DateTimeField(default=timezone.now)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "-noted_at"]
+        indexes = [models.Index(fields=["patient", "status"], name="allergy_patient_status")]
+
+    def __str__(self) -> str:
+        return f"Allergy ({self.get_status_display()})"
+
+
+class PrescriptionSafetyOverride(UUIDModel):
+    """A safety finding (allergy, cross-reactivity, duplicate, interaction) the prescriber signed
+    despite, with their reason. Kept for the record and audited; never printed on the prescription."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="safety_overrides")
+    code = models.CharField(max_length=120)  # the finding's code, e.g. allergy:penicillins
+    kind = models.CharField(max_length=20)
+    severity = models.CharField(max_length=10)
+    # What the prescriber was shown, and why they went ahead: both name the patient's drugs and allergies.
+    finding = EncryptedTextField(clinic_key=True)
+    reason = EncryptedTextField(max_length=500, clinic_key=True)
+    overridden_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    overridden_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["overridden_at"]
+        constraints = [models.UniqueConstraint(fields=["prescription", "code"], name="rx_override_unique_code")]
+
+    def __str__(self) -> str:
+        return f"Override of {self.kind}"
+
+
+class PrescriptionTemplate(UUIDModel):
+    """A doctor's own starting point for a prescription ("URTI adult", "Fever child by weight"):
+    lines and advice copied into a new prescription form, to check and sign. Each doctor sees only
+    their own. Lines are plain JSON (no patient data, like the formulary); a line with no dose is
+    dosed by weight for a weighed child when the formulary has a standard paediatric dose."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="prescription_templates")
+    name = models.CharField(max_length=80)
+    items = models.JSONField(default=list)  # [{drug_name, strength, form, dose, frequency, route, duration, ...}]
+    general_advice = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("owner", Lower("name"), name="rx_template_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -28,7 +28,16 @@ from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from audit.context import AuditContext
 from audit.services import audit_record
-from clinical.models import FormularyDrug, Prescription, PrescriptionItem, Visit, VisitAddendum
+from clinical import icd10, rx_safety
+from clinical.allergies import allergies_for_check
+from clinical.models import (
+    FormularyDrug,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionSafetyOverride,
+    Visit,
+    VisitAddendum,
+)
 from clinical.pdf import prescription_pdf_context
 from documents.models import SignedDocument
 from documents.signing import sign_document, signed_document_read
@@ -79,16 +88,19 @@ _SLOT = r"(?:\d{1,2}(?:\.\d)?|½|1/2)"
 FREQUENCY_RE = re.compile(rf"^{_SLOT}(?:-{_SLOT}){{2,3}}$")
 FREQUENCY_WORDS = frozenset(
     {"OD", "BD", "BID", "TDS", "TID", "QID", "HS", "SOS", "PRN", "STAT", "Q4H", "Q6H", "Q8H", "Q12H"}
-    | {"WEEKLY", "ONCE WEEKLY", "TWICE WEEKLY", "ALTERNATE DAYS", "MONTHLY"}
+    | {"WEEKLY", "ONCE WEEKLY", "TWICE WEEKLY", "ALTERNATE DAYS", "MONTHLY", "AS DIRECTED"}
 )
-FREQUENCY_HELP = "Use slots like 1-0-1 or 1-1-1-1 (½ allowed), or OD, BD, TDS, QID, HS, SOS, STAT, weekly."
+FREQUENCY_HELP = "Use slots like 1-0-1 or 1-1-1-1 (½ allowed), or OD, BD, TDS, QID, HS, SOS, STAT, weekly, As directed."
+OVERRIDE_REASON_MIN = 5
+OVERRIDE_REASON_MAX = 500
 
 
 # --- validation helpers ------------------------------------------------------------------------------
 
 
 def normalize_icd10(code: str) -> str:
-    """Upper-cased ICD-10 code with its dot (J069 -> J06.9); raises ValidationError for other shapes."""
+    """Upper-cased ICD-10 code with its dot (J069 -> J06.9), one of the WHO ICD-10 list
+    (clinical.icd10); raises ValidationError for other shapes and for codes not in the list."""
     value = (code or "").strip().upper().replace(" ", "")
     if not value:
         return ""
@@ -100,7 +112,7 @@ def normalize_icd10(code: str) -> str:
             "up to four more, e.g. J06.9 or E11.65.",
             code="icd10",
         )
-    return value
+    return icd10.require_known(value)
 
 
 def normalize_frequency(value: str) -> str:
@@ -364,20 +376,53 @@ def visit_addendum_add(*, visit: Visit, actor: User, text: str, context: AuditCo
 # --- prescriptions -----------------------------------------------------------------------------------
 
 
+def medicine_is_known(name: str) -> bool:
+    """Whether a line's medicine text names a medicine we know: one of the clinic's formulary drugs,
+    or one whose molecules the drug reference recognises."""
+    name = " ".join((name or "").split())
+    if not name:
+        return False
+    return FormularyDrug.objects.filter(name__iexact=name).exists() or bool(rx_safety.molecules_for(name))
+
+
+def line_incomplete(values: Mapping[str, Any], *, known: bool) -> dict[str, str]:
+    """What a line lacks before it may be printed: a medicine from the formulary (or one the
+    prescriber chose to write as free text), the dose, how often (SOS / As directed only when chosen)
+    and for how long. Field -> message."""
+    problems: dict[str, str] = {}
+    name = str(values.get("drug_name") or "").strip()
+    if not name:
+        problems["drug_name"] = "Name the medicine."
+    elif not known and not values.get("free_text"):
+        problems["drug_name"] = (
+            f"“{name}” is not a medicine in the formulary. Pick one from the list, or tick "
+            "“Not in the formulary” to prescribe it exactly as written."
+        )
+    if not str(values.get("dose") or "").strip():
+        problems["dose"] = "Enter the dose, e.g. 1 tablet, 5 ml, 2 puffs."
+    if not str(values.get("frequency") or "").strip():
+        problems["frequency"] = "Enter how often, e.g. 1-0-1 or BD; for as needed choose SOS, or As directed."
+    if not str(values.get("duration") or "").strip():
+        problems["duration"] = "Enter for how long, e.g. 5 days, 1 month, until review."
+    return problems
+
+
 def clean_items(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validate prescription lines; errors are keyed `items.<row>.<field>`. Blank rows are dropped."""
+    """Validate prescription lines; errors are keyed `items.<row>.<field>`. Blank rows are dropped.
+    Every other line must be complete (`line_incomplete`): a draft never holds a line like "amox"."""
     cleaned: list[dict[str, Any]] = []
     errors: dict[str, list[str]] = {}
     rows = list(items)
     if len(rows) > ITEMS_MAX:
         raise ValidationError({"items": f"At most {ITEMS_MAX} medicines per prescription."})
     for index, row in enumerate(rows):
-        unknown = sorted(set(row) - set(ITEM_FIELDS) - {"drug"})
+        unknown = sorted(set(row) - set(ITEM_FIELDS) - {"drug", "free_text"})
         if unknown:
             raise TypeError(f"Not prescription item fields: {', '.join(unknown)}")
         values = {name: " ".join(str(row.get(name) or "").split()) for name in ITEM_FIELDS}
         if not any(values.values()):
             continue
+        free_text = bool(row.get("free_text"))
         row_errors: dict[str, list[str]] = {}
         try:
             values["frequency"] = normalize_frequency(values["frequency"])
@@ -390,15 +435,19 @@ def clean_items(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 row_errors["drug"] = ["That drug is not in the clinic's formulary."]
         if not values["drug_name"] and isinstance(drug, FormularyDrug):
             values["drug_name"] = drug.name
-        item = PrescriptionItem(**values)
+        item = PrescriptionItem(**values, free_text=free_text)
         try:
             item.full_clean(exclude=["prescription", "drug", "position"], validate_unique=False)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 row_errors.setdefault(field, []).extend(messages)
+        known = isinstance(drug, FormularyDrug) or medicine_is_known(values["drug_name"])
+        for field, message in line_incomplete({**values, "free_text": free_text}, known=known).items():
+            if field not in row_errors:
+                row_errors[field] = [message]
         for field, messages in row_errors.items():
             errors[f"items.{index}.{field}"] = messages
-        cleaned.append({**values, "drug": drug if isinstance(drug, FormularyDrug) else None})
+        cleaned.append({**values, "free_text": free_text, "drug": drug if isinstance(drug, FormularyDrug) else None})
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -468,7 +517,7 @@ def prescription_create(
 
 def _item_values(prescription: Prescription) -> list[dict[str, Any]]:
     return [
-        {**{name: getattr(item, name) for name in ITEM_FIELDS}, "drug": item.drug}
+        {**{name: getattr(item, name) for name in ITEM_FIELDS}, "free_text": item.free_text, "drug": item.drug}
         for item in prescription.items.select_related("drug")
     ]
 
@@ -558,10 +607,79 @@ def formulary_learn(item: PrescriptionItem, *, when: dt.datetime) -> FormularyDr
     raise RuntimeError("Could not record the drug in the formulary")
 
 
+class SafetyFindingsUnresolved(ValidationError):
+    """Signing stopped on safety findings nobody overrode with a reason. `findings` are all of the
+    prescription's findings; the error dict names each unresolved one as `overrides.<code>`."""
+
+    def __init__(self, findings: list[rx_safety.Finding], errors: dict[str, list[str]]) -> None:
+        super().__init__(errors, code="safety_findings")
+        self.findings = findings
+
+
+def prescription_safety_findings(prescription: Prescription) -> list[rx_safety.Finding]:
+    """The safety findings of a prescription's lines against the patient's allergies (structured
+    and free text): allergies, cross-reactivity, duplicates, curated interactions."""
+    lines = [
+        rx_safety.Line(index=index, name=item.drug_name, strength=item.strength)
+        for index, item in enumerate(prescription.items.all())
+    ]
+    return rx_safety.check(lines, allergies_for_check(prescription.patient))
+
+
+def prescription_incomplete_lines(prescription: Prescription) -> dict[str, list[str]]:
+    """What each line lacks before signing (`items.<n>.<field>` -> messages); empty when complete."""
+    errors: dict[str, list[str]] = {}
+    for index, values in enumerate(_item_values(prescription)):
+        known = values["drug"] is not None or medicine_is_known(values["drug_name"])
+        for field, message in line_incomplete(values, known=known).items():
+            errors[f"items.{index}.{field}"] = [message]
+    return errors
+
+
+def _clean_overrides(
+    findings: list[rx_safety.Finding], overrides: Mapping[str, str] | None
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The reasons given for current findings, and an error per finding still lacking one."""
+    current = {finding.code for finding in findings}
+    reasons: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for code, raw in (overrides or {}).items():
+        reason = " ".join(str(raw or "").split())
+        if not reason:
+            continue
+        if code not in current:
+            raise ValidationError(
+                {f"overrides.{code}": ["This warning no longer applies to the prescription; review the warnings."]}
+            )
+        if len(reason) < OVERRIDE_REASON_MIN:
+            errors[f"overrides.{code}"] = ["Write the reason in a few words (it is kept with the prescription)."]
+        elif len(reason) > OVERRIDE_REASON_MAX:
+            errors[f"overrides.{code}"] = [f"Keep the reason under {OVERRIDE_REASON_MAX} characters."]
+        else:
+            reasons[code] = reason
+    for finding in findings:
+        if finding.code not in reasons and f"overrides.{finding.code}" not in errors:
+            errors[f"overrides.{finding.code}"] = [
+                f"{finding.title}. Give a reason to sign anyway, or change the prescription."
+            ]
+    return reasons, errors
+
+
 @transaction.atomic
-def prescription_sign(*, prescription: Prescription, actor: User, context: AuditContext | None = None) -> Prescription:
+def prescription_sign(
+    *,
+    prescription: Prescription,
+    actor: User,
+    overrides: Mapping[str, str] | None = None,
+    context: AuditContext | None = None,
+) -> Prescription:
     """Sign a draft: the actor becomes the prescriber, the PDF is rendered, stored encrypted and
-    published for verification, the previous version (if any) becomes superseded."""
+    published for verification, the previous version (if any) becomes superseded.
+
+    Every line must be complete (ValidationError naming `items.<n>.<field>`), and every safety finding
+    (allergy, cross-reactivity, duplicate molecule, interaction) needs an override reason in
+    `overrides` (finding code -> reason), or SafetyFindingsUnresolved is raised. Overrides are stored
+    with who and when, and audited; they never print."""
     require_capability(actor, "prescriptions.sign", "sign prescriptions")
     locked = (
         Prescription.objects.select_for_update(of=("self",))
@@ -581,7 +699,34 @@ def prescription_sign(*, prescription: Prescription, actor: User, context: Audit
         raise ValidationError("Add at least one medicine before signing.", code="empty")
     if not user_can_access_location(actor, locked.location_id):
         raise ValidationError({"location": "You do not work at this prescription's location."})
+    incomplete = prescription_incomplete_lines(locked)
+    if incomplete:
+        raise ValidationError(incomplete)
+    findings = prescription_safety_findings(locked)
+    reasons, unresolved = _clean_overrides(findings, overrides)
+    if unresolved:
+        raise SafetyFindingsUnresolved(findings, unresolved)
     now = timezone.now()
+    for finding in findings:
+        override = PrescriptionSafetyOverride.objects.create(
+            prescription=locked,
+            code=finding.code,
+            kind=finding.kind,
+            severity=finding.severity,
+            finding=f"{finding.title}. {finding.message}",
+            reason=reasons[finding.code],
+            overridden_by=actor,
+            overridden_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="prescription.safety_override",
+            obj=locked,
+            location_id=locked.location_id,
+            context=context,
+            changed_fields=["safety_overrides"],
+            metadata={"override": str(override.pk), "kind": finding.kind, "severity": finding.severity},
+        )
     for item in items:
         item.drug = formulary_learn(item, when=now)
     PrescriptionItem.objects.bulk_update(items, ["drug"])
@@ -596,14 +741,14 @@ def prescription_sign(*, prescription: Prescription, actor: User, context: Audit
     locked.signed_at = now
 
     def render(verification: Any) -> bytes:
-        from docos.pdf import letterhead_for, render_pdf
-        from documents.signing import current_clinic
+        from docos.pdf import render_pdf
+        from documents.signing import issuing_letterhead
 
         return render_pdf(
             "pdf/prescription.html",
             prescription_pdf_context(locked),
             page_size="A4",
-            letterhead=letterhead_for(current_clinic(), locked.location),
+            letterhead=issuing_letterhead(locked.location),
             verification=verification,
         )
 
@@ -629,6 +774,7 @@ def prescription_sign(*, prescription: Prescription, actor: User, context: Audit
             "code": document.verification_code,
             "sha256": document.sha256,
             **({"superseded": str(superseded.pk)} if superseded is not None else {}),
+            **({"safety_overrides": len(findings)} if findings else {}),
         },
     )
     if superseded is not None:

@@ -27,6 +27,20 @@ DEMO_STAFF = [
     ("doctor", "indiranagar@demo.docos.in", "Dr. Sameer Khan", "KMC-70342", "MBBS, MD (Paediatrics)", "Indiranagar"),
 ]
 
+# Each branch prints its own address, phone and establishment registration on its documents.
+DEMO_BRANCHES = {
+    "Koramangala": {
+        "address": "14, 80 Feet Road, Koramangala 4th Block, Bengaluru 560034",
+        "phone": "+918041234567",
+        "registration_number": "KPME/BBMP/2019/04127",
+    },
+    "Indiranagar": {
+        "address": "221, 100 Feet Road, HAL 2nd Stage, Indiranagar, Bengaluru 560038",
+        "phone": "+918049876543",
+        "registration_number": "KPME/BBMP/2023/11862",
+    },
+}
+
 
 def demo_seed() -> tuple[Clinic, bool]:
     existing = Clinic.objects.filter(slug=DEMO_SLUG).first()
@@ -50,6 +64,8 @@ def demo_seed() -> tuple[Clinic, bool]:
             User.objects.filter(pk=created.owner.pk).update(
                 registration_number=reg, qualifications=qual, phone="+919845012345"
             )
+            for name, details in DEMO_BRANCHES.items():
+                Location.objects.filter(name=name).update(**details)
             for role, email, name, reg_no, quals, branch in DEMO_STAFF[1:]:
                 user = User.objects.create_user(
                     email,

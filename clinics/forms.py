@@ -8,8 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.forms_console import timezone_choices
-from clinics.gstin import validate_gstin
 from clinics.logo import validate_logo
+from docos.gstin import validate_gstin
 
 # Indian states and union territories with their GST state codes (the GSTIN's first two digits).
 GST_STATES: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,7 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import schema_exists
 
-from clinics.gstin import validate_gstin
+from docos.gstin import validate_gstin
 from docos.tenancy import validate_timezone
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")

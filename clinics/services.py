@@ -99,7 +99,9 @@ def clinic_create(
                     for slug_, (label, caps) in BUILTIN_ROLES.items()
                 }
                 for location_name in locations:
-                    Location.objects.create(name=location_name, timezone=clinic.timezone)
+                    # A one-branch clinic's branch is at its billing address until told otherwise.
+                    address = clinic.billing_address if len(locations) == 1 else ""
+                    Location.objects.create(name=location_name, address=address, timezone=clinic.timezone)
                 owner = User.objects.create_user(
                     owner_email, owner_password, full_name=owner_full_name, role=roles["owner"]
                 )

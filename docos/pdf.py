@@ -67,6 +67,7 @@ class Letterhead:
     gstin: str = ""
     phone: str = ""
     location_name: str = ""
+    registration_number: str = ""
     logo: PdfAsset | None = None
 
 
@@ -181,15 +182,21 @@ def clinic_logo(clinic: Any) -> PdfAsset | None:
     return PdfAsset(data, content_type)
 
 
-def letterhead_for(clinic: Any, location: Any = None) -> Letterhead:
-    """The clinic's letterhead; the issuing location's address and phone when it has them."""
-    address = (getattr(location, "address", "") or clinic.billing_address or "").strip()
+def letterhead_for(clinic: Any, location: Any = None, *, sole_location: bool = False) -> Letterhead:
+    """The clinic's name and logo with the issuing location's own address, phone, GSTIN and
+    registration. A document never prints another branch's address: the clinic's billing address
+    stands in for a missing one only when no location is named or the location is the clinic's
+    only one (`sole_location`)."""
+    address = (getattr(location, "address", "") or "").strip()
+    if not address and (location is None or sole_location):
+        address = (clinic.billing_address or "").strip()
     return Letterhead(
         name=clinic.name,
         address=address,
-        gstin=clinic.gstin or "",
+        gstin=(getattr(location, "gstin", "") or clinic.gstin or "").strip(),
         phone=getattr(location, "phone", "") or "",
         location_name=getattr(location, "name", "") or "",
+        registration_number=(getattr(location, "registration_number", "") or "").strip(),
         logo=clinic_logo(clinic),
     )
 

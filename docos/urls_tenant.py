@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("appointments/", include("appointments.urls")),
     path("queue/", include("appointments.urls_queue")),
+    path("inbox/", include("messaging.urls")),
     path("api/v1/", include("docos.urls_api")),
 ]

@@ -40,7 +40,14 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, SignedDocument
 from documents.services import default_location
-from documents.signing import age_sex, current_clinic, local_time, sign_document, signed_document_read
+from documents.signing import (
+    age_sex,
+    current_clinic,
+    issuing_letterhead,
+    local_time,
+    sign_document,
+    signed_document_read,
+)
 from patients.access import patient_check_writable
 from patients.models import Patient
 
@@ -216,13 +223,13 @@ def _render_signed_pdf(
     """The `render` step handed to sign_document: our PDF template, given the verification code."""
 
     def render(verification: Any) -> bytes:
-        from docos.pdf import letterhead_for, render_pdf
+        from docos.pdf import render_pdf
 
         return render_pdf(
             template_name,
             context,
             page_size="A4",
-            letterhead=letterhead_for(current_clinic(), location),
+            letterhead=issuing_letterhead(location),
             verification=verification,
             assets=assets,
         )

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Location, User
+from accounts.selectors import is_sole_location
 from audit.context import AuditContext
 from audit.services import audit_record
 from clinics.models import Clinic
@@ -28,7 +29,7 @@ from patients.files import stored_file_read
 from patients.models import Patient
 
 if TYPE_CHECKING:
-    from docos.pdf import Verification
+    from docos.pdf import Letterhead, Verification
 
 
 def age_sex(patient: Patient) -> str:
@@ -54,6 +55,14 @@ def current_clinic() -> Clinic:
     if not isinstance(clinic, Clinic) or clinic.schema_name == "public":
         raise RuntimeError("Signed documents are made inside a clinic's schema")
     return clinic
+
+
+def issuing_letterhead(location: Location) -> Letterhead:
+    """The letterhead of a document issued at `location`: its own address, phone, GSTIN and
+    registration (an Indiranagar prescription never prints the Koramangala address)."""
+    from docos.pdf import letterhead_for  # lazily: WeasyPrint is slow to import
+
+    return letterhead_for(current_clinic(), location, sole_location=is_sole_location(location))
 
 
 @transaction.atomic

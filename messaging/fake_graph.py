@@ -10,6 +10,14 @@ name and language.code); the answer
 "messages": [{"id": "wamid...", "message_status": "accepted"}]}`
 or an error body `{"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}`.
 
+Media, as Meta documents them: `GET /{version}/{media-id}` (Bearer token; optional
+`phone_number_id`, checked against the number the media arrived on) answers
+`{"messaging_product": "whatsapp", "url", "mime_type", "sha256", "file_size", "id"}`; the `url`
+answers the bytes to a GET with the same Bearer token (401 without) and expires after five minutes
+like Meta's. An unknown media id is Meta's 400 code 100 (subcode 33). Tests (and the demo) put a
+file there with `server.add_media(data, mime_type, phone_number_id=...)`, which returns its id
+(POST /_fake/media with JSON `{"data_base64", "mime_type"}` does the same over HTTP).
+
 It records every request it received (`server.requests`, or GET /_fake/requests) and can be told
 to fail: `server.script(status=..., code=...)` queues failures for the next requests (POST
 /_fake/fail with the same JSON does this over HTTP), `server.fail_recipient(to, code)` fails every
@@ -19,15 +27,21 @@ message to one recipient; `server.reset()` (POST /_fake/reset) clears both and t
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PATH_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/messages/?$")
+MEDIA_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/?$")
+DOWNLOAD_RE = re.compile(r"^/_fake/media/(\d{1,32})/?$")
+MEDIA_URL_SECONDS = 300  # Meta's media URLs are valid for five minutes
 TYPES = {"text", "template", "image", "document", "audio", "video", "sticker", "location", "contacts", "interactive"}
 ERROR_MESSAGES = {
     100: ("OAuthException", "(#100) Invalid parameter"),
@@ -58,6 +72,15 @@ class Recorded:
     body: Any
     answer_status: int = 0
     message_id: str = ""
+    at: float = field(default_factory=time.time)  # when it arrived (benchmarks measure rates by it)
+
+
+@dataclass
+class Media:
+    data: bytes
+    mime_type: str
+    phone_number_id: str = ""  # when set, a metadata request naming another number is refused
+    url_issued_at: float = 0.0
 
 
 @dataclass
@@ -66,6 +89,7 @@ class FakeGraphState:
     requests: list[Recorded] = field(default_factory=list)
     scripted: list[Failure] = field(default_factory=list)
     by_recipient: dict[str, int] = field(default_factory=dict)
+    media: dict[str, Media] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -136,14 +160,86 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw.decode(errors="replace")
 
+    def _bytes(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self, auth: str) -> bool:
+        token = self.server.state.token
+        return auth.startswith("Bearer ") and bool(auth[7:].strip()) and (not token or auth[7:] == token)
+
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/_fake/requests":
-            state = self.server.state
+        state = self.server.state
+        path, _, query = self.path.partition("?")
+        if path.rstrip("/") == "/_fake/requests":
             with state.lock:
                 records = [r.__dict__ for r in state.requests]
             self._answer(200, records)
             return
-        self._answer(404, error_body(100, "Unknown path"))
+        auth = self.headers.get("Authorization", "")
+        with state.lock:
+            state.requests.append(Recorded("GET", self.path, auth, None))
+            failure = (
+                state.scripted.pop(0) if state.scripted and (MEDIA_RE.match(path) or DOWNLOAD_RE.match(path)) else None
+            )
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            body = (
+                error_body(failure.code)
+                if failure.code is not None
+                else {"error": {"message": "Unavailable", "code": 2}}
+            )
+            self._answer(failure.status, body, headers)
+            return
+        download = DOWNLOAD_RE.match(path)
+        if download is not None:
+            if not self._authorized(auth):
+                self._answer(401, error_body(190))
+                return
+            with state.lock:
+                media = state.media.get(download.group(1))
+            if media is None or time.monotonic() - media.url_issued_at > MEDIA_URL_SECONDS:
+                self._answer(404, error_body(100, "The media URL expired or does not exist."))
+                return
+            self._bytes(200, media.data, media.mime_type)
+            return
+        match = MEDIA_RE.match(path)
+        if match is None:
+            self._answer(400, error_body(100, "Unsupported get request."))
+            return
+        if not self._authorized(auth):
+            self._answer(401, error_body(190))
+            return
+        media_id = match.group(2)
+        asked_for = dict(part.partition("=")[::2] for part in query.split("&") if part).get("phone_number_id", "")
+        with state.lock:
+            media = state.media.get(media_id)
+            if media is not None:
+                media.url_issued_at = time.monotonic()
+        if media is None or (asked_for and media.phone_number_id and asked_for != media.phone_number_id):
+            body = error_body(
+                100,
+                f"Unsupported get request. Object with ID '{media_id}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation.",
+            )
+            body["error"]["error_subcode"] = 33
+            self._answer(400, body)
+            return
+        expires = int(time.time()) + MEDIA_URL_SECONDS
+        self._answer(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.server.base_url}/_fake/media/{media_id}?ext={expires}&hash={uuid.uuid4().hex}",
+                "mime_type": media.mime_type,
+                "sha256": hashlib.sha256(media.data).hexdigest(),
+                "file_size": str(len(media.data)),
+                "id": media_id,
+            },
+        )
 
     def do_POST(self) -> None:
         state = self.server.state
@@ -209,6 +305,14 @@ class _Handler(BaseHTTPRequestHandler):
                 times=int(body.get("times", 1)),
                 retry_after=body.get("retry_after"),
             )
+        elif path.rstrip("/") == "/_fake/media" and isinstance(body, dict):
+            media_id = self.server.add_media(
+                base64.b64decode(str(body.get("data_base64", ""))),
+                str(body.get("mime_type", "application/octet-stream")),
+                phone_number_id=str(body.get("phone_number_id", "")),
+            )
+            self._answer(200, {"id": media_id})
+            return
         elif path.rstrip("/") == "/_fake/fail_recipient" and isinstance(body, dict):
             with state.lock:
                 state.by_recipient[str(body["to"])] = int(body["code"])
@@ -246,6 +350,7 @@ class FakeGraphServer(ThreadingHTTPServer):
             self.state.requests.clear()
             self.state.scripted.clear()
             self.state.by_recipient.clear()
+            self.state.media.clear()
 
     def script(
         self, *, status: int, code: int | None = None, times: int = 1, retry_after: int | None = None, delay: float = 0
@@ -253,6 +358,13 @@ class FakeGraphServer(ThreadingHTTPServer):
         """The next `times` send requests fail with this HTTP status and Meta error code."""
         with self.state.lock:
             self.state.scripted.extend(Failure(status, code, retry_after, delay) for _ in range(times))
+
+    def add_media(self, data: bytes, mime_type: str, *, phone_number_id: str = "", media_id: str = "") -> str:
+        """Put a file where `GET /{media-id}` finds it (as if a WhatsApp user had sent it); its id."""
+        media_id = media_id or str(uuid.uuid4().int % 10**16)
+        with self.state.lock:
+            self.state.media[media_id] = Media(data, mime_type, phone_number_id)
+        return media_id
 
     def fail_recipient(self, to: str, code: int) -> None:
         with self.state.lock:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
@@ -19,3 +21,31 @@ class WhatsAppSettingsForm(forms.Form):
 
 class TestMessageForm(forms.Form):
     to_number = forms.CharField(label="Send a test message to", max_length=20, help_text="e.g. 98450 12345")
+
+
+class ReplyForm(forms.Form):
+    """A staff reply in the inbox. `key` is minted when the page is drawn, so a double submit (or a
+    reload that re-posts) sends one message."""
+
+    body = forms.CharField(label="Reply", max_length=4096, widget=forms.Textarea(attrs={"rows": 3}))
+    key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class TemplateForm(forms.Form):
+    template = forms.ChoiceField(label="Template")
+    key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from messaging.inbox import INBOX_TEMPLATES
+
+        super().__init__(*args, **kwargs)
+        choices = [(f"{t.name}:{t.language}", t.label) for t in INBOX_TEMPLATES]
+        self.fields["template"].choices = choices  # type: ignore[attr-defined]
+
+
+class InboxFilterForm(forms.Form):
+    location = forms.UUIDField(required=False)
+    show = forms.ChoiceField(
+        required=False,
+        choices=[("", "All"), ("unread", "Unread"), ("opted_out", "Opted out")],
+    )

@@ -25,13 +25,13 @@ import string
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record
 from messaging import whatsapp
-from messaging.models import Contact, InboundMessage, OutboundMessage
+from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,8 @@ def contact_for(update: whatsapp.InboundUpdate) -> Contact:
             contact.patient = matches[0]
     if contact.last_inbound_at is None or update.occurred_at > contact.last_inbound_at:
         contact.last_inbound_at = update.occurred_at
+    if contact.last_message_at is None or update.occurred_at > contact.last_message_at:
+        contact.last_message_at = update.occurred_at
     contact.save()
     return contact
 
@@ -121,10 +123,21 @@ def inbound_record(update: whatsapp.InboundUpdate) -> InboundMessage | None:
         context_message_id=update.context_message_id,
         sent_at=update.occurred_at,
     )
+    media_id = str(update.details.get("id", "") or "") if update.kind in whatsapp.MEDIA_KINDS else ""
+    if media_id:
+        message.media_id = media_id[:128]
+        message.media_status = MediaStatus.PENDING
+        message.media_content_type = str(update.details.get("mime_type", "") or "")[:100]
+        message.media_filename = str(update.details.get("filename", "") or "")[:255]
     InboundMessage.objects.bulk_create([message], ignore_conflicts=True)
     if not InboundMessage.objects.filter(pk=message.pk).exists():
         return None  # stored by a concurrent run of the same event
     audit_record(actor=None, action="message.receive", obj=message, metadata={"kind": update.kind})
+    if media_id:
+        from messaging.media import inbound_media_enqueue
+
+        pk = str(message.pk)
+        transaction.on_commit(lambda: inbound_media_enqueue(pk))
     if update.kind in ("text", "button"):
         _keyword_reply(contact, message, keyword(update.text))
     return message

@@ -48,9 +48,14 @@ class Contact(UUIDModel):
     )
     opted_out_at = models.DateTimeField(null=True, blank=True)  # STOP, also when no patient is linked
     last_inbound_at = models.DateTimeField(null=True, blank=True)  # opens the 24-hour service window
+    # The inbox: conversations sort by their newest message; inbound messages after `read_up_to`
+    # are unread (one marker for the clinic: whoever answers the desk's WhatsApp reads it for all).
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    read_up_to = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        indexes = [models.Index(fields=["-last_message_at"], name="contact_last_message")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(user_id__isnull=False) | models.Q(wa_id__isnull=False), name="contact_has_an_id"
@@ -65,6 +70,12 @@ class Contact(UUIDModel):
         return f"+{self.wa_id}" if self.wa_id else ""
 
 
+class MediaStatus(models.TextChoices):
+    PENDING = "pending", "Downloading"
+    STORED = "stored", "Stored"
+    FAILED = "failed", "Could not be downloaded"
+
+
 class InboundMessage(UUIDModel):
     """A message a WhatsApp user sent the clinic. Unique by WhatsApp's message id: a redelivered
     webhook stores nothing twice. The body (text, button or list reply title) is encrypted."""
@@ -77,6 +88,17 @@ class InboundMessage(UUIDModel):
         null=True, blank=True, clinic_key=True
     )  # button payload / reply id, other type details
     context_message_id = models.CharField(max_length=128, blank=True)  # the message replied to
+    # Media (image, document, audio, video, sticker): WhatsApp gives an id; a task downloads the
+    # bytes through the Graph API and stores them encrypted with the clinic's data key.
+    media_id = models.CharField(max_length=128, blank=True)
+    media_status = models.CharField(max_length=10, choices=MediaStatus.choices, blank=True)
+    media_content_type = models.CharField(max_length=100, blank=True)
+    # A document's file name may name the patient: encrypted.
+    media_filename = EncryptedTextField(null=True, blank=True, clinic_key=True)
+    media_storage_name = models.CharField(max_length=255, blank=True)
+    media_sha256 = models.CharField(max_length=64, blank=True)  # of the plaintext, checked on every read
+    media_size = models.PositiveBigIntegerField(null=True, blank=True)
+    media_error = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField()  # WhatsApp's timestamp
     received_at = models.DateTimeField(default=timezone.now)
 

@@ -53,7 +53,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.context import AuditContext
 from audit.services import audit_record
-from messaging import whatsapp
+from messaging import pacing, whatsapp
 from messaging.models import Contact, OutboundMessage, StatusReceipt, WhatsAppAccount
 from patients.models import Patient
 
@@ -94,6 +94,7 @@ def failure_sentence(code: str, title: str = "") -> str:
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # WhatsApp template names
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")  # en, hi, en_US, pt_BR
 TEXT_MAX = 4096
+SERVICE_WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer-service window after the user's last message
 Status = OutboundMessage.Status
 _RANK = {Status.QUEUED: 0, Status.SENDING: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.READ: 4}
 _STAMP = {
@@ -374,9 +375,7 @@ def message_send_text(
     _validate_key(idempotency_key, errors)
     if not body.strip() or len(body) > TEXT_MAX:
         errors["body"] = f"A message of 1-{TEXT_MAX} characters is required."
-    window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - dt.timedelta(
-        hours=24
-    )
+    window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - SERVICE_WINDOW
     if not window_open:
         errors["body"] = "More than 24 hours since this person last wrote: send a template message instead."
     if errors:
@@ -480,11 +479,21 @@ def _payload(message: OutboundMessage) -> dict[str, Any]:
 
 def message_dispatch(*, message_id: str, now: dt.datetime | None = None) -> str:
     """Send one queued message (the outbox worker). Returns what happened: "sent", "retry",
-    "failed" or "skipped". Never raises for vendor trouble."""
+    "failed", "skipped" or "paced" (no send token within a few seconds: enqueued again). Never
+    raises for vendor trouble. Sends of one number are paced by messaging.pacing (token bucket)."""
     claimed = _claim(message_id, now or timezone.now())
     if claimed is None:
         return "skipped"
     message, account = claimed
+    # Pace right before the request (the number's send slot, shared by every worker), so the time
+    # between the slot and the request reaching Meta is only the HTTP call. No slot within a few
+    # seconds: hand the message back to the queue untouched and try again shortly.
+    if not pacing.wait_for_token(account.phone_number_id):
+        OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.QUEUED, attempts=models.F("attempts") - 1, claimed_at=None, updated_at=timezone.now()
+        )
+        outbox_enqueue(str(message.pk), countdown=1.0)
+        return "paced"
     try:
         result: whatsapp.SendResult | None = whatsapp.send(_credentials(account), _payload(message))
         error: whatsapp.VendorError | None = None

@@ -5,12 +5,16 @@ safe to run twice: only a `queued` row is claimed, under a row lock (SKIP LOCKED
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from clinics.models import Clinic
 from docos.celery import app
-from messaging import services
+from messaging import media, services
 
 SWEEP_EXPIRES_SECONDS = 120
 
@@ -48,4 +52,29 @@ def outbox_sweep_beat_task() -> int:
     max_retries=2,
 )
 def outbox_sweep_clinic_task() -> dict[str, int]:
-    return services.outbox_sweep()
+    return {**services.outbox_sweep(), "media_requeued": media.inbound_media_sweep()}
+
+
+@app.task(
+    name="messaging.media_fetch",
+    queue="messaging",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def media_fetch_task(self: Any, message_id: str) -> str:
+    """Download one inbound message's media; retryable vendor errors retry with backoff and jitter."""
+    outcome = media.inbound_media_fetch(message_id=message_id)
+    if outcome == "retry":
+        attempt = self.request.retries + 1
+        if attempt >= settings.WHATSAPP_MEDIA_MAX_ATTEMPTS:
+            media.inbound_media_give_up(message_id=message_id)
+            return "failed"
+        delay = random.uniform(
+            0, min(settings.WHATSAPP_RETRY_MAX_SECONDS, settings.WHATSAPP_RETRY_BASE_SECONDS * 2**attempt)
+        )
+        raise self.retry(countdown=delay, max_retries=settings.WHATSAPP_MEDIA_MAX_ATTEMPTS)
+    return outcome

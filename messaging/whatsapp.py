@@ -227,6 +227,93 @@ def error_title(code: str, fallback: str = "") -> str:
         return fallback
 
 
+# --- media ------------------------------------------------------------------------------------------
+
+
+MEDIA_KINDS = frozenset({"image", "document", "audio", "video", "sticker"})
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    data: bytes
+    mime_type: str
+    sha256: str  # hex, of `data`
+
+
+def media_url(media_id: str) -> str:
+    base = str(settings.WHATSAPP_GRAPH_BASE_URL).rstrip("/")
+    return f"{base}/{settings.WHATSAPP_GRAPH_VERSION}/{media_id}"
+
+
+def _get(url: str, token: str, *, fields: dict[str, str] | None = None, preload: bool = True) -> Any:
+    try:
+        return _pool().request(
+            "GET",
+            url,
+            fields=fields,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=urllib3.Timeout(connect=5.0, read=float(settings.WHATSAPP_TIMEOUT_SECONDS)),
+            preload_content=preload,
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise VendorError(permanent=False, code="network", message=type(exc).__name__) from exc
+
+
+def media_download(credentials: Credentials, media_id: str) -> MediaFile:
+    """Download an inbound message's media as Meta documents it: `GET /{media-id}` (with
+    `phone_number_id`, so Meta checks the media belongs to our number) answers
+    `{"messaging_product", "url", "mime_type", "sha256", "file_size", "id"}`; the `url` (valid for
+    five minutes) is then fetched with the same Bearer token. The bytes are checked against the
+    `sha256` Meta gave and the size limit (WHATSAPP_MEDIA_MAX_BYTES). VendorError otherwise."""
+    import hashlib
+    import hmac
+
+    if not credentials.phone_number_id or not credentials.access_token:
+        raise VendorError(permanent=True, code="not_configured", message="WhatsApp is not configured.")
+    if not media_id or not media_id.isascii() or not media_id.isalnum():
+        raise VendorError(permanent=True, code="bad_media_id", message="Not a media id.")
+    limit = int(settings.WHATSAPP_MEDIA_MAX_BYTES)
+    response = _get(
+        media_url(media_id), credentials.access_token, fields={"phone_number_id": credentials.phone_number_id}
+    )
+    info = _json(response.data)
+    if not 200 <= response.status < 300:
+        raise error_from_response(response.status, info, response.headers.get("Retry-After"))
+    if not isinstance(info, dict) or not info.get("url"):
+        raise VendorError(permanent=False, code="bad_response", message="No media URL in the answer.")
+    try:
+        announced = int(info.get("file_size") or 0)
+    except (TypeError, ValueError):
+        announced = 0
+    if announced > limit:
+        raise VendorError(permanent=True, code="media_too_large", message=f"The file is larger than {limit} bytes.")
+    download = _get(str(info["url"]), credentials.access_token, preload=False)
+    try:
+        if not 200 <= download.status < 300:
+            raise error_from_response(
+                download.status, _json(download.read(64 * 1024)), download.headers.get("Retry-After")
+            )
+        chunks, size = [], 0
+        for chunk in download.stream(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise VendorError(
+                    permanent=True, code="media_too_large", message=f"The file is larger than {limit} bytes."
+                )
+            chunks.append(chunk)
+    except urllib3.exceptions.HTTPError as exc:
+        raise VendorError(permanent=False, code="network", message=type(exc).__name__) from exc
+    finally:
+        download.release_conn()
+    data = b"".join(chunks)
+    digest = hashlib.sha256(data).hexdigest()
+    expected = str(info.get("sha256") or "").lower()
+    if expected and not hmac.compare_digest(digest, expected):
+        raise VendorError(permanent=False, code="media_checksum", message="The download does not match its SHA-256.")
+    mime_type = str(info.get("mime_type") or download.headers.get("Content-Type") or "application/octet-stream")
+    return MediaFile(data=data, mime_type=mime_type.split(";")[0].strip()[:100], sha256=digest)
+
+
 # --- webhook payloads -------------------------------------------------------------------------------
 
 
@@ -309,6 +396,9 @@ def _inbound(raw: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundUpda
         reply = details.get(str(details.get("type", ""))) or {}
         text, reply_id = str(reply.get("title", "")), str(reply.get("id", ""))
         details = {"type": details.get("type", "")}
+    elif kind in MEDIA_KINDS:  # {"id", "mime_type", "sha256", "caption"?, "filename"?, "url"?}
+        text = str(details.get("caption", "") or "")
+        details = {k: details[k] for k in ("id", "mime_type", "sha256", "filename", "voice") if k in details}
     context: dict[str, Any] = raw["context"] if isinstance(raw.get("context"), dict) else {}
     profile: dict[str, Any] = contact["profile"] if isinstance(contact.get("profile"), dict) else {}
     return InboundUpdate(

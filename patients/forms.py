@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Location
+from docos.widgets import DateInput
 from patients.models import BloodGroup, Patient, Sex
 from patients.services import (
     CONSENT_SOURCES,
@@ -39,9 +40,7 @@ class PatientForm(forms.Form):
         label="Family name", max_length=100, required=False, help_text="Leave empty if the patient uses one name."
     )
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
-    date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DateInput())
     age_years = forms.IntegerField(
         label="Or age in years",
         required=False,
@@ -192,7 +191,7 @@ class PatientRegisterForm(PatientForm):
     whatsapp_consent = forms.BooleanField(
         label="The patient (or guardian) agrees to receive appointment reminders and reports on WhatsApp",
         required=False,
-        initial=True,
+        initial=False,  # the patient's decision, asked after the notice is explained: never pre-ticked
     )
     confirm_new_patient = forms.BooleanField(
         label="I checked the possible duplicates: this is a different person. Register anyway.",
@@ -202,9 +201,10 @@ class PatientRegisterForm(PatientForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[
-            "whatsapp_consent"
-        ].help_text = f"Explain the clinic's privacy notice (version {notice_version()}) before ticking."
+        self.fields["whatsapp_consent"].help_text = (
+            f"Explain the clinic's privacy notice (version {notice_version()}) first; tick only if the patient "
+            "(or, for a minor, the guardian) then agrees. Your name is recorded as the person who took the consent."
+        )
 
 
 class ConsentForm(forms.Form):

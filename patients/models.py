@@ -74,6 +74,11 @@ class Patient(UUIDModel):
     whatsapp_consent_at = models.DateTimeField(null=True, blank=True)
     whatsapp_consent_source = models.CharField(max_length=40, blank=True)
     whatsapp_consent_notice_version = models.CharField(max_length=20, blank=True)
+    # The staff member who explained the notice and recorded the patient's (or guardian's) agreement;
+    # empty when the patient gave it themselves (a WhatsApp START) or it came with an import.
+    whatsapp_consent_taken_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     whatsapp_opted_out_at = models.DateTimeField(null=True, blank=True)
     # Import idempotency: the source system's id, when a list came from another system.
     external_ref = models.CharField(max_length=64, blank=True)

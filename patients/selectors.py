@@ -438,7 +438,8 @@ def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
                 at=patient.whatsapp_consent_at,
                 title="Agreed to WhatsApp messages",
                 detail=f"Notice version {patient.whatsapp_consent_notice_version}, "
-                f"{_consent_source_label(patient.whatsapp_consent_source).lower()}",
+                f"{_consent_source_label(patient.whatsapp_consent_source).lower()}"
+                + (f", taken by {taker.full_name}" if (taker := patient.whatsapp_consent_taken_by) else ""),
                 badge="Consent to contact",
             )
         )
@@ -498,6 +499,21 @@ def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
     for counter in _CHART_COUNTERS:
         counts.update(counter(patient, user))
     return counts
+
+
+ChartSection = Callable[[Patient, Any], dict[str, Any] | None]
+_CHART_SECTIONS: list[ChartSection] = []
+
+
+def register_chart_section(section: ChartSection) -> None:
+    """Let another app add a panel to the chart's summary (clinical: recorded allergies). A section
+    gives the context of its panel, with the panel's `template`, or None to show nothing to this user."""
+    if section not in _CHART_SECTIONS:
+        _CHART_SECTIONS.append(section)
+
+
+def patient_chart_sections(*, user: Any, patient: Patient) -> list[dict[str, Any]]:
+    return [context for section in _CHART_SECTIONS if (context := section(patient, user))]
 
 
 # --- who opened the record ----------------------------------------------------------------------

@@ -722,22 +722,30 @@ def patient_record_whatsapp_consent(
         raise ValidationError({"source": f"Unknown consent source {source!r}."})
     version = _text(notice_version_shown or notice_version(), max_length=20)
     moment = at or timezone.now()
+    taken_by = actor if isinstance(actor, User) else None
     Patient.objects.filter(pk=patient.pk).update(
         whatsapp_consent_at=moment,
         whatsapp_consent_source=source,
         whatsapp_consent_notice_version=version,
+        whatsapp_consent_taken_by=taken_by,
         whatsapp_opted_out_at=None,
         updated_at=timezone.now(),
     )
     patient.whatsapp_consent_at = moment
     patient.whatsapp_consent_source = source
     patient.whatsapp_consent_notice_version = version
+    patient.whatsapp_consent_taken_by = taken_by
     patient.whatsapp_opted_out_at = None
     audit_record(
         actor=actor,
         action="patient.whatsapp_consent",
         obj=patient,
-        changed_fields=["whatsapp_consent_at", "whatsapp_consent_source", "whatsapp_consent_notice_version"],
+        changed_fields=[
+            "whatsapp_consent_at",
+            "whatsapp_consent_source",
+            "whatsapp_consent_notice_version",
+            "whatsapp_consent_taken_by",
+        ],
         location_id=patient.registered_location_id,
         context=context,
         metadata={"source": source, "notice_version": version},
@@ -944,6 +952,7 @@ def patient_merge(
         keep.whatsapp_consent_at = source.whatsapp_consent_at
         keep.whatsapp_consent_source = source.whatsapp_consent_source
         keep.whatsapp_consent_notice_version = source.whatsapp_consent_notice_version
+        keep.whatsapp_consent_taken_by_id = source.whatsapp_consent_taken_by_id
         filled.append("whatsapp_consent_at")
     opt_outs = [p.whatsapp_opted_out_at for p in (keep, drop) if p.whatsapp_opted_out_at is not None]
     if opt_outs:

@@ -275,6 +275,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             ["clinical-prescription-new"], f"/patients/{patient.pk}/prescriptions/new", patient_id=patient.pk
         ),
         "counts": selectors.patient_clinical_counts(user=user, patient=patient),
+        "chart_sections": selectors.patient_chart_sections(user=user, patient=patient),
         "grant": live_grant(user=user, patient=patient),
         "reads": selectors.patient_record_reads(patient=patient) if user.has_capability("audit.view") else None,
     }

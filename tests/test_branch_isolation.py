@@ -26,8 +26,9 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from appointments.models import Appointment, AppointmentType, QueueEntry
-from clinical.models import Prescription, Visit
+from clinical.models import PatientAllergy, Prescription, Visit
 from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
+from messaging.models import Contact, InboundMessage
 from patients.models import Patient, PatientImport
 from tests.accounts.api_helpers import make_token
 from tests.test_url_capabilities import TENANT_ROUTES, Route, declared_access, sample_path
@@ -45,6 +46,9 @@ PATIENT_SCOPED_KWARGS = {
     "appointment_id": "appointment",
     "entry_id": "queue_entry",
     "import_id": "import",
+    "allergy_id": "allergy",
+    "conversation_id": "conversation",  # a WhatsApp conversation: its patient's branch rules
+    "message_id": "inbound_message",  # an inbound WhatsApp message (its media download)
 }
 # API routes use `<uuid:id>`: the kind comes from the path segment before it.
 API_ID_KINDS = {
@@ -55,6 +59,8 @@ API_ID_KINDS = {
     "consents": "consent",
     "certificates": "certificate",
     "appointments": "appointment",
+    "allergies": "allergy",
+    "conversations": "conversation",
 }
 # Ids that do not belong to a patient (templates, staff, schedules, settings), reviewed one by one.
 NOT_PATIENT_SCOPED = {
@@ -170,6 +176,8 @@ def east(clinic_a: Any) -> EastRecords:
         entry = QueueEntry.objects.create(
             day=timezone.localdate(), clinician=doctor, location=east_branch, token=1, patient=patient
         )
+        # Allergies belong to the patient (not a branch): hidden with the patient.
+        allergy = PatientAllergy.objects.create(patient=patient, allergen="Penicillin", noted_by=doctor)
         patient_import = PatientImport.objects.create(
             original_name="east.csv",
             storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
@@ -177,7 +185,22 @@ def east(clinic_a: Any) -> EastRecords:
             location=east_branch,
             created_by=doctor,
         )
+        contact = Contact.objects.create(wa_id="919800012345", patient=patient, last_inbound_at=timezone.now())
+        inbound = InboundMessage.objects.create(
+            contact=contact,
+            vendor_message_id=f"wamid.{uuid.uuid4().hex}",
+            kind="image",
+            media_id="1234567890",
+            media_status="stored",
+            media_content_type="image/jpeg",
+            media_storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
+            media_sha256="0" * 64,
+            media_size=10,
+            sent_at=timezone.now(),
+        )
     ids = {
+        "conversation": contact.pk,
+        "inbound_message": inbound.pk,
         "patient": patient.pk,
         "visit": visit.pk,
         "prescription": prescription.pk,
@@ -187,6 +210,7 @@ def east(clinic_a: Any) -> EastRecords:
         "appointment": appointment.pk,
         "queue_entry": entry.pk,
         "import": patient_import.pk,
+        "allergy": allergy.pk,
     }
     return EastRecords(ids=ids, patient=patient, mrn=patient.mrn, unique_name=unique)
 

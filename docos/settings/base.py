@@ -220,6 +220,12 @@ WHATSAPP_QUEUED_STALE_SECONDS = env.int("WHATSAPP_QUEUED_STALE_SECONDS", default
 WHATSAPP_SENDING_STALE_SECONDS = env.int("WHATSAPP_SENDING_STALE_SECONDS", default=300)
 # A queued message older than this is not sent any more (a reminder hours late does harm).
 WHATSAPP_MAX_QUEUE_AGE_SECONDS = env.int("WHATSAPP_MAX_QUEUE_AGE_SECONDS", default=6 * 3600)
+# Inbound media (photos of reports, documents, voice notes): Meta's largest media is a 100 MB document.
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
+WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
+# Outbound pacing: Meta's documented default throughput is 80 messages per second per business phone
+# number; a Redis token bucket shared by every worker keeps sends at or under it.
+WHATSAPP_MESSAGES_PER_SECOND = env.float("WHATSAPP_MESSAGES_PER_SECOND", default=80.0)
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -304,6 +310,8 @@ STORAGES = {
 }
 DOCOS_UPLOAD_MAX_BYTES = env.int("DOCOS_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 LANGUAGE_CODE = "en-in"
+# Day-first dates in every form and page (04/12/2026 is 4 December); see docos/formats.
+FORMAT_MODULE_PATH = ["docos.formats"]
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True

@@ -10,7 +10,7 @@ def test_unrestricted_user_sees_every_active_location_with_session(clinic_a, cli
     response = client_for(clinic_a, "front_desk").get("/api/v1/locations")
     assert _names(response) == ["East branch", "Main branch"]
     first = response.json()["results"][0]
-    assert set(first) == {"id", "name", "address", "phone", "timezone"}
+    assert set(first) == {"id", "name", "address", "phone", "gstin", "registration_number", "timezone"}
     assert response.json()["count"] == 2
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from clinics.gstin import gstin_check_digit
 from clinics.models import Clinic
+from docos.gstin import gstin_check_digit
 from tests.accounts.console_helpers import audit_events, png_bytes
 
 

@@ -152,3 +152,17 @@ def test_code_of_clinic_a_user_does_not_sign_in_on_clinic_b(clinic_a, clinic_b, 
     response = client.post("/login/code", {"code": "123456"})
     assert response.status_code == 400
     assert signed_in_user_id(client, clinic_b) is None
+
+
+@pytest.mark.parametrize(("ttl_seconds", "minutes"), [(600, 10), (15 * 60 + 59, 15)])
+def test_code_page_notice_and_email_state_the_same_lifetime(clinic_a, client_for, smtp, settings, ttl_seconds, minutes):
+    settings.DOCOS_LOGIN_CODE_TTL_SECONDS = ttl_seconds
+    client = client_for(clinic_a)
+    nurse = clinic_a.users["nurse"]
+    response = request_code(client, nurse.email)
+    page = client.get(response["Location"]).content.decode()
+    [mail] = smtp.to(nurse.email)
+    assert f"for {minutes} minutes" in smtp.body(mail)
+    assert f"The code works for {minutes} minutes." in page  # the notice after sending
+    assert f"works once, for {minutes} minutes" in page  # the page itself, also after a reload
+    assert "minutes" not in client.get("/login/code").content.decode().replace(f"{minutes} minutes", "")

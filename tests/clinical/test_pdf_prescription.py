@@ -115,7 +115,9 @@ def test_html_in_user_text_fetches_nothing_and_prints_literally(clinic_a, record
     )
     item = {
         "drug_name": "Amoxicillin",
+        "dose": "1 capsule",
         "frequency": "1-0-1",
+        "duration": "5 days",
         "instructions": ssrf,
         "instructions_hi": local_file,
     }

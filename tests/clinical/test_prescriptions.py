@@ -80,7 +80,7 @@ def test_signing_teaches_the_formulary(clinic_a):
     patient = make_patient(clinic_a)
     signed_prescription(clinic_a, patient)
     signed_prescription(clinic_a, patient, items=[{**ITEM, "drug_name": "paracetamol", "duration": "3 days"}])
-    draft_prescription(clinic_a, patient, items=[{**ITEM, "drug_name": "Unsigned-drug"}])
+    draft_prescription(clinic_a, patient, items=[{**ITEM, "drug_name": "Unsigned-drug", "free_text": True}])
     with tenant_context(clinic_a.clinic):
         drug = FormularyDrug.objects.get(name__iexact="paracetamol")
         assert drug.use_count == 2 and drug.default_frequency == "1-0-1" and drug.default_duration == "3 days"
@@ -281,7 +281,9 @@ def test_formulary_search_endpoint_needs_prescriptions_write(clinic_a, client_fo
 
 def test_script_in_patient_name_and_drug_is_escaped_on_prescription_pages(clinic_a, client_for):
     patient = make_patient(clinic_a, given_name="<script>alert(1)</script>")
-    prescription = draft_prescription(clinic_a, patient, items=[{**ITEM, "drug_name": "<b>Evil</b>"}])
+    prescription = draft_prescription(
+        clinic_a, patient, items=[{**ITEM, "drug_name": "<b>Evil</b>", "free_text": True}]
+    )
     client = client_for(clinic_a, "doctor")
     for url in (f"/prescriptions/{prescription.pk}/", f"/prescriptions/{prescription.pk}/edit", "/prescriptions/"):
         body = client.get(url).content.decode()

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinics.gstin import gstin_check_digit, validate_gstin
 from clinics.models import Clinic
+from docos.gstin import gstin_check_digit, validate_gstin
 
 
 def test_published_example_gstin_has_the_expected_check_digit():

@@ -137,8 +137,16 @@ class _Clinic:
 
 class _Location:
     name = "Koramangala"
-    address = ""
+    address = "14, 80 Feet Road, Bengaluru"
     phone = "+91 80 4123 4567"
+    gstin = ""
+    registration_number = "KPME/BBMP/2019/04127"
+
+
+class _NewBranch(_Location):
+    name = "Indiranagar"
+    address = ""
+    registration_number = ""
 
 
 @pytest.mark.parametrize(("size", "points"), [("A4", (595, 842)), ("A5", (420, 595))])
@@ -156,11 +164,19 @@ def test_render_pdf_prints_letterhead_and_verification_in_a4_and_a5(size, points
         "14, 80 Feet Road",
         "GSTIN 29AAGCS1234K1Z7",
         "+91 80 4123 4567",
+        "Reg. KPME/BBMP/2019/04127",
         "RX-7K2M9Q",
         "http://testserver.local/verify/RX-7K2M9Q",
     ):
         assert expected in text, expected
     assert _image_count(data) == 1  # the QR code
+
+
+def test_a_branch_without_an_address_prints_the_clinics_only_when_it_is_the_only_branch():
+    assert pdf.letterhead_for(_Clinic(), _NewBranch()).address == ""
+    assert pdf.letterhead_for(_Clinic(), _NewBranch(), sole_location=True).address == _Clinic.billing_address
+    assert pdf.letterhead_for(_Clinic()).address == _Clinic.billing_address  # no location named
+    assert pdf.letterhead_for(_Clinic(), _NewBranch()).gstin == _Clinic.gstin  # the clinic's GSTIN stands in
 
 
 def test_clinic_logo_is_served_only_when_it_really_is_an_image(tmp_path):

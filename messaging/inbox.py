@@ -1,0 +1,158 @@
+"""Staff actions in the WhatsApp inbox: reply, send an approved template, mark read.
+
+A free-form reply may go only inside WhatsApp's 24-hour customer-service window (the person wrote to
+the clinic in the last 24 hours); after that WhatsApp refuses it (error 131047), so we refuse first
+and offer one of the approved templates below, which re-open the conversation when the patient
+answers. Nothing goes to a contact or patient who opted out (STOP): staff see why. Every send is
+audited with the acting user, and marks the conversation read (the person answering has read it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.guards import require_capability
+from accounts.models import User
+from audit.context import AuditContext
+from audit.services import audit_record
+from messaging import services
+from messaging.models import Contact, OutboundMessage
+
+OPTED_OUT_MESSAGE = (
+    "This person has opted out of WhatsApp messages (they sent STOP), so nothing can be sent to them. "
+    "They can send START to receive messages again."
+)
+WINDOW_CLOSED_MESSAGE = (
+    "More than 24 hours have passed since this person last wrote, so WhatsApp allows only an approved "
+    "template message. Send the template below; when they answer you can write freely again."
+)
+NO_PATIENT_MESSAGE = (
+    "A template message needs the patient's recorded WhatsApp consent: link this conversation to a patient first."
+)
+
+
+@dataclass(frozen=True)
+class InboxTemplate:
+    """An approved WhatsApp template staff may send from the inbox. Its body has two variables:
+    {{1}} the patient's first name, {{2}} the clinic's name."""
+
+    name: str
+    language: str
+    label: str
+    preview: str
+
+
+INBOX_TEMPLATES: tuple[InboxTemplate, ...] = (
+    InboxTemplate(
+        "conversation_reopen",
+        "en",
+        "Ask them to reply (English)",
+        "Hello {1}, {2} has a message for you. Please reply to this message to continue the conversation.",
+    ),
+    InboxTemplate(
+        "conversation_reopen",
+        "hi",
+        "Ask them to reply (Hindi)",
+        "नमस्ते {1}, {2} आपसे बात करना चाहता है। बातचीत जारी रखने के लिए कृपया इस संदेश का उत्तर दें।",
+    ),
+)
+
+
+def inbox_template(key: str) -> InboxTemplate | None:
+    """The template for a choice key "<name>:<language>"."""
+    return next((t for t in INBOX_TEMPLATES if f"{t.name}:{t.language}" == key), None)
+
+
+def _clinic_name() -> str:
+    return str(getattr(getattr(connection, "tenant", None), "name", "") or "the clinic")
+
+
+def contact_opted_out(contact: Contact) -> bool:
+    return contact.opted_out_at is not None or (
+        contact.patient is not None and contact.patient.whatsapp_opted_out_at is not None
+    )
+
+
+def _after_send(contact: Contact, message: OutboundMessage) -> None:
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(last_message_at=now, read_up_to=now)
+
+
+@transaction.atomic
+def conversation_reply(
+    *,
+    actor: User,
+    contact: Contact,
+    body: str,
+    idempotency_key: str,
+    context: AuditContext | None = None,
+) -> OutboundMessage:
+    """Queue a free-form text reply from staff (inside the 24-hour window only). The same
+    `idempotency_key` (the form's or the API client's) returns the first message, sending nothing twice."""
+    require_capability(actor, "messaging.send", "send WhatsApp messages")
+    if contact_opted_out(contact):
+        raise ValidationError({"body": OPTED_OUT_MESSAGE}, code="opted_out")
+    if contact.last_inbound_at is None or contact.last_inbound_at <= timezone.now() - services.SERVICE_WINDOW:
+        raise ValidationError({"body": WINDOW_CLOSED_MESSAGE}, code="window_closed")
+    message = services.message_send_text(
+        contact=contact,
+        body=body,
+        idempotency_key=f"inbox:{idempotency_key}"[:160],
+        purpose=OutboundMessage.Purpose.REPLY,
+        actor=actor,
+        context=context,
+    )
+    _after_send(contact, message)
+    return message
+
+
+@transaction.atomic
+def conversation_send_template(
+    *,
+    actor: User,
+    contact: Contact,
+    template: InboxTemplate,
+    idempotency_key: str,
+    context: AuditContext | None = None,
+) -> OutboundMessage:
+    """Queue one of the approved inbox templates to the conversation's patient (consent checked by
+    the outbox: a patient without WhatsApp consent gets a failed message with the reason)."""
+    require_capability(actor, "messaging.send", "send WhatsApp messages")
+    if contact_opted_out(contact):
+        raise ValidationError({"template": OPTED_OUT_MESSAGE}, code="opted_out")
+    patient = contact.patient
+    if patient is None:
+        raise ValidationError({"template": NO_PATIENT_MESSAGE}, code="no_patient")
+    message = services.message_send_template(
+        patient=patient,
+        template_name=template.name,
+        language=template.language,
+        parameters=[patient.given_name, _clinic_name()],
+        idempotency_key=f"inbox:{idempotency_key}"[:160],
+    )
+    audit_record(
+        actor=actor,
+        action="message.send_inbox_template",
+        obj=message,
+        location_id=patient.registered_location_id,
+        context=context,
+        metadata={"template": template.name, "language": template.language, "status": message.status},
+    )
+    _after_send(contact, message)
+    return message
+
+
+@transaction.atomic
+def conversation_mark_read(*, actor: User, contact: Contact, context: AuditContext | None = None) -> Contact:
+    """Mark every message of the conversation so far as read (for the whole clinic)."""
+    require_capability(actor, "messaging.view", "read the WhatsApp inbox")
+    newest = contact.inbound_messages.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    mark = max(filter(None, (newest, timezone.now())))
+    Contact.objects.filter(pk=contact.pk).update(read_up_to=mark)
+    contact.read_up_to = mark
+    audit_record(actor=actor, action="conversation.mark_read", obj=contact, context=context)
+    return contact

@@ -1,0 +1,218 @@
+"""Reads of the staff inbox: conversations (one per WhatsApp contact) and their messages both ways.
+
+Who sees which conversation follows the patient rules (patients.access): a conversation linked to a
+patient is visible to a user who may open that patient; staff restricted to some branches see only
+those. A conversation not (yet) linked to a patient belongs to no branch, so only staff who see the
+whole clinic see it: its messages may name a patient of any branch. `conversation_access` is the one
+function that turns a conversation id into a contact (the same 404 for missing and forbidden), and
+`inbound_message_access` does the same for one inbound message (its media download).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.selectors import user_location_ids
+from audit.access_log import record_read, record_reads
+from docos.ids import parse_uuid
+from messaging.models import Contact, InboundMessage, OutboundMessage
+from messaging.services import SERVICE_WINDOW, failure_sentence
+from patients.access import patient_visibility
+from patients.models import Patient
+
+
+def _visible_contacts(user: Any) -> QuerySet[Contact]:
+    contacts = Contact.objects.all()
+    condition = patient_visibility(user)
+    if condition is None:
+        return contacts
+    return contacts.filter(patient__in=Patient.objects.filter(condition).values("pk"))
+
+
+def _unread() -> Count:
+    return Count(
+        "inbound_messages",
+        filter=Q(read_up_to__isnull=True) | Q(inbound_messages__sent_at__gt=F("read_up_to")),
+    )
+
+
+def conversation_list(
+    *,
+    user: Any,
+    location_id: Any = None,
+    unread: bool = False,
+    opted_out: bool | None = None,
+    patient: Patient | None = None,
+) -> QuerySet[Contact]:
+    """The conversations `user` may read, newest message first, each with `unread_count`.
+
+    `location_id` keeps those of patients registered at that branch (one of the user's; another
+    raises Http404); `unread` only those with unread messages; `opted_out` True/False only those
+    that have (not) opted out of WhatsApp messages."""
+    contacts = _visible_contacts(user).select_related("patient", "patient__registered_location")
+    if patient is not None:  # already through patients.access.patient_access
+        contacts = contacts.filter(patient=patient)
+    if location_id is not None:
+        ids = user_location_ids(user)
+        pk = parse_uuid(location_id)
+        if pk is None or (ids is not None and pk not in ids):
+            raise Http404("No such location")
+        contacts = contacts.filter(patient__registered_location_id=pk)
+    contacts = contacts.annotate(unread_count=_unread())
+    if unread:
+        contacts = contacts.filter(unread_count__gt=0)
+    opted = Q(opted_out_at__isnull=False) | Q(patient__whatsapp_opted_out_at__isnull=False)
+    if opted_out is True:
+        contacts = contacts.filter(opted)
+    elif opted_out is False:
+        contacts = contacts.exclude(opted)
+    return contacts.order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "pk")
+
+
+def note_conversation_reads(*, user: Any, contacts: Any) -> None:
+    record_reads(user=user, patient_ids=(c.patient_id for c in contacts), what="whatsapp")
+
+
+def conversation_access(*, user: Any, conversation_id: Any, for_update: bool = False) -> Contact:
+    """The conversation (contact) with this id if `user` may read it; Http404 otherwise."""
+    pk = parse_uuid(conversation_id)
+    contacts = _visible_contacts(user).select_related("patient", "patient__registered_location")
+    if for_update:
+        contacts = contacts.select_for_update(of=("self",))
+    contact = contacts.filter(pk=pk).first() if pk else None
+    if contact is None:
+        raise Http404("No such conversation")
+    if contact.patient_id is not None:
+        record_read(user=user, patient_id=contact.patient_id, what="whatsapp")
+    return contact
+
+
+def inbound_message_access(*, user: Any, message_id: Any) -> InboundMessage:
+    """One inbound message of a conversation `user` may read (for its media); Http404 otherwise."""
+    pk = parse_uuid(message_id)
+    message = (
+        InboundMessage.objects.filter(pk=pk, contact__in=_visible_contacts(user).values("pk"))
+        .select_related("contact")
+        .first()
+        if pk
+        else None
+    )
+    if message is None:
+        raise Http404("No such message")
+    if message.contact.patient_id is not None:
+        record_read(user=user, patient_id=message.contact.patient_id, what="whatsapp")
+    return message
+
+
+def conversation_label(contact: Contact) -> str:
+    """What staff call the conversation: the patient's name, else the WhatsApp profile's, else the number."""
+    if contact.patient is not None:
+        return contact.patient.full_name
+    profile = contact.profile if isinstance(contact.profile, dict) else {}
+    return str(profile.get("name") or profile.get("username") or contact.phone or "WhatsApp user")
+
+
+def unread_count(contact: Contact) -> int:
+    messages = contact.inbound_messages.all()
+    if contact.read_up_to is not None:
+        messages = messages.filter(sent_at__gt=contact.read_up_to)
+    return messages.count()
+
+
+def window_closes_at(contact: Contact) -> dt.datetime | None:
+    """When the 24-hour customer-service window closes (None: it is closed, or never opened)."""
+    if contact.last_inbound_at is None:
+        return None
+    closes = contact.last_inbound_at + SERVICE_WINDOW
+    return closes if closes > timezone.now() else None
+
+
+@dataclass(frozen=True)
+class ConversationMessage:
+    """One line of a conversation, either way, as staff read it."""
+
+    id: Any
+    direction: str  # "in" or "out"
+    kind: str
+    text: str
+    at: dt.datetime
+    status: str = ""  # outbound: queued, sending, sent, delivered, read, failed
+    status_label: str = ""
+    failure: str = ""  # outbound failed: the human sentence
+    template_name: str = ""
+    media: InboundMessage | None = None  # inbound media: the row (status, type, name, size)
+
+
+def _outbound_of(contact: Contact) -> QuerySet[OutboundMessage]:
+    """Messages sent to this contact: replies name the contact; notifications (templates) name the
+    linked patient and go to the contact's number."""
+    condition = Q(contact=contact)
+    if contact.patient_id is not None and contact.wa_id:
+        condition |= Q(contact__isnull=True, patient_id=contact.patient_id, to_number=contact.phone)
+    return OutboundMessage.objects.filter(condition).exclude(purpose=OutboundMessage.Purpose.TEST)
+
+
+def _inbound_text(message: InboundMessage) -> str:
+    text = str(message.body or "")
+    if text:
+        return text
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    if message.kind in ("image", "document", "video"):
+        return str(payload.get("caption", "") or "")
+    if message.kind == "reaction":
+        return str(payload.get("emoji", "") or "")
+    if message.kind == "location":
+        return ", ".join(str(payload[k]) for k in ("name", "address") if payload.get(k)) or "Shared a location"
+    return ""
+
+
+def _outbound_text(message: OutboundMessage) -> str:
+    if message.kind == OutboundMessage.Kind.TEXT:
+        return str(message.body or "")
+    values = message.parameters if isinstance(message.parameters, list) else []
+    shown = " · ".join(str(v) for v in values)
+    return f"Template “{message.template_name}”" + (f": {shown}" if shown else "")
+
+
+def _in_line(message: InboundMessage) -> ConversationMessage:
+    return ConversationMessage(
+        id=message.pk,
+        direction="in",
+        kind=message.kind,
+        text=_inbound_text(message),
+        at=message.sent_at,
+        media=message if message.media_id else None,
+    )
+
+
+def conversation_line(message: OutboundMessage) -> ConversationMessage:
+    """An outbound message as a line of its conversation."""
+    failed = message.status == OutboundMessage.Status.FAILED
+    return ConversationMessage(
+        id=message.pk,
+        direction="out",
+        kind=message.kind,
+        text=_outbound_text(message),
+        at=message.sent_at or message.created_at,
+        status=message.status,
+        status_label=message.get_status_display(),
+        failure=failure_sentence(message.error, message.error_title) if failed else "",
+        template_name=message.template_name,
+    )
+
+
+def conversation_messages(contact: Contact, *, limit: int | None = 200) -> list[ConversationMessage]:
+    """The newest `limit` messages (None: all) of the conversation both ways, oldest first."""
+    inbound_rows = contact.inbound_messages.order_by("-sent_at")
+    outbound_rows = _outbound_of(contact).order_by("-created_at")
+    inbound = list(inbound_rows if limit is None else inbound_rows[:limit])
+    outbound = list(outbound_rows if limit is None else outbound_rows[:limit])
+    lines = [_in_line(m) for m in inbound] + [conversation_line(m) for m in outbound]
+    lines.sort(key=lambda line: line.at)
+    return lines if limit is None else lines[-limit:]

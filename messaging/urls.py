@@ -1,0 +1,16 @@
+"""The staff WhatsApp inbox, mounted at /inbox/."""
+
+from django.urls import URLPattern, path
+
+from messaging import views
+
+app_name = "inbox"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.conversation_list, name="list"),
+    path("<uuid:conversation_id>/", views.conversation_detail, name="detail"),
+    path("<uuid:conversation_id>/reply/", views.conversation_reply, name="reply"),
+    path("<uuid:conversation_id>/template/", views.conversation_template, name="template"),
+    path("<uuid:conversation_id>/read/", views.conversation_read, name="read"),
+    path("media/<uuid:message_id>/", views.media_download, name="media"),
+]
