@@ -46,6 +46,7 @@ benchmark loads its rows with the same functions.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -127,6 +128,8 @@ SPELLED_MARK = "="
 SPELLED_PREFIX_LENGTHS = (3, 4)
 # Whole key words are stored with this mark after them: the typo fallback looks up whole words.
 WHOLE_MARK = "$"
+# The first letters of two neighbouring words as spelled ("^sk" for Sunil Kumar): initials.
+INITIALS_MARK = "^"
 
 
 def search_words(key: str, spelled: str = "") -> list[str]:
@@ -144,7 +147,13 @@ def search_words(key: str, spelled: str = "") -> list[str]:
             if prefix not in seen:
                 seen.add(prefix)
                 out.append(prefix)
-    for word in spelled.split():
+    words = spelled.split()
+    for first, second in itertools.pairwise(words):
+        marked = initials_marker(first[0] + second[0])
+        if marked and marked not in seen:
+            seen.add(marked)
+            out.append(marked)
+    for word in words:
         for length in SPELLED_PREFIX_LENGTHS:
             if len(word) >= length:
                 marked = SPELLED_MARK + word[:length]
@@ -152,6 +161,18 @@ def search_words(key: str, spelled: str = "") -> list[str]:
                     seen.add(marked)
                     out.append(marked)
     return out
+
+
+def initials_marker(letters: str) -> str:
+    """The stored mark for two initials typed together ("sk"), or "" for other scripts."""
+    return INITIALS_MARK + letters if len(letters) == 2 and letters.isascii() and letters.isalpha() else ""
+
+
+def initials_markers(words: list[str]) -> list[str]:
+    """Marks for every two neighbouring one-letter words of a reading ("s k reddy" -> "^sk")."""
+    return [
+        initials_marker(a + b) for a, b in itertools.pairwise(words) if len(a) == 1 and len(b) == 1
+    ]
 
 
 def whole_word(word: str) -> str:
