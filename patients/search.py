@@ -170,9 +170,7 @@ def initials_marker(letters: str) -> str:
 
 def initials_markers(words: list[str]) -> list[str]:
     """Marks for every two neighbouring one-letter words of a reading ("s k reddy" -> "^sk")."""
-    return [
-        initials_marker(a + b) for a, b in itertools.pairwise(words) if len(a) == 1 and len(b) == 1
-    ]
+    return [initials_marker(a + b) for a, b in itertools.pairwise(words) if len(a) == 1 and len(b) == 1]
 
 
 def whole_word(word: str) -> str:
