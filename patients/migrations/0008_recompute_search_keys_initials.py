@@ -13,6 +13,6 @@ def rebuild(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0008_merge_consent_taken_by_and_search_keys")]
+    dependencies = [("patients", "0007_recompute_search_keys")]
 
     operations = [migrations.RunPython(rebuild, migrations.RunPython.noop)]
