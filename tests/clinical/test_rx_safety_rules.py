@@ -49,6 +49,10 @@ def test_other_classes_are_blocked_too():
     assert _codes(["Ecosprin 75"], nsaid) == {"allergy:nsaids"}
     assert _codes(["Diclofenac"], nsaid) == {"allergy:nsaids"}
     assert _codes(["Paracetamol"], nsaid) == set()
+    assert _codes(["Metronidazole 400"], rx_safety.free_text_allergies("Flagyl - vomiting")) == {
+        "allergy:nitroimidazoles"
+    }
+    assert _codes(["Ramipril 5"], rx_safety.free_text_allergies("Enalapril (angioedema)")) == {"allergy:ace_inhibitors"}
 
 
 def test_an_allergy_to_one_molecule_outside_the_classes_is_checked_by_molecule():
