@@ -4,6 +4,7 @@ reads go through the location-scoped selectors (other clinics' and locations' id
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,22 +18,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
+from accounts.api_refs import RefOutput, StaffRefOutput
 from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
-from clinical import selectors
+from clinical import icd10, selectors
 from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
-from clinical.views import pdf_response
+from clinical.views import medicine_option_data, pdf_response
 from docos.api_errors import GONE, ErrorSerializer, FileGone, error_body, error_responses
-from docos.api_pagination import ApiPagination
+from docos.api_pagination import ApiPagination, paginate
 from docos.storage import FileUnavailable
 from patients.access import paginate_records, patient_access
 
-RefOutput = ClinicalRefOutput
+RefOutput = RefOutput
 # Older times would print with a local mean time offset (+05:53:28), which is no RFC 3339 date-time.
 EARLIEST_VISIT_YEAR = 1950
 
@@ -68,7 +69,14 @@ class VitalDecimalField(serializers.DecimalField):
         _without_bound_checks(self)
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$",
+        "description": "A code of the WHO ICD-10 list (2019 edition), e.g. J06.9; find codes with GET /api/v1/icd10. "
+        "A code of that shape not on the list (such as an ICD-10-CM-only code) answers 400 naming the nearest code.",
+    }
+)
 class Icd10Field(serializers.CharField):
     """An ICD-10 code: a letter, two characters, then optionally a dot and up to four more."""
 
@@ -111,7 +119,7 @@ class VisitSummaryOutput(serializers.Serializer[Visit]):
     visit_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Visit.Status.choices)
     chief_complaint = serializers.CharField()
-    location = ClinicalRefOutput()
+    location = RefOutput()
     clinician = StaffRefOutput()
     signed_at = serializers.DateTimeField(allow_null=True)
 
@@ -229,7 +237,7 @@ class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
     visit = serializers.UUIDField(source="visit_id", allow_null=True)
-    location = ClinicalRefOutput()
+    location = RefOutput()
     prescriber = StaffRefOutput()
     status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices)
     version = serializers.IntegerField()
@@ -649,3 +657,112 @@ class PrescriptionPdfView(APIView):
         except FileUnavailable as exc:
             raise FileGone(str(exc)) from exc
         return pdf_response(data, filename=f"prescription-{prescription.document.verification_code}.pdf", download=True)
+
+
+# --- reference searches: medicines and ICD-10 -----------------------------------------------------
+
+MEDICINE_API_RESULTS = 50
+ICD10_API_RESULTS = 200
+
+
+class MedicineSearchQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        min_length=2,
+        max_length=60,
+        help_text="Brand or generic name, or its start (typos tolerated): Dolo, Amoxi, Aug.",
+    )
+    child_weight_kg = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal("0.3"),
+        max_value=Decimal("150"),
+        required=False,
+        help_text="A child's weight: reference entries with a standard paediatric dose then carry the dose "
+        "worked out for it (`dose`, `frequency`, `dose_note`).",
+    )
+
+
+class MedicineOutput(serializers.Serializer[Any]):
+    id = serializers.CharField(
+        help_text="The clinic formulary drug's id (use it as `items.N.drug`); empty for reference entries."
+    )
+    key = serializers.CharField(help_text="A stable key of the entry.")
+    source = serializers.ChoiceField(choices=["clinic", "reference"])  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=["clinic", "brand", "generic"])
+    label = serializers.CharField()  # type: ignore[assignment]
+    name = serializers.CharField(help_text="What to write as the line's `drug_name`.")
+    strength = serializers.CharField()
+    form = serializers.CharField()
+    generic = serializers.CharField(help_text="The molecules with their strengths (blank if unknown).")
+    maker = serializers.CharField()
+    dose = serializers.CharField(help_text="The clinic's usual dose (clinic entries).")
+    frequency = serializers.CharField()
+    route = serializers.CharField()
+    duration = serializers.CharField()
+    verified = serializers.BooleanField(
+        allow_null=True, help_text="Reference entries: checked against their stated source. Null for clinic entries."
+    )
+    nlem = serializers.BooleanField(help_text="In India's National List of Essential Medicines 2022.")
+    dose_note = serializers.CharField(help_text="How a child's dose was worked out from `child_weight_kg`.")
+
+
+class MedicineSearchView(APIView):
+    required_capability = "prescriptions.write"
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="medicines_search",
+        summary="Search medicines for a prescription line",
+        description="Requires `prescriptions.write`. The clinic's own formulary first (what its doctors have "
+        "prescribed, with their usual dose), then the reference formulary of Indian brands and generics, by "
+        f"prefix with typo tolerance; at most {MEDICINE_API_RESULTS} results. Reference entries with "
+        "`verified: false` have not been checked against their source yet.",
+        parameters=[MedicineSearchQuery],
+        responses={200: MedicineOutput(many=True), **error_responses(400, 401, 403)},
+        tags=["prescriptions"],
+    )
+    def get(self, request: Request) -> Response:
+        query = MedicineSearchQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        options = selectors.medicine_search(
+            query.validated_data["q"],
+            limit=MEDICINE_API_RESULTS,
+            child_weight_kg=query.validated_data.get("child_weight_kg"),
+        )
+        return paginate(self, request, options, lambda option: MedicineOutput(medicine_option_data(option)).data)
+
+
+class Icd10SearchQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        min_length=2, max_length=80, help_text="A code or its start (J06, E11.9) or words (typhoid)."
+    )
+
+
+class Icd10Output(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    description = serializers.CharField()
+
+
+class Icd10SearchView(APIView):
+    required_capability = "clinical.view"
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="icd10_search",
+        summary="Search ICD-10 codes",
+        description=f"Requires `clinical.view`. The {icd10.EDITION} list, by code prefix or by the start of words "
+        f"of the title; at most {ICD10_API_RESULTS} results. Diagnoses accept only codes of this list.",
+        parameters=[Icd10SearchQuery],
+        responses={200: Icd10Output(many=True), **error_responses(400, 401, 403)},
+        tags=["visits"],
+    )
+    def get(self, request: Request) -> Response:
+        query = Icd10SearchQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        results = icd10.search(query.validated_data["q"], limit=ICD10_API_RESULTS)
+        return paginate(
+            self,
+            request,
+            results,
+            lambda entry: Icd10Output({"code": entry.code, "description": entry.description}).data,
+        )

@@ -17,4 +17,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("prescriptions/<uuid:id>/safety", api_safety.PrescriptionSafetyView.as_view(), name="api-prescription-safety"),
     path("patients/<uuid:id>/allergies", api_safety.PatientAllergiesView.as_view(), name="api-patient-allergies"),
     path("allergies/<uuid:id>/resolve", api_safety.AllergyResolveView.as_view(), name="api-allergy-resolve"),
+    path("medicines", api.MedicineSearchView.as_view(), name="api-medicines"),
+    path("icd10", api.Icd10SearchView.as_view(), name="api-icd10"),
 ]

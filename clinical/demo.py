@@ -1,5 +1,8 @@
-"""Demo clinical records for the demo clinic: signed visits and signed prescriptions (some with
-Hindi instructions, one revised into a second version), plus one draft visit for today.
+"""Demo clinical records for the demo clinic: signed visits with WHO ICD-10 diagnoses and signed
+prescriptions of common Indian brands from the reference formulary (Dolo 650, Amaryl 1, Amlong 5,
+Pan 40; some with Hindi instructions, one revised into a second version), a child's fever visit with
+paracetamol syrup dosed by weight, the doctor's templates "Viral fever adult" and "Fever child by
+weight", plus one draft visit for today.
 
 `seed(clinic)` is called by patients/demo.py after it has registered the demo patients, inside
 the demo clinic's schema. Everything goes through the services, so the records are audited and
@@ -17,6 +20,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
+from clinical import dosing, drug_reference, rx_templates
 from clinical import services as clinical
 from clinical.allergies import allergy_record
 from clinical.models import PatientAllergy, Prescription
@@ -51,7 +55,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice_hi": "दिन में कम से कम 3 लीटर पानी पिएँ। खून आने या ज़्यादा नींद आने पर तुरंत आएँ।",
             "items": [
                 {
-                    "drug_name": "Paracetamol",
+                    "drug_name": "Dolo 650",
                     "strength": "650 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -63,10 +67,9 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद, सिर्फ़ बुखार रहने तक",
                 },
                 {
-                    "drug_name": "ORS",
-                    "free_text": True,  # not in the drug reference: written as typed
-                    "strength": "21.8 g",
-                    "form": "Sachet",
+                    "drug_name": "Electral",
+                    "strength": "21.8 g/L",
+                    "form": "Powder for oral solution",
                     "dose": "1 sachet in 1 litre water",
                     "frequency": "SOS",
                     "route": "Oral",
@@ -112,7 +115,7 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद",
                 },
                 {
-                    "drug_name": "Glimepiride",
+                    "drug_name": "Amaryl 1",
                     "strength": "1 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -152,7 +155,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "follow_up_days": 14,
             "items": [
                 {
-                    "drug_name": "Amlodipine",
+                    "drug_name": "Amlong 5",
                     "strength": "5 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -188,7 +191,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice": "Avoid spicy and oily food, tea and coffee for two weeks.",
             "items": [
                 {
-                    "drug_name": "Pantoprazole",
+                    "drug_name": "Pan 40",
                     "strength": "40 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -259,6 +262,10 @@ def _seed_records() -> int:
         )
         clinical.prescription_sign(prescription=prescription, actor=doctor)
         made += 1
+        if made == 1:  # the doctor keeps the fever prescription as a template
+            rx_templates.template_save_from_prescription(
+                actor=doctor, prescription=prescription, name="Viral fever adult"
+            )
         change = scenario.get("revise")
         if change:
             revision = clinical.prescription_revise(prescription=prescription, actor=doctor)
@@ -267,6 +274,7 @@ def _seed_records() -> int:
             ]
             clinical.prescription_update(prescription=revision, actor=doctor, items=items)
             clinical.prescription_sign(prescription=revision, actor=doctor)
+    made += _seed_child_fever(doctor, exclude=[p.pk for p in patients], now=now)
     if len(patients) > len(SCENARIOS):
         today = patients[len(SCENARIOS)]
         clinical.visit_create(
@@ -277,6 +285,7 @@ def _seed_records() -> int:
             temperature_c=Decimal("37.4"),
             spo2=97,
             notes={"subjective": "Dry cough, running nose, no breathlessness."},
+            diagnoses=[{"text": "Acute upper respiratory infection", "icd10": "J06.9"}],
         )
     return made
 
@@ -337,6 +346,67 @@ def _seed_safety() -> bool:
         general_advice="Steam inhalation twice a day. Saline nasal drops.",
     )
     return True
+
+
+def _seed_child_fever(doctor: User, *, exclude: list[Any], now: dt.datetime) -> int:
+    """A child's fever visit, weighed, with paracetamol syrup dosed by weight from the reference
+    formulary (clinical.dosing); 0 if the clinic has no child patient aged 1-12."""
+    today = timezone.localdate()
+    child = (
+        Patient.objects.filter(is_active=True, merged_into__isnull=True)
+        .filter(date_of_birth__gt=today - dt.timedelta(days=13 * 365), date_of_birth__lt=today - dt.timedelta(days=365))
+        .exclude(pk__in=exclude)
+        .order_by("-date_of_birth")
+        .first()
+    )
+    syrup = drug_reference.brand_named("Calpol 250")
+    if child is None or syrup is None:
+        return 0
+    weight = Decimal("22.0")
+    dose = dosing.child_dose(syrup, weight)
+    assert dose is not None
+    visit_at = (now - dt.timedelta(days=1)).replace(minute=40, second=0, microsecond=0)
+    location = _location(child)
+    visit = clinical.visit_create(
+        patient=child,
+        actor=doctor,
+        location=location,
+        visit_at=visit_at,
+        chief_complaint="Fever and sore throat since yesterday",
+        temperature_c=Decimal("38.7"),
+        pulse=112,
+        spo2=98,
+        weight_kg=weight,
+        notes={"examination": "Congested throat, no exudate. Chest clear. Active, well hydrated."},
+        diagnoses=[{"text": "Acute upper respiratory infection", "icd10": "J06.9"}],
+        follow_up_date=(visit_at + dt.timedelta(days=3)).date(),
+    )
+    clinical.visit_sign(visit=visit, actor=doctor)
+    prescription = clinical.prescription_create(
+        patient=child,
+        actor=doctor,
+        visit=visit,
+        location=location,
+        follow_up_date=visit.follow_up_date,
+        general_advice="Warm fluids, rest. Come back if breathing is fast or the fever lasts beyond 3 days.",
+        items=[
+            {
+                "drug_name": syrup.name,
+                "strength": syrup.strength,
+                "form": syrup.form,
+                "dose": dose.dose,
+                "frequency": "SOS",
+                "route": "Oral",
+                "duration": "3 days",
+                "instructions": f"Only for fever above 100°F, at least 6 hours apart ({dose.explanation})",
+            }
+        ],
+    )
+    clinical.prescription_sign(prescription=prescription, actor=doctor)
+    rx_templates.template_save_from_prescription(
+        actor=doctor, prescription=prescription, name="Fever child by weight", dose_by_weight=True
+    )
+    return 1
 
 
 def seed(clinic: Clinic) -> int:

@@ -91,8 +91,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     found = selectors.patient_search(user=user, query=query)
     page = result_page(found.queryset, _page_number(request))
-    page.items = selectors.as_rows(page.items)
-    suggestions = found.suggestions(found=len(page.items)) if page.number == 1 else []
+    rows = selectors.as_rows(page.items)
+    # Similar names (typo corrections) rank after every exact match: shown under their own heading.
+    page.items = [row for row in rows if row.id not in found.similar_ids]
+    suggestions = [row for row in rows if row.id in found.similar_ids]
     context = {
         "query": query,
         "search": found,

@@ -327,7 +327,7 @@ def _seed_drafts(owner: Any, count: int = 6) -> None:
                 {
                     "drug_name": "Paracetamol",
                     "strength": "500 mg",
-                    "dose": "1 tab",
+                    "dose": "1 tablet",
                     "frequency": "1-0-1",
                     "duration": "3 days",
                 }

@@ -171,6 +171,10 @@ def test_rotation_for_one_clinic_leaves_the_others(clinic_a, clinic_b):
 
 CLINIC_KEYED = {
     ("appointments.Appointment", "notes"),
+    ("clinical.PatientAllergy", "allergen"),
+    ("clinical.PatientAllergy", "reaction"),
+    ("clinical.PrescriptionSafetyOverride", "finding"),
+    ("clinical.PrescriptionSafetyOverride", "reason"),
     ("clinical.Prescription", "general_advice"),
     ("clinical.Prescription", "general_advice_hi"),
     ("clinical.PatientAllergy", "allergen"),
@@ -199,7 +203,9 @@ CLINIC_KEYED = {
     ("messaging.OutboundMessage", "parameters"),
     ("messaging.OutboundMessage", "body"),
     ("messaging.InboundMessage", "body"),
+    ("messaging.InboundMessage", "media_filename"),
     ("messaging.InboundMessage", "payload"),
+    ("messaging.InboundMessage", "media_filename"),
     ("messaging.Contact", "profile"),
     ("patients.Patient", "allergies"),
     ("patients.Patient", "chronic_conditions"),
