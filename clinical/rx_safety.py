@@ -15,7 +15,6 @@ Classes and interactions are data (`clinical/data/*.json`), each entry with its 
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from clinical import drug_reference
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -169,8 +170,8 @@ def class_choices() -> list[tuple[str, str]]:
 
 # --- naming molecules --------------------------------------------------------------------------------
 
-# Until the reference formulary answers (clinical.drug_reference), names are matched against the
-# molecules of our own data files plus common Indian spellings and a few brands, by whole words.
+# Beside the reference formulary (clinical.drug_reference), names are matched against the molecules
+# of our own data files plus common Indian spellings and a few brands, by whole words.
 _SPELLINGS: dict[str, tuple[str, ...]] = {
     "amoxycillin": ("amoxicillin",),
     "cephalexin": ("cefalexin",),
@@ -260,16 +261,10 @@ def _fallback_molecules(text: str) -> list[MoleculeLike]:
 
 def molecules_for(text: str) -> list[MoleculeLike]:
     """THE seam to the drug reference: the molecules a medicine's text names ("Augmentin 625" ->
-    amoxicillin, clavulanic acid). Uses `clinical.drug_reference.molecules_for` when that module is
-    installed, and adds what the local vocabulary recognises (spelling variants, class members) so a
-    free-text line is still checked."""
-    molecules: list[MoleculeLike] = []
-    try:
-        reference = importlib.import_module("clinical.drug_reference")
-    except ModuleNotFoundError:
-        reference = None
-    if reference is not None and hasattr(reference, "molecules_for"):
-        molecules.extend(reference.molecules_for(text))
+    amoxicillin, clavulanic acid), from `clinical.drug_reference.molecules_for`, plus what the local
+    vocabulary of the class and interaction data recognises (so a molecule named only there, or a
+    free-text line, is still checked)."""
+    molecules: list[MoleculeLike] = list(drug_reference.molecules_for(text))
     known = {molecule.inn.lower() for molecule in molecules}
     molecules.extend(m for m in _fallback_molecules(text) if m.inn.lower() not in known)
     return molecules

@@ -3,9 +3,6 @@ cross-reactivity, duplicate molecules, every curated interaction rule, and the s
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 
 from clinical import rx_safety
@@ -49,6 +46,10 @@ def test_other_classes_are_blocked_too():
     assert _codes(["Ecosprin 75"], nsaid) == {"allergy:nsaids"}
     assert _codes(["Diclofenac"], nsaid) == {"allergy:nsaids"}
     assert _codes(["Paracetamol"], nsaid) == set()
+    assert _codes(["Metronidazole 400"], rx_safety.free_text_allergies("Flagyl - vomiting")) == {
+        "allergy:nitroimidazoles"
+    }
+    assert _codes(["Ramipril 5"], rx_safety.free_text_allergies("Enalapril (angioedema)")) == {"allergy:ace_inhibitors"}
 
 
 def test_an_allergy_to_one_molecule_outside_the_classes_is_checked_by_molecule():
@@ -104,15 +105,19 @@ def test_interaction_rule_fires_on_its_pair_only(rule_id):
     assert not [f for f in rx_safety.check([Line(0, first), Line(1, "Paracetamol")], []) if f.kind == "interaction"]
 
 
-def test_the_seam_uses_the_drug_reference_when_it_is_installed(monkeypatch):
+def test_the_seam_uses_the_drug_reference(monkeypatch):
     """clinical.drug_reference (the formulary) names molecules with ATC codes: classes follow the prefix."""
-    reference = types.ModuleType("clinical.drug_reference")
 
     def molecules_for(text: str) -> list[Molecule]:
         return [Molecule(inn="cefpodoxime", atc="J01DD13")] if "cepodem" in text.lower() else []
 
-    reference.molecules_for = molecules_for  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "clinical.drug_reference", reference)
+    monkeypatch.setattr(rx_safety.drug_reference, "molecules_for", molecules_for)
     assert [m.inn for m in rx_safety.molecules_for("Cepodem 200")] == ["cefpodoxime"]
     (finding,) = rx_safety.check([Line(0, "Cepodem", "200 mg")], [PENICILLIN])
     assert finding.code == "cross_reactivity:penicillins:cephalosporins"
+
+
+def test_the_reference_formulary_resolves_brands_for_the_check():
+    findings = rx_safety.check([Line(0, "Moxikind-CV", "625 mg")], [PENICILLIN])
+    assert [f.code for f in findings] == ["allergy:penicillins"]
+    assert rx_safety.molecules_for("amox") == []  # a fragment names no medicine
