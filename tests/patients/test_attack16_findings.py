@@ -68,3 +68,13 @@ def test_api_page_with_thousands_of_digits_is_a_400_not_a_500(clinic_a, client_f
     client = client_for(clinic_a, "owner", raise_request_exception=False)
     response = client.get("/api/v1/patients", {"q": "Asha", "page": "9" * 5000})
     assert response.status_code == 400
+
+
+def test_honorific_stripping_keeps_a_given_name_spelled_like_a_title():
+    """patients/importer.py strip_honorifics: the loop strips every leading "Kum"/"Kumari" while a
+    word follows, so "Kum Kum Sharma" (Kumkum, a common given name, typed as two words) is imported
+    as given name "Sharma" with no family name, and "Kumari Ananthan" loses its given name. (The
+    search's own HONORIFICS note says "Kumari" is a name too.) Low severity: a wrong name, no loss of
+    the row."""
+    given, family = importer.split_name(importer.strip_honorifics("Kum Kum Sharma"))
+    assert family == "Sharma" and given, (given, family)
