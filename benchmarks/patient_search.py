@@ -221,9 +221,8 @@ def _load(n: int, location_ids: list[str]) -> None:
         cursor.execute(f"SELECT setval('patients_mrn_seq', {n + 1})")
         # The vocabulary the services keep (patients.services.remember_name_words), in one statement.
         cursor.execute(
-            "INSERT INTO patients_patientnameword (word, deletes) "
-            "SELECT DISTINCT w, '{}'::varchar[] FROM patients_patient, "
-            "unnest(string_to_array(name_key, ' ')) AS w WHERE w <> '' ON CONFLICT DO NOTHING"
+            "INSERT INTO patients_patientnameword (word, deletes) SELECT DISTINCT w, '{}'::varchar[] "
+            "FROM patients_patient, unnest(string_to_array(name_key, ' ')) AS w WHERE w <> '' ON CONFLICT DO NOTHING"
         )
         from patients.models import PatientNameWord
         from patients.search import deletions

@@ -366,21 +366,51 @@ def _typo_bound(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-def _fuzzy_hits(tokens: list[str], postings: dict[str, set[int]], word: str) -> set[int]:
-    """Products with a token that `word` is a prefix of, give or take a typo or two ("paracetmol",
-    "azithromicin"). Only tokens starting with the same letter are tried: first letters are rarely wrong."""
+def _prefix_distance(word: str, token: str, bound: int) -> int:
+    """How far `word` is from being a prefix of `token` (optimal string alignment: a swap of two
+    letters is one edit), capped at bound + 1. One table against the token's start, read at every
+    prefix length within `bound` of the word's."""
+    head = token[: len(word) + bound]
+    previous2: list[int] = []
+    previous = list(range(len(head) + 1))
+    for i, ca in enumerate(word, 1):
+        current = [i] + [0] * len(head)
+        for j, cb in enumerate(head, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == head[j - 2] and word[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > bound:
+            return bound + 1
+        previous2, previous = previous, current
+    low = max(len(word) - bound, 0)
+    return min(previous[low:] or [bound + 1])
+
+
+@cache
+def _fuzzy_hits_cached(word: str, which: str) -> frozenset[int]:
+    index = _index()
+    tokens, postings = (
+        (index.name_tokens, index.name_postings) if which == "name" else (index.all_tokens, index.all_postings)
+    )
     bound = _typo_bound(word)
-    if bound == 0 or word.isdigit():
-        return set()
     hits: set[int] = set()
     start = bisect.bisect_left(tokens, word[0])
     for token in tokens[start:]:
         if token[0] != word[0]:
             break
-        candidates = {token} if len(token) <= len(word) else {token[: len(word) + k] for k in (-1, 0, 1)}
-        if any(_distance(word, candidate, bound) <= bound for candidate in candidates):
+        if len(token) >= len(word) - bound and _prefix_distance(word, token, bound) <= bound:
             hits |= postings[token]
-    return hits
+    return frozenset(hits)
+
+
+def _fuzzy_hits(which: str, word: str) -> set[int]:
+    """Products with a token that `word` is a prefix of, give or take a typo or two ("paracetmol",
+    "azithromicin"). Only tokens starting with the same letter are tried: first letters are rarely
+    wrong. Remembered per word: autocomplete asks for the same words again and again."""
+    if _typo_bound(word) == 0 or word.isdigit():
+        return set()
+    return set(_fuzzy_hits_cached(word, which))
 
 
 # Generic products list tablets and capsules first: what most adult prescriptions are.
@@ -429,20 +459,12 @@ def search(text: str, limit: int = SEARCH_LIMIT) -> list[Product]:
     found = set().union(*tiers)
     if len(found) < limit:
         fuzzy_name = every(
-            [
-                _prefix_hits(index.name_tokens, index.name_postings, w)
-                | _fuzzy_hits(index.name_tokens, index.name_postings, w)
-                for w in words
-            ]
+            [_prefix_hits(index.name_tokens, index.name_postings, w) | _fuzzy_hits("name", w) for w in words]
         )
         tiers.append(fuzzy_name - found)
         found |= fuzzy_name
         fuzzy_any = every(
-            [
-                _prefix_hits(index.all_tokens, index.all_postings, w)
-                | _fuzzy_hits(index.all_tokens, index.all_postings, w)
-                for w in words
-            ]
+            [_prefix_hits(index.all_tokens, index.all_postings, w) | _fuzzy_hits("all", w) for w in words]
         )
         tiers.append(fuzzy_any - found)
     results: list[Product] = []

@@ -77,7 +77,8 @@ class _Index:
     words: list[str]
     postings: dict[str, list[int]]
     lowered: tuple[str, ...]
-    compact: tuple[str, ...]
+    compact: tuple[str, ...]  # codes without the dot, in list order
+    compact_sorted: list[tuple[str, int]]  # (code without the dot, position), sorted for prefix lookups
 
 
 def _words(text: str) -> list[str]:
@@ -106,6 +107,7 @@ def _index() -> _Index:
         postings=postings,
         lowered=tuple(entry.description.lower() for entry in codes),
         compact=tuple(entry.code.replace(".", "") for entry in codes),
+        compact_sorted=sorted((entry.code.replace(".", ""), position) for position, entry in enumerate(codes)),
     )
 
 
@@ -155,7 +157,13 @@ def search(text: str, limit: int = SEARCH_LIMIT) -> list[Icd10Code]:
     index = _index()
     if _CODE_QUERY.match(query):
         prefix = _compact(query)
-        found = [index.codes[p] for p, compact in enumerate(index.compact) if compact.startswith(prefix)]
+        start = bisect.bisect_left(index.compact_sorted, (prefix, -1))
+        in_order: list[int] = []
+        for compact, position in index.compact_sorted[start:]:
+            if not compact.startswith(prefix):
+                break
+            in_order.append(position)
+        found = [index.codes[p] for p in sorted(in_order)]
         if found:
             return found[:limit]
     aliased = [index.by_code[c] for c in ALIASES.get(query.lower(), ()) if c in index.by_code]

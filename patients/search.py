@@ -4,37 +4,49 @@
 spelling Indian names in Latin script meet:
 
 - aspirates lose their h (bh, dh, gh, jh, kh, th, ph -> b, d, g, j, k, t, f); sh, s and z meet
-  (Zubair/Subair); ch and chh meet; ksh and x become ks; q and ck become k; w becomes v;
+  (Zubair/Subair); ch and chh meet; ksh and x become ks; q and ck become k; v and w become b
+  (Bikash/Vikash, Biswas/Viswas, Debashish/Devashish: Bengali and Odia write b for v);
 - vowels (and y after the first letter) carry the most spelling noise (Mohammed/Muhammad,
   Poonam/Punam, Kumar/Kumaar, Choudhary/Chaudhari) and are dropped after the first letter; a
-  word that starts with a vowel keeps one of three classes (a; e/i; o/u) as its first letter;
+  word that starts with a vowel keeps one of three classes (a; e/i; o/u) as its first letter, and
+  a word that starts with ai, ayy or aye counts as starting with i (Iyer/Aiyar/Ayyar,
+  Iyengar/Ayyangar, Aishwarya/Ishwarya, Ayesha/Aisha);
 - w after a vowel and before a consonant is a vowel (Chowdhury sounds like Chaudhury);
 - h is kept at the start of a word and after a vowel when a vowel or the end follows (Mohan,
   Shah); elsewhere it goes (Rehman/Rahman);
 - doubled letters collapse (Aggarwal/Agarwal); Md and Mohd stand for Mohammed.
 
 So Mohammed, Muhammad and Mohammad all become "mhmd"; Lakshmi and Laxmi "lksm"; Srinivas,
-Shrinivas and Sreenivas "srnvs"; Choudhary, Chaudhari and Chowdhury "cdr". Words in other
+Shrinivas and Sreenivas "srnbs"; Choudhary, Chaudhari and Chowdhury "cdr". Words in other
 scripts are kept as they are.
 
 How the search uses the keys (patients.selectors.patient_search):
-1. `search_words` holds every prefix of two letters or more of every word key ("mhmd" -> mh,
-   mhm, mhmd). A query matches a patient when each of its word keys is one of them, so typing
-   "moh", "Muhammad" or "Mohammed Ch" finds Mohammed Choudhary. A GIN index answers that
-   containment test fast even for common names (exact, no recheck, stops at the candidate cap).
-   One-letter prefixes would be in a fifth of all rows: a one-letter query word ("Ravi K",
-   or Rao's key "r") is checked on the rows the other words found instead of through the index.
-2. The candidates (at most SEARCH_CANDIDATES of them) are ranked by pg_trgm word similarity
-   of the keys and then of the spelling as typed, so exact spellings come first.
-3. When a query finds fewer than a page of candidates (a typo that changes a consonant, or a
-   joined name), similar names are added from the trigram index on `name_key`.
+1. A query is read several ways (`query_forms`): as typed without a leading honorific ("Dr",
+   "Smt"), with two-letter words as initials ("SK Reddy" as "S K Reddy"), with neighbouring words
+   joined ("Desh Pande" as "Deshpande"), and with the honorific kept.
+2. `search_words` holds every prefix of two letters or more of every word key ("mhmd" -> mh,
+   mhm, mhmd), every whole word key ("mhmd$") and the first three and four letters of every word
+   as spelled ("=moh", "=moha"). A reading matches a patient when each of its word keys is one of
+   the prefixes, so typing "moh", "Muhammad" or "Mohammed Ch" finds Mohammed Choudhary. A GIN
+   index answers that containment test fast even for common names (exact, no recheck, stops at
+   the candidate cap). One-letter prefixes would be in a fifth of all rows: a one-letter query
+   word ("Ravi K", or Rao's key "r") is checked on the rows the other words found instead.
+3. At most SEARCH_CANDIDATES candidates are taken, those whose words start with the letters as
+   typed first (the spelled prefixes), so "Sha" keeps every Shailesh however many Sushmas match
+   "s". They are ranked by how many typed words start a word of the name, then by pg_trgm word
+   similarity of the keys and of the spelling.
+4. When fewer than FUZZY_BELOW match, the typo fallback adds similar names: each query word may
+   also be any whole word of the clinic's vocabulary (`PatientNameWord`) within one edit of its
+   key (`deletes` indexes each word with one letter left out), ranked by `typo_distance`.
 
-The services recompute all keys on every create and update (`patient_search_keys`); the
+The services recompute all keys on every create and update (`patient_search_keys`); after the
+rules here change, a migration (or `manage.py patients_search_reindex`) recomputes every row. The
 benchmark loads its rows with the same functions.
 """
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -145,6 +157,8 @@ SPELLED_MARK = "="
 SPELLED_PREFIX_LENGTHS = (3, 4)
 # Whole key words are stored with this mark after them: the typo fallback looks up whole words.
 WHOLE_MARK = "$"
+# The first letters of two neighbouring words as spelled ("^sk" for Sunil Kumar): initials.
+INITIALS_MARK = "^"
 
 
 def search_words(key: str, spelled: str = "") -> list[str]:
@@ -162,7 +176,13 @@ def search_words(key: str, spelled: str = "") -> list[str]:
             if prefix not in seen:
                 seen.add(prefix)
                 out.append(prefix)
-    for word in spelled.split():
+    words = spelled.split()
+    for first, second in itertools.pairwise(words):
+        marked = initials_marker(first[0] + second[0])
+        if marked and marked not in seen:
+            seen.add(marked)
+            out.append(marked)
+    for word in words:
         for length in SPELLED_PREFIX_LENGTHS:
             if len(word) >= length:
                 marked = SPELLED_MARK + word[:length]
@@ -170,6 +190,16 @@ def search_words(key: str, spelled: str = "") -> list[str]:
                     seen.add(marked)
                     out.append(marked)
     return out
+
+
+def initials_marker(letters: str) -> str:
+    """The stored mark for two initials typed together ("sk"), or "" for other scripts."""
+    return INITIALS_MARK + letters if len(letters) == 2 and letters.isascii() and letters.isalpha() else ""
+
+
+def initials_markers(words: list[str]) -> list[str]:
+    """Marks for every two neighbouring one-letter words of a reading ("s k reddy" -> "^sk")."""
+    return [initials_marker(a + b) for a, b in itertools.pairwise(words) if len(a) == 1 and len(b) == 1]
 
 
 def whole_word(word: str) -> str:

@@ -41,6 +41,7 @@ SEARCH_CANDIDATES = 200
 # Similar-name suggestions (trigram) are added when the exact search finds fewer than this.
 FUZZY_BELOW = 20
 FUZZY_LIMIT = 20
+MIN_CORRECTED = 3  # letters a typed word needs before the typo fallback offers corrections for it
 MIN_PHONE_FRAGMENT = 4
 DUPLICATE_NAME_SIMILARITY = 0.5
 # Only what the list and the search results show (fetched as values: no model per row).
@@ -120,7 +121,8 @@ class PatientSearch:
 
     query: str
     kind: str  # "all", "name", "phone", "mrn", "abha", "none"
-    queryset: QuerySet[Patient, dict[str, Any]]
+    # A name search's results are computed at once (at most SEARCH_CANDIDATES + FUZZY_LIMIT rows).
+    queryset: QuerySet[Patient, dict[str, Any]] | list[dict[str, Any]]
     user: Any = None
     similar_ids: frozenset[uuid.UUID] = frozenset()
 
@@ -149,24 +151,28 @@ def _indexed(form: search.QueryForm) -> bool:
     return any(len(k) >= search.MIN_INDEXED_PREFIX for k in form.keys)
 
 
-def _exact_ids(base: QuerySet[Patient], forms: list[search.QueryForm]) -> list[uuid.UUID]:
+def _exact_candidates(base: QuerySet[Patient], forms: list[search.QueryForm]) -> QuerySet[Patient]:
     """Patients matching any reading of the query (each word starts a word of the name key), at
     most SEARCH_CANDIDATES: first those whose names start with the letters as typed (spelled
     prefixes, so "Sha" keeps every Shailesh among the candidates however many Sushmas there are),
-    then the phonetic matches."""
+    then the phonetic matches. One statement: the capped id list is a subquery of the ranking."""
     typed = forms[0]
     matches = Q()
     for form in forms:
-        if form is typed or _indexed(form):
+        initials = [m for m in search.initials_markers([word for word, _ in form.spelled]) if m]
+        if initials:
+            # "S K Reddy": the initials are indexed as a pair, the single letters checked per row.
+            matches |= Q(search_words__contains=initials) & _word_prefixes(form.keys)
+        elif form is typed or _indexed(form):
             matches |= _word_prefixes(form.keys)
     markers = [search.spelled_marker(word) for word, _ in typed.spelled if len(word) >= 3]
     if not markers:
-        return list(base.filter(matches).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES])
+        return _candidates(base.filter(matches))
     short = [search.word_key(word) for word, _ in typed.spelled if len(word) < 3]
     spelled = Q(search_words__contains=markers) & _word_prefixes(k for k in short if k)
-    first = base.filter(spelled).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES]
-    rest = base.filter(matches).exclude(spelled).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES]
-    return list(first.union(rest, all=True)[:SEARCH_CANDIDATES])
+    first = base.filter(spelled).order_by().values("pk")[:SEARCH_CANDIDATES]
+    rest = base.filter(matches).exclude(spelled).order_by().values("pk")[:SEARCH_CANDIDATES]
+    return Patient.objects.filter(AnyOf(F("pk"), ArraySubquery(first.union(rest, all=True)[:SEARCH_CANDIDATES])))
 
 
 def _similar_ids(base: QuerySet[Patient], forms: list[search.QueryForm], exact: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -174,15 +180,21 @@ def _similar_ids(base: QuerySet[Patient], forms: list[search.QueryForm], exact: 
     vocabulary within one edit of it (a letter changed, added, dropped, or two swapped), so "Srinivas
     Rqo", "Veknatesh" and "Yoesh" still find their patients. The best FUZZY_LIMIT of those that the
     exact search did not find."""
-    typed = [word for word, _ in forms[0].spelled]
-    bases = [keys for keys in (search.typed_keys(word) for word in typed) if keys]  # each word's own key first
+    typed = [word for word, _ in forms[0].spelled if search.typed_keys(word)]
+    bases = [search.typed_keys(word) for word in typed]  # each word's own key first
     words = [keys[0] for keys in bases]
-    probes = sorted({probe for keys in bases for key in keys for probe in search.one_edit_probes(key)})
+    corrected = [keys for keys, word in zip(bases, typed, strict=True) if len(word) >= MIN_CORRECTED]
+    if not corrected:
+        return []
+    probes = sorted({probe for keys in corrected for key in keys for probe in search.one_edit_probes(key)})
     vocabulary = PatientNameWord.objects.filter(Q(word__in=probes) | Q(deletes__overlap=probes))
     near = list(vocabulary.values_list("word", flat=True))
+    # Words of one or two letters are being typed, not mistyped: they are kept as they are.
     alternatives = [
         [keys[0], *sorted(v for v in near if v != keys[0] and any(search.within_one_edit(k, v) for k in keys))]
-        for keys in bases
+        if len(spelled) >= MIN_CORRECTED
+        else [keys[0]]
+        for keys, spelled in zip(bases, typed, strict=True)
     ]
     if all(len(alts) == 1 for alts in alternatives):
         return []  # no word is one edit from a word of the clinic: nothing to correct
@@ -219,11 +231,8 @@ def _prefix_hits(forms: list[search.QueryForm]) -> Any:
     return sums[0] if len(sums) == 1 else Greatest(*sums)
 
 
-def _ranked(
-    patients: QuerySet[Patient], forms: list[search.QueryForm], similar: list[uuid.UUID] | None = None
-) -> QuerySet[Patient, dict[str, Any]]:
-    """Best first: exact matches before the similar ones (in the order given: closest correction
-    first), then names that start with the letters typed, then the closest keys (trigram word
+def _ranked(patients: QuerySet[Patient], forms: list[search.QueryForm]) -> QuerySet[Patient, dict[str, Any]]:
+    """Best first: names that start with the letters typed, then the closest keys (trigram word
     similarity of any reading), then the closest spellings."""
     similarities = [TrigramWordSimilarity(form.key, "name_key") for form in forms]
     spelled = " ".join(word for word, _ in forms[0].spelled)
@@ -236,15 +245,6 @@ def _ranked(
         ),
     )
     order = ["-prefix_hits", "-key_similarity", "-spelling_similarity", "given_name", "family_name", "id"]
-    if similar:
-        ranked = ranked.alias(
-            correction=Case(
-                *[When(pk=pk, then=Value(i)) for i, pk in enumerate(similar, 1)],
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        )
-        order.insert(0, "correction")
     return _rows_of(ranked.order_by(*order))
 
 
@@ -316,16 +316,13 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
     forms = search.query_forms(text)
     if not forms:
         return PatientSearch(query=text, kind="none", queryset=_rows_of(Patient.objects.none()), user=user)
-    matched = _exact_ids(base, forms)
-    similar = _similar_ids(base, forms, matched) if len(matched) < FUZZY_BELOW else []
-    found = Patient.objects.filter(pk__in=[*matched, *similar])
-    return PatientSearch(
-        query=text,
-        kind="name",
-        queryset=_ranked(found, forms, similar),
-        user=user,
-        similar_ids=frozenset(similar),
-    )
+    rows = list(_ranked(_exact_candidates(base, forms), forms))
+    similar = _similar_ids(base, forms, [row["id"] for row in rows]) if len(rows) < FUZZY_BELOW else []
+    if similar:
+        # Similar names follow every exact match, closest correction first.
+        by_id = {row["id"]: row for row in _rows_of(Patient.objects.filter(pk__in=similar))}
+        rows += [by_id[pk] for pk in similar if pk in by_id]
+    return PatientSearch(query=text, kind="name", queryset=rows, user=user, similar_ids=frozenset(similar))
 
 
 # --- duplicates ---------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
-def result_page(queryset: QuerySet[Any], number: int, per_page: int = PER_PAGE) -> ResultPage:
+def result_page(queryset: QuerySet[Any] | list[Any], number: int, per_page: int = PER_PAGE) -> ResultPage:
     start = (number - 1) * per_page
     rows = list(queryset[start : start + per_page + 1])
     return ResultPage(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
