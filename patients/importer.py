@@ -660,7 +660,9 @@ def reused_ref_error(fields: dict[str, Any]) -> dict[str, list[str]] | None:
         return None
     return {
         "external_ref": [
-            f"Source id {ref} already belongs to {holder.mrn}, who has another name, phone and birth date. "
+            # No MRN or name: the holder may be at a branch the importing user cannot see.
+            f"Source id {ref} already belongs to another registered patient, with another name, phone and "
+            "birth date. "
             "Check the export (two systems may number from 1), correct the id or leave it empty, and import "
             "this row again."
         ]
