@@ -24,25 +24,15 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from clinical import dosing, drug_reference, selectors
 from clinical.models import Prescription, PrescriptionItem, PrescriptionTemplate
-from clinical.services import normalize_frequency
+from clinical.services import ITEM_FIELDS, normalize_frequency
 from patients.models import Patient
 
 TEMPLATE_NAME_MAX = 80
 TEMPLATES_PER_DOCTOR = 100
 TEMPLATE_LINES_MAX = 30
 
-REPEATED_FIELDS = (
-    "drug_name",
-    "strength",
-    "form",
-    "dose",
-    "frequency",
-    "route",
-    "duration",
-    "food_relation",
-    "instructions",
-    "instructions_hi",
-)
+# A template or a repeat copies every field of a line, as the prescription service takes them.
+REPEATED_FIELDS = ITEM_FIELDS
 
 
 def last_signed_prescription(*, user: User, patient: Patient) -> Prescription | None:

@@ -30,7 +30,8 @@ class ApiPagination(PageNumberPagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
         raw = request.query_params.get(self.page_query_param) or "1"
-        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        # At most 9 digits: int() of thousands of digits raises (Python's conversion limit), a 500.
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
             raise serializers.ValidationError({self.page_query_param: ["A page number is a whole number from 1."]})
         paginator = self.django_paginator_class(queryset, self.page_size)
         try:

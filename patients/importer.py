@@ -515,14 +515,27 @@ _HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|smt|shrimati|shri|dr|kum|kumari|km|
 _INITIAL = re.compile(r"(?:[^\W\d_]\.)+|[^\W\d_]", re.UNICODE)
 
 
+# Titles that are also given names in India: "Kumari Ananthan", "Kum Kum Sharma" (Kumkum).
+_NAME_LIKE_TITLES = frozenset({"kum", "kumari", "master"})
+
+
 def strip_honorifics(name: str) -> str:
-    """ "Smt. K. Lakshmi" -> "K. Lakshmi": titles are not names (and are kept nowhere)."""
+    """ "Smt. K. Lakshmi" -> "K. Lakshmi": titles are not names (and are kept nowhere). A title said
+    twice ("Kum Kum Sharma") is a name, and a name-like title written without a dot is kept when only
+    one word would be left ("Kumari Ananthan")."""
     text = " ".join(name.split())
     while True:
         match = _HONORIFIC.match(text)
-        if match is None or not text[match.end() :].strip():
+        rest = text[match.end() :].lstrip(" .") if match else ""
+        if match is None or not rest:
             return text
-        text = text[match.end() :].lstrip(" .")
+        title = match.group(0).strip(" .").lower()
+        following = _HONORIFIC.match(rest)
+        if following is not None and following.group(0).strip(" .").lower() == title:
+            return text
+        if title in _NAME_LIKE_TITLES and "." not in match.group(0) and len(rest.split()) < 2:
+            return text  # "Kumari Ananthan" is a name; "Kum. Ravi" is a title and a name
+        text = rest
 
 
 def split_name(full: str) -> tuple[str, str]:
@@ -606,7 +619,7 @@ def find_existing(fields: dict[str, Any]) -> Patient | None:
     ref = fields.get("external_ref") or ""
     if ref:
         found = Patient.objects.filter(external_ref=ref).first()
-        return _follow_merges(found) if found else None
+        return _follow_merges(found) if found and same_person(found, fields) else None
     numbers = [n for n in (fields.get("phone"), fields.get("whatsapp_number")) if n]
     key = search.name_key(fields.get("given_name", ""), fields.get("family_name", ""))
     if not numbers or not key:
@@ -622,6 +635,38 @@ def find_existing(fields: dict[str, Any]) -> Patient | None:
         same = same.filter(date_of_birth=born)
     found = same.order_by("created_at").first()
     return _follow_merges(found) if found else None
+
+
+def same_person(patient: Patient, fields: dict[str, Any]) -> bool:
+    """Whether a row carrying a registered patient's source id describes that patient: the same
+    name (phonetic key), or the same phone number and date of birth. Two systems that both number
+    from 1 reuse ids for different people; such a row must not be skipped as "imported before"."""
+    key = search.name_key(fields.get("given_name", ""), fields.get("family_name", ""))
+    if key and key == patient.name_key:
+        return True
+    numbers = {n for n in (fields.get("phone"), fields.get("whatsapp_number")) if n}
+    return bool(numbers & {patient.phone, patient.whatsapp_number}) and (
+        fields.get("date_of_birth") == patient.date_of_birth
+    )
+
+
+def reused_ref_error(fields: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The row's error when its source id already belongs to another registered person."""
+    ref = fields.get("external_ref") or ""
+    if not ref:
+        return None
+    holder = Patient.objects.filter(external_ref=ref).first()
+    if holder is None or same_person(holder, fields):
+        return None
+    return {
+        "external_ref": [
+            # No MRN or name: the holder may be at a branch the importing user cannot see.
+            f"Source id {ref} already belongs to another registered patient, with another name, phone and "
+            "birth date. "
+            "Check the export (two systems may number from 1), correct the id or leave it empty, and import "
+            "this row again."
+        ]
+    }
 
 
 def possible_duplicates(fields: dict[str, Any], *, actor: User | None) -> list[DuplicateCandidate]:
@@ -690,6 +735,9 @@ def evaluate_row(
         return outcome
     if check_existing:
         outcome.existing = find_existing(outcome.fields)
+        if outcome.existing is None and (reused := reused_ref_error(outcome.fields)):
+            outcome.errors = reused
+            return outcome
     if check_duplicates and outcome.existing is None:
         outcome.candidates = possible_duplicates(outcome.fields, actor=actor)
     return outcome
@@ -740,9 +788,9 @@ def review_scan(
     all_years = {date.year for date in exact_dates}
     estimated_years = {date.year for date, estimated in born if estimated and date is not None}
     refs = sorted({f["external_ref"] for _, f in valid if f.get("external_ref")})
-    known_refs: set[str] = set()
+    known_refs: dict[str, Patient] = {}
     for chunk in _chunks(refs):
-        known_refs.update(Patient.objects.filter(external_ref__in=chunk).values_list("external_ref", flat=True))
+        known_refs.update((p.external_ref, p) for p in Patient.objects.filter(external_ref__in=chunk))
 
     def may_match(fields: dict[str, Any]) -> bool:
         if {fields.get("phone"), fields.get("whatsapp_number")} & (known_phones - {""}):
@@ -779,7 +827,7 @@ def review_scan(
         if key and date is not None:
             by_name_date.setdefault((key, date), number)
         if ref and ref in known_refs:
-            continue  # imported before: skipped
+            continue  # imported before (skipped), or another person's id (an error of the row when imported)
         candidates: list[dict[str, Any]] = []
         if may_match(fields):
             if find_existing(fields) is not None:

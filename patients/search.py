@@ -47,7 +47,6 @@ benchmark loads its rows with the same functions.
 from __future__ import annotations
 
 import itertools
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,15 +57,45 @@ VOWELS = frozenset("aeiouy")
 _INITIAL_VOWEL_CLASS = {"a": "a", "e": "i", "i": "i", "o": "u", "u": "u"}
 _ASPIRATED = frozenset("bcdgjktp")
 _ABBREVIATIONS = {"md": "mohammed", "mohd": "mohammed", "mhd": "mohammed"}
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 WORD_MAX = 40
 NAME_KEY_MAX = 220
 
 
+def _without_accents(text: str) -> str:
+    """Latin letters lose their accents (José -> Jose); other scripts keep every mark, because an
+    Indic vowel sign or virama is part of the letter (शर्मा is not शरम), and come back composed."""
+    out: list[str] = []
+    base_is_latin = False
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Mc"):
+            if base_is_latin:
+                continue
+        else:
+            base_is_latin = ch.isascii() or "LATIN" in unicodedata.name(ch, "")
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def _fold(text: str) -> str:
     """Lowercase Latin letters without accents; letters of other scripts are kept as they are."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _without_accents(text.casefold())
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters with their marks (vowel signs and viramas belong to Indic words); digits,
+    punctuation and spaces separate words."""
+    words: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        kind = unicodedata.category(ch)[0]
+        if kind == "L" or (kind == "M" and current):
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
 
 
 def word_key(word: str) -> str:
@@ -109,7 +138,7 @@ def word_key(word: str) -> str:
 
 
 def name_words(text: str) -> list[str]:
-    return _WORD_RE.findall(_fold(text or ""))
+    return _words(_fold(text or ""))
 
 
 def name_word_keys(*parts: str) -> list[str]:
@@ -214,8 +243,7 @@ class QueryForm:
 def _tokens(text: str) -> tuple[list[str], list[str]]:
     """The words of a query as typed (case kept, accents dropped): without leading honorifics, and
     all of them."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    typed = _WORD_RE.findall("".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    typed = _words(_without_accents(text or ""))
     words = typed
     while len(words) > 1 and words[0].casefold() in HONORIFICS:
         words = words[1:]
