@@ -86,3 +86,12 @@ def test_front_desk_cannot_sign_and_next(clinic_a, client_for, clock):
     patient = make_patient(clinic_a)
     response = client_for(clinic_a, "front_desk").post(f"/queue/consult/{patient.pk}/sign-next", screen(clinic_a))
     assert response.status_code == 403
+
+
+def test_my_day_links_back_to_the_consultation_in_progress(clinic_a, client_for, clock):
+    patient = make_patient(clinic_a)
+    entry = _walk_in(clinic_a, patient)
+    client = client_for(clinic_a, "doctor")
+    client.post(f"/queue/{entry.pk}/call")
+    page = client.get("/appointments/mine").content.decode()
+    assert f"/consult/{patient.pk}?location={clinic_a.locations[0].pk}" in page
