@@ -11,6 +11,11 @@ class AppointmentsConfig(AppConfig):
 
         register_panel("appointments.today", today_panel)
 
+        # "Sign and next patient" on the consultation screen (clinical) posts to the queue.
+        from appointments import consult_flow
+
+        consult_flow.register()
+
         # Reminder statuses follow their WhatsApp message (delivery receipts arrive via messaging).
         from appointments.reminders import reminder_follow_message
         from messaging.services import register_status_listener

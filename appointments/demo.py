@@ -25,6 +25,7 @@ from accounts.models import Location, User
 from appointments import services
 from appointments.models import Appointment, AppointmentType, WorkingHours
 from appointments.schedule import local_datetime, location_tz
+from clinical.models import PatientAllergy, Prescription
 from clinics.models import Clinic
 from patients.models import Patient
 
@@ -171,11 +172,24 @@ def seed(clinic: Clinic) -> dict[str, int]:
                     services.appointment_confirm_by_patient(appointment=appointment)
             counts["appointments"] += 1
 
-    # Walk-ins for today at Koramangala (Dr. Iyer) and Indiranagar (Dr. Rao).
-    for clinician, location in ((iyer, kora), (rao, indira), (iyer, kora)):
+    # Walk-ins for today at Koramangala (Dr. Iyer) and Indiranagar (Dr. Rao), waiting to be called in.
+    # Dr. Iyer's first is a patient with a recorded allergy and an earlier prescription, so her
+    # "Call in" opens a consultation screen whose chart summary has something to say.
+    featured = (
+        Patient.objects.filter(
+            merged_into__isnull=True,
+            is_active=True,
+            allergy_records__status=PatientAllergy.Status.ACTIVE,
+            prescriptions__status=Prescription.Status.SIGNED,
+        )
+        .order_by("created_at")
+        .first()
+    )
+    for number, (clinician, location) in enumerate(((iyer, kora), (rao, indira), (iyer, kora))):
+        candidates = itertools.chain([featured] if number == 0 and featured is not None else [], people)
         for _attempt in range(3):
             try:
-                services.queue_add_walk_in(patient=next(people), clinician=clinician, location=location, actor=desk)
+                services.queue_add_walk_in(patient=next(candidates), clinician=clinician, location=location, actor=desk)
             except ValidationError:  # already in that queue: take the next patient
                 continue
             counts["walk_ins"] += 1

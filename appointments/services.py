@@ -726,11 +726,14 @@ def queue_call(*, entry: QueueEntry, actor: User, context: AuditContext | None =
 
 
 @transaction.atomic
-def queue_finish(*, entry: QueueEntry, actor: User, context: AuditContext | None = None) -> QueueEntry:
-    """The consultation of a token is over; its appointment, if any, is completed (see `_link_visit`)."""
+def queue_finish(
+    *, entry: QueueEntry, actor: User, visit: Visit | None = None, context: AuditContext | None = None
+) -> QueueEntry:
+    """The consultation of a token is over; its appointment, if any, is completed with `visit` (the
+    consultation screen's), else as `_link_visit` says."""
     with _transition(entry, "finish", actor=actor, context=context, what="finish consultations") as step:
         if step.row.appointment is not None:
-            _complete(step.row.appointment, actor=actor, visit=None, context=context, what=None)
+            _complete(step.row.appointment, actor=actor, visit=visit, context=context, what=None)
     return step.row
 
 

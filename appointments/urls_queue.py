@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from appointments import views
+from appointments import consult_flow, views
 
 app_name = "queue"
 
@@ -14,4 +14,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:entry_id>/call", views.queue_call, name="call"),
     path("<uuid:entry_id>/done", views.queue_finish, name="done"),
     path("<uuid:entry_id>/left", views.queue_left, name="left"),
+    path("consult/<uuid:patient_id>/sign-next", consult_flow.sign_and_next, name="sign-next"),
 ]

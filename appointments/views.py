@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import is_clinician, locations_for
-from appointments import selectors, services
+from appointments import consult_flow, selectors, services
 from appointments.forms import (
     BookingForm,
     CancelForm,
@@ -366,10 +366,13 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     return _form_page(request, "cancel.html", form, appointment)
 
 
-def _button(service: Callable[..., Any], done: str) -> Callable[..., HttpResponse]:
+def _button(
+    service: Callable[..., Any], done: str, after: Callable[[Any, User], str | None] | None = None
+) -> Callable[..., HttpResponse]:
     """A POST-only state button (appointments.manage) on the appointment or queue token in the URL:
     run `service`; a refusal becomes an error message, success `done` (with the token, if any). Then
-    back to `next`, else the appointment or the token's queue."""
+    to `after(result, user)` when it names a page, else back to `next`, else the appointment or the
+    token's queue."""
 
     @require_POST
     @capability_required("appointments.manage")
@@ -389,6 +392,9 @@ def _button(service: Callable[..., Any], done: str) -> Callable[..., HttpRespons
             messages.error(request, _messages_of(exc))
         else:
             messages.success(request, done.format(token=getattr(result, "token", "")))
+            onward = after(result, user) if after is not None else None
+            if onward:
+                return redirect(onward)
         return _next_or(request, back)
 
     return view
@@ -484,7 +490,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     )
 
 
-queue_call = _button(services.queue_call, "Token {token} called in.")
+queue_call = _button(services.queue_call, "Token {token} called in.", after=consult_flow.after_call)
 queue_finish = _button(services.queue_finish, "Token {token} done.")
 queue_left = _button(services.queue_mark_left, "Token {token} left without being seen.")
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import allergy_views, template_views, views
+from clinical import allergy_views, consultation_views, template_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
@@ -35,6 +35,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         template_views.template_delete,
         name="clinical-template-delete",
     ),
+    path("consult/<uuid:patient_id>", consultation_views.consultation, name="clinical-consultation"),
     path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
     path("icd10/search", views.icd10_search, name="clinical-icd10-search"),
 ]

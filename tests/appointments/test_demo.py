@@ -39,3 +39,7 @@ def test_demo_seed_fills_schedules_and_a_realistic_week(clinic_a, clock):
         assert {"booked", "confirmed"} <= statuses
         assert QueueEntry.objects.filter(appointment__isnull=True).count() == 3
         assert Appointment.objects.filter(reschedule_requested_at__isnull=False).exists()
+        # The demo doctor's "Call in" has patients to open on the consultation screen.
+        assert QueueEntry.objects.filter(
+            clinician=iyer, location__name="Koramangala", day=timezone.localdate(), status="waiting"
+        ).exists()
