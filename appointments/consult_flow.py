@@ -24,6 +24,8 @@ from accounts.guards import staff_user
 from accounts.models import User
 from appointments import services
 from appointments.models import Appointment, QueueEntry
+from appointments.schedule import location_tz
+from appointments.selectors import local_day_range
 from audit.context import AuditContext, audit_context
 from clinical.consultation_views import consultation_submit, register_next_patient
 from clinical.models import Visit
@@ -69,11 +71,15 @@ def consultation_finish(*, visit: Visit, actor: User, context: AuditContext | No
             services.queue_call(entry=entry, actor=actor, context=context)
         services.queue_finish(entry=entry, actor=actor, visit=visit, context=context)
         return
+    # Today's only: a stale checked-in appointment of an earlier day is not this consultation.
+    start, end = local_day_range(services.local_today(visit.location), location_tz(visit.location))
     appointment = (
         Appointment.objects.filter(
             patient=visit.patient,
             clinician=actor,
             location=visit.location,
+            starts_at__gte=start,
+            starts_at__lt=end,
             status__in=[Appointment.Status.CHECKED_IN, Appointment.Status.IN_CONSULTATION],
         )
         .order_by("starts_at")
