@@ -13,6 +13,6 @@ def rebuild(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0006_name_word_deletes")]
+    dependencies = [("patients", "0006_name_word_deletes"), ("patients", "0006_whatsapp_consent_taken_by")]
 
     operations = [migrations.RunPython(rebuild, migrations.RunPython.noop)]
