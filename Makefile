@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-night check lint typecheck pytest bench install system-deps clean
+.PHONY: run test test-night check lint typecheck pytest bench install system-deps messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +12,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps messages
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+# The interface languages: locale/<code>/LC_MESSAGES/django.po compiled to django.mo. The .mo files are
+# committed too (a checkout without gettext, e.g. a non-root install, still has every language), and
+# recompiled here whenever msgfmt is available; tests/accounts/test_language.py checks that they match.
+messages:
+	@if command -v msgfmt >/dev/null 2>&1; then \
+	  for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done; \
+	else echo "[docos] gettext (msgfmt) not found: using the committed .mo files"; fi
 
 run: install
 	$(PY) -m docos.launcher

@@ -10,11 +10,21 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import login as auth
-from accounts.forms_auth import ChangePasswordForm, CodeForm, EmailForm, NewPasswordForm, PasswordForm, ThemeForm
+from accounts.forms_auth import (
+    ChangePasswordForm,
+    CodeForm,
+    EmailForm,
+    LanguageForm,
+    NewPasswordForm,
+    PasswordForm,
+    ThemeForm,
+)
 from accounts.guards import staff_user
 from accounts.middleware import SESSION_SIGNED_OUT_REASON
 from accounts.models import LoginCode, User
@@ -22,8 +32,8 @@ from docos.http import local_next
 from docos.permissions import login_only, public
 
 SIGNED_OUT_REASONS = {
-    "idle": "You were signed out because of inactivity. Please sign in again.",
-    "absolute": "You were signed out because sessions last at most 12 hours. Please sign in again.",
+    "idle": gettext_noop("You were signed out because of inactivity. Please sign in again."),
+    "absolute": gettext_noop("You were signed out because sessions last at most 12 hours. Please sign in again."),
 }
 TEMPLATE_DIR = "accounts/auth"
 
@@ -72,7 +82,7 @@ def login_email(request: HttpRequest) -> HttpResponse:
         return redirect(_safe_next(request, request.GET.get("next")))
     reason = request.session.pop(SESSION_SIGNED_OUT_REASON, None)
     if reason in SIGNED_OUT_REASONS:
-        messages.info(request, SIGNED_OUT_REASONS[reason])
+        messages.info(request, _(SIGNED_OUT_REASONS[reason]))
     form = EmailForm(request.POST or None, initial={"email": _login_email(request) or ""})
     if request.method == "POST" and form.is_valid():
         request.session[auth.SESSION_LOGIN_EMAIL] = auth.normalize_email(form.cleaned_data["email"])
@@ -126,7 +136,11 @@ def login_code_send(request: HttpRequest) -> HttpResponse:
     minutes = auth.code_lifetime_minutes()
     messages.info(
         request,
-        f"If {email} has an account here, we have emailed it a 6-digit code. The code works for {minutes} minutes.",
+        _(
+            "If %(email)s has an account here, we have emailed it a 6-digit code. "
+            "The code works for %(minutes)s minutes."
+        )
+        % {"email": email, "minutes": minutes},
     )
     return redirect("login-unlock" if unlock else "login-code")
 
@@ -150,7 +164,7 @@ def _code_page(request: HttpRequest, purpose: str) -> HttpResponse:
         else:
             if purpose == LoginCode.Purpose.UNLOCK:
                 # The unlock code lifts the lock only; signing in still takes the usual factors.
-                messages.success(request, "Your account is unlocked. Sign in with your password or a sign-in code.")
+                messages.success(request, _("Your account is unlocked. Sign in with your password or a sign-in code."))
                 return redirect("login-verify")
             return _after_first_factor(request, user, "code")
     return render(
@@ -189,7 +203,7 @@ def login_two_factor(request: HttpRequest) -> HttpResponse:
     pending = auth.login_pending_user(request)
     if pending is None:
         request.session.pop(auth.SESSION_PENDING, None)
-        messages.error(request, auth.PENDING_EXPIRED)
+        messages.error(request, _(auth.PENDING_EXPIRED))
         return redirect("login")
     user, method = pending
     form = CodeForm(request.POST or None)
@@ -217,7 +231,7 @@ def login_two_factor(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     auth.logout_user(request=request)
-    messages.info(request, "You have signed out.")
+    messages.info(request, _("You have signed out."))
     return redirect("login")
 
 
@@ -278,7 +292,7 @@ def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
             if request.user.is_authenticated:
                 auth.logout_user(request=request)
             request.session[auth.SESSION_LOGIN_EMAIL] = user.email
-            messages.success(request, "Your password is set. Sign in with it now.")
+            messages.success(request, _("Your password is set. Sign in with it now."))
             return redirect("login-verify")
     return render(
         request,
@@ -296,6 +310,7 @@ def _account_page(request: HttpRequest, **context: Any) -> HttpResponse:
     context.setdefault("password_form", ChangePasswordForm())
     context.setdefault("disable_form", CodeForm())
     context.setdefault("theme_form", ThemeForm(initial={"theme": user.theme}))
+    context.setdefault("language_form", LanguageForm(initial={"language": user.language}))
     context["two_factor_required"] = auth.two_factor_required(user, getattr(request, "tenant", None))
     status = 400 if any(getattr(f, "errors", None) for f in context.values() if isinstance(f, Form)) else 200
     return render(request, f"{TEMPLATE_DIR}/account.html", context, status=status)
@@ -323,7 +338,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc, {"password": "new_password"})
         else:
-            messages.success(request, "Your password is changed. Your other sessions have been signed out.")
+            messages.success(request, _("Your password is changed. Your other sessions have been signed out."))
             return redirect("account")
     return _account_page(request, password_form=form)
 
@@ -335,7 +350,7 @@ def account_two_factor(request: HttpRequest) -> HttpResponse:
     """Turn on TOTP: scan the QR code (or type the secret), then confirm with a code."""
     user = staff_user(request)
     if user.totp_enabled:
-        messages.info(request, "Two-factor authentication is already on.")
+        messages.info(request, _("Two-factor authentication is already on."))
         return redirect("account")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -344,7 +359,7 @@ def account_two_factor(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Two-factor authentication is on.")
+            messages.success(request, _("Two-factor authentication is on."))
             return redirect("account")
     return render(
         request,
@@ -368,7 +383,7 @@ def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Two-factor authentication is off.")
+            messages.success(request, _("Two-factor authentication is off."))
             return redirect("account")
     return _account_page(request, disable_form=form)
 
@@ -377,7 +392,7 @@ def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
 @require_POST
 def account_sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     auth.session_end_everywhere(request=request, user=staff_user(request))
-    messages.success(request, "You are signed out on every other device and browser. This one stays signed in.")
+    messages.success(request, _("You are signed out on every other device and browser. This one stays signed in."))
     return redirect("account")
 
 
@@ -392,3 +407,18 @@ def account_theme(request: HttpRequest) -> HttpResponse:
     if request.POST.get("from") == "account":
         return redirect("account")
     return HttpResponse(status=204)
+
+
+@login_only
+@require_POST
+def account_language(request: HttpRequest) -> HttpResponse:
+    form = LanguageForm(request.POST)
+    if form.is_valid():
+        try:
+            auth.language_set(user=staff_user(request), language=form.cleaned_data["language"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            # No flash message: the account page, now in the chosen language, is the confirmation.
+            return redirect("account")
+    return _account_page(request, language_form=form)

@@ -73,6 +73,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext, gettext_noop
 from django_redis import get_redis_connection
 
 from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED, idle_timeout_seconds
@@ -82,6 +83,7 @@ from accounts.services import password_set_url, user_validate_password
 from audit.context import client_ip
 from audit.services import audit_record
 from docos.capabilities import ADMINISTRATION_CAPABILITIES
+from docos.i18n import validate_language
 from docos.tenancy import clinic_url, current_schema, tenant_connection
 
 logger = logging.getLogger(__name__)
@@ -96,22 +98,28 @@ SESSION_LOGIN_EMAIL = "docos_login_email"
 SESSION_LOGIN_NEXT = "docos_login_next"
 SESSION_PENDING = "docos_login_pending"
 
-INVALID_PASSWORD = "That email and password do not match. Try again, or sign in with a code sent to your email."
-CODE_EXPIRED = "That code has expired or was already used. Ask for a new code."
-CODE_EXHAUSTED = "Too many wrong codes. Ask for a new code."
-CODE_BUDGET_SPENT = (
+INVALID_PASSWORD = gettext_noop(
+    "That email and password do not match. Try again, or sign in with a code sent to your email."
+)
+CODE_EXPIRED = gettext_noop("That code has expired or was already used. Ask for a new code.")
+CODE_EXHAUSTED = gettext_noop("Too many wrong codes. Ask for a new code.")
+CODE_BUDGET_SPENT = gettext_noop(
     "Too many wrong codes for this account. Try again in an hour, or set a new password from the sign-in page."
 )
-TOTP_INVALID = "That code is not right. Enter the current 6-digit code from your authenticator app."
-IP_BLOCKED = "Too many failed sign-in attempts from your network. Try again in a few minutes."
-SEND_LIMITED = "We have already emailed several codes or links. Use the latest one, or try again in 15 minutes."
-PENDING_EXPIRED = "Your sign-in took too long. Please start again."
+TOTP_INVALID = gettext_noop("That code is not right. Enter the current 6-digit code from your authenticator app.")
+IP_BLOCKED = gettext_noop("Too many failed sign-in attempts from your network. Try again in a few minutes.")
+SEND_LIMITED = gettext_noop(
+    "We have already emailed several codes or links. Use the latest one, or try again in 15 minutes."
+)
+PENDING_EXPIRED = gettext_noop("Your sign-in took too long. Please start again.")
 
 
 class AuthError(Exception):
-    """A sign-in step failed. `message` is safe to show; `locked_until` is set while locked out."""
+    """A sign-in step failed. `message` is safe to show (in the request's language: the messages above
+    are marked for translation and translated here); `locked_until` is set while locked out."""
 
     def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+        message = gettext(message)
         super().__init__(message)
         self.message = message
         self.locked_until = locked_until
@@ -219,7 +227,9 @@ def _code_hash(code_id: Any, code: str) -> str:
 def lockout_message(until: datetime) -> str:
     tz = ZoneInfo(getattr(_clinic(), "timezone", None) or settings.TIME_ZONE)
     local = timezone.localtime(until, tz)
-    return f"Too many failed attempts; try again after {local:%H:%M} or unlock with a code sent to your email."
+    return gettext("Too many failed attempts; try again after %(time)s or unlock with a code sent to your email.") % {
+        "time": f"{local:%H:%M}"
+    }
 
 
 def _ip_check(request: HttpRequest | None, device: str | None = None) -> None:
@@ -823,7 +833,7 @@ def password_change(*, request: HttpRequest, user: User, current_password: str, 
                 user=user,
                 method="password_change",
                 reason="bad_password",
-                message="Your current password is not right.",
+                message=gettext_noop("Your current password is not right."),
             )
     except AuthError as exc:
         raise ValidationError({"current_password": exc.message}) from None
@@ -926,7 +936,7 @@ def totp_enable(*, request: HttpRequest, user: User, code: str) -> None:
     if user.totp_enabled:
         raise ValidationError("Two-factor authentication is already on.")
     if not totp_code_valid(user, code):
-        raise ValidationError({"code": TOTP_INVALID})
+        raise ValidationError({"code": gettext(TOTP_INVALID)})
     with transaction.atomic():
         user.totp_confirmed_at = timezone.now()
         user.save(update_fields=["totp_confirmed_at"])
@@ -939,7 +949,7 @@ def totp_disable(*, request: HttpRequest, user: User, code: str) -> None:
     if two_factor_required(user, _clinic()):
         raise ValidationError("Your clinic requires two-factor authentication for staff with administrative access.")
     if not totp_code_valid(user, code):
-        raise ValidationError({"code": TOTP_INVALID})
+        raise ValidationError({"code": gettext(TOTP_INVALID)})
     with transaction.atomic():
         user.totp_secret = None
         user.totp_confirmed_at = None
@@ -966,3 +976,15 @@ def theme_set(*, user: User, theme: str) -> None:
     if user.theme != theme:
         user.theme = theme
         user.save(update_fields=["theme"])
+
+
+def language_set(*, user: User, language: str) -> None:
+    """The user's interface language ("" follows the clinic's default). A display preference, not audited."""
+    if language:
+        try:
+            validate_language(language)
+        except ValidationError as exc:
+            raise ValidationError({"language": exc.messages}) from None
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

@@ -11,6 +11,7 @@ from django.utils.crypto import salted_hmac
 
 from docos.fields import EncryptedTextField
 from docos.gstin import validate_gstin
+from docos.i18n import validate_language
 from docos.models import UUIDModel
 from docos.tenancy import validate_timezone
 
@@ -91,6 +92,9 @@ class User(UUIDModel, AbstractBaseUser):
     theme = models.CharField(
         max_length=8, default="auto", choices=[("auto", "Auto"), ("light", "Light"), ("dark", "Dark")]
     )
+    # The interface language (a code of settings.LANGUAGES); empty: the clinic's default. No choices
+    # here, so that adding a language is a catalogue in locale/ and not a migration (docos.i18n).
+    language = models.CharField(max_length=12, blank=True, default="", validators=[validate_language])
     date_joined = models.DateTimeField(default=timezone.now)
 
     USERNAME_FIELD = "email"

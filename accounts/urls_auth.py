@@ -22,4 +22,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/two-factor/disable", views.account_two_factor_disable, name="account-two-factor-disable"),
     path("account/sign-out-everywhere", views.account_sign_out_everywhere, name="account-sign-out-everywhere"),
     path("account/theme", views.account_theme, name="account-theme"),
+    path("account/language", views.account_language, name="account-language"),
 ]

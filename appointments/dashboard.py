@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Location, User
 from accounts.selectors import is_clinician, locations_for
@@ -19,13 +21,13 @@ from appointments.selectors import appointment_list, clinic_tz
 from docos.dashboard import Panel, PanelRow, Tile
 
 S = Appointment.Status
-# (label, statuses, needs the user's attention when there are any)
+# (label, statuses); labels are marked here and translated when a tile is made (the user's language)
 STATUS_TILES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Expected", (S.BOOKED, S.CONFIRMED)),
-    ("Checked in", (S.CHECKED_IN,)),
-    ("In consultation", (S.IN_CONSULTATION,)),
-    ("Completed", (S.COMPLETED,)),
-    ("No-show or cancelled", (S.NO_SHOW, S.CANCELLED)),
+    (gettext_noop("Expected"), (S.BOOKED, S.CONFIRMED)),
+    (gettext_noop("Checked in"), (S.CHECKED_IN,)),
+    (gettext_noop("In consultation"), (S.IN_CONSULTATION,)),
+    (gettext_noop("Completed"), (S.COMPLETED,)),
+    (gettext_noop("No-show or cancelled"), (S.NO_SHOW, S.CANCELLED)),
 )
 
 
@@ -36,7 +38,8 @@ def _status_counts(appointments: object) -> Counter[str]:
 
 def _tiles(counts: Counter[str], url_for: dict[str, str], base_url: str) -> list[Tile]:
     return [
-        Tile(label, sum(counts[s] for s in statuses), url_for.get(label, base_url)) for label, statuses in STATUS_TILES
+        Tile(_(label), sum(counts[s] for s in statuses), url_for.get(label, base_url))
+        for label, statuses in STATUS_TILES
     ]
 
 
@@ -52,7 +55,7 @@ def _branch_row(user: User, location: Location) -> PanelRow:
     waiting = QueueEntry.objects.filter(location=location, day=today, status=QueueEntry.Status.WAITING).count()
     queue_url = f"{reverse('queue:list')}?{urlencode({'location': location.pk})}"
     tiles = [*_tiles(counts, by_status, f"{day_url}?{urlencode({'location': location.pk})}")]
-    tiles.insert(1, Tile("Waiting now", waiting, queue_url, attention=True))
+    tiles.insert(1, Tile(_("Waiting now"), waiting, queue_url, attention=True))
     return PanelRow(location.name, tiles)
 
 
@@ -61,7 +64,7 @@ def _own_day(user: User, today: dt.date) -> PanelRow:
     mine = reverse("appointments:mine")
     waiting = QueueEntry.objects.filter(clinician=user, day=today, status=QueueEntry.Status.WAITING).count()
     tiles = _tiles(counts, {}, mine)
-    tiles.insert(1, Tile("Waiting for you", waiting, mine, attention=True))
+    tiles.insert(1, Tile(_("Waiting for you"), waiting, mine, attention=True))
     return PanelRow("", tiles)
 
 
@@ -71,16 +74,16 @@ def today_panel(user: User) -> Panel | None:
     if is_clinician(user):
         today = timezone.now().astimezone(clinic_tz()).date()
         return Panel(
-            title="Your appointments today",
+            title=_("Your appointments today"),
             rows=[_own_day(user, today)],
             order=10,
-            link=("My day", reverse("appointments:mine")),
-            empty="No appointments for you today.",
+            link=(_("My day"), reverse("appointments:mine")),
+            empty=_("No appointments for you today."),
         )
     return Panel(
-        title="Today's appointments",
+        title=_("Today's appointments"),
         rows=[_branch_row(user, location) for location in locations_for(user).order_by("name")],
         order=10,
-        link=("Day list", reverse("appointments:day")),
-        empty="No appointments or walk-ins today yet.",
+        link=(_("Day list"), reverse("appointments:day")),
+        empty=_("No appointments or walk-ins today yet."),
     )

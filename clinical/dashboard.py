@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import is_clinician
@@ -23,7 +24,7 @@ def clinical_panel(user: User) -> Panel | None:
         if own:
             drafts = drafts.filter(clinician=user)
         tiles.append(
-            Tile("Unsigned visit notes", drafts.count(), f"{reverse('clinical-visit-list')}?status=draft", True)
+            Tile(_("Unsigned visit notes"), drafts.count(), f"{reverse('clinical-visit-list')}?status=draft", True)
         )
     if user.has_capability("prescriptions.view"):
         rx_drafts = prescriptions_visible_to(user).filter(status=Prescription.Status.DRAFT)
@@ -31,7 +32,7 @@ def clinical_panel(user: User) -> Panel | None:
             rx_drafts = rx_drafts.filter(prescriber=user)
         tiles.append(
             Tile(
-                "Unsigned prescriptions",
+                _("Unsigned prescriptions"),
                 rx_drafts.count(),
                 f"{reverse('clinical-prescription-list')}?status=draft",
                 True,
@@ -39,10 +40,10 @@ def clinical_panel(user: User) -> Panel | None:
         )
     if user.has_capability("clinical.view"):
         due = follow_ups_due(user=user, today=timezone.localdate()).count()
-        tiles.append(Tile("Follow-ups due", due, reverse("clinical-follow-ups"), True))
+        tiles.append(Tile(_("Follow-ups due"), due, reverse("clinical-follow-ups"), True))
     return Panel(
-        title="Your clinical work" if own else "Clinical work",
+        title=_("Your clinical work") if own else _("Clinical work"),
         rows=[PanelRow("", tiles)],
         order=20,
-        empty="Nothing waiting: no unsigned drafts and no follow-ups due.",
+        empty=_("Nothing waiting: no unsigned drafts and no follow-ups due."),
     )

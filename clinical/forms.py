@@ -165,7 +165,12 @@ class PrescriptionForm(forms.Form):
         label="Advice in Hindi", required=False, widget=forms.Textarea(attrs={"rows": 2, "lang": "hi"})
     )
     follow_up_date = forms.DateField(label="Follow-up on", required=False, widget=DateInput())
-    print_hindi = forms.BooleanField(label="Print Hindi instructions too", required=False)
+    # static/js/rx_hindi.js ticks it when Hindi text is typed, unless the prescriber set it themselves.
+    print_hindi = forms.BooleanField(
+        label="Print Hindi instructions too",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-hindi-default": ""}),
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -498,6 +498,9 @@ def prescription_create(
     require_location(actor, location)
     assert location is not None
     cleaned = clean_items(items)
+    if fields.get("print_hindi") is None:  # not stated (e.g. the API): print Hindi when Hindi was written
+        texts = [fields.get("general_advice_hi"), *(item.get("instructions_hi") for item in cleaned)]
+        fields["print_hindi"] = any(str(text or "").strip() for text in texts)
     prescription = Prescription(patient=patient, visit=visit, location=location, prescriber=actor, **fields)
     _clean_prescription(prescription)
     prescription.save()

@@ -49,6 +49,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     billing_state=data["billing_state"],
                     gstin=data["gstin"],
                     timezone=data["timezone"],
+                    default_language=data["default_language"] or clinic.default_language,
                     **logo,
                 )
             except ValidationError as exc:
@@ -65,6 +66,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "billing_state": clinic.billing_state,
                 "gstin": clinic.gstin,
                 "timezone": clinic.timezone,
+                "default_language": clinic.default_language,
             },
             current_state=clinic.billing_state,
         )

@@ -27,6 +27,9 @@ DEMO_STAFF = [
     ("doctor", "indiranagar@demo.docos.in", "Dr. Sameer Khan", "KMC-70342", "MBBS, MD (Paediatrics)", "Indiranagar"),
 ]
 
+# The nurse uses DocOS in Hindi (her own choice on her account page); everyone else in English.
+DEMO_LANGUAGES = {"nurse@demo.docos.in": "hi"}
+
 # Each branch prints its own address, phone and establishment registration on its documents.
 DEMO_BRANCHES = {
     "Koramangala": {
@@ -74,6 +77,7 @@ def demo_seed() -> tuple[Clinic, bool]:
                     role=Role.objects.get(slug=role),
                     registration_number=reg_no,
                     qualifications=quals,
+                    language=DEMO_LANGUAGES.get(email, ""),
                 )
                 if branch:
                     user.locations.set(Location.objects.filter(name=branch))
@@ -90,7 +94,9 @@ def demo_seed() -> tuple[Clinic, bool]:
 def demo_banner(clinic: Clinic) -> str:
     lines = [f"Demo clinic: {clinic.name}  ->  {clinic_url(clinic)}", f"Password for every demo login: {DEMO_PASSWORD}"]
     lines += [
-        f"  {role:<14} {email:<28} {name}" + (f" (works at {branch} only)" if branch else "")
+        f"  {role:<14} {email:<28} {name}"
+        + (f" (works at {branch} only)" if branch else "")
+        + (" (uses DocOS in Hindi)" if email in DEMO_LANGUAGES else "")
         for role, email, name, _, _, branch in DEMO_STAFF
     ]
     return "\n".join(lines)

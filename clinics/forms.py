@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms_console import timezone_choices
 from clinics.logo import validate_logo
 from docos.gstin import validate_gstin
+from docos.i18n import language_choices
 
 # Indian states and union territories with their GST state codes (the GSTIN's first two digits).
 GST_STATES: dict[str, tuple[str, ...]] = {
@@ -73,6 +75,12 @@ class ClinicProfileForm(forms.Form):
         help_text="15 characters, e.g. 29ABCDE1234F1Z5. Leave empty if the clinic is not registered for GST.",
     )
     timezone = forms.ChoiceField(label="Time zone")
+    default_language = forms.ChoiceField(
+        label=_("Language"),
+        choices=language_choices,
+        required=False,  # not sent: unchanged
+        help_text=_("For staff who have not chosen their own language on their account page, and the sign-in screens."),
+    )
 
     def __init__(self, *args: Any, current_state: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

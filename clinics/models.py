@@ -8,6 +8,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import schema_exists
 
 from docos.gstin import validate_gstin
+from docos.i18n import validate_language
 from docos.tenancy import validate_timezone
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
@@ -42,6 +43,8 @@ class Clinic(TenantMixin):
         default=15, validators=[MinValueValidator(5), MaxValueValidator(60)]
     )
     require_2fa_for_admins = models.BooleanField(default=False)
+    # The interface language of staff who have not chosen one, and of the sign-in screens (docos.i18n).
+    default_language = models.CharField(max_length=12, default="en-in", validators=[validate_language])
     # The clinic's data key (its files and clinic-keyed fields), wrapped by the key ring; NULL once crypto-shredded.
     wrapped_data_key = models.BinaryField(null=True, editable=False)
     data_key_destroyed_at = models.DateTimeField(null=True, editable=False)

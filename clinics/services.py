@@ -299,7 +299,7 @@ def clinic_destroy_data_key(*, clinic: Clinic, actor: User | None = None) -> Non
         audit_record(actor=actor, action="clinic.data_key_destroy", obj=clinic)
 
 
-PROFILE_FIELDS = ("name", "billing_address", "billing_state", "gstin", "timezone", "contact_email")
+PROFILE_FIELDS = ("name", "billing_address", "billing_state", "gstin", "timezone", "contact_email", "default_language")
 SECURITY_FIELDS = ("idle_timeout_minutes", "require_2fa_for_admins")
 _KEEP_LOGO = object()
 
@@ -327,7 +327,7 @@ def _clinic_apply(*, clinic: Clinic, allowed: tuple[str, ...], fields: dict[str,
 def clinic_profile_update(
     *, clinic: Clinic, actor: User | None, context: AuditContext | None = None, logo: Any = _KEEP_LOGO, **fields: Any
 ) -> list[str]:
-    """Update the clinic's profile (name, billing details, GSTIN, time zone, contact email, logo).
+    """Update the clinic's profile (name, billing details, GSTIN, time zone, language, contact email, logo).
 
     `logo`: an uploaded PNG/JPEG file to replace the logo, None to remove it, omitted to keep it.
     Returns the names of the changed fields, which are audited (never their values)."""

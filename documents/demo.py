@@ -2,11 +2,11 @@
 
 `seed(clinic)` (called at the end of patients/demo_clinical.py's seed) writes the clinic's consent
 templates (procedure, clinical photography, data use and WhatsApp contact) and certificate
-templates (sick leave, fitness), then one signed procedure consent (with an on-screen signature
-and a witness) and one sick-leave certificate for a demo patient. Everything goes through the
-services, so the records are audited and the PDFs are real, encrypted and verifiable. It does
-nothing twice: templates are added only to a clinic without any, signed documents only when the
-clinic has none.
+templates (sick leave, fitness), each in English and in Hindi, then one signed procedure consent
+(with an on-screen signature and a witness) and one sick-leave certificate for a demo patient.
+Everything goes through the services, so the records are audited and the PDFs are real, encrypted
+and verifiable. It does nothing twice: the English templates are added only to a clinic without
+any, the Hindi ones when missing by name, signed documents only when the clinic has none.
 """
 
 from __future__ import annotations
@@ -59,6 +59,42 @@ CONSENT_TEMPLATES: list[tuple[str, str, str]] = [
         "Date: {{ date }}",
     ),
 ]
+# The same forms in Hindi, for patients who read Hindi (the PDFs set them in Noto Sans Devanagari).
+CONSENT_TEMPLATES_HI: list[tuple[str, str, str]] = [
+    (
+        "लोकल एनेस्थीसिया में प्रक्रिया की सहमति",
+        ConsentTemplate.Kind.PROCEDURE,
+        "मैं {{ patient_name }} के लिए {{ clinic_name }} में {{ procedure }} करवाने की सहमति देता/देती हूँ, "
+        "जिसे {{ doctor_name }} या उनके साथ काम करने वाले कोई डॉक्टर करेंगे।\n\n"
+        "प्रक्रिया क्या है, इसके अपेक्षित लाभ, इसके जोखिम (दर्द, खून बहना, संक्रमण, निशान और, कभी-कभार, लोकल "
+        "एनेस्थीसिया की दवा से रिएक्शन) और दूसरे विकल्प, जिनमें इसे न करवाना भी शामिल है, मुझे ऐसी भाषा में समझाए "
+        "गए जिसे मैं समझता/समझती हूँ। मुझे सवाल पूछने का मौका मिला और उनके जवाब दिए गए।\n\n"
+        "मैं समझता/समझती हूँ कि प्रक्रिया शुरू होने से पहले मैं कभी भी यह सहमति वापस ले सकता/सकती हूँ।\n\n"
+        "तारीख: {{ date }}",
+    ),
+    (
+        "क्लिनिकल फ़ोटोग्राफ़ी की सहमति",
+        ConsentTemplate.Kind.PHOTOGRAPHY,
+        "मैं सहमति देता/देती हूँ कि इलाज की प्रगति देखने के लिए, मेडिकल रिकॉर्ड हेतु {{ clinic_name }} में "
+        "{{ patient_name }} की तस्वीरें ली जा सकती हैं।\n\n"
+        "तस्वीरें एन्क्रिप्ट करके रखी जाती हैं और केवल {{ patient_name }} का इलाज कर रहे स्टाफ़ को दिखाई जाती हैं। "
+        "जब तक मैं अलग से लिखित में सहमति न दूँ, इन्हें प्रकाशित, साझा या पढ़ाने के लिए इस्तेमाल नहीं किया जाएगा। "
+        "मैं यह सहमति कभी भी वापस ले सकता/सकती हूँ; जो तस्वीरें पहले से रिकॉर्ड में हैं, वे उसी के हिस्से के रूप "
+        "में रखी जाएँगी।\n\n"
+        "तारीख: {{ date }}",
+    ),
+    (
+        "डेटा उपयोग और WhatsApp संपर्क की सहमति",
+        ConsentTemplate.Kind.DATA,
+        "मैं, {{ patient_name }}, सहमति देता/देती हूँ कि {{ clinic_name }} मेरा इलाज करने और क्लिनिक चलाने के "
+        "लिए मेरी व्यक्तिगत और स्वास्थ्य संबंधी जानकारी रखे, जैसा कि उसकी गोपनीयता सूचना (डिजिटल व्यक्तिगत डेटा "
+        "संरक्षण अधिनियम, 2023) में बताया गया है।\n\n"
+        "मैं अपने दिए हुए नंबर पर अपने अपॉइंटमेंट, रिमाइंडर, रिपोर्ट, प्रिस्क्रिप्शन और बिल के बारे में WhatsApp "
+        "संदेश पाने के लिए सहमत हूँ। मैं STOP लिखकर जवाब देकर या फ़्रंट डेस्क को बताकर इन्हें कभी भी बंद करवा "
+        "सकता/सकती हूँ, और अपनी जानकारी देखने, सुधारने या मिटाने के लिए कह सकता/सकती हूँ।\n\n"
+        "तारीख: {{ date }}",
+    ),
+]
 CERTIFICATE_TEMPLATES: list[tuple[str, str, str]] = [
     (
         "Sick leave",
@@ -73,6 +109,22 @@ CERTIFICATE_TEMPLATES: list[tuple[str, str, str]] = [
         CertificateTemplate.Kind.FITNESS,
         "This is to certify that I examined {{ patient_name }} on {{ date }}. {{ patient_name }} has recovered "
         "and is fit to resume normal duties from {{ from_date }}.",
+    ),
+]
+CERTIFICATE_TEMPLATES_HI: list[tuple[str, str, str]] = [
+    (
+        "बीमारी की छुट्टी का प्रमाणपत्र",
+        CertificateTemplate.Kind.SICK_LEAVE,
+        "प्रमाणित किया जाता है कि मैंने {{ date }} को {{ patient_name }} की जाँच की और वे {{ diagnosis }} से "
+        "पीड़ित हैं।\n\n"
+        "{{ patient_name }} को {{ from_date }} से {{ to_date }} तक (दोनों दिन सहित) {{ days }} दिन आराम की सलाह "
+        "दी जाती है।",
+    ),
+    (
+        "काम पर लौटने का फ़िटनेस प्रमाणपत्र",
+        CertificateTemplate.Kind.FITNESS,
+        "प्रमाणित किया जाता है कि मैंने {{ date }} को {{ patient_name }} की जाँच की। {{ patient_name }} स्वस्थ हो "
+        "चुके हैं और {{ from_date }} से अपना सामान्य काम फिर से शुरू करने के लिए फ़िट हैं।",
     ),
 ]
 
@@ -108,15 +160,21 @@ def _seed_templates() -> tuple[int, int]:
     if author is None:
         return 0, 0
     made_consent = made_certificate = 0
-    if not ConsentTemplate.objects.exists():
-        for name, kind, body in CONSENT_TEMPLATES:
+    # A clinic seeded before the Hindi forms existed gets them too; nothing is added twice.
+    first_time = not ConsentTemplate.objects.exists()
+    have = set(ConsentTemplate.objects.values_list("name", flat=True))
+    for name, kind, body in (CONSENT_TEMPLATES if first_time else []) + CONSENT_TEMPLATES_HI:
+        if name not in have:
             consents.consent_template_create(actor=author, name=name, kind=kind, body=body)
             made_consent += 1
     doctor = _staff_with("certificates.sign", prefer="owner")
-    if doctor is not None and not CertificateTemplate.objects.exists():
-        for name, kind, body in CERTIFICATE_TEMPLATES:
-            consents.certificate_template_create(actor=doctor, name=name, kind=kind, body=body)
-            made_certificate += 1
+    if doctor is not None:
+        first_time = not CertificateTemplate.objects.exists()
+        have = set(CertificateTemplate.objects.values_list("name", flat=True))
+        for name, kind, body in (CERTIFICATE_TEMPLATES if first_time else []) + CERTIFICATE_TEMPLATES_HI:
+            if name not in have:
+                consents.certificate_template_create(actor=doctor, name=name, kind=kind, body=body)
+                made_certificate += 1
     return made_consent, made_certificate
 
 
@@ -135,7 +193,8 @@ def _seed_signed() -> int:
     if patient is None or preparer is None:
         return 0
     made = 0
-    template = ConsentTemplate.objects.filter(kind=ConsentTemplate.Kind.PROCEDURE, is_active=True).first()
+    procedures = ConsentTemplate.objects.filter(kind=ConsentTemplate.Kind.PROCEDURE, is_active=True)
+    template = procedures.filter(name=CONSENT_TEMPLATES[0][0]).first() or procedures.first()
     if template is not None:
         consents.consent_sign(
             patient=patient,
@@ -148,7 +207,8 @@ def _seed_signed() -> int:
             doctor=doctor,
         )
         made += 1
-    sick_leave = CertificateTemplate.objects.filter(kind=CertificateTemplate.Kind.SICK_LEAVE, is_active=True).first()
+    sick_leaves = CertificateTemplate.objects.filter(kind=CertificateTemplate.Kind.SICK_LEAVE, is_active=True)
+    sick_leave = sick_leaves.filter(name=CERTIFICATE_TEMPLATES[0][0]).first() or sick_leaves.first()
     if doctor is not None and sick_leave is not None:
         today = timezone.localdate()
         consents.certificate_sign(

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "docos.i18n.LanguageMiddleware",  # the user's language, else the clinic's (needs the user and the tenant)
     "docos.middleware.NoStoreMiddleware",  # patient data stays out of caches (responses to signed-in staff)
     "accounts.middleware.SessionPolicyMiddleware",
     "clinics.middleware.ClinicStatusMiddleware",
@@ -310,6 +311,21 @@ STORAGES = {
 }
 DOCOS_UPLOAD_MAX_BYTES = env.int("DOCOS_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 LANGUAGE_CODE = "en-in"
+
+
+def _languages() -> list[tuple[str, str]]:
+    """English, then every language with a catalogue in locale/ (locale/<code>/LC_MESSAGES/django.po),
+    named in its own script from Django's LANG_INFO. Adding Tamil is `makemessages -l ta`, translating
+    and compiling: no code or migration (users' and clinics' choices are validated against this list)."""
+    from django.conf.locale import LANG_INFO
+
+    found = sorted(p.parent.parent.name for p in (BASE_DIR / "locale").glob("*/LC_MESSAGES/django.po"))
+    codes = [code.replace("_", "-").lower() for code in found]
+    return [("en-in", "English")] + [(c, str(LANG_INFO.get(c, {}).get("name_local", c))) for c in codes if c != "en-in"]
+
+
+LANGUAGES = _languages()
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Day-first dates in every form and page (04/12/2026 is 4 December); see docos/formats.
 FORMAT_MODULE_PATH = ["docos.formats"]
 TIME_ZONE = "Asia/Kolkata"
