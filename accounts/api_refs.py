@@ -1,4 +1,6 @@
-"""Small reference serializers (a location, a staff member) shared by the clinical and document APIs."""
+"""Small reference serializers (a location or other named object, a staff member) shared by every
+app's API: one class per shape, as OpenAPI components are named after the class and two classes of
+one name make drf-spectacular guess (the patient reference is in patients.api_refs)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,11 @@ from typing import Any
 from rest_framework import serializers
 
 
-class ClinicalRefOutput(serializers.Serializer[Any]):
-    """A location (or other named object) by id and name. Unique class name: OpenAPI components are
-    named after it, and appointments has a `RefOutput` of its own."""
+class RefOutput(serializers.Serializer[Any]):
+    """A location (or other named object) by id and name."""
 
     id = serializers.UUIDField()
     name = serializers.CharField()
-
-
-RefOutput = ClinicalRefOutput
 
 
 class StaffRefOutput(serializers.Serializer[Any]):

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Location, Role, User
 from accounts.selectors import STAFF_STATUSES, locations_for, roles_grantable_by, user_location_ids
 from docos.capabilities import CAPABILITIES, grouped
+from docos.widgets import DateInput
 
 
 @functools.cache
@@ -202,7 +203,7 @@ class ApiTokenForm(forms.Form):
     expires_on = forms.DateField(
         required=False,
         label="Expires on (optional)",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text="Leave empty for a token that works until you revoke it.",
     )
 

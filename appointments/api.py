@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_refs import RefOutput
 from accounts.guards import staff_user
 from accounts.models import User
 from appointments import selectors, services
@@ -34,6 +35,7 @@ from audit.context import audit_context
 from clinical.selectors import visit_access
 from docos.api_errors import ErrorSerializer, error_responses
 from docos.api_pagination import ApiPagination, paginate
+from patients.api_refs import PatientRefOutput
 
 
 class Conflict(APIException):
@@ -87,19 +89,8 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
 # --- serializers ---------------------------------------------------------------------------------
 
 
-class RefOutput(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-
-
 class ClinicianOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
-    full_name = serializers.CharField()
-
-
-class PatientRefOutput(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    mrn = serializers.CharField()
     full_name = serializers.CharField()
 
 

@@ -6,6 +6,11 @@ class AppointmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from appointments.dashboard import today_panel
+        from docos.dashboard import register_panel
+
+        register_panel("appointments.today", today_panel)
+
         # Reminder statuses follow their WhatsApp message (delivery receipts arrive via messaging).
         from appointments.reminders import reminder_follow_message
         from messaging.services import register_status_listener

@@ -15,19 +15,9 @@ from accounts.selectors import locations_for
 from appointments.models import Appointment, AppointmentType, ReminderRule, Weekday
 from appointments.schedule import local_datetime
 from appointments.selectors import appointment_settings, appointment_types, clinic_tz, clinician_choices
+from docos.widgets import DateInput, TimeInput
 
 T = TypeVar("T")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%H:%M", **kwargs)
 
 
 class ClinicianField(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ from audit.selectors import (
 from audit.services import audit_record
 from docos.permissions import capability_required
 from docos.tenancy import current_schema
+from docos.widgets import DateInput
 
 PAGE_SIZE = 50
 
@@ -33,8 +34,8 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(
         required=False, max_length=64, help_text="An action such as user.login, or its start such as user."
     )
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(required=False, label="From", widget=DateInput())
+    date_to = forms.DateField(required=False, label="To", widget=DateInput())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,8 +9,8 @@ same functions the services use (patients.search), and the indexes are rebuilt a
 exactly as the migrations define them. Then ANALYZE.
 
 Each query runs the path the search endpoint runs: `patient_search()` for the user, the first
-page (51 rows, as the view fetches to know whether a next page exists) and, when that page is
-short, the similar-name suggestions. Every SQL statement that path sends is captured and the
+page (51 rows, as the view fetches to know whether a next page exists), similar names (typo
+corrections) included when the exact matches are few. Every SQL statement that path sends is captured and the
 very same statements are replayed with cursor.execute() (raw SQL) in the same run, interleaved,
 so the ratio shows what the ORM adds. Reported: p50 and p95 per query family and overall, for an
 unrestricted user and a user restricted to one of the two locations.
@@ -90,6 +90,22 @@ NAME_QUERIES = [
     "nandini",
     "zainab khan",
 ]
+# What the search learnt to forgive (issue 16): typos, joined initials, split compounds, honorifics,
+# variants the keys now join. Reported as their own family so the figures above stay comparable.
+FORGIVING_QUERIES = [
+    "srinivas rqo",
+    "veknatesh",
+    "yoesh",
+    "mahesh nsidu",
+    "sunita chaudhri",
+    "lakshmi aiyar",
+    "magesh",
+    "vikash",
+    "sk reddy",
+    "desh pande",
+    "dr. anil kumar",
+    "smt kavya gowda",
+]
 
 
 def _mobile(rnd: random.Random) -> str:
@@ -98,7 +114,7 @@ def _mobile(rnd: random.Random) -> str:
 
 def _rows(n: int, location_ids: list[str], seed: int = 7) -> Iterator[tuple[str, ...]]:
     """Synthetic patients in COPY text format (keys computed with patients.search)."""
-    from patients.search import name_key, phone_digits_key, search_words
+    from patients.search import name_key, phone_digits_key, search_words, spelling
 
     rnd = random.Random(seed)
     keys: dict[tuple[str, str], tuple[str, str]] = {}
@@ -111,7 +127,8 @@ def _rows(n: int, location_ids: list[str], seed: int = 7) -> Iterator[tuple[str,
         cached = keys.get((given, family))
         if cached is None:
             key = name_key(given, family)
-            cached = keys[(given, family)] = (key, "{" + ",".join(search_words(key)) + "}")
+            words = search_words(key, spelling(given, family))
+            cached = keys[(given, family)] = (key, "{" + ",".join(f'"{w}"' for w in words) + "}")
         key, words = cached
         phone = _mobile(rnd)
         whatsapp = _mobile(rnd) if rnd.random() < 0.1 else ""
@@ -207,6 +224,14 @@ def _load(n: int, location_ids: list[str]) -> None:
             "INSERT INTO patients_patientnameword (word) SELECT DISTINCT w FROM patients_patient, "
             "unnest(string_to_array(name_key, ' ')) AS w WHERE w <> '' ON CONFLICT DO NOTHING"
         )
+        from patients.models import PatientNameWord
+        from patients.search import deletions
+
+        words = [
+            PatientNameWord(word=w, deletes=deletions(w))
+            for w in PatientNameWord.objects.values_list("word", flat=True)
+        ]
+        PatientNameWord.objects.bulk_update(words, ["deletes"], batch_size=5_000)
         cursor.execute("ANALYZE patients_patientnameword")
         cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute(f"SELECT pg_size_pretty(pg_total_relation_size('{table}'))")
@@ -241,10 +266,7 @@ def _search_path(user: Any, query: str) -> Callable[[], int]:
     from patients.selectors import patient_search
 
     def run() -> int:
-        found = patient_search(user=user, query=query)
-        rows = found.rows(0, PAGE)
-        rows += found.suggestions(found=len(rows))
-        return len(rows)
+        return len(patient_search(user=user, query=query).rows(0, PAGE))
 
     return run
 
@@ -348,13 +370,22 @@ def main(argv: list[str] | None = None) -> None:
                 say(f"[patient_search] user with access to {who}:")
                 name_orm, name_raw = _measure(user, NAME_QUERIES, rounds)
                 results.append(_report("name fragments and variants", name_orm, name_raw))
+                forgiving_orm, forgiving_raw = _measure(user, FORGIVING_QUERIES, rounds)
+                results.append(_report("typos, initials, compounds", forgiving_orm, forgiving_raw))
                 phone_orm, phone_raw = _measure(user, phone_queries, rounds)
                 results.append(_report("phone numbers (any format, suffixes)", phone_orm, phone_raw))
-                results.append(_report("all queries", {**name_orm, **phone_orm}, {**name_raw, **phone_raw}))
-                slowest = sorted(name_orm, key=lambda q: statistics.median(name_orm[q]), reverse=True)[:3]
+                results.append(
+                    _report(
+                        "all queries",
+                        {**name_orm, **forgiving_orm, **phone_orm},
+                        {**name_raw, **forgiving_raw, **phone_raw},
+                    )
+                )
+                names = {**name_orm, **forgiving_orm}
+                slowest = sorted(names, key=lambda q: statistics.median(names[q]), reverse=True)[:3]
                 say(
                     "    slowest name queries (ORM median): "
-                    + ", ".join(f"{q!r} {statistics.median(name_orm[q]):.1f} ms" for q in slowest)
+                    + ", ".join(f"{q!r} {statistics.median(names[q]):.1f} ms" for q in slowest)
                 )
             worst_p95 = max(p for p, _ in results)
             worst_ratio = max(r for _, r in results)

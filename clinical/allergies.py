@@ -40,14 +40,14 @@ def patient_allergies(patient: Patient, *, include_resolved: bool = True) -> Que
     return rows.order_by("status", "-noted_at")
 
 
-def allergy_access(*, user: Any, patient_id: Any, allergy_id: Any) -> PatientAllergy:
+def allergy_access(*, user: Any, allergy_id: Any) -> PatientAllergy:
     """An allergy of a patient the user may open (patients.access), or the same Http404 for a
-    missing, malformed, other patient's or not-visible id."""
-    patient = patient_access(user=user, patient_id=patient_id, what="allergies")
+    missing, malformed or not-visible id."""
     key = parse_uuid(allergy_id)
-    allergy = PatientAllergy.objects.filter(patient=patient, pk=key).first() if key is not None else None
+    allergy = PatientAllergy.objects.filter(pk=key).first() if key is not None else None
     if allergy is None:
         raise Http404("No such allergy")
+    allergy.patient = patient_access(user=user, patient_id=allergy.patient_id, what="allergies")
     return allergy
 
 

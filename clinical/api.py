@@ -4,6 +4,7 @@ reads go through the location-scoped selectors (other clinics' and locations' id
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,22 +18,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_refs import ClinicalRefOutput, StaffRefOutput
+from accounts.api_refs import RefOutput, StaffRefOutput
 from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
-from clinical import selectors
+from clinical import icd10, selectors
 from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
-from clinical.views import pdf_response
-from docos.api_errors import GONE, FileGone, error_responses
-from docos.api_pagination import ApiPagination
+from clinical.views import medicine_option_data, pdf_response
+from docos.api_errors import GONE, ErrorSerializer, FileGone, error_body, error_responses
+from docos.api_pagination import ApiPagination, paginate
 from docos.storage import FileUnavailable
 from patients.access import paginate_records, patient_access
 
-RefOutput = ClinicalRefOutput
+RefOutput = RefOutput
 # Older times would print with a local mean time offset (+05:53:28), which is no RFC 3339 date-time.
 EARLIEST_VISIT_YEAR = 1950
 
@@ -68,7 +69,14 @@ class VitalDecimalField(serializers.DecimalField):
         _without_bound_checks(self)
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$",
+        "description": "A code of the WHO ICD-10 list (2019 edition), e.g. J06.9; find codes with GET /api/v1/icd10. "
+        "A code of that shape not on the list (such as an ICD-10-CM-only code) answers 400 naming the nearest code.",
+    }
+)
 class Icd10Field(serializers.CharField):
     """An ICD-10 code: a letter, two characters, then optionally a dot and up to four more."""
 
@@ -111,7 +119,7 @@ class VisitSummaryOutput(serializers.Serializer[Visit]):
     visit_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Visit.Status.choices)
     chief_complaint = serializers.CharField()
-    location = ClinicalRefOutput()
+    location = RefOutput()
     clinician = StaffRefOutput()
     signed_at = serializers.DateTimeField(allow_null=True)
 
@@ -199,11 +207,22 @@ class ItemSerializer(serializers.Serializer[PrescriptionItem]):
         source="drug_id", required=False, allow_null=True, help_text="A formulary drug id, if picked from it."
     )
     drug_name = serializers.CharField(max_length=120)
+    free_text = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Set to prescribe a medicine that is not in the formulary exactly as written; a line whose "
+        "`drug_name` names no known medicine is refused without it.",
+    )
     strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     form = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     dose = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     frequency = FrequencyField(
-        max_length=20, required=False, allow_blank=True, default="", help_text="e.g. 1-0-1, 1-1-1-1, OD, BD, SOS."
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="e.g. 1-0-1, 1-1-1-1, OD, BD; `SOS` or `As directed` only when meant. Required to save a line, "
+        "as are `dose` and `duration`.",
     )
     route = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     duration = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
@@ -218,7 +237,7 @@ class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
     visit = serializers.UUIDField(source="visit_id", allow_null=True)
-    location = ClinicalRefOutput()
+    location = RefOutput()
     prescriber = StaffRefOutput()
     status = serializers.ChoiceField(choices=PrescriptionModel.Status.choices)
     version = serializers.IntegerField()
@@ -539,6 +558,17 @@ class PrescriptionDetailView(APIView):
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
+class OverrideInput(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=120, help_text="A finding's code from GET /prescriptions/{id}/safety.")
+    reason = serializers.CharField(
+        max_length=clinical.OVERRIDE_REASON_MAX, help_text="Why the prescriber signs anyway (kept, never printed)."
+    )
+
+
+class PrescriptionSignInput(serializers.Serializer[Any]):
+    overrides = OverrideInput(many=True, required=False, default=list)
+
+
 class PrescriptionSignView(APIView):
     required_capability = "prescriptions.sign"
 
@@ -546,15 +576,38 @@ class PrescriptionSignView(APIView):
         operation_id="prescriptions_sign",
         summary="Sign a prescription",
         description="Requires `prescriptions.sign` and a registration number on the signer's profile. "
-        "Renders and stores the PDF; a previous version becomes superseded.",
-        request=None,
-        responses={200: PrescriptionOutput, **error_responses(400, 401, 403, 404)},
+        "Every line must be complete (400 `invalid` naming `items.<n>.<field>`). Safety findings (allergy, "
+        "cross-reactivity, duplicate molecule, interaction; see GET /prescriptions/{id}/safety) each need an "
+        "override with a reason, or the answer is 422 `safety_findings` naming each as `overrides.<code>`. "
+        "Overrides are stored and audited, never printed. Renders and stores the PDF; a previous version "
+        "becomes superseded.",
+        request=PrescriptionSignInput,
+        responses={
+            200: PrescriptionOutput,
+            **error_responses(400, 401, 403, 404),
+            422: OpenApiResponse(
+                ErrorSerializer,
+                description="`safety_findings`: findings without an override reason, under `fields` as "
+                "`overrides.<finding code>`.",
+            ),
+        },
         tags=["prescriptions"],
     )
     def post(self, request: Request, id: Any) -> Response:
         user = staff_user(request)
         prescription = selectors.prescription_access(user=user, prescription_id=id)
-        clinical.prescription_sign(prescription=prescription, actor=user, context=audit_context(request))
+        # The body is optional (signing took none before overrides existed): read it only when it is JSON.
+        body = request.data if (request.content_type or "").startswith("application/json") else {}
+        payload = PrescriptionSignInput(data=body or {})
+        payload.is_valid(raise_exception=True)
+        reasons = {row["code"]: row["reason"] for row in payload.validated_data["overrides"]}
+        try:
+            clinical.prescription_sign(
+                prescription=prescription, actor=user, overrides=reasons, context=audit_context(request)
+            )
+        except clinical.SafetyFindingsUnresolved as exc:
+            message = "Safety warnings need a reason to sign anyway: " + "; ".join(f.code for f in exc.findings)
+            return Response(error_body("safety_findings", message, exc.message_dict), status=422)
         return Response(_prescription_data(selectors.prescription_access(user=user, prescription_id=id)))
 
 
@@ -604,3 +657,112 @@ class PrescriptionPdfView(APIView):
         except FileUnavailable as exc:
             raise FileGone(str(exc)) from exc
         return pdf_response(data, filename=f"prescription-{prescription.document.verification_code}.pdf", download=True)
+
+
+# --- reference searches: medicines and ICD-10 -----------------------------------------------------
+
+MEDICINE_API_RESULTS = 50
+ICD10_API_RESULTS = 200
+
+
+class MedicineSearchQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        min_length=2,
+        max_length=60,
+        help_text="Brand or generic name, or its start (typos tolerated): Dolo, Amoxi, Aug.",
+    )
+    child_weight_kg = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal("0.3"),
+        max_value=Decimal("150"),
+        required=False,
+        help_text="A child's weight: reference entries with a standard paediatric dose then carry the dose "
+        "worked out for it (`dose`, `frequency`, `dose_note`).",
+    )
+
+
+class MedicineOutput(serializers.Serializer[Any]):
+    id = serializers.CharField(
+        help_text="The clinic formulary drug's id (use it as `items.N.drug`); empty for reference entries."
+    )
+    key = serializers.CharField(help_text="A stable key of the entry.")
+    source = serializers.ChoiceField(choices=["clinic", "reference"])  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=["clinic", "brand", "generic"])
+    label = serializers.CharField()  # type: ignore[assignment]
+    name = serializers.CharField(help_text="What to write as the line's `drug_name`.")
+    strength = serializers.CharField()
+    form = serializers.CharField()
+    generic = serializers.CharField(help_text="The molecules with their strengths (blank if unknown).")
+    maker = serializers.CharField()
+    dose = serializers.CharField(help_text="The clinic's usual dose (clinic entries).")
+    frequency = serializers.CharField()
+    route = serializers.CharField()
+    duration = serializers.CharField()
+    verified = serializers.BooleanField(
+        allow_null=True, help_text="Reference entries: checked against their stated source. Null for clinic entries."
+    )
+    nlem = serializers.BooleanField(help_text="In India's National List of Essential Medicines 2022.")
+    dose_note = serializers.CharField(help_text="How a child's dose was worked out from `child_weight_kg`.")
+
+
+class MedicineSearchView(APIView):
+    required_capability = "prescriptions.write"
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="medicines_search",
+        summary="Search medicines for a prescription line",
+        description="Requires `prescriptions.write`. The clinic's own formulary first (what its doctors have "
+        "prescribed, with their usual dose), then the reference formulary of Indian brands and generics, by "
+        f"prefix with typo tolerance; at most {MEDICINE_API_RESULTS} results. Reference entries with "
+        "`verified: false` have not been checked against their source yet.",
+        parameters=[MedicineSearchQuery],
+        responses={200: MedicineOutput(many=True), **error_responses(400, 401, 403)},
+        tags=["prescriptions"],
+    )
+    def get(self, request: Request) -> Response:
+        query = MedicineSearchQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        options = selectors.medicine_search(
+            query.validated_data["q"],
+            limit=MEDICINE_API_RESULTS,
+            child_weight_kg=query.validated_data.get("child_weight_kg"),
+        )
+        return paginate(self, request, options, lambda option: MedicineOutput(medicine_option_data(option)).data)
+
+
+class Icd10SearchQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        min_length=2, max_length=80, help_text="A code or its start (J06, E11.9) or words (typhoid)."
+    )
+
+
+class Icd10Output(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    description = serializers.CharField()
+
+
+class Icd10SearchView(APIView):
+    required_capability = "clinical.view"
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        operation_id="icd10_search",
+        summary="Search ICD-10 codes",
+        description=f"Requires `clinical.view`. The {icd10.EDITION} list, by code prefix or by the start of words "
+        f"of the title; at most {ICD10_API_RESULTS} results. Diagnoses accept only codes of this list.",
+        parameters=[Icd10SearchQuery],
+        responses={200: Icd10Output(many=True), **error_responses(400, 401, 403)},
+        tags=["visits"],
+    )
+    def get(self, request: Request) -> Response:
+        query = Icd10SearchQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        results = icd10.search(query.validated_data["q"], limit=ICD10_API_RESULTS)
+        return paginate(
+            self,
+            request,
+            results,
+            lambda entry: Icd10Output({"code": entry.code, "description": entry.description}).data,
+        )

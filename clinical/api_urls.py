@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import api
+from clinical import api, api_safety
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:id>/visits", api.PatientVisitsView.as_view(), name="api-patient-visits"),
@@ -14,4 +14,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("prescriptions/<uuid:id>/sign", api.PrescriptionSignView.as_view(), name="api-prescription-sign"),
     path("prescriptions/<uuid:id>/revise", api.PrescriptionReviseView.as_view(), name="api-prescription-revise"),
     path("prescriptions/<uuid:id>/pdf", api.PrescriptionPdfView.as_view(), name="api-prescription-pdf"),
+    path("prescriptions/<uuid:id>/safety", api_safety.PrescriptionSafetyView.as_view(), name="api-prescription-safety"),
+    path("patients/<uuid:id>/allergies", api_safety.PatientAllergiesView.as_view(), name="api-patient-allergies"),
+    path("allergies/<uuid:id>/resolve", api_safety.AllergyResolveView.as_view(), name="api-allergy-resolve"),
+    path("medicines", api.MedicineSearchView.as_view(), name="api-medicines"),
+    path("icd10", api.Icd10SearchView.as_view(), name="api-icd10"),
 ]

@@ -10,3 +10,8 @@ class ClinicalConfig(AppConfig):
         from clinical import chart
 
         chart.register()
+
+        from clinical.dashboard import clinical_panel
+        from docos.dashboard import register_panel
+
+        register_panel("clinical.work", clinical_panel)

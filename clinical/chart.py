@@ -64,6 +64,27 @@ def _counts(patient: Patient, user: Any) -> dict[str, int]:
     return counts
 
 
+def _allergies(patient: Patient, user: Any) -> dict[str, Any] | None:
+    """The chart's allergies panel: recorded allergies (the free text shows above it), and for
+    clinical staff the form to record one and the buttons to mark one resolved."""
+    from clinical.allergies import allergy_label, patient_allergies
+    from clinical.models import PatientAllergy
+    from clinical.rx_safety import class_choices
+
+    rows = list(patient_allergies(patient))
+    can_edit = user.has_capability("clinical.edit") and patient.is_active and patient.merged_into_id is None
+    if not rows and not can_edit:
+        return None
+    return {
+        "template": "clinical/_chart_allergies.html",
+        "active": [(row, allergy_label(row.allergen_class)) for row in rows if row.status == "active"],
+        "resolved": [(row, allergy_label(row.allergen_class)) for row in rows if row.status == "resolved"],
+        "can_edit": can_edit,
+        "classes": class_choices(),
+        "severities": PatientAllergy.Severity.choices,
+    }
+
+
 def _visited_at(location_ids: list[Any]) -> Exists:
     """A visit at one of these locations makes the patient visible there."""
     return Exists(Visit.objects.filter(patient_id=OuterRef("pk"), location_id__in=location_ids))
@@ -76,7 +97,7 @@ def _prescription_superseded(code: str) -> bool:
 def register() -> None:
     from clinics.verify_views import register_superseded_check
     from patients.access import register_location_link
-    from patients.selectors import register_chart_counter, register_timeline_source
+    from patients.selectors import register_chart_counter, register_chart_section, register_timeline_source
 
     register_location_link(_visited_at)
     register_superseded_check("prescription", _prescription_superseded)
@@ -84,3 +105,4 @@ def register() -> None:
     register_timeline_source("visits", _visits)
     register_timeline_source("prescriptions", _prescriptions)
     register_chart_counter(_counts)
+    register_chart_section(_allergies)

@@ -1,5 +1,8 @@
-"""Demo clinical records for the demo clinic: signed visits and signed prescriptions (some with
-Hindi instructions, one revised into a second version), plus one draft visit for today.
+"""Demo clinical records for the demo clinic: signed visits with WHO ICD-10 diagnoses and signed
+prescriptions of common Indian brands from the reference formulary (Dolo 650, Amaryl 1, Amlong 5,
+Pan 40; some with Hindi instructions, one revised into a second version), a child's fever visit with
+paracetamol syrup dosed by weight, the doctor's templates "Viral fever adult" and "Fever child by
+weight", plus one draft visit for today.
 
 `seed(clinic)` is called by patients/demo.py after it has registered the demo patients, inside
 the demo clinic's schema. Everything goes through the services, so the records are audited and
@@ -17,8 +20,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
+from clinical import dosing, drug_reference, rx_templates
 from clinical import services as clinical
-from clinical.models import Prescription
+from clinical.allergies import allergy_record
+from clinical.models import PatientAllergy, Prescription
 from clinics.models import Clinic
 from patients.models import Patient
 
@@ -50,7 +55,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice_hi": "दिन में कम से कम 3 लीटर पानी पिएँ। खून आने या ज़्यादा नींद आने पर तुरंत आएँ।",
             "items": [
                 {
-                    "drug_name": "Paracetamol",
+                    "drug_name": "Dolo 650",
                     "strength": "650 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -62,10 +67,9 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद, सिर्फ़ बुखार रहने तक",
                 },
                 {
-                    "drug_name": "ORS",
-                    "free_text": True,  # not in the drug reference: written as typed
-                    "strength": "21.8 g",
-                    "form": "Sachet",
+                    "drug_name": "Electral",
+                    "strength": "21.8 g/L",
+                    "form": "Powder for oral solution",
                     "dose": "1 sachet in 1 litre water",
                     "frequency": "SOS",
                     "route": "Oral",
@@ -111,7 +115,7 @@ SCENARIOS: list[dict[str, Any]] = [
                     "instructions_hi": "खाना खाने के बाद",
                 },
                 {
-                    "drug_name": "Glimepiride",
+                    "drug_name": "Amaryl 1",
                     "strength": "1 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -151,7 +155,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "follow_up_days": 14,
             "items": [
                 {
-                    "drug_name": "Amlodipine",
+                    "drug_name": "Amlong 5",
                     "strength": "5 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -187,7 +191,7 @@ SCENARIOS: list[dict[str, Any]] = [
             "general_advice": "Avoid spicy and oily food, tea and coffee for two weeks.",
             "items": [
                 {
-                    "drug_name": "Pantoprazole",
+                    "drug_name": "Pan 40",
                     "strength": "40 mg",
                     "form": "Tablet",
                     "dose": "1 tab",
@@ -258,6 +262,10 @@ def _seed_records() -> int:
         )
         clinical.prescription_sign(prescription=prescription, actor=doctor)
         made += 1
+        if made == 1:  # the doctor keeps the fever prescription as a template
+            rx_templates.template_save_from_prescription(
+                actor=doctor, prescription=prescription, name="Viral fever adult"
+            )
         change = scenario.get("revise")
         if change:
             revision = clinical.prescription_revise(prescription=prescription, actor=doctor)
@@ -266,6 +274,7 @@ def _seed_records() -> int:
             ]
             clinical.prescription_update(prescription=revision, actor=doctor, items=items)
             clinical.prescription_sign(prescription=revision, actor=doctor)
+    made += _seed_child_fever(doctor, exclude=[p.pk for p in patients], now=now)
     if len(patients) > len(SCENARIOS):
         today = patients[len(SCENARIOS)]
         clinical.visit_create(
@@ -276,12 +285,134 @@ def _seed_records() -> int:
             temperature_c=Decimal("37.4"),
             spo2=97,
             notes={"subjective": "Dry cough, running nose, no breathlessness."},
+            diagnoses=[{"text": "Acute upper respiratory infection", "icd10": "J06.9"}],
         )
     return made
+
+
+# Prescription safety: recorded allergies, and a draft that the allergy check stops at signing.
+SAFETY_PATIENT = ("Mohammed", "Rafiq")
+SAFETY_ALLERGIES = [
+    {
+        "allergen": "Penicillin",
+        "reaction": "Itchy rash (urticaria) over the trunk within an hour of amoxicillin, 2019",
+        "severity": "moderate",
+    },
+]
+SAFETY_DRAFT_ITEMS = [
+    {
+        "drug_name": "Augmentin",
+        "strength": "625 mg",
+        "form": "Tablet",
+        "dose": "1 tab",
+        "frequency": "1-0-1",
+        "route": "Oral",
+        "duration": "7 days",
+        "food_relation": "after",
+    },
+    {
+        "drug_name": "Levocetirizine",
+        "strength": "5 mg",
+        "form": "Tablet",
+        "dose": "1 tab",
+        "frequency": "HS",
+        "route": "Oral",
+        "duration": "5 days",
+    },
+]
+
+
+def _seed_safety() -> bool:
+    """The penicillin-allergic demo patient and a draft with Augmentin (amoxicillin + clavulanic acid)
+    for sinusitis: opening it shows the allergy warning and asks for a reason to sign anyway."""
+    given, family = SAFETY_PATIENT
+    patient = Patient.objects.filter(given_name=given, family_name=family, merged_into__isnull=True).first()
+    doctor = _prescriber()
+    if patient is None or doctor is None or PatientAllergy.objects.filter(patient=patient).exists():
+        return False
+    for allergy in SAFETY_ALLERGIES:
+        allergy_record(
+            patient=patient,
+            actor=doctor,
+            allergen=allergy["allergen"],
+            reaction=allergy["reaction"],
+            severity=allergy["severity"],
+        )
+    clinical.prescription_create(
+        patient=patient,
+        actor=doctor,
+        location=_location(patient),
+        items=SAFETY_DRAFT_ITEMS,
+        general_advice="Steam inhalation twice a day. Saline nasal drops.",
+    )
+    return True
+
+
+def _seed_child_fever(doctor: User, *, exclude: list[Any], now: dt.datetime) -> int:
+    """A child's fever visit, weighed, with paracetamol syrup dosed by weight from the reference
+    formulary (clinical.dosing); 0 if the clinic has no child patient aged 1-12."""
+    today = timezone.localdate()
+    child = (
+        Patient.objects.filter(is_active=True, merged_into__isnull=True)
+        .filter(date_of_birth__gt=today - dt.timedelta(days=13 * 365), date_of_birth__lt=today - dt.timedelta(days=365))
+        .exclude(pk__in=exclude)
+        .order_by("-date_of_birth")
+        .first()
+    )
+    syrup = drug_reference.brand_named("Calpol 250")
+    if child is None or syrup is None:
+        return 0
+    weight = Decimal("22.0")
+    dose = dosing.child_dose(syrup, weight)
+    assert dose is not None
+    visit_at = (now - dt.timedelta(days=1)).replace(minute=40, second=0, microsecond=0)
+    location = _location(child)
+    visit = clinical.visit_create(
+        patient=child,
+        actor=doctor,
+        location=location,
+        visit_at=visit_at,
+        chief_complaint="Fever and sore throat since yesterday",
+        temperature_c=Decimal("38.7"),
+        pulse=112,
+        spo2=98,
+        weight_kg=weight,
+        notes={"examination": "Congested throat, no exudate. Chest clear. Active, well hydrated."},
+        diagnoses=[{"text": "Acute upper respiratory infection", "icd10": "J06.9"}],
+        follow_up_date=(visit_at + dt.timedelta(days=3)).date(),
+    )
+    clinical.visit_sign(visit=visit, actor=doctor)
+    prescription = clinical.prescription_create(
+        patient=child,
+        actor=doctor,
+        visit=visit,
+        location=location,
+        follow_up_date=visit.follow_up_date,
+        general_advice="Warm fluids, rest. Come back if breathing is fast or the fever lasts beyond 3 days.",
+        items=[
+            {
+                "drug_name": syrup.name,
+                "strength": syrup.strength,
+                "form": syrup.form,
+                "dose": dose.dose,
+                "frequency": "SOS",
+                "route": "Oral",
+                "duration": "3 days",
+                "instructions": f"Only for fever above 100°F, at least 6 hours apart ({dose.explanation})",
+            }
+        ],
+    )
+    clinical.prescription_sign(prescription=prescription, actor=doctor)
+    rx_templates.template_save_from_prescription(
+        actor=doctor, prescription=prescription, name="Fever child by weight", dose_by_weight=True
+    )
+    return 1
 
 
 def seed(clinic: Clinic) -> int:
     """Seed the demo clinical records; returns the number of signed prescriptions made (0 if the
     clinic already has prescriptions, no patients, or no doctor with a registration number)."""
     with tenant_context(clinic):
-        return _seed_records()
+        made = _seed_records()
+        _seed_safety()
+        return made

@@ -15,8 +15,8 @@ from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from clinical.models import PrescriptionItem, Visit
 from clinical.services import NOTE_KEYS, normalize_frequency, normalize_icd10, visit_notes
+from docos.widgets import DATETIME_LOCAL, DateInput, DateTimeLocalInput
 
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 NOTE_LABELS = {
     "history": "History",
     "examination": "Examination",
@@ -60,7 +60,7 @@ class VisitForm(forms.Form):
     visit_at = forms.DateTimeField(
         label="Date and time",
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        widget=DateTimeLocalInput(),
     )
     location = LocationChoiceField(queryset=Location.objects.none(), empty_label=None)
     clinician: forms.ModelChoiceField[User] = forms.ModelChoiceField(
@@ -86,9 +86,7 @@ class VisitForm(forms.Form):
             label="Procedures performed", required=False, widget=forms.Textarea(attrs={"rows": 2})
         )
         self.fields["advice"] = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-        self.fields["follow_up_date"] = forms.DateField(
-            label="Follow-up on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        )
+        self.fields["follow_up_date"] = forms.DateField(label="Follow-up on", required=False, widget=DateInput())
         self.fields["weight_kg"].widget.attrs["data-bmi-weight"] = ""
         self.fields["height_cm"].widget.attrs["data-bmi-height"] = ""
 
@@ -128,12 +126,25 @@ class VisitForm(forms.Form):
 
 
 class DiagnosisForm(forms.Form):
-    text = forms.CharField(max_length=200, required=False, label="Diagnosis")
+    text = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Diagnosis",
+        widget=forms.TextInput(attrs={"data-icd10": "text", "autocomplete": "off"}),
+    )
     icd10 = forms.CharField(
         max_length=12,
         required=False,
         label="ICD-10",
-        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false", "placeholder": "J06.9"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "J06.9",
+                "data-icd10": "code",
+                "autocomplete": "off",
+            }
+        ),
     )
 
     def clean_icd10(self) -> str:
@@ -153,9 +164,7 @@ class PrescriptionForm(forms.Form):
     general_advice_hi = forms.CharField(
         label="Advice in Hindi", required=False, widget=forms.Textarea(attrs={"rows": 2, "lang": "hi"})
     )
-    follow_up_date = forms.DateField(
-        label="Follow-up on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    follow_up_date = forms.DateField(label="Follow-up on", required=False, widget=DateInput())
     print_hindi = forms.BooleanField(label="Print Hindi instructions too", required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:

@@ -267,3 +267,24 @@ class PrescriptionSafetyOverride(UUIDModel):
 
     def __str__(self) -> str:
         return f"Override of {self.kind}"
+
+
+class PrescriptionTemplate(UUIDModel):
+    """A doctor's own starting point for a prescription ("URTI adult", "Fever child by weight"):
+    lines and advice copied into a new prescription form, to check and sign. Each doctor sees only
+    their own. Lines are plain JSON (no patient data, like the formulary); a line with no dose is
+    dosed by weight for a weighed child when the formulary has a standard paediatric dose."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="prescription_templates")
+    name = models.CharField(max_length=80)
+    items = models.JSONField(default=list)  # [{drug_name, strength, form, dose, frequency, route, duration, ...}]
+    general_advice = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("owner", Lower("name"), name="rx_template_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name

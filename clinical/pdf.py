@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from clinical import drug_reference
 from clinical.models import Prescription, PrescriptionItem
 from documents.models import SignedDocument
 from documents.signing import age_sex, local_time
@@ -53,6 +54,7 @@ def frequency_text(frequency: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class PrintedItem:
     name: str
+    generic: str  # a brand's molecules and strengths, printed under it (generic names, as NMC asks)
     dose: str
     frequency: str
     frequency_text: str
@@ -65,13 +67,26 @@ class PrintedItem:
     instructions_hi: str
 
 
+def _name_and_generic(item: PrescriptionItem) -> tuple[str, str]:
+    """ "Dolo 650", "650 mg", "Tablet" prints "Dolo 650 Tablet" over "Paracetamol 650 mg": the brand's
+    generic line carries the strength. Names not in the reference formulary print as typed."""
+    brand = drug_reference.brand_named(item.drug_name)
+    strength = item.strength
+    if brand is not None and strength.replace(" ", "").lower() == brand.strength.replace(" ", "").lower():
+        strength = ""
+    name = " ".join(part for part in (item.drug_name, strength, item.form) if part)
+    return name, brand.generic if brand is not None else ""
+
+
 def printed_item(item: PrescriptionItem) -> PrintedItem:
     english, hindi = frequency_text(item.frequency)
+    name, generic = _name_and_generic(item)
     food_hi = FOOD_HINDI.get(item.food_relation, "")  # type: ignore[call-overload]
     if food_hi and food_hi in item.instructions_hi:
         food_hi = ""  # the doctor already wrote it in the Hindi instructions
     return PrintedItem(
-        name=" ".join(part for part in (item.drug_name, item.strength, item.form) if part),
+        name=name,
+        generic=generic,
         dose=item.dose,
         frequency=item.frequency,
         frequency_text=english,

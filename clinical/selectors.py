@@ -7,16 +7,24 @@ forbidden ids.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.models import User
+from clinical import dosing, drug_reference
 from clinical.models import FormularyDrug, Prescription, PrescriptionSafetyOverride, Visit, VisitAddendum
 from patients.access import record_access, scope_patient_records
 from patients.models import Patient
 
 FORMULARY_RESULTS = 10
+MEDICINE_RESULTS = 12
+CLINIC_MEDICINES_FIRST = 6
+CHILD_WEIGHT_MAX_AGE_DAYS = 90  # an older weight is no basis for a child's dose
 
 
 def _visits() -> QuerySet[Visit]:
@@ -101,6 +109,107 @@ def formulary_search(query: str, *, limit: int = FORMULARY_RESULTS) -> list[Form
         .order_by("starts", "-use_count", "name")
     )
     return list(drugs[:limit])
+
+
+@dataclass(frozen=True)
+class MedicineOption:
+    """One answer of the prescription line's medicine search: a drug of the clinic's own formulary
+    (`source="clinic"`, `id` set, the clinic's usual dose and timing) or of the reference formulary
+    (`source="reference"`, `verified` says whether the entry was checked against its source)."""
+
+    source: str
+    id: str
+    key: str
+    kind: str
+    name: str
+    strength: str
+    form: str
+    generic: str
+    label: str
+    maker: str = ""
+    dose: str = ""
+    frequency: str = ""
+    route: str = ""
+    duration: str = ""
+    verified: bool | None = None
+    nlem: bool = False
+    dose_note: str = ""  # how a child's dose was worked out from the weight
+
+
+def _clinic_option(drug: FormularyDrug) -> MedicineOption:
+    generic = " + ".join(m.name for m in drug_reference.molecules_for(drug.name))
+    return MedicineOption(
+        source="clinic",
+        id=str(drug.pk),
+        key=f"clinic:{drug.pk}",
+        kind="clinic",
+        name=drug.name,
+        strength=drug.strength,
+        form=drug.form,
+        generic=generic,
+        label=str(drug),
+        dose=drug.default_dose,
+        frequency=drug.default_frequency,
+        route=drug.default_route,
+        duration=drug.default_duration,
+    )
+
+
+def _reference_option(product: drug_reference.Product, child_weight_kg: Decimal | None) -> MedicineOption:
+    suggestion = dosing.child_dose(product, child_weight_kg) if child_weight_kg else None
+    return MedicineOption(
+        source="reference",
+        id="",
+        key=product.key,
+        kind=product.kind,
+        name=product.name,
+        strength=product.strength,
+        form=product.form,
+        generic=product.generic,
+        label=product.label,
+        maker=product.maker,
+        route=product.route,
+        verified=product.verified,
+        nlem=product.nlem,
+        dose=suggestion.dose if suggestion else "",
+        frequency=suggestion.frequency if suggestion else "",
+        dose_note=suggestion.explanation if suggestion else "",
+    )
+
+
+def medicine_search(
+    query: str, *, limit: int = MEDICINE_RESULTS, child_weight_kg: Decimal | None = None
+) -> list[MedicineOption]:
+    """The clinic's own formulary first (what its doctors prescribe, with their usual dose), then
+    the reference formulary's brands and generics (prefix and typo tolerant), without repeating a
+    drug the clinic already has under the same name, strength and form. With a child's weight,
+    reference products with a standard paediatric dose carry the dose worked out for it."""
+    clinic = [_clinic_option(drug) for drug in formulary_search(query, limit=min(limit, CLINIC_MEDICINES_FIRST))]
+    have = {(o.name.lower(), o.strength.lower(), o.form.lower()) for o in clinic}
+    reference = [
+        _reference_option(product, child_weight_kg)
+        for product in drug_reference.search(query, limit=limit)
+        if (product.name.lower(), product.strength.lower(), product.form.lower()) not in have
+    ]
+    return (clinic + reference)[:limit]
+
+
+def child_weight(*, user: User, patient: Patient, visit: Visit | None = None) -> tuple[Decimal, Visit] | None:
+    """For a child (under 18 by the recorded birth date): the weight to dose by and the visit it was
+    measured at, this visit's or the latest one the user may see from the last 90 days; else None."""
+    age = patient.age_years()
+    if age is None or age > dosing.CHILD_MAX_AGE_YEARS:
+        return None
+    if visit is not None and visit.weight_kg:
+        return Decimal(visit.weight_kg), visit
+    since = timezone.now() - dt.timedelta(days=CHILD_WEIGHT_MAX_AGE_DAYS)
+    latest = (
+        visits_visible_to(user)
+        .filter(patient=patient, weight_kg__isnull=False, visit_at__gte=since)
+        .order_by("-visit_at")
+        .first()
+    )
+    return (Decimal(latest.weight_kg), latest) if latest is not None and latest.weight_kg else None
 
 
 def prescription_overrides(prescription: Prescription) -> QuerySet[PrescriptionSafetyOverride]:

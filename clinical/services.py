@@ -28,7 +28,7 @@ from accounts.models import Location, User
 from accounts.selectors import user_can_access_location
 from audit.context import AuditContext
 from audit.services import audit_record
-from clinical import rx_safety
+from clinical import icd10, rx_safety
 from clinical.allergies import allergies_for_check
 from clinical.models import (
     FormularyDrug,
@@ -99,7 +99,8 @@ OVERRIDE_REASON_MAX = 500
 
 
 def normalize_icd10(code: str) -> str:
-    """Upper-cased ICD-10 code with its dot (J069 -> J06.9); raises ValidationError for other shapes."""
+    """Upper-cased ICD-10 code with its dot (J069 -> J06.9), one of the WHO ICD-10 list
+    (clinical.icd10); raises ValidationError for other shapes and for codes not in the list."""
     value = (code or "").strip().upper().replace(" ", "")
     if not value:
         return ""
@@ -111,7 +112,7 @@ def normalize_icd10(code: str) -> str:
             "up to four more, e.g. J06.9 or E11.65.",
             code="icd10",
         )
-    return value
+    return icd10.require_known(value)
 
 
 def normalize_frequency(value: str) -> str:

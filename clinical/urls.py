@@ -1,11 +1,12 @@
-"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary."""
+"""Clinical pages on the clinic's host (mounted at "/"): visits, addenda, prescriptions, formulary, ICD-10."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import views
+from clinical import allergy_views, template_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", views.visit_list, name="clinical-visit-list"),
+    path("visits/follow-ups", views.follow_up_list, name="clinical-follow-ups"),
     path("visits/<uuid:visit_id>/", views.visit_detail, name="clinical-visit-detail"),
     path("visits/<uuid:visit_id>/edit", views.visit_edit, name="clinical-visit-edit"),
     path("visits/<uuid:visit_id>/sign", views.visit_sign, name="clinical-visit-sign"),
@@ -21,4 +22,19 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:patient_id>/prescriptions", views.prescription_list, name="clinical-patient-prescriptions"),
     path("patients/<uuid:patient_id>/prescriptions/new", views.prescription_new, name="clinical-prescription-new"),
     path("formulary/search", views.formulary_search, name="clinical-formulary-search"),
+    path("patients/<uuid:patient_id>/allergies", allergy_views.allergy_add, name="clinical-allergy-add"),
+    path("allergies/<uuid:allergy_id>/resolve", allergy_views.allergy_resolve, name="clinical-allergy-resolve"),
+    path(
+        "prescriptions/<uuid:prescription_id>/save-as-template",
+        template_views.template_save,
+        name="clinical-prescription-save-template",
+    ),
+    path("prescription-templates/", template_views.template_list, name="clinical-template-list"),
+    path(
+        "prescription-templates/<uuid:template_id>/delete",
+        template_views.template_delete,
+        name="clinical-template-delete",
+    ),
+    path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
+    path("icd10/search", views.icd10_search, name="clinical-icd10-search"),
 ]

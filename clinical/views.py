@@ -6,6 +6,7 @@ Everything is scoped by the selectors: another clinic's or location's ids give t
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -19,9 +20,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.guards import staff_user
+from accounts.selectors import is_clinician
 from audit.context import audit_context
-from clinical import selectors
+from clinical import dosing, icd10, rx_templates, selectors
 from clinical import services as clinical
+from clinical.allergies import patient_allergies
+from clinical.followups import FOLLOW_UP_WINDOW_DAYS, follow_ups_due
 from clinical.forms import (
     NOTE_LABELS,
     AddendumForm,
@@ -41,6 +45,7 @@ from patients.access import patient_access, patient_filter_access, records_page
 from patients.models import Patient
 
 PAGE_SIZE = 50
+ICD10_PAGE_RESULTS = 100
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
@@ -82,6 +87,20 @@ def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResp
             "statuses": Visit.Status.choices,
             "query_string": _query_string(patient if patient_id is None else None, status),
         },
+    )
+
+
+@require_GET
+@capability_required("clinical.view")
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    """Patients whose follow-up date has come and who have not been seen since: to call or book."""
+    user = staff_user(request)
+    today = timezone.localdate()
+    page = _page(request, follow_ups_due(user=user, today=today))
+    return render(
+        request,
+        "clinical/follow_up_list.html",
+        {"page": page, "today": today, "window_days": FOLLOW_UP_WINDOW_DAYS, "own": is_clinician(user)},
     )
 
 
@@ -254,10 +273,27 @@ def _prescription_form_page(
     visit: Visit | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    user = staff_user(request)
+    child = selectors.child_weight(user=user, patient=patient, visit=visit)
+    repeatable = None
+    if prescription is None:
+        repeatable = rx_templates.last_signed_prescription(user=user, patient=patient)
     return render(
         request,
         "clinical/prescription_form.html",
-        {"patient": patient, "form": form, "items": items, "prescription": prescription, "visit": visit},
+        {
+            "patient": patient,
+            "form": form,
+            "items": items,
+            "prescription": prescription,
+            "visit": visit,
+            "recorded_allergies": list(patient_allergies(patient, include_resolved=False)),
+            "child_weight": child[0] if child else None,
+            "child_weight_visit": child[1] if child else None,
+            "repeatable": repeatable,
+            "repeatable_summary": rx_templates.summary(repeatable) if repeatable else "",
+            "templates": list(rx_templates.templates_of(user)) if prescription is None else [],
+        },
         status=status,
     )
 
@@ -303,7 +339,25 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     form = PrescriptionForm(user=user, initial=initial)
     if "location" not in initial and form.fields["location"].queryset.count() == 1:  # type: ignore[attr-defined]
         form.initial["location"] = form.fields["location"].queryset.first()  # type: ignore[attr-defined]
-    items = PrescriptionItemFormSet(prefix="items", initial=[{}])
+    rows: list[dict[str, Any]] = [{}]
+    template_id = request.GET.get("template", "").strip()
+    if template_id:  # one of the doctor's templates; lines without a dose are dosed by a child's weight
+        template = rx_templates.template_access(user=user, template_id=template_id)
+        child = selectors.child_weight(user=user, patient=patient, visit=visit)
+        rows = rx_templates.template_rows(template, child_weight_kg=child[0] if child else None) or [{}]
+        if template.general_advice and not form.initial.get("general_advice"):
+            form.initial["general_advice"] = template.general_advice
+        messages.info(request, f"Started from your template “{template.name}”: check each line, then save.")
+    repeat = request.GET.get("repeat", "").strip()
+    if repeat:  # "Repeat the last prescription": its lines, to check and save as a new draft
+        earlier = selectors.prescription_access(user=user, prescription_id=repeat)
+        if earlier.patient_id != patient.pk:
+            raise Http404("No such prescription")
+        rows = rx_templates.repeat_rows(earlier) or [{}]
+        messages.info(
+            request, f"Lines copied from the prescription of {earlier.created_at:%d %b %Y}: check them, then save."
+        )
+    items = PrescriptionItemFormSet(prefix="items", initial=rows)
     return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit)
 
 
@@ -348,6 +402,7 @@ def _prescription_detail_page(
             ],
             "sign_errors": [message for key, messages in errors.items() if key not in shown for message in messages],
             "overrides": selectors.prescription_overrides(prescription) if not draft else [],
+            "recorded_allergies": list(patient_allergies(prescription.patient, include_resolved=False)),
         },
         status=status,
     )
@@ -495,22 +550,63 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
 @require_GET
 @capability_required("prescriptions.write")
 def formulary_search(request: HttpRequest) -> JsonResponse:
-    drugs = selectors.formulary_search(request.GET.get("q", ""))
-    return JsonResponse(
-        {
-            "results": [
-                {
-                    "id": str(drug.pk),
-                    "label": str(drug),
-                    "name": drug.name,
-                    "strength": drug.strength,
-                    "form": drug.form,
-                    "dose": drug.default_dose,
-                    "frequency": drug.default_frequency,
-                    "route": drug.default_route,
-                    "duration": drug.default_duration,
-                }
-                for drug in drugs
-            ]
-        }
+    """The prescription line's medicine autocomplete: the clinic's formulary, then the reference one."""
+    options = selectors.medicine_search(
+        request.GET.get("q", ""), child_weight_kg=_weight_param(request.GET.get("child_weight_kg", ""))
     )
+    return JsonResponse({"results": [medicine_option_data(option) for option in options]})
+
+
+def _weight_param(raw: str) -> Decimal | None:
+    """A child's weight in kg from the query string, or None if absent or not a plausible weight."""
+    try:
+        weight = Decimal(raw.strip()[:8])
+    except (InvalidOperation, ValueError):
+        return None
+    return weight if weight.is_finite() and dosing.MIN_WEIGHT_KG <= weight <= dosing.MAX_WEIGHT_KG else None
+
+
+def medicine_option_data(option: selectors.MedicineOption) -> dict[str, Any]:
+    return {
+        "id": option.id,
+        "key": option.key,
+        "source": option.source,
+        "kind": option.kind,
+        "label": option.label,
+        "name": option.name,
+        "strength": option.strength,
+        "form": option.form,
+        "generic": option.generic,
+        "maker": option.maker,
+        "dose": option.dose,
+        "frequency": option.frequency,
+        "route": option.route,
+        "duration": option.duration,
+        "verified": option.verified,
+        "nlem": option.nlem,
+        "dose_note": option.dose_note,
+    }
+
+
+# --- ICD-10 --------------------------------------------------------------------------------------
+
+
+@require_GET
+@capability_required("clinical.view")
+def icd10_lookup(request: HttpRequest) -> HttpResponse:
+    """A page to look a code up (linked from the diagnosis form; works without JavaScript)."""
+    query = request.GET.get("q", "").strip()[:80]
+    results = icd10.search(query, limit=ICD10_PAGE_RESULTS) if query else []
+    return render(
+        request,
+        "clinical/icd10_lookup.html",
+        {"query": query, "results": results, "edition": icd10.EDITION, "limit": ICD10_PAGE_RESULTS},
+    )
+
+
+@require_GET
+@capability_required("clinical.view")
+def icd10_search(request: HttpRequest) -> JsonResponse:
+    """The diagnosis form's code autocomplete."""
+    results = icd10.search(request.GET.get("q", ""), limit=icd10.SEARCH_LIMIT)
+    return JsonResponse({"results": [{"code": entry.code, "description": entry.description} for entry in results]})

@@ -69,10 +69,28 @@ def database_ensure(url: str) -> str | None:
     )
 
 
+FAKE_GRAPH_PORT = os.environ.get("DOCOS_FAKE_GRAPH_PORT", "8765")
+
+
+def whatsapp_demo_env(environ: dict[str, str]) -> dict[str, str]:
+    """Unless WhatsApp is configured in the environment, the demo's WhatsApp talks to the fake Graph
+    API (`python -m messaging.fake_graph`, started beside the web server): replies from the inbox go
+    out and get WhatsApp-like answers, with nothing leaving the machine."""
+    if "WHATSAPP_ENABLED" in environ or "WHATSAPP_GRAPH_BASE_URL" in environ:
+        return {}
+    return {
+        "WHATSAPP_ENABLED": "true",
+        "WHATSAPP_GRAPH_BASE_URL": f"http://127.0.0.1:{FAKE_GRAPH_PORT}",
+        "WHATSAPP_APP_SECRET": "docos-demo-app-secret",
+        "WHATSAPP_VERIFY_TOKEN": "docos-demo-verify-token",
+    }
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docos.settings.dev")
     with embedded.services() as extra:
-        env = {**os.environ, **extra, "DOCOS_PUBLIC_PORT": PORT, "PYTHONUNBUFFERED": "1"}
+        whatsapp_env = whatsapp_demo_env(dict(os.environ))
+        env = {**os.environ, **extra, **whatsapp_env, "DOCOS_PUBLIC_PORT": PORT, "PYTHONUNBUFFERED": "1"}
         if "DATABASE_URL" not in extra and (problem := database_ensure(env["DATABASE_URL"])):
             print(f"[docos] {problem}", file=sys.stderr, flush=True)
             return 1
@@ -108,6 +126,8 @@ def main() -> int:
             ],
             "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
         }
+        if whatsapp_env:
+            commands["whatsapp"] = [PY, "-m", "messaging.fake_graph", "--port", FAKE_GRAPH_PORT]
         procs = {
             name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True) for name, cmd in commands.items()
         }

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from docos.dashboard import panels_for
 from docos.permissions import login_only, public
 
 FAVICON = "img/favicon.svg"
@@ -10,7 +11,8 @@ FAVICON = "img/favicon.svg"
 
 @login_only
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """The signed-in user's dashboard (panels from the apps, by role and capability) and shortcuts."""
+    return render(request, "home.html", {"panels": panels_for(request.user)})
 
 
 @public

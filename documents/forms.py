@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
+from docos.widgets import DateInput
 from documents import selectors
 from documents.models import CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
 
@@ -122,12 +123,8 @@ class CertificateForm(LocationChoiceMixin, forms.Form):
         label="Template", queryset=CertificateTemplate.objects.none(), required=False, widget=forms.HiddenInput
     )
     kind = forms.ChoiceField(label="Kind", choices=CertificateTemplate.Kind.choices)
-    from_date = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    to_date = forms.DateField(
-        label="To (last day)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    from_date = forms.DateField(label="From", required=False, widget=DateInput())
+    to_date = forms.DateField(label="To (last day)", required=False, widget=DateInput())
     diagnosis = forms.CharField(label="Illness or diagnosis", max_length=200, required=False)
     body = forms.CharField(
         label="Text",

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_refs import RefOutput
 from accounts.guards import staff_user
 from audit.context import audit_context
 from docos.api_errors import error_responses
@@ -26,21 +27,11 @@ from docos.api_pagination import ApiPagination, paginate
 from messaging import inbox, selectors
 from messaging.models import Contact, MediaStatus, OutboundMessage
 from patients.access import patient_access
+from patients.api_refs import PatientRefOutput
 
 TEMPLATE_CHOICES = [(f"{t.name}:{t.language}", t.label) for t in inbox.INBOX_TEMPLATES]
 DIRECTIONS = [("in", "From the patient"), ("out", "From the clinic")]
 OUT_STATUSES = [("", "Inbound (no delivery status)"), *OutboundMessage.Status.choices]
-
-
-class RefOutput(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-
-
-class PatientRefOutput(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    mrn = serializers.CharField()
-    full_name = serializers.CharField()
 
 
 class ConversationOutput(serializers.Serializer[Contact]):

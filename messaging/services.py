@@ -53,7 +53,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.context import AuditContext
 from audit.services import audit_record
-from messaging import whatsapp
+from messaging import pacing, whatsapp
 from messaging.models import Contact, OutboundMessage, StatusReceipt, WhatsAppAccount
 from patients.models import Patient
 
@@ -479,11 +479,21 @@ def _payload(message: OutboundMessage) -> dict[str, Any]:
 
 def message_dispatch(*, message_id: str, now: dt.datetime | None = None) -> str:
     """Send one queued message (the outbox worker). Returns what happened: "sent", "retry",
-    "failed" or "skipped". Never raises for vendor trouble."""
+    "failed", "skipped" or "paced" (no send token within a few seconds: enqueued again). Never
+    raises for vendor trouble. Sends of one number are paced by messaging.pacing (token bucket)."""
     claimed = _claim(message_id, now or timezone.now())
     if claimed is None:
         return "skipped"
     message, account = claimed
+    # Pace right before the request (the number's send slot, shared by every worker), so the time
+    # between the slot and the request reaching Meta is only the HTTP call. No slot within a few
+    # seconds: hand the message back to the queue untouched and try again shortly.
+    if not pacing.wait_for_token(account.phone_number_id):
+        OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+            status=Status.QUEUED, attempts=models.F("attempts") - 1, claimed_at=None, updated_at=timezone.now()
+        )
+        outbox_enqueue(str(message.pk), countdown=1.0)
+        return "paced"
     try:
         result: whatsapp.SendResult | None = whatsapp.send(_credentials(account), _payload(message))
         error: whatsapp.VendorError | None = None

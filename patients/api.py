@@ -256,7 +256,8 @@ class PatientListView(APIView):
         summary="List or search patients",
         description=(
             "Requires `patients.view`. Without `q`: active patients, newest first. With `q`: the best matches first "
-            "(at most 200 matches for a name; similar names are added on the first page when few match exactly). "
+            "(at most 200 matches for a name, names that start with the letters typed first; when fewer than 20 match "
+            "exactly, up to 20 similar names (one typo away) follow them, and `count` includes them). "
             "Staff restricted to locations see patients registered or seen at those locations."
         ),
         parameters=[PatientListQuery],
@@ -268,10 +269,7 @@ class PatientListView(APIView):
         query.is_valid(raise_exception=True)
         found = selectors.patient_search(user=staff_user(request), query=query.validated_data.get("q", ""))
         paginator = ApiPagination()
-        page = paginator.paginate_queryset(found.queryset, request, view=self) or []
-        rows = selectors.as_rows(page)
-        if paginator.page is not None and paginator.page.number == 1:
-            rows += found.suggestions(found=len(rows))
+        rows = selectors.as_rows(paginator.paginate_queryset(found.queryset, request, view=self) or [])
         return paginator.get_paginated_response(PatientBriefOutput(cast(Any, rows), many=True).data)
 
     @extend_schema(

@@ -82,6 +82,10 @@ PEOPLE: list[tuple[str, str, str, int, str, str, str, list[str]]] = [
     ("Vikram", "Chowdhury", "M", 40, "O+", "", "", []),
     ("Laxmi", "Devi", "F", 74, "", "", "Cataract (operated, right eye)", ["senior"]),
     ("Naveen", "Kumar", "M", 19, "B+", "", "", ["student"]),
+    # For the search (issue 16): try "SK Reddy", "Vikash Behra", "Chandra Sekhar" or "Dr Bikash".
+    ("Sunil Kumar", "Reddy", "M", 58, "O+", "", "Type 2 diabetes", ["diabetic"]),
+    ("Bikash", "Behera", "M", 43, "B+", "", "", []),
+    ("Chandrasekhar", "Pillai", "M", 69, "A+", "", "Hypertension", ["senior"]),
 ]
 # Minors (patient contact goes to the guardian): given, family, sex, age, guardian, relation.
 MINORS = [

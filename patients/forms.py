@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Location
+from docos.widgets import DateInput
 from patients.models import BloodGroup, Patient, Sex
 from patients.services import (
     CONSENT_SOURCES,
@@ -39,9 +40,7 @@ class PatientForm(forms.Form):
         label="Family name", max_length=100, required=False, help_text="Leave empty if the patient uses one name."
     )
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
-    date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DateInput())
     age_years = forms.IntegerField(
         label="Or age in years",
         required=False,

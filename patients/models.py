@@ -144,13 +144,18 @@ class Patient(UUIDModel):
 
 class PatientNameWord(models.Model):
     """Every word that occurs in a patient's name key: the vocabulary the search corrects typos
-    against (a query word with no exact match is swapped for the closest words here, by trigram
-    similarity). Services add words as they write patients; a word nobody has any more is harmless."""
+    against. A query word that finds nobody is swapped for the words within one edit of it
+    (`deletes` holds the word with each letter left out, so that is an index lookup). Services add
+    words as they write patients; a word nobody has any more is harmless."""
 
     word = models.CharField(max_length=40, primary_key=True)
+    deletes = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="name_word_trgm")]
+        indexes = [
+            GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="name_word_trgm"),
+            GinIndex(fields=["deletes"], name="name_word_deletes"),
+        ]
 
     def __str__(self) -> str:
         return self.word

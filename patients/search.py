@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import phonenumbers
 
@@ -61,6 +62,8 @@ def word_key(word: str) -> str:
     if not word.isascii():
         return word[:WORD_MAX]  # another script: the Latin spelling rules do not apply
     w = _ABBREVIATIONS.get(word, word)
+    if w.startswith(("ai", "ayy", "aye")):
+        w = "i" + w[2:]  # Aiyar/Iyer, Ayyangar/Iyengar, Aishwarya/Ishwarya, Ayesha/Aisha
     # Multi-letter spellings first (order matters: ksh before sh, chh before ch).
     w = w.replace("ksh", "ks").replace("x", "ks").replace("chh", "c").replace("ch", "c")
     w = w.replace("sh", "s").replace("ph", "f").replace("ck", "k").replace("q", "k").replace("z", "s")
@@ -73,7 +76,7 @@ def word_key(word: str) -> str:
             if ch in _INITIAL_VOWEL_CLASS:
                 out.append(_INITIAL_VOWEL_CLASS[ch])
             else:
-                out.append("v" if ch == "w" else ch)
+                out.append("b" if ch in "vw" else ch)
             continue
         if ch in VOWELS:
             continue
@@ -84,7 +87,9 @@ def word_key(word: str) -> str:
         if ch == "w":
             if prev in VOWELS and nxt != "" and nxt not in VOWELS:
                 continue  # Chowdhury
-            ch = "v"
+            ch = "b"
+        elif ch == "v":
+            ch = "b"
         if out and out[-1] == ch:
             continue  # Aggarwal -> agarval -> agrvl
         out.append(ch)
@@ -106,24 +111,210 @@ def name_key(*parts: str) -> str:
 
 
 MIN_INDEXED_PREFIX = 2
+# Spelled prefixes are stored with this mark in front, so they never meet a key prefix.
+SPELLED_MARK = "="
+SPELLED_PREFIX_LENGTHS = (3, 4)
+# Whole key words are stored with this mark after them: the typo fallback looks up whole words.
+WHOLE_MARK = "$"
 
 
-def search_words(key: str) -> list[str]:
-    """Every prefix (of MIN_INDEXED_PREFIX letters or more) of every word of a name key."""
+def search_words(key: str, spelled: str = "") -> list[str]:
+    """Every prefix (of MIN_INDEXED_PREFIX letters or more) of every word of a name key, every whole
+    word of it ("slsh$"), and the first three and four letters of every word as spelled ("=sha",
+    "=shai"): what the index looks up."""
     out: list[str] = []
     seen: set[str] = set()
     for word in key.split():
+        if whole_word(word) not in seen:
+            seen.add(whole_word(word))
+            out.append(whole_word(word))
         for end in range(MIN_INDEXED_PREFIX, len(word) + 1):
             prefix = word[:end]
             if prefix not in seen:
                 seen.add(prefix)
                 out.append(prefix)
+    for word in spelled.split():
+        for length in SPELLED_PREFIX_LENGTHS:
+            if len(word) >= length:
+                marked = SPELLED_MARK + word[:length]
+                if marked not in seen:
+                    seen.add(marked)
+                    out.append(marked)
     return out
+
+
+def whole_word(word: str) -> str:
+    return word + WHOLE_MARK
+
+
+def spelled_marker(word: str) -> str:
+    """The stored spelled prefix a typed word (of three letters or more) is looked up by."""
+    return SPELLED_MARK + word[: SPELLED_PREFIX_LENGTHS[-1]] if len(word) >= SPELLED_PREFIX_LENGTHS[0] else ""
 
 
 def spelling(*parts: str) -> str:
     """The name as typed, folded to lowercase words: what the final ranking compares spellings on."""
     return " ".join(w for part in parts for w in name_words(part))
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+# Words people put before a name that are not part of it (only leading ones are dropped, and never
+# the last word: "Kumari" and "Sri" are names too).
+HONORIFICS = frozenset(
+    "mr mrs ms miss mister dr doctor smt shrimati srimati shri sri shree sushri kumari km kum prof master baby".split()
+)
+MAX_QUERY_WORDS = 5
+_INITIALS_MAX = 3
+
+
+@dataclass(frozen=True)
+class QueryForm:
+    """One reading of a query: its word keys, and the spelled words each with the number of typed
+    words it stands for (a joined compound stands for two)."""
+
+    keys: tuple[str, ...]
+    spelled: tuple[tuple[str, int], ...]
+
+    @property
+    def key(self) -> str:
+        return " ".join(self.keys)
+
+
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """The words of a query as typed (case kept, accents dropped): without leading honorifics, and
+    all of them."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    typed = _WORD_RE.findall("".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    words = typed
+    while len(words) > 1 and words[0].casefold() in HONORIFICS:
+        words = words[1:]
+    return words[:MAX_QUERY_WORDS], typed[:MAX_QUERY_WORDS]
+
+
+def _looks_like_initials(token: str, all_upper: bool) -> bool:
+    """ "SK", "JP", "OP", "ak": any two letters; three typed in capitals (in a query that is not all
+    capitals) or with no vowel ("SKR")."""
+    if not (2 <= len(token) <= _INITIALS_MAX and token.isascii() and token.isalpha()):
+        return False
+    if len(token) == 2:
+        return True
+    return (token.isupper() and not all_upper) or not any(ch in "aeiou" for ch in token.lower())
+
+
+def query_forms(text: str) -> list[QueryForm]:
+    """The readings of a name query: as typed (without a leading "Dr", "Smt", ...) first, then with
+    joined initials split ("SK Reddy" as "S K Reddy"), with each pair of neighbouring words joined
+    ("Desh Pande" as "Deshpande") and, last, with the honorific kept (a patient called "Kumari Devi")."""
+    tokens, typed = _tokens(text)
+    words = [t.casefold() for t in tokens]
+    if not words:
+        return []
+
+    def form(parts: list[tuple[str, int]]) -> QueryForm | None:
+        keys = tuple(k for k in (word_key(w) for w, _ in parts) if k)
+        return QueryForm(keys=keys, spelled=tuple(parts)) if keys else None
+
+    forms = [form([(w, 1) for w in words])]
+    all_upper = all(t.isupper() for t in tokens)
+    initials = [_looks_like_initials(t, all_upper) for t in tokens]
+    if any(initials) and not all(initials):
+        split: list[tuple[str, int]] = []
+        for word, is_initials in zip(words, initials, strict=True):
+            split.extend([(letter, 1) for letter in word] if is_initials else [(word, 1)])
+        forms.append(form(split))
+    for i in range(len(words) - 1):
+        if len(words[i]) >= 2 and len(words[i + 1]) >= 2:
+            joined = [*[(w, 1) for w in words[:i]], (words[i] + words[i + 1], 2), *[(w, 1) for w in words[i + 2 :]]]
+            forms.append(form(joined))
+    if typed != tokens:
+        forms.append(form([(t.casefold(), 1) for t in typed]))
+    out: list[QueryForm] = []
+    for candidate in forms:
+        if candidate is not None and candidate.keys not in [f.keys for f in out]:
+            out.append(candidate)
+    return out
+
+
+# --- typos --------------------------------------------------------------------------------------
+
+
+def deletions(word: str) -> list[str]:
+    """The word with one letter left out, each way (for the vocabulary's one-edit index)."""
+    return sorted({word[:i] + word[i + 1 :] for i in range(len(word))} - {""})
+
+
+def typed_keys(word: str) -> list[str]:
+    """The keys a typed word may have meant: its own, and, when it has an x (which the key spells
+    "ks", two letters), the key without that x: a slip onto x is one edit of the spelling."""
+    keys = [word_key(word)]
+    if "x" in word and word.isascii():
+        for i in (i for i, ch in enumerate(word) if ch == "x"):
+            keys.append(word_key(word[:i] + word[i + 1 :]))
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+def one_edit_probes(word: str) -> list[str]:
+    """What to look up to find every vocabulary word within one edit of `word`: the word and its
+    deletions, matched against the vocabulary's words and their deletions."""
+    return [word, *deletions(word)]
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Equal, or one letter substituted, inserted, deleted, or two neighbours swapped."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if la < lb else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
+
+
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_AT = {ch: (r, c) for r, row in enumerate(_KEY_ROWS) for c, ch in enumerate(row)}
+
+
+def _neighbours(a: str, b: str) -> bool:
+    """Keys next to each other on a QWERTY keyboard (a slip of the finger)."""
+    if a not in _KEY_AT or b not in _KEY_AT:
+        return False
+    (ra, ca), (rb, cb) = _KEY_AT[a], _KEY_AT[b]
+    # Staggered rows: a key touches columns c and c+1 of the row above, c-1 and c of the row below.
+    if ra == rb:
+        return abs(ca - cb) == 1
+    return (rb == ra - 1 and cb in (ca, ca + 1)) or (rb == ra + 1 and cb in (ca - 1, ca))
+
+
+def typo_cost(typed: str, word: str) -> float:
+    """How far a typed word is from a word of a name, for ranking corrections: 0 when the name word
+    starts with it, 0.5 for a slip to a neighbouring key or two swapped letters, 1 for another single
+    edit (of the whole word, or of its first letters while the name is still being typed), else 2."""
+    if word.startswith(typed):
+        return 0.0
+    for target in (word, word[: len(typed)]):
+        if len(target) == len(typed):
+            diff = [i for i in range(len(typed)) if typed[i] != target[i]]
+            if len(diff) == 1:
+                return 0.5 if _neighbours(typed[diff[0]], target[diff[0]]) else 1.0
+            if within_one_edit(typed, target):
+                return 0.5  # two neighbours swapped
+        elif within_one_edit(typed, target):
+            return 1.0
+    return 2.0
+
+
+def typo_distance(typed: list[str], name: list[str]) -> float:
+    """The sum, over the typed words, of the cost of the closest word of the name."""
+    return sum(min((typo_cost(t, w) for w in name), default=2.0) for t in typed)
 
 
 # --- phones -------------------------------------------------------------------------------------

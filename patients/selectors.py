@@ -8,18 +8,20 @@ may not see answers 404, like a patient of another clinic.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
+from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, Case, CharField, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat, Greatest
+from django.db.models.functions import Concat, Greatest, Lower
 from django.db.models.lookups import Contains
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -39,7 +41,6 @@ SEARCH_CANDIDATES = 200
 # Similar-name suggestions (trigram) are added when the exact search finds fewer than this.
 FUZZY_BELOW = 20
 FUZZY_LIMIT = 20
-MAX_QUERY_WORDS = 5
 MIN_PHONE_FRAGMENT = 4
 DUPLICATE_NAME_SIMILARITY = 0.5
 # Only what the list and the search results show (fetched as values: no model per row).
@@ -113,75 +114,138 @@ def patient_list(*, user: Any) -> QuerySet[Patient, dict[str, Any]]:
 
 @dataclass
 class PatientSearch:
-    """A search. `queryset` yields values for PatientRow, best match first (use `rows()`);
-    `suggestions()` adds similar names when the exact search found few."""
+    """A search. `queryset` yields values for PatientRow, best match first (use `rows()`): for a name,
+    the exact matches and then, when they are few, similar names (typos), so a count, a page and
+    the API's `count` all agree. `similar_ids` tells the similar rows apart."""
 
     query: str
     kind: str  # "all", "name", "phone", "mrn", "abha", "none"
     queryset: QuerySet[Patient, dict[str, Any]]
     user: Any = None
-    name_key: str = ""
-    spelling: str = ""
-    words: list[str] = field(default_factory=list)
+    similar_ids: frozenset[uuid.UUID] = frozenset()
 
     def rows(self, start: int = 0, stop: int = 50) -> list[PatientRow]:
         return as_rows(self.queryset[start:stop])
 
-    def suggestions(self, *, found: int) -> list[PatientRow]:
-        """Similar names when the exact search found few: each query word is swapped for the closest
-        words of the clinic's name vocabulary (trigram similarity), so a typo that changes a letter
-        of the skeleton ("Imram", "Krishman") still finds the patient."""
-        if self.kind != "name" or found >= FUZZY_BELOW or not self.words:
-            return []
-        alternatives = [_close_words(word) for word in self.words[:MAX_QUERY_WORDS]]
-        if not all(alternatives) or alternatives == [[w] for w in self.words[:MAX_QUERY_WORDS]]:
-            return []  # a word like nothing in the clinic, or no word needs correcting
-        similar = scope_patients(Patient.objects.filter(is_active=True), self.user)
-        for close in alternatives:
-            if len(close) == 1 and len(close[0]) < search.MIN_INDEXED_PREFIX:
-                similar = similar.filter(_word_prefixes([close[0]]))
-            else:
-                similar = similar.filter(search_words__overlap=close)
-        similar = similar.exclude(_word_prefixes(self.words))
-        return as_rows(_ranked(_candidates(similar), self.name_key, self.spelling)[:FUZZY_LIMIT])
 
-
-def _word_prefixes(words: list[str]) -> Q:
+def _word_prefixes(words: Iterable[str]) -> Q:
     """Each query word starts a word of the name key: index containment for words of two
     letters or more, a per-row check (no index: a one-letter prefix matches too many rows for
     one to help) for single letters, applied to the rows the longer words found."""
+    words = list(words)
     indexed = [w for w in words if len(w) >= search.MIN_INDEXED_PREFIX]
     condition = Q(search_words__contains=indexed) if indexed else Q()
     for letter in (w for w in words if len(w) < search.MIN_INDEXED_PREFIX):
-        spaced = Concat(Value(" "), F("name_key"), output_field=CharField())  # not the indexed column
-        condition &= Q(Contains(spaced, " " + letter))
+        condition &= _starts_a_word(letter)
     return condition
 
 
-def _close_words(word: str, limit: int = 5) -> list[str]:
-    """The vocabulary words closest to one query word (itself first when it exists)."""
-    if len(word) <= 2:
-        return [word]  # too short for trigrams to tell words apart; the prefix match stands
-    close = (
-        PatientNameWord.objects.filter(
-            TrigramSimilar(F("word"), Value(word)) | TrigramWordSimilar(F("word"), Value(word))
-        )
-        .annotate(closeness=Greatest(TrigramSimilarity("word", word), TrigramWordSimilarity(word, "word")))
-        .order_by("-closeness", "word")
-        .values_list("word", flat=True)[:limit]
-    )
-    return list(close)
+def _starts_a_word(letter: str) -> Q:
+    spaced = Concat(Value(" "), F("name_key"), output_field=CharField())  # not the indexed column
+    return Q(Contains(spaced, " " + letter))
 
 
-def _ranked(patients: QuerySet[Patient], key: str, spelled: str) -> QuerySet[Patient, dict[str, Any]]:
+def _indexed(form: search.QueryForm) -> bool:
+    return any(len(k) >= search.MIN_INDEXED_PREFIX for k in form.keys)
+
+
+def _exact_ids(base: QuerySet[Patient], forms: list[search.QueryForm]) -> list[uuid.UUID]:
+    """Patients matching any reading of the query (each word starts a word of the name key), at
+    most SEARCH_CANDIDATES: first those whose names start with the letters as typed (spelled
+    prefixes, so "Sha" keeps every Shailesh among the candidates however many Sushmas there are),
+    then the phonetic matches."""
+    typed = forms[0]
+    matches = Q()
+    for form in forms:
+        if form is typed or _indexed(form):
+            matches |= _word_prefixes(form.keys)
+    markers = [search.spelled_marker(word) for word, _ in typed.spelled if len(word) >= 3]
+    if not markers:
+        return list(base.filter(matches).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES])
+    short = [search.word_key(word) for word, _ in typed.spelled if len(word) < 3]
+    spelled = Q(search_words__contains=markers) & _word_prefixes(k for k in short if k)
+    first = base.filter(spelled).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+    rest = base.filter(matches).exclude(spelled).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+    return list(first.union(rest, all=True)[:SEARCH_CANDIDATES])
+
+
+def _similar_ids(base: QuerySet[Patient], forms: list[search.QueryForm], exact: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The typo fallback: each word of the query as typed may also be any word of the clinic's name
+    vocabulary within one edit of it (a letter changed, added, dropped, or two swapped), so "Srinivas
+    Rqo", "Veknatesh" and "Yoesh" still find their patients. The best FUZZY_LIMIT of those that the
+    exact search did not find."""
+    typed = [word for word, _ in forms[0].spelled]
+    bases = [keys for keys in (search.typed_keys(word) for word in typed) if keys]  # each word's own key first
+    words = [keys[0] for keys in bases]
+    probes = sorted({probe for keys in bases for key in keys for probe in search.one_edit_probes(key)})
+    vocabulary = PatientNameWord.objects.filter(Q(word__in=probes) | Q(deletes__overlap=probes))
+    near = list(vocabulary.values_list("word", flat=True))
+    alternatives = [
+        [keys[0], *sorted(v for v in near if v != keys[0] and any(search.within_one_edit(k, v) for k in keys))]
+        for keys in bases
+    ]
+    if all(len(alts) == 1 for alts in alternatives):
+        return []  # no word is one edit from a word of the clinic: nothing to correct
+    similar = base
+    for word, alts in zip(words, alternatives, strict=True):
+        # The word as typed still counts as the start of a word; a correction must be a whole word.
+        lookups = [search.whole_word(a) for a in alts]
+        if len(word) >= search.MIN_INDEXED_PREFIX:
+            lookups.append(word)
+        similar = similar.filter(search_words__overlap=lookups)
+    if exact:
+        similar = similar.exclude(pk__in=exact)
+    rows = _candidates(similar).values_list("pk", "given_name", "family_name")
+    scored = []
+    for pk, given, family in rows:
+        name = search.name_words(f"{given} {family}")
+        scored.append((search.typo_distance(typed, name), len(name), given, family, pk))
+    return [row[-1] for row in sorted(scored)[:FUZZY_LIMIT]]
+
+
+def _prefix_hits(forms: list[search.QueryForm]) -> Any:
+    """How many typed words start a word of the name as spelled (the best reading's count): names
+    that really start with the letters typed come first."""
+    name = Lower(Concat(F("given_name"), Value(" "), F("family_name"), output_field=CharField()))
+    words = Func(name, Value("[^[:alnum:]]+"), Value(" "), Value("g"), function="regexp_replace")
+    spaced = Concat(Value(" "), words, output_field=CharField())
+    sums: list[Any] = []
+    for form in forms:
+        hits = [
+            Case(When(Contains(spaced, " " + word), then=Value(weight)), default=Value(0), output_field=IntegerField())
+            for word, weight in form.spelled
+        ]
+        sums.append(reduce(operator.add, hits))
+    return sums[0] if len(sums) == 1 else Greatest(*sums)
+
+
+def _ranked(
+    patients: QuerySet[Patient], forms: list[search.QueryForm], similar: list[uuid.UUID] | None = None
+) -> QuerySet[Patient, dict[str, Any]]:
+    """Best first: exact matches before the similar ones (in the order given: closest correction
+    first), then names that start with the letters typed, then the closest keys (trigram word
+    similarity of any reading), then the closest spellings."""
+    similarities = [TrigramWordSimilarity(form.key, "name_key") for form in forms]
+    spelled = " ".join(word for word, _ in forms[0].spelled)
     ranked = patients.alias(
-        key_similarity=TrigramWordSimilarity(key, "name_key"),
+        prefix_hits=_prefix_hits(forms),
+        key_similarity=similarities[0] if len(similarities) == 1 else Greatest(*similarities),
         spelling_similarity=RawSQL(
             "word_similarity(%s, lower(patients_patient.given_name || ' ' || patients_patient.family_name))",
             (spelled,),
         ),
-    ).order_by("-key_similarity", "-spelling_similarity", "given_name", "family_name", "id")
-    return _rows_of(ranked)
+    )
+    order = ["-prefix_hits", "-key_similarity", "-spelling_similarity", "given_name", "family_name", "id"]
+    if similar:
+        ranked = ranked.alias(
+            correction=Case(
+                *[When(pk=pk, then=Value(i)) for i, pk in enumerate(similar, 1)],
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        order.insert(0, "correction")
+    return _rows_of(ranked.order_by(*order))
 
 
 def _by_name(patients: QuerySet[Patient]) -> QuerySet[Patient, dict[str, Any]]:
@@ -249,19 +313,18 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
             query=text, kind="phone", queryset=_by_name(_candidates(base.filter(condition))), user=user
         )
 
-    key = search.name_key(text)
-    if not key:
+    forms = search.query_forms(text)
+    if not forms:
         return PatientSearch(query=text, kind="none", queryset=_rows_of(Patient.objects.none()), user=user)
-    words = key.split()[:MAX_QUERY_WORDS]
-    spelled = search.spelling(text)
+    matched = _exact_ids(base, forms)
+    similar = _similar_ids(base, forms, matched) if len(matched) < FUZZY_BELOW else []
+    found = Patient.objects.filter(pk__in=[*matched, *similar])
     return PatientSearch(
         query=text,
         kind="name",
-        queryset=_ranked(_candidates(base.filter(_word_prefixes(words))), key, spelled),
+        queryset=_ranked(found, forms, similar),
         user=user,
-        name_key=key,
-        spelling=spelled,
-        words=words,
+        similar_ids=frozenset(similar),
     )
 
 
@@ -436,6 +499,21 @@ def patient_clinical_counts(*, user: Any, patient: Patient) -> dict[str, int]:
     for counter in _CHART_COUNTERS:
         counts.update(counter(patient, user))
     return counts
+
+
+ChartSection = Callable[[Patient, Any], dict[str, Any] | None]
+_CHART_SECTIONS: list[ChartSection] = []
+
+
+def register_chart_section(section: ChartSection) -> None:
+    """Let another app add a panel to the chart's summary (clinical: recorded allergies). A section
+    gives the context of its panel, with the panel's `template`, or None to show nothing to this user."""
+    if section not in _CHART_SECTIONS:
+        _CHART_SECTIONS.append(section)
+
+
+def patient_chart_sections(*, user: Any, patient: Patient) -> list[dict[str, Any]]:
+    return [context for section in _CHART_SECTIONS if (context := section(patient, user))]
 
 
 # --- who opened the record ----------------------------------------------------------------------

@@ -529,7 +529,7 @@ def patient_search_keys(patient: Patient) -> list[str]:
     key = search.name_key(patient.given_name, patient.family_name)
     values = {
         "name_key": key,
-        "search_words": search.search_words(key),
+        "search_words": search.search_words(key, search.spelling(patient.given_name, patient.family_name)),
         "phone_digits": search.phone_digits_key([patient.phone, patient.whatsapp_number, patient.guardian_phone]),
     }
     changed = [name for name, value in values.items() if getattr(patient, name) != value]
@@ -542,7 +542,47 @@ def remember_name_words(patient: Patient) -> None:
     """Add the words of the patient's name key to the vocabulary the search corrects typos with."""
     words = sorted(set(patient.name_key.split()))
     if words:
-        PatientNameWord.objects.bulk_create([PatientNameWord(word=w) for w in words], ignore_conflicts=True)
+        PatientNameWord.objects.bulk_create(
+            [PatientNameWord(word=w, deletes=search.deletions(w)) for w in words], ignore_conflicts=True
+        )
+
+
+REINDEX_BATCH = 2000
+
+
+def patient_search_keys_rebuild(
+    *, patient_model: Any = Patient, word_model: Any = PatientNameWord, batch_size: int = REINDEX_BATCH
+) -> int:
+    """Recompute the name keys of every patient of the current clinic and rebuild the typo vocabulary
+    from them; return how many patients' keys changed. Run when the key rules in patients.search
+    change (a migration calls it, with its historical models; `manage.py patients_search_reindex`
+    does it by hand). Derived columns only: no patient detail changes, so no audit event."""
+    changed = 0
+    vocabulary: set[str] = set()
+    rows = patient_model.objects.order_by("pk").values_list(
+        "pk", "given_name", "family_name", "name_key", "search_words"
+    )
+    last = None
+    while True:
+        page = list((rows.filter(pk__gt=last) if last is not None else rows)[:batch_size])
+        if not page:
+            break
+        last = page[-1][0]
+        updates = []
+        for pk, given, family, old_key, old_words in page:
+            key = search.name_key(given, family)
+            words = search.search_words(key, search.spelling(given, family))
+            vocabulary.update(key.split())
+            if key != old_key or words != old_words:
+                updates.append(patient_model(pk=pk, name_key=key, search_words=words))
+        if updates:
+            patient_model.objects.bulk_update(updates, ["name_key", "search_words"], batch_size=batch_size)
+            changed += len(updates)
+    word_model.objects.all().delete()
+    word_model.objects.bulk_create(
+        [word_model(word=w, deletes=search.deletions(w)) for w in sorted(vocabulary)], batch_size=batch_size
+    )
+    return changed
 
 
 def _check_unique(patient: Patient, actor: User | None) -> None:

@@ -91,8 +91,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     found = selectors.patient_search(user=user, query=query)
     page = result_page(found.queryset, _page_number(request))
-    page.items = selectors.as_rows(page.items)
-    suggestions = found.suggestions(found=len(page.items)) if page.number == 1 else []
+    rows = selectors.as_rows(page.items)
+    # Similar names (typo corrections) rank after every exact match: shown under their own heading.
+    page.items = [row for row in rows if row.id not in found.similar_ids]
+    suggestions = [row for row in rows if row.id in found.similar_ids]
     context = {
         "query": query,
         "search": found,
@@ -273,6 +275,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             ["clinical-prescription-new"], f"/patients/{patient.pk}/prescriptions/new", patient_id=patient.pk
         ),
         "counts": selectors.patient_clinical_counts(user=user, patient=patient),
+        "chart_sections": selectors.patient_chart_sections(user=user, patient=patient),
         "grant": live_grant(user=user, patient=patient),
         "reads": selectors.patient_record_reads(patient=patient) if user.has_capability("audit.view") else None,
     }

@@ -323,7 +323,15 @@ def _seed_drafts(owner: Any, count: int = 6) -> None:
             patient=patient,
             actor=owner,
             visit=visit,
-            items=[{"drug_name": "Paracetamol", "strength": "500 mg", "frequency": "1-0-1", "duration": "3 days"}],
+            items=[
+                {
+                    "drug_name": "Paracetamol",
+                    "strength": "500 mg",
+                    "dose": "1 tablet",
+                    "frequency": "1-0-1",
+                    "duration": "3 days",
+                }
+            ],
         )
 
 

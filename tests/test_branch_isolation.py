@@ -26,7 +26,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from appointments.models import Appointment, AppointmentType, QueueEntry
-from clinical.models import Prescription, Visit
+from clinical.models import PatientAllergy, Prescription, Visit
 from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
 from messaging.models import Contact, InboundMessage
 from patients.models import Patient, PatientImport
@@ -46,6 +46,7 @@ PATIENT_SCOPED_KWARGS = {
     "appointment_id": "appointment",
     "entry_id": "queue_entry",
     "import_id": "import",
+    "allergy_id": "allergy",
     "conversation_id": "conversation",  # a WhatsApp conversation: its patient's branch rules
     "message_id": "inbound_message",  # an inbound WhatsApp message (its media download)
 }
@@ -58,6 +59,7 @@ API_ID_KINDS = {
     "consents": "consent",
     "certificates": "certificate",
     "appointments": "appointment",
+    "allergies": "allergy",
     "conversations": "conversation",
 }
 # Ids that do not belong to a patient (templates, staff, schedules, settings), reviewed one by one.
@@ -174,6 +176,8 @@ def east(clinic_a: Any) -> EastRecords:
         entry = QueueEntry.objects.create(
             day=timezone.localdate(), clinician=doctor, location=east_branch, token=1, patient=patient
         )
+        # Allergies belong to the patient (not a branch): hidden with the patient.
+        allergy = PatientAllergy.objects.create(patient=patient, allergen="Penicillin", noted_by=doctor)
         patient_import = PatientImport.objects.create(
             original_name="east.csv",
             storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
@@ -206,6 +210,7 @@ def east(clinic_a: Any) -> EastRecords:
         "appointment": appointment.pk,
         "queue_entry": entry.pk,
         "import": patient_import.pk,
+        "allergy": allergy.pk,
     }
     return EastRecords(ids=ids, patient=patient, mrn=patient.mrn, unique_name=unique)
 

@@ -310,6 +310,8 @@ STORAGES = {
 }
 DOCOS_UPLOAD_MAX_BYTES = env.int("DOCOS_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 LANGUAGE_CODE = "en-in"
+# Day-first dates in every form and page (04/12/2026 is 4 December); see docos/formats.
+FORMAT_MODULE_PATH = ["docos.formats"]
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,4 @@
-// Clinical forms: add/remove formset rows, formulary autocomplete, BMI, confirm before signing.
+// Clinical forms: add/remove formset rows, medicine and ICD-10 autocomplete, BMI, confirm before signing.
 // Served as a static file (the CSP forbids inline scripts). No dependencies.
 (function () {
   "use strict";
@@ -115,116 +115,171 @@
   });
   updateBmi();
 
-  // --- formulary autocomplete (ARIA combobox) ---------------------------------------------------
-  var form = document.querySelector("[data-formulary-url]");
-  if (!form) return;
-  var url = form.dataset.formularyUrl;
-  var timer = null, seq = 0, uid = 0;
+  // --- autocomplete (ARIA combobox) ---------------------------------------------------------------
+  // Two uses: the prescription line's medicine ([data-formulary] inputs; the form names the URL in
+  // data-formulary-url) and the diagnosis's ICD-10 code ([data-icd10] inputs; data-icd10-url). Each
+  // input sits in a .combo box next to an empty <ul class="suggestions">. Without JavaScript the
+  // fields are plain text inputs and the server validates what is typed.
+  var uid = 0;
 
   function rowField(row, name) {
     return row.querySelector('[name$="-' + name + '"]');
   }
 
-  function setup(input) {
-    if (input.dataset.comboReady) return;
-    input.dataset.comboReady = "1";
-    var list = input.parentNode.querySelector(".suggestions");
-    uid += 1;
-    list.id = "formulary-list-" + uid;
-    input.setAttribute("role", "combobox");
-    input.setAttribute("aria-autocomplete", "list");
-    input.setAttribute("aria-expanded", "false");
-    input.setAttribute("aria-controls", list.id);
+  function span(text, className) {
+    var el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;  // textContent: names are data, never HTML
+    return el;
   }
 
-  function close(input) {
-    var list = input.parentNode.querySelector(".suggestions");
-    list.hidden = true;
-    list.innerHTML = "";
-    input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-  }
+  function makeCombo(config) {
+    var timer = null, seq = 0;
 
-  function choose(input, drug) {
-    var row = input.closest("[data-formset-row]");
-    input.value = drug.name;
-    var hidden = rowField(row, "drug");
-    if (hidden) hidden.value = drug.id;
-    [["strength", drug.strength], ["form", drug.form]].forEach(function (pair) {
-      var el = rowField(row, pair[0]);
-      if (el) el.value = pair[1] || "";
-    });
-    [["dose", drug.dose], ["frequency", drug.frequency], ["route", drug.route], ["duration", drug.duration]].forEach(function (pair) {
-      var el = rowField(row, pair[0]);
-      if (el && !el.value && pair[1]) el.value = pair[1];
-    });
-    close(input);
-    var next = rowField(row, "dose");
-    if (next) next.focus();
-  }
+    function listOf(input) { return input.parentNode.querySelector(".suggestions"); }
 
-  function show(input, results) {
-    var list = input.parentNode.querySelector(".suggestions");
-    list.innerHTML = "";
-    if (!results.length) { close(input); return; }
-    results.forEach(function (drug, i) {
-      var li = document.createElement("li");
-      li.id = list.id + "-" + i;
-      li.setAttribute("role", "option");
-      li.setAttribute("aria-selected", i === 0 ? "true" : "false");
-      li.textContent = drug.label;  // textContent: drug names are user text, never HTML
-      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(input, drug); });
-      li._drug = drug;
-      list.appendChild(li);
-    });
-    list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
-    input.setAttribute("aria-activedescendant", list.id + "-0");
-  }
-
-  function search(input) {
-    var q = input.value.trim();
-    if (q.length < 2) { close(input); return; }
-    var mine = ++seq;
-    fetch(url + "?q=" + encodeURIComponent(q), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-      .then(function (data) { if (mine === seq && document.activeElement === input) show(input, data.results || []); })
-      .catch(function () { close(input); });
-  }
-
-  document.addEventListener("focusin", function (ev) {
-    if (ev.target.matches && ev.target.matches("[data-formulary]")) setup(ev.target);
-  });
-  document.addEventListener("focusout", function (ev) {
-    if (ev.target.matches && ev.target.matches("[data-formulary]")) close(ev.target);
-  });
-  document.addEventListener("input", function (ev) {
-    var input = ev.target;
-    if (!(input.matches && input.matches("[data-formulary]"))) return;
-    setup(input);
-    var hidden = rowField(input.closest("[data-formset-row]"), "drug");
-    if (hidden) hidden.value = "";  // typed by hand: no longer the chosen formulary drug
-    clearTimeout(timer);
-    timer = setTimeout(function () { search(input); }, 150);
-  });
-  document.addEventListener("keydown", function (ev) {
-    var input = ev.target;
-    if (!(input.matches && input.matches("[data-formulary]"))) return;
-    var list = input.parentNode.querySelector(".suggestions");
-    if (!list || list.hidden) return;
-    var options = Array.prototype.slice.call(list.children);
-    var current = options.findIndex(function (li) { return li.getAttribute("aria-selected") === "true"; });
-    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
-      ev.preventDefault();
-      var next = ev.key === "ArrowDown" ? Math.min(current + 1, options.length - 1) : Math.max(current - 1, 0);
-      options.forEach(function (li, i) { li.setAttribute("aria-selected", i === next ? "true" : "false"); });
-      input.setAttribute("aria-activedescendant", options[next].id);
-      options[next].scrollIntoView({ block: "nearest" });
-    } else if (ev.key === "Enter" && !ev.ctrlKey && !ev.metaKey) {
-      if (current >= 0) { ev.preventDefault(); choose(input, options[current]._drug); }
-    } else if (ev.key === "Escape") {
-      ev.preventDefault();
-      close(input);
+    function setup(input) {
+      if (input.dataset.comboReady) return;
+      var list = listOf(input);
+      if (!list) return;
+      input.dataset.comboReady = "1";
+      uid += 1;
+      list.id = "combo-list-" + uid;
+      input.setAttribute("role", "combobox");
+      input.setAttribute("aria-autocomplete", "list");
+      input.setAttribute("aria-expanded", "false");
+      input.setAttribute("aria-controls", list.id);
     }
-  });
+
+    function close(input) {
+      var list = listOf(input);
+      if (!list) return;
+      list.hidden = true;
+      list.innerHTML = "";
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function show(input, results) {
+      var list = listOf(input);
+      list.innerHTML = "";
+      if (!results.length) { close(input); return; }
+      results.forEach(function (item, i) {
+        var li = document.createElement("li");
+        li.id = list.id + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === 0 ? "true" : "false");
+        config.render(li, item);
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); config.choose(input, item); close(input); });
+        li._item = item;
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      input.setAttribute("aria-activedescendant", list.id + "-0");
+    }
+
+    function search(input) {
+      var q = input.value.trim();
+      if (q.length < 2) { close(input); return; }
+      var mine = ++seq;
+      fetch(config.url + "?q=" + encodeURIComponent(q) + (config.params || ""), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (data) { if (mine === seq && document.activeElement === input) show(input, data.results || []); })
+        .catch(function () { close(input); });
+    }
+
+    function mine(el) { return el && el.matches && el.matches(config.selector); }
+
+    document.addEventListener("focusin", function (ev) { if (mine(ev.target)) setup(ev.target); });
+    document.addEventListener("focusout", function (ev) { if (mine(ev.target)) close(ev.target); });
+    document.addEventListener("input", function (ev) {
+      var input = ev.target;
+      if (!mine(input)) return;
+      setup(input);
+      if (config.typed) config.typed(input);
+      clearTimeout(timer);
+      timer = setTimeout(function () { search(input); }, 150);
+    });
+    document.addEventListener("keydown", function (ev) {
+      var input = ev.target;
+      if (!mine(input)) return;
+      var list = listOf(input);
+      if (!list || list.hidden) return;
+      var options = Array.prototype.slice.call(list.children);
+      var current = options.findIndex(function (li) { return li.getAttribute("aria-selected") === "true"; });
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        var next = ev.key === "ArrowDown" ? Math.min(current + 1, options.length - 1) : Math.max(current - 1, 0);
+        options.forEach(function (li, i) { li.setAttribute("aria-selected", i === next ? "true" : "false"); });
+        input.setAttribute("aria-activedescendant", options[next].id);
+        options[next].scrollIntoView({ block: "nearest" });
+      } else if (ev.key === "Enter" && !ev.ctrlKey && !ev.metaKey) {
+        if (current >= 0) { ev.preventDefault(); config.choose(input, options[current]._item); close(input); }
+      } else if (ev.key === "Escape") {
+        ev.preventDefault();
+        close(input);
+      }
+    });
+  }
+
+  // Medicines: the clinic's own formulary first (badge "clinic"), then the reference formulary
+  // (brands and generics; entries not yet checked against their source carry "unverified").
+  var rxForm = document.querySelector("[data-formulary-url]");
+  if (rxForm) {
+    makeCombo({
+      selector: "[data-formulary]",
+      url: rxForm.dataset.formularyUrl,
+      // A child's weight (set by the page): reference drugs then carry the dose worked out for it.
+      params: rxForm.dataset.childWeightKg ? "&child_weight_kg=" + encodeURIComponent(rxForm.dataset.childWeightKg) : "",
+      render: function (li, drug) {
+        li.appendChild(span(drug.label, "option-label"));
+        if (drug.source === "clinic") li.appendChild(span("clinic", "badge option-clinic"));
+        if (drug.source === "clinic" && drug.generic) li.appendChild(span(drug.generic, "option-generic"));
+        if (drug.verified === false) li.appendChild(span("unverified", "badge option-unverified"));
+        if (drug.dose_note) li.appendChild(span("Child dose: " + drug.dose + " " + drug.frequency + " (" + drug.dose_note + ")", "option-generic"));
+      },
+      typed: function (input) {
+        var hidden = rowField(input.closest("[data-formset-row]"), "drug");
+        if (hidden) hidden.value = "";  // typed by hand: no longer the chosen formulary drug
+      },
+      choose: function (input, drug) {
+        var row = input.closest("[data-formset-row]");
+        input.value = drug.name;
+        var hidden = rowField(row, "drug");
+        if (hidden) hidden.value = drug.id || "";
+        [["strength", drug.strength], ["form", drug.form]].forEach(function (pair) {
+          var el = rowField(row, pair[0]);
+          if (el) el.value = pair[1] || "";
+        });
+        [["dose", drug.dose], ["frequency", drug.frequency], ["route", drug.route], ["duration", drug.duration]].forEach(function (pair) {
+          var el = rowField(row, pair[0]);
+          if (el && !el.value && pair[1]) el.value = pair[1];
+        });
+        var next = rowField(row, "dose");
+        if (next) next.focus();
+      }
+    });
+  }
+
+  // ICD-10: search from the diagnosis words or the code box; choosing fills the code, and the words
+  // too when they were what was searched (or are still empty).
+  var dxForm = document.querySelector("[data-icd10-url]");
+  if (dxForm) {
+    makeCombo({
+      selector: "[data-icd10]",
+      url: dxForm.dataset.icd10Url,
+      render: function (li, entry) {
+        li.appendChild(span(entry.code, "option-code"));
+        li.appendChild(span(" " + entry.description, "option-label"));
+      },
+      choose: function (input, entry) {
+        var row = input.closest("[data-formset-row]");
+        var code = rowField(row, "icd10"), text = rowField(row, "text");
+        if (code) code.value = entry.code;
+        if (text && (input === text || !text.value.trim())) text.value = entry.description;
+        if (input === text && code) code.focus();
+      }
+    });
+  }
 })();

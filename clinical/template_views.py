@@ -1,0 +1,54 @@
+"""Pages of a doctor's prescription templates: save a prescription as a template, list and delete
+one's own. Using a template is the new-prescription form's `?template=` (clinical.views)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.guards import staff_user
+from audit.context import audit_context
+from clinical import rx_templates, selectors
+from docos.permissions import capability_required
+
+
+@require_POST
+@capability_required("prescriptions.write")
+def template_save(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    prescription = selectors.prescription_access(user=user, prescription_id=prescription_id)
+    try:
+        template = rx_templates.template_save_from_prescription(
+            actor=user,
+            prescription=prescription,
+            name=request.POST.get("name", ""),
+            dose_by_weight=request.POST.get("dose_by_weight") == "on",
+            context=audit_context(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Saved as your template “{template.name}”. It is offered on new prescriptions.")
+    return redirect("clinical-prescription-detail", prescription_id=prescription.pk)
+
+
+@require_GET
+@capability_required("prescriptions.write")
+def template_list(request: HttpRequest) -> HttpResponse:
+    templates = list(rx_templates.templates_of(staff_user(request)))
+    return render(request, "clinical/template_list.html", {"templates": templates})
+
+
+@require_POST
+@capability_required("prescriptions.write")
+def template_delete(request: HttpRequest, template_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    template = rx_templates.template_access(user=user, template_id=template_id)
+    rx_templates.template_delete(actor=user, template=template, context=audit_context(request))
+    messages.success(request, f"Template “{template.name}” deleted.")
+    return redirect("clinical-template-list")

@@ -1,0 +1,76 @@
+"""Outbound pacing: a Redis token bucket per business phone number, shared by every worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from django_tenants.utils import tenant_context
+
+from messaging import pacing, services
+from messaging.models import OutboundMessage
+from tests.appointments.helpers import make_patient
+
+
+def _number() -> str:
+    return str(uuid.uuid4().int % 10**15)
+
+
+def test_a_token_is_taken_then_the_next_waits_one_interval(db):
+    number = _number()
+    assert pacing.acquire(number, per_second=10) == 0.0
+    wait = pacing.acquire(number, per_second=10)
+    assert 0.09 < wait <= 0.1 / pacing.HEADROOM
+
+
+def test_numbers_have_their_own_buckets(db):
+    assert pacing.acquire(_number(), per_second=1) == 0.0
+    assert pacing.acquire(_number(), per_second=1) == 0.0
+
+
+def test_concurrent_senders_together_never_exceed_the_rate(db):
+    number, rate, taken = _number(), 40.0, []
+    lock = threading.Lock()
+    stop = time.monotonic() + 1.5
+
+    def sender() -> None:
+        while time.monotonic() < stop:
+            if pacing.wait_for_token(number, per_second=rate, max_wait=0.5):
+                with lock:
+                    taken.append(time.monotonic())
+
+    threads = [threading.Thread(target=sender) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    taken.sort()
+    # In every one-second window at most `rate` sends (plus the one slot that may start it).
+    for i, start in enumerate(taken):
+        in_window = sum(1 for t in taken[i:] if t < start + 1.0)
+        assert in_window <= rate + 1, f"{in_window} sends within one second at {rate}/s"
+    assert len(taken) >= rate * 1.2  # and the rate is used, not starved
+
+
+def test_the_rate_is_a_setting(settings):
+    settings.WHATSAPP_MESSAGES_PER_SECOND = 5
+    assert pacing.rate() == 5.0
+
+
+def test_dispatch_waits_for_a_token_and_leaves_the_message_queued_when_none_comes(wa_a, graph, monkeypatch):
+    patient = make_patient(wa_a)
+    enqueued: list[str] = []
+    monkeypatch.setattr(pacing, "wait_for_token", lambda number, **kw: False)
+    monkeypatch.setattr(services, "outbox_enqueue", lambda pk, countdown=None: enqueued.append(pk))
+    with tenant_context(wa_a.clinic):
+        message = services.message_send_template(
+            patient=patient, template_name="appointment_reminder", language="en", parameters=[], idempotency_key="p1"
+        )
+        assert services.message_dispatch(message_id=str(message.pk)) == "paced"
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == (OutboundMessage.Status.QUEUED, 0)
+    assert enqueued == [str(message.pk)] and graph.sent() == []
+    monkeypatch.setattr(pacing, "wait_for_token", lambda number, **kw: True)
+    with tenant_context(wa_a.clinic):
+        assert services.message_dispatch(message_id=str(message.pk)) == "sent"
