@@ -43,6 +43,41 @@ def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# WCAG 1.4.11 (non-text contrast), which axe does not check: a form control's border must stand out
+# 3:1 from what surrounds it. Returns the controls that fail, with their ratio.
+CONTROL_BORDERS = """() => {
+    const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+        const part = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * part(r) + 0.7152 * part(g) + 0.0722 * part(b);
+    };
+    const behind = (el) => {
+        for (let node = el.parentElement; node; node = node.parentElement) {
+            const colour = rgb(getComputedStyle(node).backgroundColor);
+            if (colour.length === 3 || colour[3] > 0) return colour.slice(0, 3);
+        }
+        return [255, 255, 255];
+    };
+    const failing = [];
+    document.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea")
+        .forEach((el) => {
+            const style = getComputedStyle(el);
+            const shown = el.getClientRects().length && style.visibility !== "hidden";
+            if (!shown || parseFloat(style.borderTopWidth) === 0) return;
+            const a = luminance(rgb(style.borderTopColor)), b = luminance(behind(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < 3) failing.push(`${el.tagName.toLowerCase()}[name=${el.name}]: ${ratio.toFixed(2)}:1`);
+        });
+    return failing;
+}"""
+
+# Help and error texts are read with their field only when aria-describedby names ids that exist.
+DANGLING_REFERENCES = """() => [...document.querySelectorAll("[aria-describedby], [aria-labelledby]")].flatMap((el) =>
+    ["aria-describedby", "aria-labelledby"].flatMap((name) => (el.getAttribute(name) || "").split(/\\s+/)
+        .filter((id) => id && !document.getElementById(id))
+        .map((id) => `${el.tagName.toLowerCase()}[name=${el.getAttribute("name") || el.id}] ${name}=${id}`)))"""
+
+
 def accessibility_problems(page: Any, *, where: str) -> str:
     """A readable list of axe's WCAG A/AA violations on the page, in either colour scheme ('' if none)."""
     problems = []
@@ -51,5 +86,11 @@ def accessibility_problems(page: Any, *, where: str) -> str:
         violations = axe_violations(page)
         if violations:
             problems.append(f"{scheme} theme:\n{describe(violations)}")
+        borders = page.evaluate(CONTROL_BORDERS)
+        if borders:
+            problems.append(f"{scheme} theme: control borders under 3:1 (WCAG 1.4.11): " + "; ".join(borders[:8]))
     page.emulate_media(color_scheme="light")
+    dangling = page.evaluate(DANGLING_REFERENCES)
+    if dangling:
+        problems.append("references to ids that do not exist: " + "; ".join(dangling[:8]))
     return f"axe found WCAG 2.2 AA violations on {where}:\n" + "\n".join(problems) if problems else ""
