@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # System packages DocOS needs beyond Python: Pango (WeasyPrint PDFs), HarfBuzz subsetting (fast
-# font embedding), Noto fonts (Devanagari), gettext (makemessages/compilemessages for locale/), and faketime (libfaketime: `make test-night` runs the
-# time-sensitive tests under night-time clocks). Installs them when run as root on Debian/Ubuntu,
-# otherwise prints the command to run.
+# font embedding), Noto fonts (Devanagari), gettext (compilemessages for locale/), faketime
+# (libfaketime: `make test-night` runs the time-sensitive tests under night-time clocks) and Chromium
+# (the Playwright browser tests drive Debian's build; Playwright never downloads one). Installs them
+# when run as root on Debian/Ubuntu, otherwise prints the command to run.
 set -euo pipefail
 PKGS=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-noto-core fonts-noto-ui-core shared-mime-info
-      gettext faketime)
+      gettext faketime chromium)
 command -v dpkg-query >/dev/null 2>&1 || { echo "[docos] not a Debian-like system: install Pango, Noto fonts and libfaketime yourself"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

@@ -62,4 +62,24 @@
     });
     schedule();
   }
+  // A table wider than the screen scrolls sideways inside its .table-wrap: keyboard users must be
+  // able to reach that region (WCAG 2.1.1), so it takes focus and is named after its table.
+  function scrollableTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth) {
+        if (wrap.hasAttribute("tabindex")) return;
+        const caption = wrap.querySelector("caption");
+        const heading = wrap.closest("section, .panel, main");
+        const title = heading && heading.querySelector("h1, h2, h3");
+        wrap.tabIndex = 0;
+        wrap.dataset.scrolls = "";
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", ((caption || title || {}).textContent || "Table").trim() + " (scrolls sideways)");
+      } else if ("scrolls" in wrap.dataset) {
+        ["tabindex", "role", "aria-label", "data-scrolls"].forEach(function (name) { wrap.removeAttribute(name); });
+      }
+    });
+  }
+  scrollableTables();
+  window.addEventListener("resize", scrollableTables);
 })();
