@@ -37,6 +37,7 @@ from clinical.consultation import (
 )
 from clinical.forms import DiagnosisFormSet, PrescriptionItemForm, VisitForm, apply_service_errors, rows_of
 from clinical.models import Prescription, Visit
+from clinical.views import safety_rows
 from docos.ids import parse_uuid
 from docos.permissions import capability_required
 from patients.access import patient_access
@@ -112,16 +113,7 @@ def _page(
     user = staff_user(request)
     prescription = consultation_prescription(visit)
     errors = sign_errors or {}
-    reasons = reasons or {}
-    findings = [
-        {
-            "finding": finding,
-            "field": f"override_{finding.code}",
-            "reason": reasons.get(finding.code, ""),
-            "errors": errors.get(f"overrides.{finding.code}", []),
-        }
-        for finding in (clinical.prescription_safety_findings(prescription) if prescription is not None else [])
-    ]
+    findings = safety_rows(prescription, sign_errors=errors, reasons=reasons)
     incomplete = clinical.prescription_incomplete_lines(prescription) if prescription is not None else {}
     shown = {str(row["field"]).replace("override_", "overrides.", 1) for row in findings} | set(incomplete)
     child = selectors.child_weight(user=user, patient=patient, visit=visit)

@@ -361,6 +361,28 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return _prescription_form_page(request, patient=patient, form=form, items=items, visit=visit)
 
 
+def safety_rows(
+    prescription: Prescription | None,
+    *,
+    sign_errors: dict[str, list[str]] | None = None,
+    reasons: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """A draft's safety findings as the pages show them (templates/clinical/_safety_findings.html):
+    each with its reason box's name, the reason typed so far and the errors of the last attempt."""
+    if prescription is None:
+        return []
+    errors, typed = sign_errors or {}, reasons or {}
+    return [
+        {
+            "finding": finding,
+            "field": f"override_{finding.code}",
+            "reason": typed.get(finding.code, ""),
+            "errors": errors.get(f"overrides.{finding.code}", []),
+        }
+        for finding in clinical.prescription_safety_findings(prescription)
+    ]
+
+
 def _prescription_detail_page(
     request: HttpRequest,
     prescription: Prescription,
@@ -374,16 +396,7 @@ def _prescription_detail_page(
     user = staff_user(request)
     draft = prescription.status == Prescription.Status.DRAFT
     errors = sign_errors or {}
-    reasons = reasons or {}
-    findings = [
-        {
-            "finding": finding,
-            "field": f"override_{finding.code}",
-            "reason": reasons.get(finding.code, ""),
-            "errors": errors.get(f"overrides.{finding.code}", []),
-        }
-        for finding in (clinical.prescription_safety_findings(prescription) if draft else [])
-    ]
+    findings = safety_rows(prescription if draft else None, sign_errors=errors, reasons=reasons)
     incomplete = clinical.prescription_incomplete_lines(prescription) if draft else {}
     shown = {str(row["field"]).replace("override_", "overrides.", 1) for row in findings} | set(incomplete)
     return render(
