@@ -192,7 +192,11 @@ def throwaway_clinic(committed_test_database: None, django_db_blocker: Any) -> I
     from accounts.models import Location
     from clinics.models import Clinic
     from clinics.services import clinic_create
+    from docos.celery import app
 
+    # Tasks that tests without a worker queued since it started (for clinics long rolled back) would
+    # otherwise run first on the one-process worker and hold this test's task past its timeout.
+    app.control.purge()
     slug = f"worker-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         created = clinic_create(
