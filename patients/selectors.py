@@ -130,13 +130,15 @@ class PatientSearch:
 
 
 def _word_prefixes(words: Iterable[str]) -> Q:
-    """Each query word starts a word of the name key: index containment for words of two
-    letters or more, a per-row check (no index: a one-letter prefix matches too many rows for
-    one to help) for single letters, applied to the rows the longer words found."""
+    """Each query word starts a word of the name key: one index containment test when a word of two
+    letters or more is there (one-letter prefixes are indexed too, and intersected with it in the
+    index), else a per-row check (a one-letter prefix alone matches a fifth of all rows: a scan
+    that stops at the candidate cap is faster than reading its whole posting list)."""
     words = list(words)
-    indexed = [w for w in words if len(w) >= search.MIN_INDEXED_PREFIX]
-    condition = Q(search_words__contains=indexed) if indexed else Q()
-    for letter in (w for w in words if len(w) < search.MIN_INDEXED_PREFIX):
+    if any(len(w) >= search.MIN_INDEXED_PREFIX for w in words):
+        return Q(search_words__contains=words)
+    condition = Q()
+    for letter in words:
         condition &= _starts_a_word(letter)
     return condition
 
