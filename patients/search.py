@@ -29,8 +29,10 @@ How the search uses the keys (patients.selectors.patient_search):
    as spelled ("=moh", "=moha"). A reading matches a patient when each of its word keys is one of
    the prefixes, so typing "moh", "Muhammad" or "Mohammed Ch" finds Mohammed Choudhary. A GIN
    index answers that containment test fast even for common names (exact, no recheck, stops at
-   the candidate cap). One-letter prefixes would be in a fifth of all rows: a one-letter query
-   word ("Ravi K", or Rao's key "r") is checked on the rows the other words found instead.
+   the candidate cap). The first letter of every word key is stored too ("m"): alone it would be
+   in a fifth of all rows, so a reading of one-letter words only is checked row by row, but
+   next to a longer word ("Ravi K", or Rao's key "r" in "Venkatesh Rao") the index intersects
+   them, instead of fetching every Venkatesh from the table to look for an r.
 3. At most SEARCH_CANDIDATES candidates are taken, those whose words start with the letters as
    typed first (the spelled prefixes), so "Sha" keeps every Shailesh however many Sushmas match
    "s". They are ranked by how many typed words start a word of the name, then by pg_trgm word
@@ -151,6 +153,8 @@ def name_key(*parts: str) -> str:
     return " ".join(name_word_keys(*parts))[:NAME_KEY_MAX].strip()
 
 
+# Typed words shorter than this are being typed, not mistyped (the typo fallback keeps them), and
+# are looked up in the index only next to a longer word.
 MIN_INDEXED_PREFIX = 2
 # Spelled prefixes are stored with this mark in front, so they never meet a key prefix.
 SPELLED_MARK = "="
@@ -162,7 +166,7 @@ INITIALS_MARK = "^"
 
 
 def search_words(key: str, spelled: str = "") -> list[str]:
-    """Every prefix (of MIN_INDEXED_PREFIX letters or more) of every word of a name key, every whole
+    """Every prefix (from one letter on) of every word of a name key, every whole
     word of it ("slsh$"), and the first three and four letters of every word as spelled ("=sha",
     "=shai"): what the index looks up."""
     out: list[str] = []
@@ -171,7 +175,7 @@ def search_words(key: str, spelled: str = "") -> list[str]:
         if whole_word(word) not in seen:
             seen.add(whole_word(word))
             out.append(whole_word(word))
-        for end in range(MIN_INDEXED_PREFIX, len(word) + 1):
+        for end in range(1, len(word) + 1):
             prefix = word[:end]
             if prefix not in seen:
                 seen.add(prefix)
