@@ -227,6 +227,9 @@ WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 # Outbound pacing: Meta's documented default throughput is 80 messages per second per business phone
 # number; a Redis token bucket shared by every worker keeps sends at or under it.
 WHATSAPP_MESSAGES_PER_SECOND = env.float("WHATSAPP_MESSAGES_PER_SECOND", default=80.0)
+# Meta's pair rate: about one message every 6 seconds from a business number to the same user (more
+# answers error 131056). 0 turns the spacing off.
+WHATSAPP_PAIR_INTERVAL_SECONDS = env.float("WHATSAPP_PAIR_INTERVAL_SECONDS", default=6.0)
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
