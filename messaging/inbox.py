@@ -212,3 +212,38 @@ def conversation_unlink_patient(*, actor: User, contact: Contact, context: Audit
         metadata={"patient": str(previous)},
     )
     return locked
+
+
+RETAIN_REASON_MIN = 5
+
+
+@transaction.atomic
+def conversation_retain(
+    *, actor: User, contact: Contact, retain: bool, reason: str = "", context: AuditContext | None = None
+) -> Contact:
+    """Flag the conversation "retain" (its texts and media are kept past the 90-day retention, for
+    clinical or legal reasons, with the reason), or lift the flag. Flagging is for staff who handle
+    conversations; lifting it lets the texts be deleted, so it needs `settings.manage`."""
+    if retain:
+        require_capability(actor, "messaging.send", "keep WhatsApp conversations")
+        reason = " ".join(reason.split())
+        if len(reason) < RETAIN_REASON_MIN:
+            raise ValidationError({"reason": "Say why the conversation must be kept (e.g. a medico-legal case)."})
+    else:
+        require_capability(actor, "settings.manage", "let kept WhatsApp conversations be deleted")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if (locked.retained_at is not None) == retain:
+        return locked
+    locked.retained_at = timezone.now() if retain else None
+    locked.retained_by = actor if retain else None
+    locked.retain_reason = reason[:500] if retain else None
+    locked.save(update_fields=["retained_at", "retained_by", "retain_reason"])
+    audit_record(
+        actor=actor,
+        action="conversation.retain" if retain else "conversation.retain_lifted",
+        obj=locked,
+        location_id=locked.patient.registered_location_id if locked.patient else None,
+        context=context,
+        changed_fields=["retained_at"],
+    )
+    return locked

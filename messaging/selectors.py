@@ -158,7 +158,13 @@ def _outbound_of(contact: Contact) -> QuerySet[OutboundMessage]:
     return OutboundMessage.objects.filter(condition).exclude(purpose=OutboundMessage.Purpose.TEST)
 
 
+# What a line of a conversation says once its text is gone (messaging.retention).
+PURGED_TEXT = "Text removed after the retention period (metadata kept)."
+
+
 def _inbound_text(message: InboundMessage) -> str:
+    if message.purged_at is not None:
+        return PURGED_TEXT
     text = str(message.body or "")
     if text:
         return text
@@ -173,6 +179,8 @@ def _inbound_text(message: InboundMessage) -> str:
 
 
 def _outbound_text(message: OutboundMessage) -> str:
+    if message.purged_at is not None:
+        return PURGED_TEXT if message.kind == OutboundMessage.Kind.TEXT else f"Template “{message.template_name}”"
     if message.kind == OutboundMessage.Kind.TEXT:
         return str(message.body or "")
     values = message.parameters if isinstance(message.parameters, list) else []

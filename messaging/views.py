@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -86,6 +87,7 @@ def _conversation_page(
     reply_form: ReplyForm | None = None,
     template_form: TemplateForm | None = None,
     link_error: str = "",
+    retain_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     user = staff_user(request)
@@ -115,6 +117,9 @@ def _conversation_page(
             "can_register": can_link and user.has_capability("patients.edit"),
             **(_link_candidates(request, user, contact) if can_link and contact.patient_id is None else {}),
             "link_error": link_error,
+            "retain_error": retain_error,
+            "retention_days": settings.RETENTION_WHATSAPP_BODY_DAYS,
+            "can_lift_retain": user.has_capability("settings.manage"),
         },
         status=status,
     )
@@ -256,4 +261,26 @@ def conversation_unlink(request: HttpRequest, conversation_id: UUID) -> HttpResp
     contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
     inbox.conversation_unlink_patient(actor=user, contact=contact, context=audit_context(request))
     messages.success(request, "Conversation unlinked; it is no longer on the patient's chart.")
+    return redirect("inbox:detail", conversation_id=contact.pk)
+
+
+@require_POST
+@capability_required("messaging.send")
+def conversation_retain(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
+    retain = request.POST.get("retain") == "1"
+    try:
+        inbox.conversation_retain(
+            actor=user,
+            contact=contact,
+            retain=retain,
+            reason=request.POST.get("reason", ""),
+            context=audit_context(request),
+        )
+    except ValidationError as exc:
+        return _conversation_page(request, contact, retain_error=" ".join(exc.messages), status=400)
+    messages.success(
+        request, "The conversation will be kept past the retention period." if retain else "Keeping lifted."
+    )
     return redirect("inbox:detail", conversation_id=contact.pk)
