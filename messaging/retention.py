@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from audit.retention import RetentionRule, cutoff, register_rule
@@ -50,14 +50,16 @@ def _outbound_due(now: dt.datetime) -> QuerySet[OutboundMessage]:
 
 
 def purge_inbound(now: dt.datetime, limit: int) -> int:
-    ids = list(
-        _inbound_due(now).select_for_update(skip_locked=True).order_by("sent_at").values_list("pk", flat=True)[:limit]
+    # One statement: the batch is chosen (oldest first, rows another run holds skipped) and
+    # blanked in the database, without the ids travelling to Python and back.
+    batch = _inbound_due(now).select_for_update(skip_locked=True).order_by("sent_at").values("pk")[:limit]
+    return InboundMessage.objects.filter(pk__in=Subquery(batch)).update(
+        body=None,
+        payload=None,
+        media_filename=None,
+        purged_at=timezone.now(),
+        media_status=Case(When(media_status="", then=Value("")), default=Value(MediaStatus.PURGED)),
     )
-    InboundMessage.objects.filter(pk__in=ids).update(
-        body=None, payload=None, media_filename=None, purged_at=timezone.now()
-    )
-    InboundMessage.objects.filter(pk__in=ids).exclude(media_status="").update(media_status=MediaStatus.PURGED)
-    return len(ids)
 
 
 def purge_media_files(now: dt.datetime, limit: int) -> int:
@@ -75,14 +77,10 @@ def purge_media_files(now: dt.datetime, limit: int) -> int:
 
 
 def purge_outbound(now: dt.datetime, limit: int) -> int:
-    ids = list(
-        _outbound_due(now)
-        .select_for_update(skip_locked=True)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+    batch = _outbound_due(now).select_for_update(skip_locked=True).order_by("created_at").values("pk")[:limit]
+    return OutboundMessage.objects.filter(pk__in=Subquery(batch)).update(
+        body=None, parameters=None, purged_at=timezone.now()
     )
-    OutboundMessage.objects.filter(pk__in=ids).update(body=None, parameters=None, purged_at=timezone.now())
-    return len(ids)
 
 
 def register_messaging_rules() -> None:
