@@ -23,7 +23,7 @@ from clinics.models import Clinic
 from docos.storage import store_encrypted
 from messaging import services
 from messaging.inbound import OPT_OUT_REPLY
-from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
+from messaging.models import Contact, InboundMessage, MediaStatus, MessageTemplate, OutboundMessage
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -249,3 +249,19 @@ def seed(clinic: Clinic) -> None:
     meena_contact.retain_reason = "Insurance claim for the foot ulcer treatment: keep the photos and messages."
     meena_contact.save(update_fields=["retained_at", "retain_reason"])
     retention_run()
+
+    # 8. Templates: the shipped ones approved by Meta (as a sync would have found them), a clinic's
+    # own "lab report ready" still in review, and one rejected with Meta's reason.
+    MessageTemplate.objects.update(status=MessageTemplate.Status.APPROVED, synced_at=now, submitted_at=now)
+    MessageTemplate.objects.filter(name="payment_link", language="hi").update(status=MessageTemplate.Status.PENDING)
+    MessageTemplate.objects.create(
+        name="lab_report_ready", language="en", body="Namaste {{1}}, your lab report from {{2}} is ready to collect.",
+        variables=["first_name", "clinic"], examples=["Asha", clinic.name], status=MessageTemplate.Status.PENDING,
+        submitted_at=now,
+    )  # fmt: skip
+    MessageTemplate.objects.create(
+        name="diwali_health_camp", language="en", category=MessageTemplate.Category.MARKETING,
+        body="Free diabetes check-up camp this Sunday at {{1}}! Bring your family.", variables=["location"],
+        examples=["Indiranagar"], status=MessageTemplate.Status.REJECTED, submitted_at=now,
+        rejected_reason="Promotional content in a template of another category",
+    )  # fmt: skip

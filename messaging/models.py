@@ -219,3 +219,48 @@ class OutboundMessage(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.template_name} ({self.get_status_display()})"
+
+
+class MessageTemplate(UUIDModel):
+    """A WhatsApp message template of the clinic: the text Meta reviews before the clinic may send it
+    outside the 24-hour window. Not patient data: the clinic's own wording with `{{n}}` variables,
+    filled per message from `variables` (what each one is, in order: first_name, clinician, date,
+    time, location, clinic, amount, link) and shown with `examples` for Meta's review.
+
+    Drafts and rejected templates are edited here and submitted (`messaging.templates`); Meta's
+    review status comes back by "sync". Unique per name and language, as at Meta."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (not submitted)"
+        PENDING = "pending", "In review at Meta"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        PAUSED = "paused", "Paused by Meta"
+        DISABLED = "disabled", "Disabled by Meta"
+
+    class Category(models.TextChoices):
+        UTILITY = "UTILITY", "Utility (reminders, prescriptions, payments)"
+        MARKETING = "MARKETING", "Marketing"
+        AUTHENTICATION = "AUTHENTICATION", "Authentication"
+
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.UTILITY)
+    body = models.TextField(max_length=1024)
+    footer = models.CharField(max_length=60, blank=True)
+    buttons = models.JSONField(default=list, blank=True)  # quick reply texts
+    variables = models.JSONField(default=list, blank=True)  # source of {{1}}, {{2}}, ...
+    examples = models.JSONField(default=list, blank=True)  # one example value per variable
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    meta_id = models.CharField(max_length=32, blank=True)
+    rejected_reason = models.CharField(max_length=200, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [models.UniqueConstraint(fields=["name", "language"], name="message_template_name_language")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
