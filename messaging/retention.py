@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Case, QuerySet, Subquery, Value, When
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
-from audit.retention import RetentionRule, cutoff, register_rule
+from audit.retention import Cursor, RetentionRule, cutoff, register_rule
 from docos.storage import delete_stored
 from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
 
@@ -49,20 +49,26 @@ def _outbound_due(now: dt.datetime) -> QuerySet[OutboundMessage]:
     )
 
 
-def purge_inbound(now: dt.datetime, limit: int) -> int:
-    # One statement: the batch is chosen (oldest first, rows another run holds skipped) and
-    # blanked in the database, without the ids travelling to Python and back.
-    batch = _inbound_due(now).select_for_update(skip_locked=True).order_by("sent_at").values("pk")[:limit]
-    return InboundMessage.objects.filter(pk__in=Subquery(batch)).update(
+def purge_inbound(now: dt.datetime, limit: int, cursor: Cursor) -> int:
+    """Blank the oldest `limit` due messages, starting where the run's last batch stopped."""
+    due = _inbound_due(now)
+    if cursor.after is not None:
+        due = due.filter(sent_at__gte=cursor.after)
+    rows = list(due.select_for_update(skip_locked=True).order_by("sent_at").values_list("pk", "sent_at")[:limit])
+    if not rows:
+        return 0
+    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         body=None,
         payload=None,
         media_filename=None,
         purged_at=timezone.now(),
         media_status=Case(When(media_status="", then=Value("")), default=Value(MediaStatus.PURGED)),
     )
+    cursor.after = rows[-1][1]
+    return len(rows)
 
 
-def purge_media_files(now: dt.datetime, limit: int) -> int:
+def purge_media_files(now: dt.datetime, limit: int, cursor: Cursor) -> int:
     """Delete the stored files of purged messages, then forget their names (in this transaction)."""
     rows = list(
         _files_left()
@@ -76,11 +82,18 @@ def purge_media_files(now: dt.datetime, limit: int) -> int:
     return len(rows)
 
 
-def purge_outbound(now: dt.datetime, limit: int) -> int:
-    batch = _outbound_due(now).select_for_update(skip_locked=True).order_by("created_at").values("pk")[:limit]
-    return OutboundMessage.objects.filter(pk__in=Subquery(batch)).update(
+def purge_outbound(now: dt.datetime, limit: int, cursor: Cursor) -> int:
+    due = _outbound_due(now)
+    if cursor.after is not None:
+        due = due.filter(created_at__gte=cursor.after)
+    rows = list(due.select_for_update(skip_locked=True).order_by("created_at").values_list("pk", "created_at")[:limit])
+    if not rows:
+        return 0
+    OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         body=None, parameters=None, purged_at=timezone.now()
     )
+    cursor.after = rows[-1][1]
+    return len(rows)
 
 
 def register_messaging_rules() -> None:
