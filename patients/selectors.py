@@ -28,7 +28,7 @@ from accounts.selectors import user_location_ids
 from audit.access_log import reads_of
 from docos.ids import parse_uuid
 from patients import search
-from patients.access import scope_patients
+from patients.access import patient_visibility_sql, scope_patients
 from patients.models import Patient, PatientImport, Sex
 
 # Name searches rank at most this many candidates (4 pages of 50): a query that matches more
@@ -159,11 +159,11 @@ def _phone_rows(user: Any, condition: Sql, *, capped: bool) -> list[dict[str, An
 
 
 def _visible_sql(user: Any) -> Sql:
-    """The active patients `user` may see (scope_patients: the branch filter), compiled once per
-    search into a condition on `patients_patient`."""
-    query = scope_patients(Patient.objects.filter(is_active=True), user).query
-    sql, params = query.get_compiler(connection=connection).compile(query.where)
-    return sql, list(params)
+    """The active patients `user` may see (the branch filter, patient_visibility_sql), once per search."""
+    visible = patient_visibility_sql(user)
+    if visible is None:
+        return f"{_P}.is_active", []
+    return f"{_P}.is_active AND ({visible[0]})", visible[1]
 
 
 def _and(*parts: Sql) -> Sql:
@@ -224,8 +224,10 @@ def _exact_candidates(visible: Sql, forms: list[search.QueryForm]) -> Sql:
     markers = [search.spelled_marker(word) for word, _ in typed.spelled if len(word) >= 3]
     if not markers:
         return _capped(visible, matches), [*visible[1], *matches[1]]
-    short = [search.word_key(word) for word, _ in typed.spelled if len(word) < 3]
-    spelled = _and(_has_all(markers), _word_prefixes(k for k in short if k))
+    # Shorter words' keys are looked up in the index with the marks (every prefix of a word key,
+    # down to its first letter, is stored): "Anil K" is one index intersection, "=anil" and "k".
+    short = [key for key in (search.word_key(word) for word, _ in typed.spelled if len(word) < 3) if key]
+    spelled = _has_all(markers + short)
     rest = _and(matches, (f"NOT ({spelled[0]})", spelled[1]))
     sql = f"({_capped(visible, spelled)}) UNION ALL ({_capped(visible, rest)}) LIMIT {SEARCH_CANDIDATES}"
     return sql, [*visible[1], *spelled[1], *visible[1], *rest[1]]
