@@ -328,21 +328,49 @@ def _similar_rows(visible: Sql, forms: list[search.QueryForm], exact: list[uuid.
             )
         )
         corrections.append((f"{near_sql} AND patients_patientnameword.word <> %s", [*near_params, word]))
-    if exact:
-        conditions.append((f"NOT ({_P}.id = ANY(%s::uuid[]))", [exact]))
-    condition = _and(*conditions)
+    not_exact: Sql = (f"NOT ({_P}.id = ANY(%s::uuid[]))", [exact]) if exact else ("", [])
     gate = _or(*corrections)  # no word is one edit from a word of the clinic: nothing to correct
+    if len(typed) == 1:
+        candidates = _one_word_candidates(visible, bases[0], not_exact)
+    else:
+        condition = _and(*conditions, not_exact)
+        candidates = _capped(visible, condition), [*visible[1], *condition[1]]
     sql = (
-        f"SELECT {_ROW_COLUMNS} {_ROWS_FROM} WHERE {_P}.id = ANY(ARRAY({_capped(visible, condition)})) "
+        f"SELECT {_ROW_COLUMNS} {_ROWS_FROM} WHERE {_P}.id = ANY(ARRAY({candidates[0]})) "
         f"AND EXISTS (SELECT 1 FROM patients_patientnameword WHERE {gate[0]})"
     )
-    rows = _fetch(sql, [*visible[1], *condition[1], *gate[1]])
+    rows = _fetch(sql, [*candidates[1], *gate[1]])
     scored = []
     for row in rows:
         name = search.name_words(f"{row['given_name']} {row['family_name']}")
         scored.append((search.typo_distance(typed, name), len(name), row["given_name"], row["family_name"], row["id"]))
     by_id = {row["id"]: row for row in rows}
     return [by_id[s[-1]] for s in sorted(scored)[:FUZZY_LIMIT]]
+
+
+def _one_word_candidates(visible: Sql, keys: list[str], not_exact: Sql) -> Sql:
+    """The candidates for a one-word typo, at most SEARCH_CANDIDATES, gathered closest first: names
+    with a word starting with the word as typed, then corrections that keep its first letter
+    ("Yoesh": Yogesh), then the others (Das, Bose, Usha: a first letter is rarely the typo). A short
+    word has many neighbours ("ys": as, bs, ds, gs, ...) and common ones are in tens of thousands of
+    names: taken all at once, PostgreSQL reads every one of those index entries before the cap,
+    taken in turn it stops once the cap is reached."""
+    word = keys[0]
+    lookups = [search.whole_word(word)] + ([word] if len(word) >= search.MIN_INDEXED_PREFIX else [])
+    near_sql, near_params = _near_words(keys)
+    groups: list[Sql] = [(f"{_P}.search_words && %s::varchar(40)[]", [lookups])]
+    for same in ("=", "<>"):
+        groups.append(
+            (
+                f"{_P}.search_words && ARRAY(SELECT (patients_patientnameword.word || '{search.WHOLE_MARK}')"
+                f"::varchar(40) FROM patients_patientnameword WHERE {near_sql} "
+                f"AND left(patients_patientnameword.word, 1) {same} left(%s, 1))",
+                [*near_params, word],
+            )
+        )
+    parts = [_and(group, not_exact) for group in groups]
+    sql = " UNION ALL ".join(f"({_capped(visible, part)})" for part in parts) + f" LIMIT {SEARCH_CANDIDATES}"
+    return sql, [p for part in parts for p in (*visible[1], *part[1])]
 
 
 def _name_rows(user: Any, forms: list[search.QueryForm]) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
