@@ -57,6 +57,12 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("DOCOS_MIGRATION_PROCESSES", defa
 TENANT_MULTIPROCESSING_CHUNKS = 8
 GET_EXECUTOR_FUNCTION = "clinics.migrations_executor.get_executor"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# `SET search_path` once per tenant activation (each request, task and tenant_context sets the
+# tenant, which clears it), not before every cursor: one round trip per query saved. Safe because
+# the installed django-tenants clears it on close, rollback and savepoint rollback (a rolled-back
+# SET is undone by PostgreSQL) and we run no transaction-mode pooler (a pooled session would not
+# keep it). tests/clinics/test_search_path_once.py holds it to that.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/docos")}
