@@ -18,6 +18,7 @@ import logging
 from django.db import connection
 from django.utils import timezone
 
+from audit.retention import retention_run
 from clinics.models import Clinic
 from docos.storage import store_encrypted
 from messaging import services
@@ -233,3 +234,18 @@ def seed(clinic: Clinic) -> None:
     _inbound(
         stranger, at, "Hello, Sunday ko bachchon ke doctor milenge kya? Mera beta 4 saal ka hai, 2 din se bukhar hai."
     )
+
+    # 7. Retention: Ravi's messages from four months ago go tonight (their texts are removed, the
+    # times and statuses stay); Meena's conversation is kept for her insurance claim, so her old
+    # message stays. The demo runs retention once so the purge log (Settings -> Audit log ->
+    # Retention) has a run to show.
+    ravi_contact = Contact.objects.get(wa_id=_wa(ravi))
+    long_ago = now - dt.timedelta(days=122)
+    _inbound(ravi_contact, long_ago, "Doctor, my father's ECG report attached earlier, please check.")
+    _outbound(ravi_contact, long_ago + dt.timedelta(minutes=30), Status.READ, text="Dr. Rao has seen it: all normal.")
+    meena_contact = Contact.objects.get(wa_id=_wa(meena))
+    _inbound(meena_contact, now - dt.timedelta(days=104), "Foot wound photo for the insurance claim, as asked.")
+    meena_contact.retained_at = now - dt.timedelta(days=100)
+    meena_contact.retain_reason = "Insurance claim for the foot ulcer treatment: keep the photos and messages."
+    meena_contact.save(update_fields=["retained_at", "retain_reason"])
+    retention_run()

@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -181,6 +182,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "Asia/Kolkata"  # crontab entries below are India times
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Appointment and follow-up reminders: one scan task per active clinic, every minute.
     "appointments-reminders": {
@@ -200,7 +202,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # Retention (audit.retention): every clinic's purge run, nightly at 02:30 in India.
+    "audit-retention-nightly": {
+        "task": "clinics.retention_beat",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
 }
+# Retention periods (days), the legal minimums: the audit and access logs one year (DPDP Rules 2025,
+# rule 8(3)); WhatsApp message texts and media 90 days (metadata kept; conversations flagged
+# "retain" are skipped). Rows are purged RETENTION_BATCH_SIZE per transaction.
+RETENTION_AUDIT_DAYS = max(365, env.int("RETENTION_AUDIT_DAYS", default=365))
+RETENTION_WHATSAPP_BODY_DAYS = max(90, env.int("RETENTION_WHATSAPP_BODY_DAYS", default=90))
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 
 # --- WhatsApp Cloud API (messaging/whatsapp.py) --------------------------------------------------
 # Off until switched on; a system check (messaging.E001) names what is missing when on. Each clinic
@@ -227,6 +241,9 @@ WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 # Outbound pacing: Meta's documented default throughput is 80 messages per second per business phone
 # number; a Redis token bucket shared by every worker keeps sends at or under it.
 WHATSAPP_MESSAGES_PER_SECOND = env.float("WHATSAPP_MESSAGES_PER_SECOND", default=80.0)
+# Meta's pair rate: about one message every 6 seconds from a business number to the same user (more
+# answers error 131056). 0 turns the spacing off.
+WHATSAPP_PAIR_INTERVAL_SECONDS = env.float("WHATSAPP_PAIR_INTERVAL_SECONDS", default=6.0)
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
