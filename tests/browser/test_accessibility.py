@@ -21,6 +21,7 @@ OWNER_PAGES = [
     ("/settings/roles/new/", "role-new"),
     ("/settings/tokens/", "tokens"),
     ("/settings/audit/", "audit"),
+    ("/settings/audit/retention/", "retention"),
     ("/settings/whatsapp/", "whatsapp"),
     ("/inbox/", "inbox"),
     ("/appointments/", "appointments-day"),
