@@ -221,7 +221,8 @@ def test_a_refused_reply_is_listed_in_the_error_summary_that_takes_focus(wa_a, c
     """The inbox forms report errors like every other form (docos error summary, links to the field)."""
     make_patient(wa_a, given_name="Asha", phone="+919812345678")
     contact = _write(wa_a, "wamid.ES1")
-    response = client_for(wa_a, "front_desk").post(f"/inbox/{contact.pk}/reply/", {"body": "", "key": str(uuid.uuid4())})
+    desk = client_for(wa_a, "front_desk")
+    response = desk.post(f"/inbox/{contact.pk}/reply/", {"body": "", "key": str(uuid.uuid4())})
     html = response.content.decode()
     assert response.status_code == 400
     assert "There is a problem" in html and 'href="#id_body"' in html
