@@ -196,6 +196,9 @@ class OutboundMessage(UUIDModel):
     pricing_category = models.CharField(max_length=32, blank=True)  # from the status webhook
     vendor_message_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
     idempotency_key = models.CharField(max_length=160, unique=True)
+    # A template's quick-reply payloads, one per button in order ("appt:confirm:<uuid>", ...): ids only,
+    # no patient data. The button the patient presses comes back with its payload (messaging.replies).
+    button_payloads = models.JSONField(default=list, blank=True)
     # What the message is about, e.g. ("appointments.reminder", "<uuid>"): status listeners use it.
     related_type = models.CharField(max_length=64, blank=True)
     related_id = models.CharField(max_length=64, blank=True)

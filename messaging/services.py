@@ -326,10 +326,12 @@ def message_send_template(
     parameters: list[Any] | Mapping[str, Any],
     idempotency_key: str,
     related: models.Model | tuple[str, str] | None = None,
+    button_payloads: list[str] | None = None,
 ) -> OutboundMessage:
     """Record a template message to the patient (or guardian) in the caller's transaction and queue
     it for sending, once per `idempotency_key`: a second call with the same key returns the first
-    call's message as it is now, and sends nothing."""
+    call's message as it is now, and sends nothing. `button_payloads`: one per quick-reply button
+    of the template (ids only; see messaging.replies)."""
     _validate(template_name, language, idempotency_key)
     related_type, related_id = related_label(related) if isinstance(related, models.Model) else (related or ("", ""))
     message = OutboundMessage(
@@ -342,6 +344,7 @@ def message_send_template(
         idempotency_key=idempotency_key,
         related_type=related_type,
         related_id=related_id,
+        button_payloads=list(button_payloads or []),
     )
     stored, created = _record(message, patient_unreachable_reason(patient))
     if created:
@@ -474,6 +477,7 @@ def _payload(message: OutboundMessage) -> dict[str, Any]:
         language=message.language,
         body_parameters=parameters,
         callback_data=str(message.pk),
+        button_payloads=list(message.button_payloads or []),
     )
 
 

@@ -123,13 +123,32 @@ def _recipient(to: str, user_id: str) -> dict[str, str]:
 
 
 def template_payload(
-    *, to: str, user_id: str, name: str, language: str, body_parameters: list[Any], callback_data: str = ""
+    *,
+    to: str,
+    user_id: str,
+    name: str,
+    language: str,
+    body_parameters: list[Any],
+    callback_data: str = "",
+    button_payloads: list[str] | None = None,
 ) -> dict[str, Any]:
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    components: list[dict[str, Any]] = []
     if body_parameters:
-        template["components"] = [
+        components.append(
             {"type": "body", "parameters": [{"type": "text", "text": str(value)} for value in body_parameters]}
-        ]
+        )
+    for index, button in enumerate(button_payloads or []):  # quick replies come back with their payload
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": button}],
+            }
+        )
+    if components:
+        template["components"] = components
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
