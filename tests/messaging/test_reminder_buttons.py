@@ -15,7 +15,7 @@ from audit.models import AuditEvent
 from messaging.models import OutboundMessage
 from messaging.services import message_dispatch
 from tests.appointments.helpers import at, book, give_hours, make_patient, make_rule, make_type, next_weekday, user
-from tests.messaging.conftest import PHONE_ID_A, deliver, graph, inbound_payload, wa_a  # noqa: F401  (fixtures)
+from tests.messaging.conftest import PHONE_ID_A, deliver, inbound_payload
 
 
 @pytest.fixture
