@@ -676,6 +676,33 @@ def appointment_request_reschedule_by_patient(*, appointment: Appointment) -> Ap
     return locked
 
 
+@transaction.atomic
+def appointment_reschedule_by_patient(*, appointment: Appointment, starts_at: dt.datetime) -> Appointment:
+    """The patient picked one of the free times WhatsApp offered them: the appointment moves there,
+    with the same doctor, branch and type, if that time is still free and within the doctor's hours
+    (the same checks as the desk's booking; never overbooked). Reminders are planned again."""
+    if timezone.is_naive(starts_at) or starts_at <= timezone.now():
+        raise ValidationError("That time has passed; please choose another.", code="past")
+    with _transition(appointment, "reschedule", actor=None) as step:
+        locked = step.row
+        if starts_at == locked.starts_at:
+            step.unchanged = True
+        else:
+            locked.starts_at = starts_at
+            locked.ends_at = starts_at + locked.appointment_type.duration
+            locked.confirmed_at = None
+            locked.reschedule_requested_at = None
+            locked.reschedule_count += 1
+            locked.scheduled_at = timezone.now()
+            step.save = lambda: _place(locked, overbook=False, outside_hours=False, save=locked.save)
+            step.changed_fields = ["starts_at"]
+            step.metadata = {"channel": "whatsapp"}
+    if not step.unchanged:
+        reminders.reminders_drop_unsent(step.row)
+        reminders.reminders_plan_for_appointment(step.row)
+    return step.row
+
+
 # --- walk-in queue ---------------------------------------------------------------------------------
 
 

@@ -141,6 +141,23 @@ def _validate(body: Any) -> str | None:
             return "The parameter text['body'] is required."
         if len(text) > 4096:
             return "Param text['body'] must be at most 4096 characters long."
+    if kind == "interactive" and obj.get("type") == "list":
+        action: dict[str, Any] = obj["action"] if isinstance(obj.get("action"), dict) else {}
+        button = action.get("button")
+        if not isinstance(button, str) or not 0 < len(button) <= 20:
+            return "The parameter interactive['action']['button'] is required (at most 20 characters)."
+        rows = [row for section in action.get("sections") or [] for row in (section.get("rows") or [])]
+        if not 0 < len(rows) <= 10:
+            return "An interactive list needs 1 to 10 rows."
+        for row in rows:
+            if not isinstance(row.get("id"), str) or not 0 < len(row["id"]) <= 200:
+                return "Each row needs an id of at most 200 characters."
+            if not isinstance(row.get("title"), str) or not 0 < len(row["title"]) <= 24:
+                return "Each row needs a title of at most 24 characters."
+            if len(str(row.get("description", ""))) > 72:
+                return "A row's description is at most 72 characters."
+        if len({row["id"] for row in rows}) != len(rows):
+            return "Row ids must be unique."
     if kind == "template":
         if not isinstance(obj.get("name"), str) or not obj["name"]:
             return "The parameter template['name'] is required."

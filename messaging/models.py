@@ -166,6 +166,7 @@ class OutboundMessage(UUIDModel):
     class Kind(models.TextChoices):
         TEMPLATE = "template", "Template"
         TEXT = "text", "Text"
+        LIST = "list", "Choice list"  # interactive list (e.g. free times); its rows are in `parameters`
 
     class Purpose(models.TextChoices):
         NOTIFICATION = "notification", "Notification"  # needs the patient's recorded consent

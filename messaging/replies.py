@@ -5,7 +5,8 @@ A payload is "<prefix>:<action>:<id>", e.g. "appt:confirm:<uuid>", chosen by the
 (ids only, never patient data). Apps above messaging register a handler for their prefix in
 AppConfig.ready (appointments registers "appt"), so this module imports none of them. A handler
 gets the contact who pressed the button and the payload, does its work through its own services,
-and returns the sentence to answer with (or None for no answer). It must check that the object
+and returns the sentence to answer with, or `Choices` (an interactive list whose rows carry
+payloads for the same handler), or None for no answer. It must check that the object
 belongs to that contact's patient: a payload is only as trustworthy as the phone that sent it.
 
 The answer is a free-form reply inside the 24-hour window the button press has just opened, sent
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +26,17 @@ from messaging.models import Contact, InboundMessage, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
-ReplyHandler = Callable[[Contact, str], str | None]
+
+@dataclass(frozen=True)
+class Choices:
+    """An answer that offers rows to pick (an interactive list), e.g. free times to move to."""
+
+    text: str
+    button: str
+    rows: list[dict[str, str]]  # id (a payload for the same handler), title, description
+
+
+ReplyHandler = Callable[[Contact, str], "str | Choices | None"]
 _handlers: dict[str, ReplyHandler] = {}
 
 
@@ -46,12 +58,15 @@ def handle_reply(contact: Contact, message: InboundMessage, reply_id: str) -> Ou
         answer = " ".join(exc.messages)
     if not answer:
         return None
+    choices = answer if isinstance(answer, Choices) else None
     try:
         return message_send_text(
             contact=contact,
-            body=answer,
+            body=choices.text if choices else str(answer),
             idempotency_key=f"reply:{message.vendor_message_id}"[:160],
             purpose=OutboundMessage.Purpose.REPLY,
+            choices=choices.rows if choices else None,
+            choices_button=choices.button if choices else "",
         )
     except ValidationError:  # a redelivery more than 24 hours late: the window is closed
         logger.info("whatsapp button reply outside the 24-hour window not answered")

@@ -371,13 +371,19 @@ def message_send_text(
     purpose: str = OutboundMessage.Purpose.REPLY,
     actor: User | None = None,
     context: AuditContext | None = None,
+    choices: list[dict[str, str]] | None = None,
+    choices_button: str = "",
 ) -> OutboundMessage:
     """Queue a free-form text to a contact. Only inside the 24-hour customer-service window (the
-    contact wrote in the last 24 hours); outside it a template is needed, and this refuses."""
+    contact wrote in the last 24 hours); outside it a template is needed, and this refuses.
+    With `choices` (rows of `id`, `title`, `description`) it is an interactive list the person
+    picks one row of, behind a button labelled `choices_button`."""
     errors: dict[str, str] = {}
     _validate_key(idempotency_key, errors)
     if not body.strip() or len(body) > TEXT_MAX:
         errors["body"] = f"A message of 1-{TEXT_MAX} characters is required."
+    if choices is not None and not (0 < len(choices) <= whatsapp.LIST_ROWS_MAX and choices_button):
+        errors["choices"] = f"A list needs 1-{whatsapp.LIST_ROWS_MAX} rows and a button label."
     window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - SERVICE_WINDOW
     if not window_open:
         errors["body"] = "More than 24 hours since this person last wrote: send a template message instead."
@@ -391,11 +397,12 @@ def message_send_text(
     message = OutboundMessage(
         patient=contact.patient,
         contact=contact,
-        kind=OutboundMessage.Kind.TEXT,
+        kind=OutboundMessage.Kind.LIST if choices else OutboundMessage.Kind.TEXT,
         purpose=purpose,
         to_number=contact.phone,
         recipient_user_id=contact.user_id or "",
         body=body,
+        parameters={"button": choices_button, "rows": choices} if choices else None,
         idempotency_key=idempotency_key,
     )
     stored, created = _record(message, refusal)
@@ -462,6 +469,16 @@ def _claim(message_id: str, now: dt.datetime) -> tuple[OutboundMessage, WhatsApp
 
 
 def _payload(message: OutboundMessage) -> dict[str, Any]:
+    if message.kind == OutboundMessage.Kind.LIST:
+        choices = message.parameters if isinstance(message.parameters, dict) else {}
+        return whatsapp.list_payload(
+            to=message.to_number,
+            user_id=message.recipient_user_id,
+            body=str(message.body or ""),
+            button=str(choices.get("button", "")),
+            rows=list(choices.get("rows", [])),
+            callback_data=str(message.pk),
+        )
     if message.kind == OutboundMessage.Kind.TEXT:
         return whatsapp.text_payload(
             to=message.to_number,

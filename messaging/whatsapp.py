@@ -174,6 +174,31 @@ def text_payload(*, to: str, user_id: str, body: str, callback_data: str = "") -
     return payload
 
 
+LIST_ROWS_MAX = 10  # WhatsApp's limits for an interactive list
+LIST_TITLE_MAX = 24
+LIST_BUTTON_MAX = 20
+
+
+def list_payload(
+    *, to: str, user_id: str, body: str, button: str, rows: list[dict[str, str]], callback_data: str = ""
+) -> dict[str, Any]:
+    """An interactive list message: one section of up to 10 rows (`id`, `title`, `description`)."""
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_recipient(to, user_id),
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": body},
+            "action": {"button": button[:LIST_BUTTON_MAX], "sections": [{"title": button[:24], "rows": rows}]},
+        },
+    }
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
 def send(credentials: Credentials, payload: dict[str, Any]) -> SendResult:
     """POST one message; the SendResult on success, VendorError otherwise (never another exception
     for HTTP or network trouble)."""

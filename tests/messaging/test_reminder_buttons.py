@@ -77,9 +77,60 @@ def test_confirm_confirms_once_and_answers_once_however_often_meta_redelivers(bo
     assert answer.startswith("Thank you, your appointment with") and "पक्का" in answer
 
 
-def test_cancel_and_reschedule_go_through_the_appointment_services(booked, graph):
+def _pick(seeded, wamid: str, row_id: str, title: str = "Thu 17 Dec, 11:15 AM") -> None:
+    payload = inbound_payload(PHONE_ID_A, wamid, text="x")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.pop("text")
+    message.update(type="interactive", interactive={"type": "list_reply", "list_reply": {"id": row_id, "title": title}})
+    deliver(payload)
+
+
+def _last_reply(seeded) -> OutboundMessage:
+    with tenant_context(seeded.clinic):
+        return OutboundMessage.objects.filter(purpose="reply").order_by("-created_at").first()
+
+
+def test_reschedule_offers_the_next_free_times_and_books_the_one_picked(booked, graph):
     seeded, appointment = booked
-    _press(seeded, "wamid.BTN2", "Reschedule", f"appt:reschedule:{appointment.pk}")
+    _press(seeded, "wamid.RS1", "Reschedule", f"appt:reschedule:{appointment.pk}")
+    offer = _last_reply(seeded)
+    assert offer.kind == OutboundMessage.Kind.LIST
+    rows = offer.parameters["rows"]
+    assert 2 <= len(rows) <= 10 and rows[-1]["id"] == f"appt:callback:{appointment.pk}"
+    with tenant_context(seeded.clinic):
+        assert message_dispatch(message_id=str(offer.pk)) == "sent"  # the fake Graph API checks the list's limits
+    (sent,) = [r for r in graph.sent() if r.body.get("type") == "interactive"]
+    assert sent.body["interactive"]["type"] == "list" and len(
+        sent.body["interactive"]["action"]["sections"][0]["rows"]
+    ) == len(rows)
+    chosen = rows[1]["id"]
+    _pick(seeded, "wamid.RS2", chosen)
+    with tenant_context(seeded.clinic):
+        appointment.refresh_from_db()
+        assert int(appointment.starts_at.timestamp()) == int(chosen.rsplit(":", 1)[1])
+        assert appointment.reschedule_count == 1 and appointment.status == Appointment.Status.BOOKED
+        assert AuditEvent.objects.filter(action="appointment.reschedule", object_id=str(appointment.pk)).exists()
+        # the reminders planned for the old time are dropped (new ones follow the new time)
+        assert not Reminder.objects.filter(appointment=appointment, status="scheduled", key__endswith=":0").exists()
+    assert str(_last_reply(seeded).body).startswith("Done: your appointment")
+
+
+def test_a_time_taken_meanwhile_is_refused_in_words_and_nothing_moves(booked, graph):
+    seeded, appointment = booked
+    _press(seeded, "wamid.RT1", "Reschedule", f"appt:reschedule:{appointment.pk}")
+    row = _last_reply(seeded).parameters["rows"][0]["id"]
+    taken_at = dt.datetime.fromtimestamp(int(row.rsplit(":", 1)[1]), tz=dt.UTC)
+    book(seeded, patient=make_patient(seeded, given_name="Ravi", phone="+919876500001"), starts_at=taken_at)
+    before = appointment.starts_at
+    _pick(seeded, "wamid.RT2", row)
+    with tenant_context(seeded.clinic):
+        appointment.refresh_from_db()
+    assert appointment.starts_at == before and "Please call the clinic" in str(_last_reply(seeded).body)
+
+
+def test_call_me_instead_and_cancel_go_through_the_appointment_services(booked, graph):
+    seeded, appointment = booked
+    _pick(seeded, "wamid.CB1", f"appt:callback:{appointment.pk}", "Call me instead")
     with tenant_context(seeded.clinic):
         appointment.refresh_from_db()
         assert appointment.reschedule_requested_at is not None
@@ -106,8 +157,20 @@ def test_a_payload_for_someone_elses_appointment_is_ignored_without_an_answer(bo
         seeded, "wamid.FORGED", "Cancel", f"appt:cancel:{appointment.pk}", wa_id="919876500001", user_id=None,
         name="Ravi",
     )  # fmt: skip
-    for payload in ("appt:cancel:not-a-uuid", "appt:explode:" + str(appointment.pk), "unknown:x:y"):
+    for payload in (
+        "appt:cancel:not-a-uuid",
+        "appt:explode:" + str(appointment.pk),
+        "unknown:x:y",
+        f"appt:slot:{appointment.pk}:not-a-time",
+        f"appt:slot:{appointment.pk}:99999999999999999999",
+    ):
         _press(seeded, f"wamid.{payload[-6:]}", "Cancel", payload)
+    ravi = inbound_payload(PHONE_ID_A, "wamid.FORGED2", text="x", wa_id="919876500001", user_id=None, name="Ravi")
+    message = ravi["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.pop("text")
+    slot = f"appt:slot:{appointment.pk}:{int(appointment.starts_at.timestamp()) + 3600}"
+    message.update(type="interactive", interactive={"type": "list_reply", "list_reply": {"id": slot, "title": "x"}})
+    deliver(ravi)
     with tenant_context(seeded.clinic):
         appointment.refresh_from_db()
         assert appointment.status == Appointment.Status.BOOKED
