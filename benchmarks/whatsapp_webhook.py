@@ -1,0 +1,214 @@
+"""WhatsApp webhook acknowledgement latency under gunicorn, at a fixed rate of signed posts.
+
+    python -m benchmarks.whatsapp_webhook [RATE] [SECONDS]     (default 500 events/s for 10 s)
+
+In its own database (docos_bench_<pid>, created and dropped; benchmarks._support): one clinic with
+its WhatsApp number connected (so the routing table knows the phone number id). Then gunicorn
+serves DocOS on loopback (`docos.wsgi`, sync workers, one per CPU plus one, DEBUG off) and the
+benchmark posts RATE realistic signed status webhooks a second (each a different message, as Meta
+sends them: `X-Hub-Signature-256` over the raw body with the app secret) from a pool of client
+threads on an open-loop schedule: event i is due at start + i/RATE, and its latency is measured
+from that moment, so a slow server cannot hide its queueing (no coordinated omission).
+
+The server does what it does in production for each post: signature check, store the raw event
+once, answer 200, enqueue the processing task. The tasks go to Redis BENCH_REDIS_URL (default
+redis://127.0.0.1:6379/15, emptied at the end); nothing consumes them during the run.
+
+Reported: p50 / p99 / max acknowledgement latency, achieved rate, non-200 answers, events stored.
+Target: p99 < 25 ms at 500 events/s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from benchmarks._support import bench_database, positive_int, say
+
+TARGET_P99_MS = 25.0
+SECRET = "bench-app-secret"
+PHONE_NUMBER_ID = "106540352242922"
+CLIENT_THREADS = 48
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _payload(n: int) -> bytes:
+    status = {
+        "id": f"wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSQkVOQ0gt{n:012d}",
+        "status": ("sent", "delivered", "read")[n % 3],
+        "timestamp": str(int(time.time())),
+        "recipient_id": "919812345678",
+        "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"},
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "918041234567", "phone_number_id": PHONE_NUMBER_ID},
+                            "statuses": [status],
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(body).encode()
+
+
+def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    workers = (os.cpu_count() or 1) + 1
+    command = [
+        sys.executable, "-m", "gunicorn", "docos.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--worker-class", "sync", "--log-level", "warning", "--backlog", "2048",
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def _wait_up(port: int, host: str) -> None:
+    import urllib3
+
+    http = urllib3.PoolManager(retries=False)
+    for _ in range(300):
+        try:
+            if http.request("GET", f"http://127.0.0.1:{port}/healthz", headers={"Host": host}).status == 200:
+                return
+        except urllib3.exceptions.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("gunicorn did not come up")
+
+
+def _run(port: int, host: str, rate: int, seconds: int) -> tuple[list[float], dict[int, int], float]:
+    import urllib3
+
+    total = rate * seconds
+    bodies = [_payload(n) for n in range(total)]
+    signatures = ["sha256=" + hmac.new(SECRET.encode(), b, hashlib.sha256).hexdigest() for b in bodies]
+    pool = urllib3.PoolManager(maxsize=CLIENT_THREADS, retries=False)
+    url = f"http://127.0.0.1:{port}/webhooks/whatsapp/"
+    latencies: list[float] = [0.0] * total
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(total))
+    start = time.perf_counter() + 0.5
+
+    def worker() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            due = start + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                response = pool.request(
+                    "POST",
+                    url,
+                    body=bodies[n],
+                    headers={
+                        "Host": host,
+                        "Content-Type": "application/json",
+                        "X-Hub-Signature-256": signatures[n],
+                    },
+                    timeout=urllib3.Timeout(connect=5.0, read=10.0),
+                )
+                status = response.status
+            except urllib3.exceptions.HTTPError:
+                status = 0
+            latencies[n] = time.perf_counter() - due
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENT_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return latencies, statuses, elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rate = positive_int(argv, 0, 500)
+    seconds = positive_int(argv, 1, 10)
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    with bench_database("whatsapp_webhook") as name:
+        from django.conf import settings
+        from django_tenants.utils import tenant_context
+
+        from clinics.services import clinic_create
+        from docos.models import WebhookEvent
+        from messaging import services
+
+        clinic = clinic_create(
+            slug="hooks", name="Webhook Clinic", owner_email="owner@hooks.example.in", owner_password=None
+        ).clinic
+        with tenant_context(clinic):
+            services.whatsapp_settings_update(
+                actor=None, waba_id="102290129340398", phone_number_id=PHONE_NUMBER_ID,
+                display_number="+91 80 4123 4567", access_token="bench-token", is_enabled=True,
+            )  # fmt: skip
+        port = _free_port()
+        host = settings.DOCOS_BASE_DOMAIN
+        env = {
+            **os.environ,
+            "DATABASE_URL": os.environ["DATABASE_URL"],  # the benchmark's database (bench_database set it)
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "docos.settings.dev",
+            "DJANGO_DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "WHATSAPP_ENABLED": "true",
+            "WHATSAPP_APP_SECRET": SECRET,
+            "WHATSAPP_VERIFY_TOKEN": "bench-verify",
+        }
+        server = _server(env, port)
+        try:
+            _wait_up(port, host)
+            say(f"[whatsapp_webhook] gunicorn up on 127.0.0.1:{port}; {rate} events/s for {seconds} s")
+            latencies, statuses, elapsed = _run(port, host, rate, seconds)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+            import redis
+
+            redis.Redis.from_url(redis_url).flushdb()
+        stored = WebhookEvent.objects.count()
+        ms = sorted(latency * 1000 for latency in latencies)
+        p50 = statistics.median(ms)
+        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        say(
+            f"[whatsapp_webhook] {len(ms):,} events in {elapsed:.1f} s ({len(ms) / elapsed:.0f}/s): "
+            f"ack p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms; answers {dict(sorted(statuses.items()))}; "
+            f"events stored {stored:,} (database {name})"
+        )
+        ok = p99 < TARGET_P99_MS and statuses.get(200, 0) == len(ms) and stored == len(ms)
+        say(f"[whatsapp_webhook] target p99 < {TARGET_P99_MS:.0f} ms at {rate}/s: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
