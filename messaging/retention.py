@@ -54,10 +54,12 @@ def purge_inbound(now: dt.datetime, limit: int, cursor: Cursor) -> int:
     due = _inbound_due(now)
     if cursor.after is not None:
         due = due.filter(sent_at__gte=cursor.after)
-    rows = list(due.select_for_update(skip_locked=True).order_by("sent_at").values_list("pk", "sent_at")[:limit])
+    rows = list(due.order_by("sent_at").values_list("pk", "sent_at")[:limit])
     if not rows:
         return 0
-    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+    # No row locks while choosing (FOR UPDATE would write every page twice): the update re-checks
+    # `purged_at`, so a run beside this one purges nothing twice.
+    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows], purged_at__isnull=True).update(
         body=None,
         payload=None,
         media_filename=None,

@@ -40,10 +40,23 @@ class Migration(migrations.Migration):
             name='purged_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AlterField(
-            model_name='inboundmessage',
-            name='body',
-            field=docos.fields.EncryptedTextField(blank=True, clinic_key=True, editable=True, null=True),
+        # Purged texts are NULL. Backwards the column stays nullable: Django would fill NULLs with the
+        # field's default through QuerySet.update(), which an encrypted column cannot take (and an
+        # empty bytea is no ciphertext of its row).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='inboundmessage',
+                    name='body',
+                    field=docos.fields.EncryptedTextField(blank=True, clinic_key=True, editable=True, null=True),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE messaging_inboundmessage ALTER COLUMN body DROP NOT NULL",
+                    reverse_sql=migrations.RunSQL.noop,
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='inboundmessage',
