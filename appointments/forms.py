@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location, User
 from accounts.selectors import locations_for
@@ -59,17 +60,19 @@ class _LocationFormMixin:
 
 class BookingForm(_LocationFormMixin, forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
-    clinician = ClinicianField(queryset=User.objects.none(), label="Doctor")
-    appointment_type = forms.ModelChoiceField(queryset=AppointmentType.objects.none(), label="Type", empty_label=None)
+    clinician = ClinicianField(queryset=User.objects.none(), label=_("Doctor"))
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.none(), label=_("Type"), empty_label=None
+    )
     date = forms.DateField(widget=DateInput())
-    time = forms.TimeField(widget=TimeInput(), help_text="Local time at the location.")
+    time = forms.TimeField(widget=TimeInput(), help_text=_("Local time at the location."))
     notes = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason for the visit"
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for the visit")
     )
     overbook = forms.BooleanField(
-        required=False, label="Overbook: book even if the doctor is already booked at this time"
+        required=False, label=_("Overbook: book even if the doctor is already booked at this time")
     )
-    outside_hours = forms.BooleanField(required=False, label="Book outside the doctor's working hours")
+    outside_hours = forms.BooleanField(required=False, label=_("Book outside the doctor's working hours"))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,11 +103,11 @@ class BookingForm(_LocationFormMixin, forms.Form):
 
 class RescheduleForm(_LocationFormMixin, forms.Form):
     date = forms.DateField(widget=DateInput())
-    time = forms.TimeField(widget=TimeInput(), help_text="Local time at the location.")
-    clinician = ClinicianField(queryset=User.objects.none(), label="Doctor", required=False)
+    time = forms.TimeField(widget=TimeInput(), help_text=_("Local time at the location."))
+    clinician = ClinicianField(queryset=User.objects.none(), label=_("Doctor"), required=False)
     location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False)
-    overbook = forms.BooleanField(required=False, label="Overbook if the doctor is already booked then")
-    outside_hours = forms.BooleanField(required=False, label="Outside the doctor's working hours")
+    overbook = forms.BooleanField(required=False, label=_("Overbook if the doctor is already booked then"))
+    outside_hours = forms.BooleanField(required=False, label=_("Outside the doctor's working hours"))
 
     def __init__(self, *args: Any, user: User, appointment: Appointment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,12 +137,12 @@ class CancelForm(forms.Form):
             if value != Appointment.CancelReason.PATIENT_WHATSAPP
         ]
     )
-    note = forms.CharField(required=False, max_length=200, help_text="Required when the reason is Other.")
+    note = forms.CharField(required=False, max_length=200, help_text=_("Required when the reason is Other."))
 
 
 class CompleteForm(forms.Form):
     visit = forms.ChoiceField(
-        required=False, widget=forms.RadioSelect, label="Visit", help_text="Link a visit, or open a new draft."
+        required=False, widget=forms.RadioSelect, label=_("Visit"), help_text=_("Link a visit, or open a new draft.")
     )
 
     def __init__(self, *args: Any, visits: list[Any], opens_visit: bool = True, **kwargs: Any) -> None:
@@ -163,7 +166,7 @@ class CompleteForm(forms.Form):
 
 class WalkInForm(_LocationFormMixin, forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
-    clinician = ClinicianField(queryset=User.objects.none(), label="Doctor")
+    clinician = ClinicianField(queryset=User.objects.none(), label=_("Doctor"))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -175,13 +178,13 @@ class WalkInForm(_LocationFormMixin, forms.Form):
 
 
 class WorkingHoursForm(forms.Form):
-    clinician = ClinicianField(queryset=User.objects.none(), label="Doctor")
+    clinician = ClinicianField(queryset=User.objects.none(), label=_("Doctor"))
     location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
     weekdays = forms.TypedMultipleChoiceField(
-        choices=Weekday.choices, coerce=int, widget=forms.CheckboxSelectMultiple, label="Days"
+        choices=Weekday.choices, coerce=int, widget=forms.CheckboxSelectMultiple, label=_("Days")
     )
-    start_time = forms.TimeField(widget=TimeInput(), label="From")
-    end_time = forms.TimeField(widget=TimeInput(), label="To")
+    start_time = forms.TimeField(widget=TimeInput(), label=_("From"))
+    end_time = forms.TimeField(widget=TimeInput(), label=_("To"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,19 +193,19 @@ class WorkingHoursForm(forms.Form):
 
 
 class BreakForm(forms.Form):
-    start_time = forms.TimeField(widget=TimeInput(), label="Break from")
-    end_time = forms.TimeField(widget=TimeInput(), label="to")
+    start_time = forms.TimeField(widget=TimeInput(), label=_("Break from"))
+    end_time = forms.TimeField(widget=TimeInput(), label=_("to"))
     label = forms.CharField(required=False, max_length=60)
 
 
 class LeaveForm(forms.Form):
-    clinician = ClinicianField(queryset=User.objects.none(), label="Doctor")
-    start_date = forms.DateField(widget=DateInput(), label="From")
-    end_date = forms.DateField(widget=DateInput(), label="To (inclusive)")
+    clinician = ClinicianField(queryset=User.objects.none(), label=_("Doctor"))
+    start_date = forms.DateField(widget=DateInput(), label=_("From"))
+    end_date = forms.DateField(widget=DateInput(), label=_("To (inclusive)"))
     start_time = forms.TimeField(
-        widget=TimeInput(), required=False, label="From time", help_text="Leave empty for whole days."
+        widget=TimeInput(), required=False, label=_("From time"), help_text=_("Leave empty for whole days.")
     )
-    end_time = forms.TimeField(widget=TimeInput(), required=False, label="To time")
+    end_time = forms.TimeField(widget=TimeInput(), required=False, label=_("To time"))
     reason = forms.CharField(required=False, max_length=120)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -230,7 +233,7 @@ class LeaveForm(forms.Form):
 class HolidayForm(forms.Form):
     date = forms.DateField(widget=DateInput())
     name = forms.CharField(max_length=80)
-    location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False, empty_label="All locations")
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False, empty_label=_("All locations"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -243,31 +246,31 @@ class ColourInput(forms.TextInput):
 
 class AppointmentTypeForm(forms.Form):
     name = forms.CharField(max_length=60)
-    duration_minutes = forms.IntegerField(min_value=5, max_value=480, label="Length (minutes)")
+    duration_minutes = forms.IntegerField(min_value=5, max_value=480, label=_("Length (minutes)"))
     colour = forms.RegexField(regex=r"^#[0-9a-fA-F]{6}$", widget=ColourInput(), initial="#0b6bcb")
-    position = forms.IntegerField(min_value=0, max_value=999, initial=0, label="Order in lists")
-    is_active = forms.BooleanField(required=False, initial=True, label="Offered for booking")
+    position = forms.IntegerField(min_value=0, max_value=999, initial=0, label=_("Order in lists"))
+    is_active = forms.BooleanField(required=False, initial=True, label=_("Offered for booking"))
 
 
 class ReminderRuleForm(forms.Form):
     """`whatsapp_template` is the rule's `template_name` (a Form already has a `template_name`)."""
 
     name = forms.CharField(max_length=80)
-    kind = forms.ChoiceField(choices=ReminderRule.Kind.choices, label="When")
+    kind = forms.ChoiceField(choices=ReminderRule.Kind.choices, label=_("When"))
     offset_minutes = forms.IntegerField(
         min_value=5,
         max_value=60 * 24 * 14,
         initial=1440,
-        label="Minutes before the appointment",
-        help_text="1440 = 24 hours, 120 = 2 hours. For appointment reminders.",
+        label=_("Minutes before the appointment"),
+        help_text=_("1440 = 24 hours, 120 = 2 hours. For appointment reminders."),
     )
     days_before = forms.IntegerField(
-        min_value=0, max_value=30, initial=1, label="Days before the follow-up date", help_text="For follow-ups."
+        min_value=0, max_value=30, initial=1, label=_("Days before the follow-up date"), help_text=_("For follow-ups.")
     )
-    send_time = forms.TimeField(widget=TimeInput(), initial=dt.time(10, 0), label="At (follow-ups)")
+    send_time = forms.TimeField(widget=TimeInput(), initial=dt.time(10, 0), label=_("At (follow-ups)"))
     whatsapp_template = forms.RegexField(
         regex=r"^[a-z0-9_]{1,512}$",
-        label="WhatsApp template name",
+        label=_("WhatsApp template name"),
         error_messages={"invalid": "Use lowercase letters, digits and underscores, as in WhatsApp Manager."},
     )
     language = forms.RegexField(
@@ -275,7 +278,7 @@ class ReminderRuleForm(forms.Form):
         initial="en",
         error_messages={"invalid": "Use a WhatsApp language code such as en, hi or en_US."},
     )
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+    is_active = forms.BooleanField(required=False, initial=True, label=_("Active"))
 
     @staticmethod
     def initial_for(rule: ReminderRule) -> dict[str, Any]:
@@ -290,9 +293,11 @@ class ReminderRuleForm(forms.Form):
 
 class AppointmentSettingsForm(forms.Form):
     allow_overbooking = forms.BooleanField(
-        required=False, label="Allow overbooking (each overbooking is still an explicit choice)"
+        required=False, label=_("Allow overbooking (each overbooking is still an explicit choice)")
     )
-    quiet_hours_start = forms.TimeField(widget=TimeInput(), label="No reminders from")
+    quiet_hours_start = forms.TimeField(widget=TimeInput(), label=_("No reminders from"))
     quiet_hours_end = forms.TimeField(
-        widget=TimeInput(), label="until", help_text="Local time of each location. Equal times switch quiet hours off."
+        widget=TimeInput(),
+        label=_("until"),
+        help_text=_("Local time of each location. Equal times switch quiet hours off."),
     )

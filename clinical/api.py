@@ -23,7 +23,7 @@ from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
 from audit.context import audit_context
-from clinical import icd10, selectors
+from clinical import favourites, icd10, selectors
 from clinical import services as clinical
 from clinical.models import Prescription as PrescriptionModel
 from clinical.models import PrescriptionItem, Visit
@@ -729,6 +729,9 @@ class MedicineOutput(serializers.Serializer[Any]):
     )
     nlem = serializers.BooleanField(help_text="In India's National List of Essential Medicines 2022.")
     dose_note = serializers.CharField(help_text="How a child's dose was worked out from `child_weight_kg`.")
+    favourite = serializers.BooleanField(
+        help_text="Starred by the token user (POST /medicines/favourites); their favourites come first."
+    )
 
 
 class MedicineSearchView(APIView):
@@ -738,7 +741,8 @@ class MedicineSearchView(APIView):
     @extend_schema(
         operation_id="medicines_search",
         summary="Search medicines for a prescription line",
-        description="Requires `prescriptions.write`. The clinic's own formulary first (what its doctors have "
+        description="Requires `prescriptions.write`. The token user's favourite medicines first, then the clinic's "
+        "own formulary (what its doctors have "
         "prescribed, with their usual dose), then the reference formulary of Indian brands and generics, by "
         f"prefix with typo tolerance; at most {MEDICINE_API_RESULTS} results. Reference entries with "
         "`verified: false` have not been checked against their source yet.",
@@ -749,8 +753,9 @@ class MedicineSearchView(APIView):
     def get(self, request: Request) -> Response:
         query = MedicineSearchQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        options = selectors.medicine_search(
+        options = favourites.medicine_search(
             query.validated_data["q"],
+            user=staff_user(request),
             limit=MEDICINE_API_RESULTS,
             child_weight_kg=query.validated_data.get("child_weight_kg"),
         )

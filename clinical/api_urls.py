@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from clinical import api, api_safety
+from clinical import api, api_favourites, api_safety
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:id>/visits", api.PatientVisitsView.as_view(), name="api-patient-visits"),
@@ -18,5 +18,22 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:id>/allergies", api_safety.PatientAllergiesView.as_view(), name="api-patient-allergies"),
     path("allergies/<uuid:id>/resolve", api_safety.AllergyResolveView.as_view(), name="api-allergy-resolve"),
     path("medicines", api.MedicineSearchView.as_view(), name="api-medicines"),
+    path("medicines/favourites", api_favourites.FavouriteListView.as_view(), name="api-medicine-favourites"),
+    path(
+        "medicines/favourites/<uuid:id>",
+        api_favourites.FavouriteDetailView.as_view(),
+        name="api-medicine-favourite-detail",
+    ),
+    path("prescription-templates", api_favourites.TemplateListView.as_view(), name="api-prescription-templates"),
+    path(
+        "prescription-templates/<uuid:id>",
+        api_favourites.TemplateDetailView.as_view(),
+        name="api-prescription-template-detail",
+    ),
+    path(
+        "patients/<uuid:id>/repeat-prescription",
+        api_favourites.PatientRepeatPrescriptionView.as_view(),
+        name="api-patient-repeat-prescription",
+    ),
     path("icd10", api.Icd10SearchView.as_view(), name="api-icd10"),
 ]

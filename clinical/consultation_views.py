@@ -26,7 +26,7 @@ from accounts.guards import staff_user
 from accounts.models import Location, User
 from accounts.selectors import locations_for
 from audit.context import audit_context
-from clinical import rx_templates, selectors
+from clinical import favourites, rx_templates, selectors
 from clinical import services as clinical
 from clinical.consultation import (
     chart_summary,
@@ -135,6 +135,9 @@ def _page(
             "next_url": _next_patient_url(user, patient),
             "child_weight": child[0] if child else None,
             "can_prescribe": items is not None,
+            "favourites": favourites.favourite_options(user, child_weight_kg=child[0] if child else None)
+            if items is not None
+            else [],
         },
         status=status,
     )

@@ -2,7 +2,7 @@
 prescriptions of common Indian brands from the reference formulary (Dolo 650, Amaryl 1, Amlong 5,
 Pan 40; some with Hindi instructions, one revised into a second version), a child's fever visit with
 paracetamol syrup dosed by weight, the doctor's templates "Viral fever adult" and "Fever child by
-weight", plus one draft visit for today.
+weight", each demo doctor's favourite medicines, plus one draft visit for today.
 
 `seed(clinic)` is called by patients/demo.py after it has registered the demo patients, inside
 the demo clinic's schema. Everything goes through the services, so the records are audited and
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
-from clinical import dosing, drug_reference, rx_templates
+from clinical import dosing, drug_reference, favourites, rx_templates
 from clinical import services as clinical
 from clinical.allergies import allergy_record
 from clinical.models import PatientAllergy, Prescription
@@ -409,10 +409,32 @@ def _seed_child_fever(doctor: User, *, exclude: list[Any], now: dt.datetime) -> 
     return 1
 
 
+# Each demo doctor's starred medicines (brands of the reference formulary), offered first in their search.
+DEMO_FAVOURITES = {
+    "doctor@demo.docos.in": ["Dolo 650", "Pan 40", "Augmentin 625 Duo", "Azithral 500", "Montair LC", "Amlong 5"],
+    "indiranagar@demo.docos.in": ["Calpol 250", "Crocin Drops", "Azithral 200 Liquid", "Meftal P", "Electral"],
+}
+
+
+def _seed_favourites() -> int:
+    made = 0
+    for email, brands in DEMO_FAVOURITES.items():
+        doctor = User.objects.filter(email=email, is_active=True).first()
+        if doctor is None or not doctor.has_capability("prescriptions.write") or doctor.favourite_medicines.exists():
+            continue
+        for name in brands:
+            product = drug_reference.brand_named(name)
+            if product is not None:
+                favourites.favourite_add(actor=doctor, key=product.key)
+                made += 1
+    return made
+
+
 def seed(clinic: Clinic) -> int:
     """Seed the demo clinical records; returns the number of signed prescriptions made (0 if the
     clinic already has prescriptions, no patients, or no doctor with a registration number)."""
     with tenant_context(clinic):
         made = _seed_records()
         _seed_safety()
+        _seed_favourites()
         return made

@@ -321,6 +321,16 @@ def products() -> list[Product]:
     return list(_index().products)
 
 
+@cache
+def _products_by_key() -> dict[str, Product]:
+    return {product.key: product for product in _index().products}
+
+
+def product(key: str) -> Product | None:
+    """The reference product with this key ("brand:dolo-650"), or None."""
+    return _products_by_key().get(key)
+
+
 def molecule(inn: str) -> Molecule | None:
     return _index().molecules.get((inn or "").strip().lower())
 

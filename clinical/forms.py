@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms import BaseFormSet, formset_factory
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location, User
 from accounts.selectors import clinician_choices, locations_for
@@ -58,15 +59,15 @@ class LocationChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 class VisitForm(forms.Form):
     visit_at = forms.DateTimeField(
-        label="Date and time",
+        label=_("Date and time"),
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=DateTimeLocalInput(),
     )
     location = LocationChoiceField(queryset=Location.objects.none(), empty_label=None)
     clinician: forms.ModelChoiceField[User] = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Me"
+        queryset=User.objects.none(), required=False, empty_label=_("Me")
     )
-    chief_complaint = forms.CharField(max_length=300, required=False, label="Chief complaint")
+    chief_complaint = forms.CharField(max_length=300, required=False, label=_("Chief complaint"))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,10 +84,10 @@ class VisitForm(forms.Form):
                 label=NOTE_LABELS[key], required=False, widget=forms.Textarea(attrs={"rows": 3})
             )
         self.fields["procedures_performed"] = forms.CharField(
-            label="Procedures performed", required=False, widget=forms.Textarea(attrs={"rows": 2})
+            label=_("Procedures performed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
         )
         self.fields["advice"] = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-        self.fields["follow_up_date"] = forms.DateField(label="Follow-up on", required=False, widget=DateInput())
+        self.fields["follow_up_date"] = forms.DateField(label=_("Follow-up on"), required=False, widget=DateInput())
         self.fields["weight_kg"].widget.attrs["data-bmi-weight"] = ""
         self.fields["height_cm"].widget.attrs["data-bmi-height"] = ""
 
@@ -129,13 +130,13 @@ class DiagnosisForm(forms.Form):
     text = forms.CharField(
         max_length=200,
         required=False,
-        label="Diagnosis",
+        label=_("Diagnosis"),
         widget=forms.TextInput(attrs={"data-icd10": "text", "autocomplete": "off"}),
     )
     icd10 = forms.CharField(
         max_length=12,
         required=False,
-        label="ICD-10",
+        label=_("ICD-10"),
         widget=forms.TextInput(
             attrs={
                 "autocapitalize": "characters",
@@ -155,19 +156,19 @@ DiagnosisFormSet = formset_factory(DiagnosisForm, extra=0, max_num=20, validate_
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label="Addendum", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
+    text = forms.CharField(label=_("Addendum"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
 
 class PrescriptionForm(forms.Form):
     location = LocationChoiceField(queryset=Location.objects.none(), empty_label=None)
-    general_advice = forms.CharField(label="Advice", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    general_advice = forms.CharField(label=_("Advice"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     general_advice_hi = forms.CharField(
-        label="Advice in Hindi", required=False, widget=forms.Textarea(attrs={"rows": 2, "lang": "hi"})
+        label=_("Advice in Hindi"), required=False, widget=forms.Textarea(attrs={"rows": 2, "lang": "hi"})
     )
-    follow_up_date = forms.DateField(label="Follow-up on", required=False, widget=DateInput())
+    follow_up_date = forms.DateField(label=_("Follow-up on"), required=False, widget=DateInput())
     # static/js/rx_hindi.js ticks it when Hindi text is typed, unless the prescriber set it themselves.
     print_hindi = forms.BooleanField(
-        label="Print Hindi instructions too",
+        label=_("Print Hindi instructions too"),
         required=False,
         widget=forms.CheckboxInput(attrs={"data-hindi-default": ""}),
     )
@@ -183,7 +184,7 @@ class PrescriptionForm(forms.Form):
 class PrescriptionItemForm(forms.Form):
     drug = forms.UUIDField(required=False, widget=forms.HiddenInput(attrs={"data-drug-id": ""}))
     drug_name = forms.CharField(
-        label="Medicine",
+        label=_("Medicine"),
         max_length=120,
         required=False,
         widget=forms.TextInput(attrs={"data-formulary": "", "autocomplete": "off", "placeholder": "Start typing…"}),
@@ -192,7 +193,7 @@ class PrescriptionItemForm(forms.Form):
     form = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "Tablet"}))
     dose = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"placeholder": "1 tab"}))
     free_text = forms.BooleanField(
-        label="Not in the formulary: prescribe as written",
+        label=_("Not in the formulary: prescribe as written"),
         required=False,
         widget=forms.CheckboxInput(attrs={"data-free-text": ""}),
     )
@@ -206,10 +207,10 @@ class PrescriptionItemForm(forms.Form):
     )
     route = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"placeholder": "Oral"}))
     duration = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"placeholder": "5 days"}))
-    food_relation = forms.ChoiceField(label="Food", choices=PrescriptionItem.FoodRelation.choices, required=False)
+    food_relation = forms.ChoiceField(label=_("Food"), choices=PrescriptionItem.FoodRelation.choices, required=False)
     instructions = forms.CharField(max_length=300, required=False)
     instructions_hi = forms.CharField(
-        label="Instructions (Hindi)", max_length=300, required=False, widget=forms.TextInput(attrs={"lang": "hi"})
+        label=_("Instructions (Hindi)"), max_length=300, required=False, widget=forms.TextInput(attrs={"lang": "hi"})
     )
 
     def clean_frequency(self) -> str:

@@ -288,3 +288,25 @@ class PrescriptionTemplate(UUIDModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FavouriteMedicine(UUIDModel):
+    """A medicine a doctor starred: offered first in their prescription line's medicine search and
+    listed on their consultation screen. Each doctor's own (not the clinic's). `key` names the
+    entry as the medicine search does: "clinic:<formulary drug id>" (then `drug` is set) or a
+    reference formulary key ("brand:dolo-650"); name, strength and form are kept for the list."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="favourite_medicines")
+    key = models.CharField(max_length=200)
+    drug = models.ForeignKey(FormularyDrug, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    strength = models.CharField(max_length=40, blank=True)
+    form = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "strength"]
+        constraints = [models.UniqueConstraint("owner", "key", name="favourite_medicine_owner_key")]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.name, self.strength, self.form) if part)

@@ -134,9 +134,10 @@ class MedicineOption:
     verified: bool | None = None
     nlem: bool = False
     dose_note: str = ""  # how a child's dose was worked out from the weight
+    favourite: bool = False  # starred by the doctor searching (clinical.favourites)
 
 
-def _clinic_option(drug: FormularyDrug) -> MedicineOption:
+def clinic_option(drug: FormularyDrug) -> MedicineOption:
     generic = " + ".join(m.name for m in drug_reference.molecules_for(drug.name))
     return MedicineOption(
         source="clinic",
@@ -155,7 +156,7 @@ def _clinic_option(drug: FormularyDrug) -> MedicineOption:
     )
 
 
-def _reference_option(product: drug_reference.Product, child_weight_kg: Decimal | None) -> MedicineOption:
+def reference_option(product: drug_reference.Product, child_weight_kg: Decimal | None) -> MedicineOption:
     suggestion = dosing.child_dose(product, child_weight_kg) if child_weight_kg else None
     return MedicineOption(
         source="reference",
@@ -184,10 +185,10 @@ def medicine_search(
     the reference formulary's brands and generics (prefix and typo tolerant), without repeating a
     drug the clinic already has under the same name, strength and form. With a child's weight,
     reference products with a standard paediatric dose carry the dose worked out for it."""
-    clinic = [_clinic_option(drug) for drug in formulary_search(query, limit=min(limit, CLINIC_MEDICINES_FIRST))]
+    clinic = [clinic_option(drug) for drug in formulary_search(query, limit=min(limit, CLINIC_MEDICINES_FIRST))]
     have = {(o.name.lower(), o.strength.lower(), o.form.lower()) for o in clinic}
     reference = [
-        _reference_option(product, child_weight_kg)
+        reference_option(product, child_weight_kg)
         for product in drug_reference.search(query, limit=limit)
         if (product.name.lower(), product.strength.lower(), product.form.lower()) not in have
     ]

@@ -35,6 +35,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
         template_views.template_delete,
         name="clinical-template-delete",
     ),
+    path("favourite-medicines/", template_views.favourite_list, name="clinical-favourite-list"),
+    path("favourite-medicines/add", template_views.favourite_add, name="clinical-favourite-add"),
+    path(
+        "favourite-medicines/<uuid:favourite_id>/delete",
+        template_views.favourite_delete,
+        name="clinical-favourite-delete",
+    ),
     path("consult/<uuid:patient_id>", consultation_views.consultation, name="clinical-consultation"),
     path("icd10/", views.icd10_lookup, name="clinical-icd10-lookup"),
     path("icd10/search", views.icd10_search, name="clinical-icd10-search"),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.guards import staff_user
 from accounts.selectors import is_clinician
 from audit.context import audit_context
-from clinical import dosing, icd10, rx_templates, selectors
+from clinical import dosing, favourites, icd10, rx_templates, selectors
 from clinical import services as clinical
 from clinical.allergies import patient_allergies
 from clinical.followups import FOLLOW_UP_WINDOW_DAYS, follow_ups_due
@@ -564,8 +564,10 @@ def prescription_pdf(request: HttpRequest, prescription_id: UUID) -> HttpRespons
 @capability_required("prescriptions.write")
 def formulary_search(request: HttpRequest) -> JsonResponse:
     """The prescription line's medicine autocomplete: the clinic's formulary, then the reference one."""
-    options = selectors.medicine_search(
-        request.GET.get("q", ""), child_weight_kg=_weight_param(request.GET.get("child_weight_kg", ""))
+    options = favourites.medicine_search(
+        request.GET.get("q", ""),
+        user=staff_user(request),
+        child_weight_kg=_weight_param(request.GET.get("child_weight_kg", "")),
     )
     return JsonResponse({"results": [medicine_option_data(option) for option in options]})
 
@@ -598,6 +600,7 @@ def medicine_option_data(option: selectors.MedicineOption) -> dict[str, Any]:
         "verified": option.verified,
         "nlem": option.nlem,
         "dose_note": option.dose_note,
+        "favourite": option.favourite,
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location
 from docos.widgets import DateInput
@@ -35,76 +36,76 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class PatientForm(forms.Form):
-    given_name = forms.CharField(label="Given name", max_length=100)
+    given_name = forms.CharField(label=_("Given name"), max_length=100)
     family_name = forms.CharField(
-        label="Family name", max_length=100, required=False, help_text="Leave empty if the patient uses one name."
+        label=_("Family name"), max_length=100, required=False, help_text=_("Leave empty if the patient uses one name.")
     )
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
-    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DateInput())
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
     age_years = forms.IntegerField(
-        label="Or age in years",
+        label=_("Or age in years"),
         required=False,
         min_value=0,
         max_value=125,
-        help_text="If the date of birth is not known; it is then estimated.",
+        help_text=_("If the date of birth is not known; it is then estimated."),
     )
     phone = forms.CharField(
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
-        help_text="Any format: 98450 12345, +91-98450-12345.",
+        help_text=_("Any format: 98450 12345, +91-98450-12345."),
     )
     whatsapp_number = forms.CharField(
-        label="WhatsApp number",
+        label=_("WhatsApp number"),
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
-        help_text="Leave empty if it is the same as the phone number.",
+        help_text=_("Leave empty if it is the same as the phone number."),
     )
     email = forms.EmailField(required=False)
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     city = forms.CharField(max_length=80, required=False)
     state = forms.ChoiceField(choices=[("", "—"), *[(s, s) for s in INDIAN_STATES]], required=False)
     pin_code = forms.CharField(
-        label="PIN code", max_length=7, required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+        label=_("PIN code"), max_length=7, required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
     )
     blood_group = forms.ChoiceField(choices=BloodGroup.choices, required=False)
     allergies = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line, e.g. Penicillin — rash."
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text=_("One per line, e.g. Penicillin — rash.")
     )
     chronic_conditions = forms.CharField(
-        label="Chronic conditions", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Chronic conditions"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    emergency_contact_name = forms.CharField(label="Emergency contact", max_length=120, required=False)
+    emergency_contact_name = forms.CharField(label=_("Emergency contact"), max_length=120, required=False)
     emergency_contact_phone = forms.CharField(
-        label="Emergency contact phone",
+        label=_("Emergency contact phone"),
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
     )
     registered_location = forms.ModelChoiceField(
-        label="Registered at", queryset=Location.objects.none(), empty_label=None
+        label=_("Registered at"), queryset=Location.objects.none(), empty_label=None
     )
-    tags = forms.CharField(max_length=400, required=False, help_text="Comma-separated, e.g. diabetic, senior.")
+    tags = forms.CharField(max_length=400, required=False, help_text=_("Comma-separated, e.g. diabetic, senior."))
     abha_number = forms.CharField(
-        label="ABHA number",
+        label=_("ABHA number"),
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "12-3456-7890-1234"}),
     )
     aadhaar_last4 = forms.CharField(
-        label="Aadhaar (last 4 digits only)",
+        label=_("Aadhaar (last 4 digits only)"),
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "1234"}),
-        help_text="Never the full Aadhaar number.",
+        help_text=_("Never the full Aadhaar number."),
     )
-    guardian_name = forms.CharField(label="Guardian's name", max_length=120, required=False)
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=120, required=False)
     guardian_relation = forms.ChoiceField(
-        label="Relation", choices=[("", "—"), *[(r, r) for r in GUARDIAN_RELATIONS]], required=False
+        label=_("Relation"), choices=[("", "—"), *[(r, r) for r in GUARDIAN_RELATIONS]], required=False
     )
     guardian_phone = forms.CharField(
-        label="Guardian's phone",
+        label=_("Guardian's phone"),
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
@@ -189,12 +190,12 @@ class PatientForm(forms.Form):
 
 class PatientRegisterForm(PatientForm):
     whatsapp_consent = forms.BooleanField(
-        label="The patient (or guardian) agrees to receive appointment reminders and reports on WhatsApp",
+        label=_("The patient (or guardian) agrees to receive appointment reminders and reports on WhatsApp"),
         required=False,
         initial=False,  # the patient's decision, asked after the notice is explained: never pre-ticked
     )
     confirm_new_patient = forms.BooleanField(
-        label="I checked the possible duplicates: this is a different person. Register anyway.",
+        label=_("I checked the possible duplicates: this is a different person. Register anyway."),
         required=False,
         widget=forms.CheckboxInput(),
     )
@@ -209,28 +210,30 @@ class PatientRegisterForm(PatientForm):
 
 class ConsentForm(forms.Form):
     decision = forms.ChoiceField(choices=[("consent", "Agrees to WhatsApp messages"), ("opt_out", "Opts out")])
-    source = forms.ChoiceField(label="How", choices=[(k, v) for k, v in CONSENT_SOURCES.items() if k != "api"])
+    source = forms.ChoiceField(label=_("How"), choices=[(k, v) for k, v in CONSENT_SOURCES.items() if k != "api"])
 
 
 class MergeForm(forms.Form):
     other = forms.CharField(
-        label="MRN or id of the duplicate record",
+        label=_("MRN or id of the duplicate record"),
         max_length=64,
-        help_text="The record that will be merged into this one.",
+        help_text=_("The record that will be merged into this one."),
     )
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or Excel file",
-        help_text="An Excel workbook (.xlsx) or a spreadsheet saved as CSV, with a header row.",
+        label=_("CSV or Excel file"),
+        help_text=_("An Excel workbook (.xlsx) or a spreadsheet saved as CSV, with a header row."),
         widget=forms.ClearableFileInput(
             attrs={
                 "accept": ".csv,.txt,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             }
         ),
     )
-    location = forms.ModelChoiceField(label="Register patients at", queryset=Location.objects.none(), empty_label=None)
+    location = forms.ModelChoiceField(
+        label=_("Register patients at"), queryset=Location.objects.none(), empty_label=None
+    )
 
     def __init__(self, *args: Any, locations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -260,10 +263,12 @@ class ImportMappingForm(forms.Form):
 
 class OpenAtBranchForm(forms.Form):
     reason = forms.CharField(
-        label="Why do you need this record?",
+        label=_("Why do you need this record?"),
         min_length=10,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="For example: walk-in for follow-up of treatment started at the other branch. "
-        "Your name, the time and this reason are recorded.",
+        help_text=_(
+            "For example: walk-in for follow-up of treatment started at the other branch. "
+            "Your name, the time and this reason are recorded."
+        ),
     )

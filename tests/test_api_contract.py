@@ -52,6 +52,7 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from appointments.services import appointment_settings_update
+from clinical import drug_reference
 from clinics.demo import DEMO_STAFF, demo_seed
 from docos.tenancy import clinic_host
 from documents.demo import demo_signature
@@ -105,6 +106,7 @@ REAL_IDS: dict[str, list[str]] = {}
 VISITS_OF: dict[str, list[str]] = {}  # patient id -> ids of their visits
 PATIENT_OF_APPOINTMENT: dict[str, str] = {}  # appointment id -> its patient's id
 SLOTS: list[tuple[str, str, str]] = []  # free (clinician, location, starts_at) in the coming weeks
+MEDICINE_KEYS: list[str] = []  # keys of the medicine search's entries (clinic drugs and reference brands)
 PATH_KINDS = {
     "patients": "patient",
     "visits": "visit",
@@ -124,6 +126,7 @@ FIELD_KINDS = {
     "registered_location": "location",
     "appointment_type": "appointment_type",
     "type": "appointment_type",
+    "prescription": "prescription",
 }
 
 
@@ -182,6 +185,11 @@ def with_real_ids(case: Any) -> None:
         visits = VISITS_OF.get(patient)
         body["visit"] = visits[len(salt) % len(visits)] if visits else None
     _realistic_times(path, body, salt)
+    if path == "/api/v1/medicines/favourites" and isinstance(body.get("key"), str) and MEDICINE_KEYS:
+        # A medicine's key is free text to the schema: mostly one of the medicine search's keys.
+        number = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")
+        index = number % (len(MEDICINE_KEYS) + 1)
+        body["key"] = MEDICINE_KEYS[index] if index < len(MEDICINE_KEYS) else body["key"]
     items = body.get("items")
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get("drug"), str):
@@ -441,6 +449,10 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             VISITS_OF.update(_visits_by_patient())
             PATIENT_OF_APPOINTMENT.update(_patients_of_appointments())
             SLOTS.extend(_free_slots())
+            MEDICINE_KEYS.extend(
+                [f"clinic:{drug}" for drug in REAL_IDS.get("drug", [])[:5]]
+                + [product.key for product in drug_reference.products()[:: max(1, len(drug_reference.products()) // 8)]]
+            )
         token = make_token(type("Seeded", (), {"clinic": clinic})(), owner)
         server = LiveServerThread("127.0.0.1", StaticFilesHandler)
         server.daemon = True
@@ -456,6 +468,7 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             VISITS_OF.clear()
             PATIENT_OF_APPOINTMENT.clear()
             SLOTS.clear()
+            MEDICINE_KEYS.clear()
             CREATED.clear()
             connection.set_schema_to_public()
             _delete_files(clinic)

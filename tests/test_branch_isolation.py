@@ -76,8 +76,16 @@ NOT_PATIENT_SCOPED = {
     "holiday_id",
     "type_id",
     "rule_id",
+    "favourite_id",  # a doctor's favourite medicines and prescription templates: their own, no patient data
 }
-NOT_PATIENT_SCOPED_API = {"staff", "locations", "consent-templates", "certificate-templates"}
+NOT_PATIENT_SCOPED_API = {
+    "staff",
+    "locations",
+    "consent-templates",
+    "certificate-templates",
+    "favourites",
+    "prescription-templates",
+}
 
 
 @dataclass

@@ -253,6 +253,7 @@
       params: rxForm.dataset.childWeightKg ? "&child_weight_kg=" + encodeURIComponent(rxForm.dataset.childWeightKg) : "",
       render: function (li, drug) {
         li.appendChild(span(drug.label, "option-label"));
+        if (drug.favourite) li.insertBefore(span("★ ", "option-favourite"), li.firstChild);
         if (drug.source === "clinic") li.appendChild(span("clinic", "badge option-clinic"));
         if (drug.source === "clinic" && drug.generic) li.appendChild(span(drug.generic, "option-generic"));
         if (drug.verified === false) li.appendChild(span("unverified", "badge option-unverified"));
@@ -280,6 +281,35 @@
       }
     });
   }
+
+  // Favourite medicines on the consultation screen: a button fills the first empty prescription line
+  // (adding a line when none is empty) like choosing the medicine from the search.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("[data-favourite]");
+    if (!button) return;
+    var formset = button.closest("[data-formset]");
+    if (!formset) return;
+    var rows = Array.prototype.slice.call(formset.querySelectorAll("[data-formset-rows] [data-formset-row]"));
+    var row = rows.find(function (r) { var name = rowField(r, "drug_name"); return name && !name.value.trim(); });
+    if (!row) {
+      var add = formset.querySelector("[data-formset-add]");
+      if (add) add.click();
+      rows = formset.querySelectorAll("[data-formset-rows] [data-formset-row]");
+      row = rows[rows.length - 1];
+    }
+    if (!row) return;
+    var data = button.dataset;
+    var drugName = rowField(row, "drug_name");
+    if (drugName) drugName.value = data.name || "";
+    var hidden = rowField(row, "drug");
+    if (hidden) hidden.value = data.id || "";
+    ["strength", "form", "dose", "frequency", "route", "duration"].forEach(function (name) {
+      var el = rowField(row, name);
+      if (el && (name === "strength" || name === "form" || !el.value) && data[name] !== undefined) el.value = data[name];
+    });
+    var dose = rowField(row, "dose");
+    if (dose) dose.focus();
+  });
 
   // ICD-10: search from the diagnosis words or the code box; choosing fills the code, and the words
   // too when they were what was searched (or are still empty).

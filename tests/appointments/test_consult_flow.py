@@ -3,13 +3,16 @@ the queue), and "Sign and next patient" signs, finishes the token and opens the 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from appointments import services
+from appointments import consult_flow, services
 from appointments.models import QueueEntry
 from clinical.models import Visit
-from tests.appointments.helpers import make_patient, user
+from tests.appointments.helpers import IST, book, make_patient, make_type, user
 from tests.clinical.clinical_helpers import ITEM, clinic_files, signing_doctor  # noqa: F401  (fixture)
 from tests.clinical.test_consultation import screen
 
@@ -95,3 +98,52 @@ def test_my_day_links_back_to_the_consultation_in_progress(clinic_a, client_for,
     client.post(f"/queue/{entry.pk}/call")
     page = client.get("/appointments/mine").content.decode()
     assert f"/consult/{patient.pk}?location={clinic_a.locations[0].pk}" in page
+
+
+def _checked_in_on(clinic, clock, patient, moment):
+    """A patient booked and checked in on the local day of `moment` (the clock moved there and back)."""
+    back = timezone.now()
+    clock.move_to(moment)
+    appointment = book(clinic, patient=patient, starts_at=moment + dt.timedelta(minutes=30), outside_hours=True)
+    with tenant_context(clinic.clinic):
+        entry = services.appointment_check_in(appointment=appointment, actor=user(clinic, "front_desk"))
+    clock.move_to(back)
+    return entry
+
+
+def test_next_patient_is_only_ever_from_todays_queue(clinic_a, client_for, clock):
+    # Yesterday's patient who was never seen and tomorrow's checked-in patient are still "waiting" in
+    # this doctor's queue at this location, but on other days: neither is offered as the next patient.
+    signing_doctor(clinic_a)
+    make_type(clinic_a)
+    now = timezone.now()
+    yesterday = _checked_in_on(clinic_a, clock, make_patient(clinic_a, given_name="Yamini"), now - dt.timedelta(days=1))
+    tomorrow = _checked_in_on(clinic_a, clock, make_patient(clinic_a, given_name="Tarun"), now + dt.timedelta(days=1))
+    assert (yesterday.status, tomorrow.status) == ("waiting", "waiting")
+    assert yesterday.day < timezone.localdate(now, IST) < tomorrow.day
+    patient = make_patient(clinic_a)
+    entry = _walk_in(clinic_a, patient)
+    client = client_for(clinic_a, "doctor")
+    client.post(f"/queue/{entry.pk}/call")
+    response = client.post(f"/queue/consult/{patient.pk}/sign-next", screen(clinic_a, items=[ITEM], action="sign_next"))
+    assert response.status_code == 302 and response["Location"] == "/appointments/mine"
+    assert _status(clinic_a, entry) == "done"
+    assert _status(clinic_a, yesterday) == "waiting" and _status(clinic_a, tomorrow) == "waiting"
+
+
+def test_next_patient_skips_other_days_for_todays_waiting_patient(clinic_a, client_for, clock):
+    signing_doctor(clinic_a)
+    make_type(clinic_a)
+    now = timezone.now()
+    _checked_in_on(clinic_a, clock, make_patient(clinic_a, given_name="Yamini"), now - dt.timedelta(days=1))
+    _checked_in_on(clinic_a, clock, make_patient(clinic_a, given_name="Tarun"), now + dt.timedelta(days=1))
+    patient, later = make_patient(clinic_a), make_patient(clinic_a, given_name="Ravi")
+    entry = _walk_in(clinic_a, patient)
+    waiting = _walk_in(clinic_a, later)
+    doctor = user(clinic_a, "doctor")
+    with tenant_context(clinic_a.clinic):
+        services.queue_call(entry=entry, actor=doctor)
+        visit = Visit(patient=patient, clinician=doctor, location=clinic_a.locations[0])  # only its location counts
+        following = consult_flow.call_next(actor=doctor, visit=visit)
+    assert following is not None and following.pk == waiting.pk
+    assert following.day == timezone.localdate(now, IST)

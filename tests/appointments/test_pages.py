@@ -320,6 +320,22 @@ def test_patient_names_in_the_day_pages_link_to_the_chart(setup, client_for, clo
         f"/queue/?location={location}",
         f"/appointments/?location={location}",
         f"/appointments/{appointment.pk}/",
+        f"/appointments/calendar?location={location}",
+        f"/appointments/calendar?location={location}&view=week",
     ):
         assert chart in desk.get(page).content.decode(), page
     assert chart in client_for(clinic, "doctor").get("/appointments/mine").content.decode()
+
+
+def test_a_calendar_block_links_the_name_to_the_chart_and_the_time_to_the_appointment(setup, client_for, clock):
+    clinic, *_ = setup
+    patient = make_patient(clinic, given_name="Harpreet")
+    soon = (timezone.now() + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    appointment = book(clinic, patient=patient, starts_at=soon, outside_hours=True)
+    html = _clean(client_for(clinic, "front_desk").get(f"/appointments/calendar?location={clinic.locations[0].pk}"))
+    block = html[html.index('class="appt status-') :]
+    block = block[: block.index("</div>")]
+    assert f'href="/patients/{patient.pk}/">{patient.full_name}</a>' in block
+    assert f'href="/appointments/{appointment.pk}/"' in block
+    assert block.count("<a ") == 2, "no link nested in another"
+    assert 'draggable="true"' in block and "data-reschedule-url" in block

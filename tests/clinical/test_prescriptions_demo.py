@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from accounts.models import User
 from clinical import demo as demo_clinical
+from clinical import drug_reference
 from clinical import services as clinical
-from clinical.models import Prescription, PrescriptionTemplate, Visit
+from clinical.models import FavouriteMedicine, Prescription, PrescriptionTemplate, Visit
 from tests.clinical.clinical_helpers import HINDI, make_patient, pdf_text, signing_doctor
 
 pytestmark = pytest.mark.usefixtures("clinic_files")
@@ -59,3 +61,17 @@ def test_demo_seed_doses_a_childs_fever_syrup_by_weight(clinic_a):
         by_weight = PrescriptionTemplate.objects.get(name="Fever child by weight")
         assert by_weight.items[0]["drug_name"] == "Calpol 250" and by_weight.items[0]["dose"] == ""
         assert PrescriptionTemplate.objects.filter(name="Viral fever adult").exists()
+
+
+def test_demo_doctors_get_their_favourite_medicines_once(clinic_a):
+    with tenant_context(clinic_a.clinic):
+        doctor = clinic_a.users["doctor"]
+        User.objects.filter(pk=doctor.pk).update(email="doctor@demo.docos.in")
+    demo_clinical.seed(clinic_a.clinic)
+    demo_clinical.seed(clinic_a.clinic)
+    with tenant_context(clinic_a.clinic):
+        names = list(FavouriteMedicine.objects.filter(owner=doctor).values_list("name", flat=True))
+        assert sorted(names) == sorted(
+            drug_reference.brand_named(name).name for name in demo_clinical.DEMO_FAVOURITES["doctor@demo.docos.in"]
+        )
+        assert FavouriteMedicine.objects.exclude(owner=doctor).count() == 0  # nobody else's
