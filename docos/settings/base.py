@@ -42,6 +42,7 @@ TENANT_APPS = [
     "clinical",
     "appointments",
     "messaging",
+    "billing",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
