@@ -80,3 +80,30 @@ def credit_note_access(*, user: Any, credit_note_id: Any, what: str = "credit no
         raise Http404("No such credit note")
     record_read(user=user, patient_id=note.invoice.patient_id, what=what)
     return note
+
+
+def billable_visit_access(*, user: Any, visit_id: Any) -> Any:
+    """A visit to bill, for staff who may create invoices (`billing.collect`) but not read clinical
+    notes: scoped like every patient record; the page shows no clinical text."""
+    from clinical.models import Visit
+
+    _require(user, "billing.collect", "visit")
+    return record_access(
+        Visit.objects.select_related("patient", "location", "clinician"),
+        user=user,
+        record_id=visit_id,
+        label="visit",
+        what="invoice",
+    )
+
+
+def unbilled_visits(*, user: Any, patient: Any, limit: int = 5) -> list[Any]:
+    """The patient's recent visits at the user's branches with no invoice yet (date and clinician only)."""
+    from clinical.models import Visit
+
+    if not user.has_capability("billing.collect"):
+        return []
+    visits = scope_patient_records(Visit.objects.filter(patient=patient), user).exclude(
+        pk__in=Invoice.objects.filter(visit__isnull=False).values("visit_id")
+    )
+    return list(visits.select_related("clinician", "location").order_by("-visit_at")[:limit])

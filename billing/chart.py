@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from billing import services
-from billing.access import invoices_visible_to
+from billing.access import invoices_visible_to, unbilled_visits
 from patients.models import Patient
 
 CHART_INVOICES_SHOWN = 10
@@ -17,6 +17,7 @@ def _invoices(patient: Patient, user: Any) -> dict[str, Any] | None:
     invoices = list(invoices_visible_to(user).filter(patient=patient).order_by("-created_at")[:CHART_INVOICES_SHOWN])
     can_create = user.has_capability("billing.collect") and patient.is_active and patient.merged_into_id is None
     advance = services.advance_balance(patient)
+    visits = unbilled_visits(user=user, patient=patient) if can_create else []
     if not invoices and not can_create and not advance:
         return None
     return {
@@ -25,6 +26,7 @@ def _invoices(patient: Patient, user: Any) -> dict[str, Any] | None:
         "dues": sum((invoice.balance for invoice in invoices), services.ZERO),
         "advance": advance,
         "can_create": can_create,
+        "unbilled_visits": visits,
     }
 
 

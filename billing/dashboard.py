@@ -20,7 +20,8 @@ from docos.dashboard import Panel, PanelRow, Tile
 def collections_panel(user: User) -> Panel | None:
     if not user.has_capability("billing.view"):
         return None
-    rows, notes = [], []
+    tiles: list[Tile] = []
+    notes: list[str] = []
     day_book = reverse("billing-day-book")
     payments = payments_visible_to(user).exclude(mode=Payment.Mode.ADVANCE)
     open_invoices = invoices_visible_to(user).filter(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTLY_PAID])
@@ -34,11 +35,19 @@ def collections_panel(user: User) -> Panel | None:
         refunded = todays.filter(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or Decimal("0")
         received = sum((row["s"] for row in by_mode.values()), Decimal("0"))
         unpaid = open_invoices.filter(location=location).count()
-        tiles = [
-            Tile(_("Payments today"), sum(row["n"] for row in by_mode.values()), f"{day_book}?location={location.pk}"),
-            Tile(_("Invoices with dues"), unpaid, reverse("billing-outstanding"), True),
+        tiles += [
+            Tile(
+                _("payments today at %(location)s") % {"location": location.name},
+                sum(row["n"] for row in by_mode.values()),
+                f"{day_book}?location={location.pk}",
+            ),
+            Tile(
+                _("invoices with dues at %(location)s") % {"location": location.name},
+                unpaid,
+                reverse("billing-outstanding"),
+                True,
+            ),
         ]
-        rows.append(PanelRow(location.name, tiles))
         modes = " · ".join(
             f"{Payment.Mode(mode).label} ₹{indian_grouping(row['s'])}" for mode, row in sorted(by_mode.items())
         )
@@ -50,7 +59,7 @@ def collections_panel(user: User) -> Panel | None:
         notes.append(note)
     return Panel(
         title=_("Today's collections"),
-        rows=rows,
+        rows=[PanelRow("", tiles)],
         order=40,
         link=(_("Day book"), day_book),
         notes=notes,
