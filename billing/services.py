@@ -163,8 +163,7 @@ def _lock(invoice: Invoice) -> Invoice:
 def _require_draft(invoice: Invoice) -> None:
     if invoice.status != Invoice.Status.DRAFT:
         raise ValidationError(
-            {"invoice": "An issued invoice cannot be changed; issue a credit note to correct or cancel it."},
-            code="issued",
+            "An issued invoice cannot be changed; issue a credit note to correct or cancel it.", code="issued"
         )
 
 
@@ -259,7 +258,7 @@ def _add_line(
 ) -> InvoiceLine:
     if invoice.lines.count() >= MAX_LINES:
         raise _fail("lines", f"An invoice has at most {MAX_LINES} lines.")
-    if quantity <= 0 or quantity > 100_000:
+    if quantity <= 0 or quantity >= 1_000_000:
         raise _fail("quantity", "Enter a quantity above zero.")
     if item is not None:
         description = description or item.name
@@ -382,19 +381,21 @@ def invoice_issue(*, actor: User, invoice: Invoice, context: AuditContext | None
     invoice = _lock(invoice)
     _require_draft(invoice)
     if not invoice.lines.exists():
-        raise _fail("lines", "Add at least one line before issuing.")
+        raise ValidationError("Add at least one line before issuing.", code="empty")
     day = local_today(invoice.location)
     supplier = supplier_for(invoice.location)
     invoice.supplier_gstin, invoice.supplier_state = supplier.gstin, supplier.state
     invoice.place_of_supply = invoice.place_of_supply or supplier.state
     totals = _recompute(invoice, day=day)
     if totals.total <= 0:
-        raise _fail("lines", "An invoice must be for more than zero rupees.")
+        raise ValidationError("An invoice must be for more than zero rupees.", code="zero")
     taxable = any(rate > 0 for rate in totals.rates)
     if taxable and not supplier.gstin:
-        raise _fail("lines", "Taxable lines need a GSTIN: add the clinic's or this location's GSTIN in Settings first.")
+        raise ValidationError(
+            "Taxable lines need a GSTIN: add the clinic's or this location's GSTIN in Settings first.", code="gstin"
+        )
     if not invoice.place_of_supply:
-        raise _fail("place_of_supply", "Choose the place of supply (the clinic's state is not known).")
+        raise ValidationError("Choose the place of supply (the clinic's state is not known).", code="place")
     invoice.kind = Invoice.Kind.TAX_INVOICE if taxable else Invoice.Kind.BILL_OF_SUPPLY
     invoice.financial_year, invoice.serial, invoice.number = next_number(
         invoice.location, DocumentCounter.Kind.INVOICE, day
@@ -458,18 +459,21 @@ def payment_record(
     actor: User,
     invoice: Invoice,
     mode: str,
-    amount: Decimal,
+    amount: Decimal | None = None,
     reference: str = "",
     context: AuditContext | None = None,
 ) -> Payment:
-    """Money received against an issued invoice: cash, UPI or card at the desk, or `advance` (from the
+    """Money received against an issued invoice (`amount` None: the whole balance due): cash, UPI or
+    card at the desk, or `advance` (from the
     patient's advance deposits). At most the balance due; more is an advance deposit."""
     invoice = _lock(invoice)
     if invoice.status == Invoice.Status.DRAFT:
-        raise _fail("invoice", "Issue the invoice before collecting payment.")
+        raise ValidationError("Issue the invoice before collecting payment.", code="draft")
     if invoice.status == Invoice.Status.CANCELLED:
-        raise _fail("invoice", "This invoice was cancelled by a credit note.")
-    amount = _check_amount(amount)
+        raise ValidationError("This invoice was cancelled by a credit note.", code="cancelled")
+    if invoice.balance <= 0:
+        raise ValidationError("Nothing is due on this invoice.", code="paid")
+    amount = _check_amount(invoice.balance if amount is None else amount)
     if mode not in (*DESK_MODES, Payment.Mode.ADVANCE):
         raise _fail("mode", "Choose cash, UPI, card or the patient's advance.")
     if amount > invoice.balance:
@@ -477,7 +481,7 @@ def payment_record(
     if mode == Payment.Mode.ADVANCE:
         _lock_patient_advance(invoice.patient)
         if amount > advance_balance(invoice.patient):
-            raise _fail("amount", "The patient's advance balance is smaller than this.")
+            raise ValidationError("The patient's advance balance is smaller than this.", code="advance")
     now = timezone.now()
     fy, serial, number = _receipt(invoice.location, now)
     payment = Payment.objects.create(
@@ -584,12 +588,13 @@ def refund_record(
     *,
     actor: User,
     payment: Payment,
-    amount: Decimal,
+    amount: Decimal | None,
     reason: str,
     mode: str = "",
     context: AuditContext | None = None,
 ) -> Payment:
-    """Pay money back: part or all of a payment or deposit not refunded yet, with a reason.
+    """Pay money back (`amount` None: all that is left to refund): part or all of a payment or
+    deposit not refunded yet, with a reason.
 
     Money comes back the way it came (cash, UPI, card); a payment made from the advance goes back to
     the advance. Needs `billing.refund`."""
@@ -597,13 +602,15 @@ def refund_record(
         raise PermissionDenied("billing.refund")
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.kind == Payment.Kind.REFUND:
-        raise _fail("payment", "A refund cannot be refunded.")
+        raise ValidationError("A refund cannot be refunded.", code="refund")
     invoice = _lock(payment.invoice) if payment.invoice_id is not None else None  # type: ignore[arg-type]
     _lock_patient_advance(payment.patient)
     reason = reason.strip()
     if not reason:
         raise _fail("reason", "Say why the money is refunded.")
-    amount = _check_amount(amount)
+    if refundable(payment) <= 0:
+        raise ValidationError("This payment has been refunded in full.", code="refunded")
+    amount = _check_amount(refundable(payment) if amount is None else amount)
     if amount > refundable(payment):
         raise _fail("amount", f"At most ₹{gst.indian_grouping(refundable(payment))} of this payment can be refunded.")
     if payment.kind == Payment.Kind.DEPOSIT and amount > advance_balance(payment.patient):
@@ -676,7 +683,7 @@ def credit_note_issue(
         raise PermissionDenied("billing.refund")
     invoice = _lock(invoice)
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
-        raise _fail("invoice", "Only an issued invoice that is not yet cancelled can be credited.")
+        raise ValidationError("Only an issued invoice that is not yet cancelled can be credited.", code="state")
     reason = reason.strip()
     if not reason:
         raise _fail("reason", "Say why the invoice is credited.")

@@ -275,6 +275,11 @@ SPECTACULAR_SETTINGS = {
         "AppointmentCancelReasonEnum": "appointments.api.CANCEL_REASONS",
         "ConsentKindEnum": "documents.models.ConsentTemplate.Kind",
         "CertificateKindEnum": "documents.models.CertificateTemplate.Kind",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
+        "InvoiceKindEnum": "billing.models.Invoice.Kind",
+        "PriceItemKindEnum": "billing.models.PriceItem.Kind",
+        "PaymentKindEnum": "billing.models.Payment.Kind",
+        "PaymentModeEnum": "billing.models.Payment.Mode",
     },
 }
 
