@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -36,6 +36,7 @@ from patients.access import paginate_records, patient_access
 
 VIEW, COLLECT, REFUND = "billing.view", "billing.collect", "billing.refund"
 MAX_AMOUNT = Decimal("9999999999.99")
+API_MAX_LINES = 100
 
 
 def _money(**kwargs: Any) -> serializers.DecimalField:
@@ -195,7 +196,7 @@ class InvoiceInput(serializers.Serializer[Any]):
         required=False, help_text="One of the caller's locations; defaults to the visit's, else the caller's first."
     )
     visit = serializers.UUIDField(required=False, help_text="The patient's visit this invoice bills.")
-    lines = serializers.ListField(child=LineInput(), required=False, max_length=services.MAX_LINES)
+    lines = serializers.ListField(child=LineInput(), required=False, max_length=API_MAX_LINES)
     invoice_discount = AmountInput(required=False, help_text="Shared over the lines; at most their value.")
     place_of_supply = serializers.ChoiceField(choices=list(gst.STATES), required=False)
 
@@ -309,39 +310,38 @@ class InvoiceListView(APIView):
         if location is None:
             raise serializers.ValidationError({"location": ["You have no active location."]})
         context = audit_context(request)
-        if visit is not None and not data.get("lines") and location == visit.location:
-            invoice = services.invoice_create_for_visit(actor=user, visit=visit, context=context)
-        else:
-            invoice = services.invoice_create(
-                actor=user, patient=patient, location=location, visit=visit, context=context
-            )
-            for index, line in enumerate(data.get("lines") or []):
-                try:
-                    services.invoice_add_line(
-                        actor=user,
-                        invoice=invoice,
-                        item=line.get("item"),
-                        quantity=line["quantity"],
-                        unit_price=line.get("unit_price"),
-                        discount=line.get("discount") or Decimal("0"),
-                        description=line.get("description", ""),
-                        sac_hsn=line.get("sac_hsn", ""),
-                        tax_class=line.get("tax_class", ""),
-                        context=context,
-                    )
-                except DjangoValidationError as exc:
-                    fields = getattr(exc, "message_dict", {"item": exc.messages})
-                    raise serializers.ValidationError(
-                        {f"lines.{index}.{name}": list(m) for name, m in fields.items()}
-                    ) from exc
-        if data.get("invoice_discount") is not None or data.get("place_of_supply"):
-            services.invoice_update_draft(
-                actor=user,
-                invoice=invoice,
-                invoice_discount=data.get("invoice_discount"),
-                place_of_supply=data.get("place_of_supply"),
-                context=context,
-            )
+        with transaction.atomic():  # a bad line leaves no draft behind
+            if visit is not None and not data.get("lines") and location == visit.location:
+                invoice = services.invoice_create_for_visit(actor=user, visit=visit, context=context)
+            else:
+                invoice = services.invoice_create(
+                    actor=user, patient=patient, location=location, visit=visit, context=context
+                )
+                services.invoice_add_lines(
+                    actor=user,
+                    invoice=invoice,
+                    lines=[
+                        {
+                            "item": line.get("item"),
+                            "quantity": line["quantity"],
+                            "unit_price": line.get("unit_price"),
+                            "discount": line.get("discount") or Decimal("0"),
+                            "description": line.get("description", ""),
+                            "sac_hsn": line.get("sac_hsn", ""),
+                            "tax_class": line.get("tax_class", ""),
+                        }
+                        for line in data.get("lines") or []
+                    ],
+                    context=context,
+                )
+            if data.get("invoice_discount") is not None or data.get("place_of_supply"):
+                services.invoice_update_draft(
+                    actor=user,
+                    invoice=invoice,
+                    invoice_discount=data.get("invoice_discount"),
+                    place_of_supply=data.get("place_of_supply"),
+                    context=context,
+                )
         return Response(_fresh(request, invoice), status=201)
 
 

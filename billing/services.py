@@ -326,6 +326,23 @@ def invoice_add_line(
 
 
 @transaction.atomic
+def invoice_add_lines(
+    *, actor: User, invoice: Invoice, lines: list[dict[str, Any]], context: AuditContext | None = None
+) -> None:
+    """Several lines at once (each as `invoice_add_line` takes them), the sums computed once. A bad
+    line's errors are named `lines.<index>.<field>`."""
+    invoice = _lock(invoice)
+    _require_draft(invoice)
+    for index, spec in enumerate(lines):
+        try:
+            _add_line(invoice, **spec)
+        except ValidationError as exc:
+            fields = exc.message_dict if hasattr(exc, "error_dict") else {"item": exc.messages}
+            raise ValidationError({f"lines.{index}.{name}": messages for name, messages in fields.items()}) from exc
+    _recompute(invoice, day=local_today(invoice.location))
+
+
+@transaction.atomic
 def invoice_remove_line(*, actor: User, invoice: Invoice, line_id: Any, context: AuditContext | None = None) -> None:
     invoice = _lock(invoice)
     _require_draft(invoice)
