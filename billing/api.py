@@ -225,13 +225,27 @@ class PaymentInput(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=64, required=False, default="", help_text="UPI UTR, card approval.")
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^(?!0*(\.0*)?$)[0-9]{1,6}(\.[0-9]{1,3})?$",
+        },
+        "description": "Invoice line id -> quantity to credit. Without it, everything not yet credited "
+        "(a cancellation). A key that is no line of the invoice, or more than is left of a line, answers 400.",
+    }
+)
+class CreditQuantities(serializers.DictField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=QuantityInput(), allow_empty=False, **kwargs)
+
+
 class CreditNoteInput(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=200)
-    lines = serializers.DictField(
-        child=QuantityInput(),
-        required=False,
-        help_text="Invoice line id -> quantity to credit. Without it, everything not yet credited (a cancellation).",
-    )
+    lines = CreditQuantities(required=False)
 
 
 class RefundInput(serializers.Serializer[Any]):

@@ -494,7 +494,7 @@ def payment_record(
     if mode not in (*DESK_MODES, Payment.Mode.ADVANCE):
         raise _fail("mode", "Choose cash, UPI, card or the patient's advance.")
     if amount > invoice.balance:
-        raise _fail("amount", f"At most ₹{gst.indian_grouping(invoice.balance)} is due on this invoice.")
+        raise ValidationError(f"At most ₹{gst.indian_grouping(invoice.balance)} is due on this invoice.", code="due")
     if mode == Payment.Mode.ADVANCE:
         _lock_patient_advance(invoice.patient)
         if amount > advance_balance(invoice.patient):
@@ -629,9 +629,11 @@ def refund_record(
         raise ValidationError("This payment has been refunded in full.", code="refunded")
     amount = _check_amount(refundable(payment) if amount is None else amount)
     if amount > refundable(payment):
-        raise _fail("amount", f"At most ₹{gst.indian_grouping(refundable(payment))} of this payment can be refunded.")
+        raise ValidationError(
+            f"At most ₹{gst.indian_grouping(refundable(payment))} of this payment can be refunded.", code="refundable"
+        )
     if payment.kind == Payment.Kind.DEPOSIT and amount > advance_balance(payment.patient):
-        raise _fail("amount", "That much of this deposit has already been used on invoices.")
+        raise ValidationError("That much of this deposit has already been used on invoices.", code="used")
     refund_mode = Payment.Mode.ADVANCE if payment.mode == Payment.Mode.ADVANCE else (mode or payment.mode)
     now = timezone.now()
     fy, serial, number = _receipt(payment.location, now)
@@ -715,12 +717,12 @@ def credit_note_issue(
         for key, quantity in quantities.items():
             named = lines.get(str(key))
             if named is None:
-                raise _fail("lines", "A line named is not on this invoice.")
+                raise ValidationError("A line named is not on this invoice.", code="line")
             quantity = Decimal(quantity)
             if quantity <= 0:
                 continue
             if quantity > named.quantity - _credited_quantity(named):
-                raise _fail("lines", f"More of “{named.description}” than is left to credit.")
+                raise ValidationError(f"More of “{named.description}” than is left to credit.", code="left")
             wanted[str(key)] = quantity
     if not wanted:
         raise _fail("lines", "Choose what to credit.")
