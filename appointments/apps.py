@@ -22,6 +22,12 @@ class AppointmentsConfig(AppConfig):
 
         register_status_listener("appointments.reminder", reminder_follow_message)
 
+        # The reminder's Confirm / Cancel / Reschedule buttons, pressed on WhatsApp.
+        from appointments.whatsapp_replies import PREFIX, answer_button
+        from messaging.replies import register_reply_handler
+
+        register_reply_handler(PREFIX, answer_button)
+
         # A booking at a branch makes the patient visible there (front desk checks them in).
         from django.db.models import Exists, OuterRef
 

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, Reminder, ReminderRule
 from appointments.schedule import day_bounds, quiet_hours_end
+from appointments.whatsapp_replies import reminder_button_payloads
 from messaging.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -398,6 +399,11 @@ def reminder_send(*, reminder_id: str, now: dt.datetime | None = None) -> str:
         parameters=reminder_parameters(reminder),
         idempotency_key=f"reminder:{reminder.key}",
         related=reminder,
+        button_payloads=(
+            reminder_button_payloads(reminder.appointment, reminder.rule.template_name, reminder.rule.language)
+            if reminder.appointment is not None
+            else None
+        ),
     )
     _follow(reminder, message)
     return _finish(reminder, reminder.status, reminder.reason)

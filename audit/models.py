@@ -100,3 +100,26 @@ class RecordAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.what} read at {self.first_at:%Y-%m-%d %H:%M}"
+
+
+class PurgeRun(models.Model):
+    """One retention run in this clinic (audit.retention): what each rule removed, as counts only."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    counts = models.JSONField(default=dict, blank=True)  # rule key -> rows (due, in a dry run)
+    failed_rules = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    longest_batch_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -1,4 +1,5 @@
-"""The audit log in the settings console: a filtered, paginated list and a streamed CSV export."""
+"""The audit log in the settings console: a filtered, paginated list, a streamed CSV export, and the
+retention purge log (what each nightly run removed, as counts)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 from django_tenants.utils import schema_context
 
+from audit.models import PurgeRun
+from audit.retention import retention_rules, retention_run
 from audit.selectors import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -124,3 +130,36 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # The view decorators are typed for HttpResponse; a streaming response is handled the same way.
     return cast(HttpResponse, response)
+
+
+RETENTION_PAGE_SIZE = 30
+
+
+@require_GET
+@capability_required("audit.view")
+def retention_log(request: HttpRequest) -> HttpResponse:
+    rules = retention_rules()
+    page = Paginator(PurgeRun.objects.all(), RETENTION_PAGE_SIZE).get_page(request.GET.get("page"))
+    runs = [
+        {"run": run, "counts": [run.counts.get(rule.key) for rule in rules], "failed": ", ".join(run.failed_rules)}
+        for run in page.object_list
+    ]
+    periods = {
+        "audit_days": settings.RETENTION_AUDIT_DAYS,
+        "whatsapp_days": settings.RETENTION_WHATSAPP_BODY_DAYS,
+    }
+    return render(
+        request,
+        "audit/retention.html",
+        {"tab": "audit", "rules": rules, "runs": runs, "page": page, "periods": periods},
+    )
+
+
+@require_POST
+@capability_required("audit.view")
+def retention_dry_run(request: HttpRequest) -> HttpResponse:
+    """Count what the next run would remove, now (count queries only; nothing is changed)."""
+    run = retention_run(dry_run=True)
+    audit_record(actor=request.user, action="retention.dry_run", obj=run, request=request)
+    messages.success(request, f"Dry run done: {sum(run.counts.values())} rows would be removed now.")
+    return redirect("console_retention")

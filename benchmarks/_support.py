@@ -1,7 +1,8 @@
 """Shared plumbing for the benchmarks: a throwaway database, Django set-up, fast clinic fixtures.
 
 Every benchmark runs in its own database (docos_bench_<pid>) on the server named by DATABASE_URL,
-created at the start and dropped at the end, so it never touches development or test data.
+created at the start and dropped at the end (unless kept for reuse), so it never touches
+development or test data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/docos"
+BENCH_PREFIX = "docos_bench_"
 
 
 def _with_database(url: str, name: str) -> str:
@@ -31,16 +33,29 @@ def _admin(url: str) -> psycopg.Connection[Any]:
 
 
 @contextmanager
-def bench_database(label: str = "") -> Iterator[str]:
+def bench_database(label: str = "", *, keep: bool = False, reuse: str = "") -> Iterator[str]:
     """Create docos_bench_<pid>, point Django at it (before or after django.setup()), migrate the
-    public and template schemas, and drop it again on the way out."""
+    public and template schemas, and drop it again on the way out.
+
+    `keep`: leave the database in place at the end (its name is printed), to be reused.
+    `reuse`: run in that database, made by an earlier run with `keep` (it must be a docos_bench_
+    database and exist); migrations not yet applied are applied, and it is left in place."""
     # A `kill` must still drop the database: turn SIGTERM into SystemExit so `finally` runs.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = f"docos_bench_{os.getpid()}"
-    with _admin(server_url) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    if reuse:
+        if not reuse.startswith(BENCH_PREFIX):
+            raise SystemExit(f"--reuse-db takes a benchmark database ({BENCH_PREFIX}...), not {reuse!r}")
+        name = reuse
+        with _admin(server_url) as admin:
+            if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                raise SystemExit(f"no database {name!r} to reuse (make one with --keep)")
+        keep = True
+    else:
+        name = f"{BENCH_PREFIX}{os.getpid()}"
+        with _admin(server_url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
     bench_url = _with_database(server_url, name)
     previous_env = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = bench_url
@@ -82,8 +97,28 @@ def bench_database(label: str = "") -> Iterator[str]:
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = previous_env
-        with _admin(server_url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            say(f"[{label}] database {name} kept: rerun with --reuse-db {name}")
+        else:
+            with _admin(server_url) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_options(argv: list[str]) -> tuple[list[str], bool, str]:
+    """Take `--keep` and `--reuse-db NAME` (or `--reuse-db=NAME`) out of argv: (the rest, keep, reuse)."""
+    rest: list[str] = []
+    keep, reuse = False, ""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--keep":
+            keep = True
+        elif arg == "--reuse-db":
+            reuse = next(args, "")
+        elif arg.startswith("--reuse-db="):
+            reuse = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, keep, reuse
 
 
 def _prepare(label: str) -> None:

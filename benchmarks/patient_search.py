@@ -1,6 +1,13 @@
 """Patient search latency at clinic scale: the selector through the ORM vs the same SQL run directly.
 
-    python -m benchmarks.patient_search [N] [ROUNDS]     (N patients, default 1,000,000; ROUNDS default 20)
+    python -m benchmarks.patient_search [N] [ROUNDS] [--keep | --reuse-db NAME]
+        (N patients, default 1,000,000; ROUNDS default 20)
+
+Loading a million patients takes minutes: `--keep` leaves the database in place at the end (its
+name is printed) and `--reuse-db docos_bench_<pid>` runs the measurements again in it, without
+loading (N is then the rows already there; pending migrations are applied, but the stored search
+keys are not recomputed: after a change to patients.search's key rules, load afresh). Drop a kept
+database with `dropdb docos_bench_<pid>`.
 
 Creates its own database (docos_bench_<pid>, dropped at the end), migrates, creates one clinic with
 two locations, and loads N synthetic patients with COPY (names from across India with their
@@ -29,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks._support import bench_database, positive_int, say
+from benchmarks._support import bench_database, bench_options, positive_int, say
 
 TARGET_P95_MS = 20.0
 TARGET_RATIO = 1.5
@@ -336,30 +343,43 @@ def _report(label: str, orm: dict[str, list[float]], raw: dict[str, list[float]]
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, keep, reuse = bench_options(list(sys.argv[1:] if argv is None else argv))
     n = positive_int(argv, 0, 1_000_000) or 1_000_000
     rounds = positive_int(argv, 1, 20) or 20
-    with bench_database("patient_search"):
+    with bench_database("patient_search", keep=keep, reuse=reuse):
         from django.db import connection
         from django_tenants.utils import tenant_context
 
         from accounts.models import Location, User
+        from clinics.models import Clinic
         from clinics.services import clinic_create
 
-        created = clinic_create(
-            slug="bench",
-            name="Bench Clinic",
-            owner_email="owner@bench.example.in",
-            owner_password=None,
-            locations=("Koramangala", "Indiranagar"),
-        )
-        with tenant_context(created.clinic):
+        if reuse:
+            clinic = Clinic.objects.get(slug="bench")
+        else:
+            created = clinic_create(
+                slug="bench",
+                name="Bench Clinic",
+                owner_email="owner@bench.example.in",
+                owner_password=None,
+                locations=("Koramangala", "Indiranagar"),
+            )
+            clinic = created.clinic
+        with tenant_context(clinic):
+            from patients.models import Patient
+
             location_ids = [str(pk) for pk in Location.objects.order_by("name").values_list("pk", flat=True)]
-            _load(n, location_ids)
-            owner = User.objects.select_related("role").get(pk=created.owner.pk)
-            restricted = User.objects.create_user("desk@bench.example.in", None, full_name="Desk", role=owner.role)
-            restricted.locations.set([location_ids[0]])
-            restricted = User.objects.select_related("role").get(pk=restricted.pk)
+            if reuse:
+                n = Patient.objects.count()
+                say(f"[patient_search] reusing {reuse}: {n:,} patients already loaded")
+            else:
+                _load(n, location_ids)
+                restricted = User.objects.create_user(
+                    "desk@bench.example.in", None, full_name="Desk", role=created.owner.role
+                )
+                restricted.locations.set([location_ids[0]])
+            owner = User.objects.select_related("role").get(email="owner@bench.example.in")
+            restricted = User.objects.select_related("role").get(email="desk@bench.example.in")
             phone_queries = _phone_queries(20)
             say(
                 f"[patient_search] {len(NAME_QUERIES)} name queries, {len(phone_queries)} phone queries, "

@@ -81,8 +81,17 @@ class Icd10Field(serializers.CharField):
     """An ICD-10 code: a letter, two characters, then optionally a dot and up to four more."""
 
 
+# A slot (S), a zero slot (Z: "0", "0.0") and a non-zero one (N: any other slot): the schema's pattern
+# has at least one N, because the service refuses all zeros ("never"), and a schema-valid request
+# should be one the API accepts.
 _SLOT = r"(?:[0-9]{1,2}(?:\.[0-9])?|½|1/2)"
-FREQUENCY_PATTERN = rf"^(?:{_SLOT}(?:-{_SLOT}){{2,3}}|{'|'.join(sorted(clinical.FREQUENCY_WORDS))})$"
+_ZERO = r"0(?:\.0)?"
+_NONZERO = r"(?:[1-9][0-9]?(?:\.[0-9])?|0[0-9](?:\.[0-9])?|0\.[1-9]|½|1/2)"
+_SLOTS = (
+    rf"{_NONZERO}(?:-{_SLOT}){{2,3}}|{_ZERO}-{_NONZERO}(?:-{_SLOT}){{1,2}}"
+    rf"|{_ZERO}-{_ZERO}-{_NONZERO}(?:-{_SLOT})?|{_ZERO}-{_ZERO}-{_ZERO}-{_NONZERO}"
+)
+FREQUENCY_PATTERN = rf"^(?:{_SLOTS}|{'|'.join(sorted(clinical.FREQUENCY_WORDS))})$"
 
 
 @extend_schema_field({"type": "string", "pattern": FREQUENCY_PATTERN, "example": "1-0-1"})
@@ -233,6 +242,22 @@ class ItemSerializer(serializers.Serializer[PrescriptionItem]):
     instructions_hi = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class ItemInput(ItemSerializer):
+    """A line as written. Dose, frequency and duration are required to save it: the schema says so,
+    so that a schema-valid line is one the API accepts, while the service still checks every line
+    and names each missing field at once (`items.<n>.<field>`), which serializer-level required
+    fields would not (they stop before the medicine's own check)."""
+
+    openapi_rules = {
+        "allOf": [
+            {
+                "required": list(clinical.LINE_MESSAGES),
+                "properties": {field: {"pattern": r"\S"} for field in clinical.LINE_MESSAGES},
+            }
+        ]
+    }
+
+
 class PrescriptionOutput(serializers.Serializer[PrescriptionModel]):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
@@ -270,7 +295,7 @@ class PrescriptionInput(serializers.Serializer[Any]):
     location = serializers.UUIDField(
         required=False, help_text="One of the caller's locations; required without `visit` (defaults to its location)."
     )
-    items = ItemSerializer(many=True)
+    items = ItemInput(many=True)
     general_advice = serializers.CharField(required=False, allow_blank=True)
     general_advice_hi = serializers.CharField(required=False, allow_blank=True)
     follow_up_date = serializers.DateField(required=False, allow_null=True)

@@ -92,6 +92,12 @@ FREQUENCY_WORDS = frozenset(
 )
 FREQUENCY_HELP = "Use slots like 1-0-1 or 1-1-1-1 (½ allowed), or OD, BD, TDS, QID, HS, SOS, STAT, weekly, As directed."
 OVERRIDE_REASON_MIN = 5
+# What a prescription line lacks, field by field (the form, the API's schema and the service say the same).
+LINE_MESSAGES = {
+    "dose": "Enter the dose, e.g. 1 tablet, 5 ml, 2 puffs.",
+    "frequency": "Enter how often, e.g. 1-0-1 or BD; for as needed choose SOS, or As directed.",
+    "duration": "Enter for how long, e.g. 5 days, 1 month, until review.",
+}
 OVERRIDE_REASON_MAX = 500
 
 
@@ -398,12 +404,9 @@ def line_incomplete(values: Mapping[str, Any], *, known: bool) -> dict[str, str]
             f"“{name}” is not a medicine in the formulary. Pick one from the list, or tick "
             "“Not in the formulary” to prescribe it exactly as written."
         )
-    if not str(values.get("dose") or "").strip():
-        problems["dose"] = "Enter the dose, e.g. 1 tablet, 5 ml, 2 puffs."
-    if not str(values.get("frequency") or "").strip():
-        problems["frequency"] = "Enter how often, e.g. 1-0-1 or BD; for as needed choose SOS, or As directed."
-    if not str(values.get("duration") or "").strip():
-        problems["duration"] = "Enter for how long, e.g. 5 days, 1 month, until review."
+    for field, message in LINE_MESSAGES.items():
+        if not str(values.get(field) or "").strip():
+            problems[field] = message
     return problems
 
 

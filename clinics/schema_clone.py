@@ -136,6 +136,13 @@ def inventory(schema: str, relation_names: list[str], tables: list[str]) -> Inve
     return Inventory(relations=relations, constraints=constraints, columns=columns)
 
 
+def _search_path_changed() -> None:
+    """After our own SET LOCAL search_path: have django-tenants set the connection's search_path
+    again before the next query, which PostgreSQL would otherwise run on ours until the transaction
+    ends (with TENANT_LIMIT_SET_CALLS it trusts the SET it issued earlier)."""
+    connection.search_path_set_schemas = None  # type: ignore[attr-defined]
+
+
 def _plan(template: str) -> ClonePlan:
     """Read the template (with only it on the search path, so definitions name its objects
     unqualified) and write the DDL that rebuilds it in a schema still to be named."""
@@ -195,6 +202,7 @@ def _plan(template: str) -> ClonePlan:
             [template],
         )
         insert_columns = {name: list(columns) for name, columns in cursor.fetchall()}
+    _search_path_changed()
 
     out.append(f"CREATE SCHEMA {dst}")
     out.append(f"SET LOCAL search_path TO {dst}, public")
@@ -267,6 +275,7 @@ def _index_renames(plan: ClonePlan) -> list[str]:
     try:
         with connection.cursor() as cursor:
             cursor.execute(plan.sql_for(scratch))
+        _search_path_changed()
         got = _index_keys(scratch, plan.tables)
     finally:
         transaction.savepoint_rollback(sid)
@@ -342,6 +351,7 @@ def clone_schema_fast(template: str, target: str) -> bool:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(plan.sql_for(target))
+        _search_path_changed()
         got = inventory(target, plan.relation_names, plan.tables)
         if got != plan.inventory:
             raise CloneMismatch(

@@ -26,3 +26,7 @@ class MessagingConfig(AppConfig):
         )
         webhooks.register_handler(whatsapp.VENDOR, "status", services.message_receipt_record)
         webhooks.register_handler(whatsapp.VENDOR, "message", inbound.inbound_record)
+
+        from messaging.retention import register_messaging_rules
+
+        register_messaging_rules()

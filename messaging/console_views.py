@@ -1,5 +1,5 @@
-"""Settings -> WhatsApp in the clinic console (/settings/whatsapp/): connect the clinic's number
-and send a test message. Thin: each view calls one service."""
+"""Settings -> WhatsApp in the clinic console (/settings/whatsapp/): connect the clinic's number,
+send a test message, and see the month's messages per pricing category. Thin: each view calls one service."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from audit.context import audit_context
 from docos.permissions import capability_required
 from messaging.forms import TestMessageForm, WhatsAppSettingsForm
 from messaging.models import OutboundMessage
+from messaging.selectors import whatsapp_usage
 from messaging.services import whatsapp_account, whatsapp_send_test, whatsapp_settings_update
 
 
@@ -34,6 +35,7 @@ def _page(
             "has_token": bool(account and account.access_token),
             "platform_enabled": settings.WHATSAPP_ENABLED,
             "webhook_path": "/webhooks/whatsapp/",
+            "usage": whatsapp_usage(),
         },
         status=status,
     )

@@ -18,11 +18,12 @@ import logging
 from django.db import connection
 from django.utils import timezone
 
+from audit.retention import retention_run
 from clinics.models import Clinic
 from docos.storage import store_encrypted
 from messaging import services
 from messaging.inbound import OPT_OUT_REPLY
-from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
+from messaging.models import Contact, InboundMessage, MediaStatus, MessageTemplate, OutboundMessage
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -233,3 +234,34 @@ def seed(clinic: Clinic) -> None:
     _inbound(
         stranger, at, "Hello, Sunday ko bachchon ke doctor milenge kya? Mera beta 4 saal ka hai, 2 din se bukhar hai."
     )
+
+    # 7. Retention: Ravi's messages from four months ago go tonight (their texts are removed, the
+    # times and statuses stay); Meena's conversation is kept for her insurance claim, so her old
+    # message stays. The demo runs retention once so the purge log (Settings -> Audit log ->
+    # Retention) has a run to show.
+    ravi_contact = Contact.objects.get(wa_id=_wa(ravi))
+    long_ago = now - dt.timedelta(days=122)
+    _inbound(ravi_contact, long_ago, "Doctor, my father's ECG report attached earlier, please check.")
+    _outbound(ravi_contact, long_ago + dt.timedelta(minutes=30), Status.READ, text="Dr. Rao has seen it: all normal.")
+    meena_contact = Contact.objects.get(wa_id=_wa(meena))
+    _inbound(meena_contact, now - dt.timedelta(days=104), "Foot wound photo for the insurance claim, as asked.")
+    meena_contact.retained_at = now - dt.timedelta(days=100)
+    meena_contact.retain_reason = "Insurance claim for the foot ulcer treatment: keep the photos and messages."
+    meena_contact.save(update_fields=["retained_at", "retain_reason"])
+    retention_run()
+
+    # 8. Templates: the shipped ones approved by Meta (as a sync would have found them), a clinic's
+    # own "lab report ready" still in review, and one rejected with Meta's reason.
+    MessageTemplate.objects.update(status=MessageTemplate.Status.APPROVED, synced_at=now, submitted_at=now)
+    MessageTemplate.objects.filter(name="payment_link", language="hi").update(status=MessageTemplate.Status.PENDING)
+    MessageTemplate.objects.create(
+        name="lab_report_ready", language="en", body="Namaste {{1}}, your lab report from {{2}} is ready to collect.",
+        variables=["first_name", "clinic"], examples=["Asha", clinic.name], status=MessageTemplate.Status.PENDING,
+        submitted_at=now,
+    )  # fmt: skip
+    MessageTemplate.objects.create(
+        name="diwali_health_camp", language="en", category=MessageTemplate.Category.MARKETING,
+        body="Free diabetes check-up camp this Sunday at {{1}}! Bring your family.", variables=["location"],
+        examples=["Indiranagar"], status=MessageTemplate.Status.REJECTED, submitted_at=now,
+        rejected_reason="Promotional content in a template of another category",
+    )  # fmt: skip

@@ -18,6 +18,16 @@ like Meta's. An unknown media id is Meta's 400 code 100 (subcode 33). Tests (and
 file there with `server.add_media(data, mime_type, phone_number_id=...)`, which returns its id
 (POST /_fake/media with JSON `{"data_base64", "mime_type"}` does the same over HTTP).
 
+Message templates, as the WhatsApp Business Management API documents them:
+`POST /{version}/{waba_id}/message_templates` with `name` (lowercase letters, digits and
+underscores, at most 512), `language`, `category` (UTILITY, MARKETING or AUTHENTICATION) and
+`components` (one BODY with `text`; `{{n}}` variables numbered from 1 need `example.body_text`;
+optional FOOTER, and BUTTONS of up to 10 QUICK_REPLY buttons of at most 25 characters) answers
+`{"id", "status": "PENDING", "category"}`; the same name and language twice is Meta's code 100,
+subcode 2388024. `GET /{version}/{waba_id}/message_templates` lists them (`data` and cursor
+`paging`, `limit` per page, `after` to go on). Review is up to the test: `server.review(name,
+language, status, reason)` (POST /_fake/templates/review) approves or rejects one.
+
 It records every request it received (`server.requests`, or GET /_fake/requests) and can be told
 to fail: `server.script(status=..., code=...)` queues failures for the next requests (POST
 /_fake/fail with the same JSON does this over HTTP), `server.fail_recipient(to, code)` fails every
@@ -40,6 +50,9 @@ from typing import Any
 
 PATH_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/messages/?$")
 MEDIA_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/?$")
+TEMPLATES_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/message_templates/?$")
+TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
+TEMPLATE_CATEGORIES = {"UTILITY", "MARKETING", "AUTHENTICATION"}
 DOWNLOAD_RE = re.compile(r"^/_fake/media/(\d{1,32})/?$")
 MEDIA_URL_SECONDS = 300  # Meta's media URLs are valid for five minutes
 TYPES = {"text", "template", "image", "document", "audio", "video", "sticker", "location", "contacts", "interactive"}
@@ -90,6 +103,7 @@ class FakeGraphState:
     scripted: list[Failure] = field(default_factory=list)
     by_recipient: dict[str, int] = field(default_factory=dict)
     media: dict[str, Media] = field(default_factory=dict)
+    templates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # WABA id -> templates
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -133,6 +147,44 @@ def _validate(body: Any) -> str | None:
         language = obj.get("language")
         if not isinstance(language, dict) or not language.get("code"):
             return "The parameter template['language']['code'] is required."
+    return None
+
+
+def _validate_template(body: Any) -> str | None:
+    """The first problem with a template creation request, as Meta's (#100) details would name it."""
+    if not isinstance(body, dict):
+        return "The request body is not a JSON object."
+    name = body.get("name")
+    if not isinstance(name, str) or not TEMPLATE_NAME_RE.match(name):
+        return "Template name can only contain lowercase alphanumeric characters and underscores."
+    if not isinstance(body.get("language"), str) or not body["language"]:
+        return "The parameter language is required."
+    if body.get("category") not in TEMPLATE_CATEGORIES:
+        return "The parameter category must be one of UTILITY, MARKETING, AUTHENTICATION."
+    components = body.get("components")
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        return "The parameter components is required."
+    bodies = [c for c in components if c.get("type") == "BODY"]
+    if len(bodies) != 1 or not isinstance(bodies[0].get("text"), str) or not bodies[0]["text"].strip():
+        return "A template needs exactly one BODY component with text."
+    text = bodies[0]["text"]
+    if len(text) > 1024:
+        return "The BODY text must be at most 1024 characters."
+    numbers = sorted({int(n) for n in re.findall(r"\{\{(\d+)\}\}", text)})
+    if numbers and numbers != list(range(1, len(numbers) + 1)):
+        return "Variables must be numbered {{1}}, {{2}}, ... without gaps."
+    examples = ((bodies[0].get("example") or {}).get("body_text") or [[]])[0]
+    if numbers and (not isinstance(examples, list) or len(examples) != len(numbers)):
+        return "Each variable of the BODY needs an example value (example.body_text)."
+    for component in components:
+        if component.get("type") == "BUTTONS":
+            buttons = component.get("buttons")
+            if not isinstance(buttons, list) or not 1 <= len(buttons) <= 10:
+                return "BUTTONS needs between 1 and 10 buttons."
+            for button in buttons:
+                text = button.get("text") if isinstance(button, dict) else None
+                if button.get("type") != "QUICK_REPLY" or not isinstance(text, str) or not 0 < len(text) <= 25:
+                    return "Each quick reply button needs a text of at most 25 characters."
     return None
 
 
@@ -194,6 +246,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._answer(failure.status, body, headers)
             return
+        templates = TEMPLATES_RE.match(path)
+        if templates is not None:
+            self._list_templates(templates.group(2), auth, query)
+            return
         download = DOWNLOAD_RE.match(path)
         if download is not None:
             if not self._authorized(auth):
@@ -248,6 +304,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(self.path, body)
             return
         record = Recorded("POST", self.path, self.headers.get("Authorization", ""), body)
+        templates = TEMPLATES_RE.match(self.path.split("?", 1)[0])
+        if templates is not None:
+            with state.lock:
+                state.requests.append(record)
+            self._create_template(templates.group(2), record.authorization, body)
+            return
         with state.lock:
             state.requests.append(record)
             failure = state.scripted.pop(0) if state.scripted else None
@@ -294,6 +356,60 @@ class _Handler(BaseHTTPRequestHandler):
             {},
         )
 
+    def _create_template(self, waba_id: str, auth: str, body: Any) -> None:
+        if not self._authorized(auth):
+            self._answer(401, error_body(190))
+            return
+        problem = _validate_template(body)
+        if problem:
+            self._answer(400, error_body(100, details=problem))
+            return
+        state = self.server.state
+        with state.lock:
+            existing = state.templates.setdefault(waba_id, [])
+            if any(t["name"] == body["name"] and t["language"] == body["language"] for t in existing):
+                answer = error_body(100, "Invalid parameter")
+                answer["error"]["error_subcode"] = 2388024
+                answer["error"]["error_user_title"] = "Message template already exists"
+                self._answer(400, answer)
+                return
+            template = {
+                "id": str(uuid.uuid4().int % 10**16),
+                "name": body["name"],
+                "language": body["language"],
+                "category": body["category"],
+                "status": "PENDING",
+                "components": body["components"],
+            }
+            existing.append(template)
+        self._answer(200, {"id": template["id"], "status": "PENDING", "category": template["category"]})
+
+    def _list_templates(self, waba_id: str, auth: str, query: str) -> None:
+        if not self._authorized(auth):
+            self._answer(401, error_body(190))
+            return
+        params = dict(part.partition("=")[::2] for part in query.split("&") if part)
+        try:
+            limit = max(1, min(int(params.get("limit", "25")), 100))
+            start = int(base64.urlsafe_b64decode(params["after"].encode()).decode()) if params.get("after") else 0
+        except (ValueError, KeyError):
+            self._answer(400, error_body(100, details="Invalid paging parameter."))
+            return
+        with self.server.state.lock:
+            every = [dict(t) for t in self.server.state.templates.get(waba_id, [])]
+        page = every[start : start + limit]
+        answer: dict[str, Any] = {"data": page}
+        if page:
+            cursors = {
+                "before": base64.urlsafe_b64encode(str(start).encode()).decode(),
+                "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode(),
+            }
+            answer["paging"] = {"cursors": cursors}
+            if start + len(page) < len(every):
+                base = f"{self.server.base_url}{self.path.split('?', 1)[0]}"
+                answer["paging"]["next"] = f"{base}?limit={limit}&after={cursors['after']}"
+        self._answer(200, answer)
+
     def _control(self, path: str, body: Any) -> None:
         state = self.server.state
         if path.rstrip("/") == "/_fake/reset":
@@ -313,6 +429,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._answer(200, {"id": media_id})
             return
+        elif path.rstrip("/") == "/_fake/templates/review" and isinstance(body, dict):
+            self.server.review(
+                str(body.get("name", "")),
+                str(body.get("language", "")),
+                str(body.get("status", "APPROVED")),
+                str(body.get("reason", "")),
+            )
         elif path.rstrip("/") == "/_fake/fail_recipient" and isinstance(body, dict):
             with state.lock:
                 state.by_recipient[str(body["to"])] = int(body["code"])
@@ -351,6 +474,7 @@ class FakeGraphServer(ThreadingHTTPServer):
             self.state.scripted.clear()
             self.state.by_recipient.clear()
             self.state.media.clear()
+            self.state.templates.clear()
 
     def script(
         self, *, status: int, code: int | None = None, times: int = 1, retry_after: int | None = None, delay: float = 0
@@ -365,6 +489,20 @@ class FakeGraphServer(ThreadingHTTPServer):
         with self.state.lock:
             self.state.media[media_id] = Media(data, mime_type, phone_number_id)
         return media_id
+
+    def review(self, name: str, language: str, status: str = "APPROVED", reason: str = "") -> None:
+        """Meta's review of a submitted template: APPROVED, REJECTED (with a reason), PAUSED, ..."""
+        with self.state.lock:
+            for templates in self.state.templates.values():
+                for template in templates:
+                    if template["name"] == name and template["language"] == language:
+                        template["status"] = status
+                        if reason:
+                            template["rejected_reason"] = reason
+
+    def templates(self, waba_id: str) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [dict(t) for t in self.state.templates.get(waba_id, [])]
 
     def fail_recipient(self, to: str, code: int) -> None:
         with self.state.lock:

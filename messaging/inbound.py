@@ -138,7 +138,11 @@ def inbound_record(update: whatsapp.InboundUpdate) -> InboundMessage | None:
 
         pk = str(message.pk)
         transaction.on_commit(lambda: inbound_media_enqueue(pk))
-    if update.kind in ("text", "button"):
+    if update.kind in ("button", "interactive") and update.reply_id:
+        from messaging.replies import handle_reply
+
+        handle_reply(contact, message, update.reply_id)
+    elif update.kind in ("text", "button"):
         _keyword_reply(contact, message, keyword(update.text))
     return message
 

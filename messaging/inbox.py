@@ -1,4 +1,5 @@
-"""Staff actions in the WhatsApp inbox: reply, send an approved template, mark read.
+"""Staff actions in the WhatsApp inbox: reply, send an approved template, mark read, and link a
+conversation to a patient (or undo a wrong link).
 
 A free-form reply may go only inside WhatsApp's 24-hour customer-service window (the person wrote to
 the clinic in the last 24 hours); after that WhatsApp refuses it (error 131047), so we refuse first
@@ -21,6 +22,7 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from messaging import services
 from messaging.models import Contact, OutboundMessage
+from patients.models import Patient
 
 OPTED_OUT_MESSAGE = (
     "This person has opted out of WhatsApp messages (they sent STOP), so nothing can be sent to them. "
@@ -156,3 +158,92 @@ def conversation_mark_read(*, actor: User, contact: Contact, context: AuditConte
     contact.read_up_to = mark
     audit_record(actor=actor, action="conversation.mark_read", obj=contact, context=context)
     return contact
+
+
+@transaction.atomic
+def conversation_link_patient(
+    *, actor: User, contact: Contact, patient: Patient, context: AuditContext | None = None
+) -> Contact:
+    """Staff say who wrote (an unknown number, a guardian's phone, a user who shared no number).
+    `patient` has been through patients.access (the actor may see them). A conversation already
+    linked must be unlinked first, so a link never silently moves messages to another chart.
+    From now on the conversation belongs to the patient's branch like their other records."""
+    require_capability(actor, "messaging.send", "link WhatsApp conversations to patients")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if locked.patient_id == patient.pk:
+        return locked
+    if locked.patient_id is not None:
+        raise ValidationError(
+            {"patient": "This conversation is already linked to a patient. Unlink it first if that was a mistake."},
+            code="already_linked",
+        )
+    if not patient.is_active or patient.merged_into_id is not None:
+        raise ValidationError({"patient": "That patient record is closed or merged."}, code="inactive")
+    locked.patient = patient
+    locked.save(update_fields=["patient"])
+    audit_record(
+        actor=actor,
+        action="conversation.link_patient",
+        obj=locked,
+        location_id=patient.registered_location_id,
+        context=context,
+        metadata={"patient": str(patient.pk)},
+    )
+    return locked
+
+
+@transaction.atomic
+def conversation_unlink_patient(*, actor: User, contact: Contact, context: AuditContext | None = None) -> Contact:
+    """Undo a wrong link: the conversation goes back to "not linked" (seen by staff of every branch)."""
+    require_capability(actor, "messaging.send", "link WhatsApp conversations to patients")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if locked.patient_id is None:
+        return locked
+    previous = locked.patient_id
+    location_id = Patient.objects.filter(pk=previous).values_list("registered_location_id", flat=True).first()
+    locked.patient = None
+    locked.save(update_fields=["patient"])
+    audit_record(
+        actor=actor,
+        action="conversation.unlink_patient",
+        obj=locked,
+        location_id=location_id,
+        context=context,
+        metadata={"patient": str(previous)},
+    )
+    return locked
+
+
+RETAIN_REASON_MIN = 5
+
+
+@transaction.atomic
+def conversation_retain(
+    *, actor: User, contact: Contact, retain: bool, reason: str = "", context: AuditContext | None = None
+) -> Contact:
+    """Flag the conversation "retain" (its texts and media are kept past the 90-day retention, for
+    clinical or legal reasons, with the reason), or lift the flag. Flagging is for staff who handle
+    conversations; lifting it lets the texts be deleted, so it needs `settings.manage`."""
+    if retain:
+        require_capability(actor, "messaging.send", "keep WhatsApp conversations")
+        reason = " ".join(reason.split())
+        if len(reason) < RETAIN_REASON_MIN:
+            raise ValidationError({"reason": "Say why the conversation must be kept (e.g. a medico-legal case)."})
+    else:
+        require_capability(actor, "settings.manage", "let kept WhatsApp conversations be deleted")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if (locked.retained_at is not None) == retain:
+        return locked
+    locked.retained_at = timezone.now() if retain else None
+    locked.retained_by = actor if retain else None
+    locked.retain_reason = reason[:500] if retain else None
+    locked.save(update_fields=["retained_at", "retained_by", "retain_reason"])
+    audit_record(
+        actor=actor,
+        action="conversation.retain" if retain else "conversation.retain_lifted",
+        obj=locked,
+        location_id=locked.patient.registered_location_id if locked.patient else None,
+        context=context,
+        changed_fields=["retained_at"],
+    )
+    return locked

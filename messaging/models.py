@@ -53,6 +53,11 @@ class Contact(UUIDModel):
     last_message_at = models.DateTimeField(null=True, blank=True)
     read_up_to = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # "Retain": kept past the 90-day text retention for clinical or legal reasons (the reason may
+    # name the patient's case: encrypted). Null: not retained.
+    retained_at = models.DateTimeField(null=True, blank=True)
+    retained_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    retain_reason = EncryptedTextField(null=True, blank=True, clinic_key=True)
 
     class Meta:
         indexes = [models.Index(fields=["-last_message_at"], name="contact_last_message")]
@@ -74,6 +79,7 @@ class MediaStatus(models.TextChoices):
     PENDING = "pending", "Downloading"
     STORED = "stored", "Stored"
     FAILED = "failed", "Could not be downloaded"
+    PURGED = "purged", "Removed after the retention period"
 
 
 class InboundMessage(UUIDModel):
@@ -83,7 +89,7 @@ class InboundMessage(UUIDModel):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="inbound_messages")
     vendor_message_id = models.CharField(max_length=128, unique=True)
     kind = models.CharField(max_length=24)  # text, button, interactive, image, ..., unsupported
-    body = EncryptedTextField(blank=True, clinic_key=True)
+    body = EncryptedTextField(null=True, blank=True, clinic_key=True)  # null once purged (retention)
     payload = EncryptedJSONField(
         null=True, blank=True, clinic_key=True
     )  # button payload / reply id, other type details
@@ -101,10 +107,20 @@ class InboundMessage(UUIDModel):
     media_error = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField()  # WhatsApp's timestamp
     received_at = models.DateTimeField(default=timezone.now)
+    purged_at = models.DateTimeField(null=True, blank=True)  # text and media removed (retention)
 
     class Meta:
         ordering = ["-sent_at"]
-        indexes = [models.Index(fields=["contact", "-sent_at"], name="inbound_contact")]
+        indexes = [
+            models.Index(fields=["contact", "-sent_at"], name="inbound_contact"),
+            # the retention run's scan: only rows not yet purged
+            models.Index(fields=["sent_at"], condition=models.Q(purged_at__isnull=True), name="inbound_unpurged"),
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(purged_at__isnull=False) & ~models.Q(media_storage_name=""),
+                name="inbound_purged_file_left",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.contact_id}"
@@ -180,6 +196,9 @@ class OutboundMessage(UUIDModel):
     pricing_category = models.CharField(max_length=32, blank=True)  # from the status webhook
     vendor_message_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
     idempotency_key = models.CharField(max_length=160, unique=True)
+    # A template's quick-reply payloads, one per button in order ("appt:confirm:<uuid>", ...): ids only,
+    # no patient data. The button the patient presses comes back with its payload (messaging.replies).
+    button_payloads = models.JSONField(default=list, blank=True)
     # What the message is about, e.g. ("appointments.reminder", "<uuid>"): status listeners use it.
     related_type = models.CharField(max_length=64, blank=True)
     related_id = models.CharField(max_length=64, blank=True)
@@ -189,6 +208,7 @@ class OutboundMessage(UUIDModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)  # text and parameters removed (retention)
 
     class Meta:
         ordering = ["-created_at"]
@@ -197,7 +217,53 @@ class OutboundMessage(UUIDModel):
             models.Index(fields=["patient", "-created_at"], name="outbound_patient"),
             models.Index(fields=["status", "-created_at"], name="outbound_status"),
             models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
+            models.Index(fields=["created_at"], condition=models.Q(purged_at__isnull=True), name="outbound_unpurged"),
         ]
 
     def __str__(self) -> str:
         return f"{self.template_name} ({self.get_status_display()})"
+
+
+class MessageTemplate(UUIDModel):
+    """A WhatsApp message template of the clinic: the text Meta reviews before the clinic may send it
+    outside the 24-hour window. Not patient data: the clinic's own wording with `{{n}}` variables,
+    filled per message from `variables` (what each one is, in order: first_name, clinician, date,
+    time, location, clinic, amount, link) and shown with `examples` for Meta's review.
+
+    Drafts and rejected templates are edited here and submitted (`messaging.templates`); Meta's
+    review status comes back by "sync". Unique per name and language, as at Meta."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (not submitted)"
+        PENDING = "pending", "In review at Meta"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        PAUSED = "paused", "Paused by Meta"
+        DISABLED = "disabled", "Disabled by Meta"
+
+    class Category(models.TextChoices):
+        UTILITY = "UTILITY", "Utility (reminders, prescriptions, payments)"
+        MARKETING = "MARKETING", "Marketing"
+        AUTHENTICATION = "AUTHENTICATION", "Authentication"
+
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.UTILITY)
+    body = models.TextField(max_length=1024)
+    footer = models.CharField(max_length=60, blank=True)
+    buttons = models.JSONField(default=list, blank=True)  # quick reply texts
+    variables = models.JSONField(default=list, blank=True)  # source of {{1}}, {{2}}, ...
+    examples = models.JSONField(default=list, blank=True)  # one example value per variable
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    meta_id = models.CharField(max_length=32, blank=True)
+    rejected_reason = models.CharField(max_length=200, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [models.UniqueConstraint(fields=["name", "language"], name="message_template_name_language")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

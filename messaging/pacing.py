@@ -10,6 +10,11 @@ within a few seconds, sleeps until it and sends; reserving ahead (rather than po
 means a worker that wakes a little late does not waste the slot of the next one, so a busy number
 is sent at the full rate.
 
+Meta also limits each pair (business number, user) to about one message every 6 seconds (error
+131056): `pair_wait` keeps a second GCRA key per pair (the user's id hashed, so no phone number is
+written to Redis) with that interval and no patience, so a second message to the same patient
+within 6 seconds goes back to the queue for the rest of the interval instead of being refused.
+
 The reservation is one Lua script (atomic in Redis) and reads Redis's own clock (`TIME`), so
 workers on hosts with skewed clocks share one notion of time.
 If Redis is unreachable we do not block sends (the outbox already needs Redis to be dispatched at
@@ -18,6 +23,7 @@ all, and Meta's 130429 is retried): `acquire` answers 0 and logs once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -27,6 +33,7 @@ from django_redis import get_redis_connection
 logger = logging.getLogger(__name__)
 
 KEY = "docos:whatsapp:pace:{}"
+PAIR_KEY = "docos:whatsapp:pair:{}:{}"
 # Slots are spaced for 98% of the cap: the margin absorbs the jitter between a slot and the moment
 # the request reaches Meta (a thread woken late, a slow connection), so no one-second window there
 # sees more than the cap.
@@ -57,18 +64,32 @@ def rate() -> float:
     return max(0.001, float(settings.WHATSAPP_MESSAGES_PER_SECOND))
 
 
-def reserve(phone_number_id: str, *, per_second: float | None = None, patience: float = 5.0) -> tuple[bool, float]:
-    """Reserve this number's next send slot if it is at most `patience` seconds away:
-    (True, seconds until it) — sleep that long, then send — or (False, seconds until the next slot)."""
-    per_second = per_second or rate()
-    interval_us = int(1_000_000 / (per_second * HEADROOM))
+def _reserve(key: str, *, interval: float, patience: float) -> tuple[bool, float]:
     try:
         client = get_redis_connection("default")
-        reserved, wait_us = client.eval(_RESERVE, 1, KEY.format(phone_number_id), interval_us, int(patience * 1e6))
+        reserved, wait_us = client.eval(_RESERVE, 1, key, int(interval * 1e6), int(patience * 1e6))
     except Exception:
         logger.warning("whatsapp pacing unavailable (Redis); sending unpaced", exc_info=True)
         return True, 0.0
     return bool(int(reserved)), int(wait_us) / 1_000_000
+
+
+def reserve(phone_number_id: str, *, per_second: float | None = None, patience: float = 5.0) -> tuple[bool, float]:
+    """Reserve this number's next send slot if it is at most `patience` seconds away:
+    (True, seconds until it) — sleep that long, then send — or (False, seconds until the next slot)."""
+    per_second = per_second or rate()
+    return _reserve(KEY.format(phone_number_id), interval=1 / (per_second * HEADROOM), patience=patience)
+
+
+def pair_wait(phone_number_id: str, recipient: str) -> float:
+    """Take the (number, recipient) pair's send slot if it is free now (0.0), else the seconds until
+    it is: the caller hands the message back to the queue for that long."""
+    interval = float(settings.WHATSAPP_PAIR_INTERVAL_SECONDS)
+    if interval <= 0 or not recipient:
+        return 0.0
+    pair = hashlib.sha256(recipient.encode()).hexdigest()[:24]
+    reserved, wait = _reserve(PAIR_KEY.format(phone_number_id, pair), interval=interval, patience=0.0)
+    return 0.0 if reserved else max(wait, 1e-3)
 
 
 def acquire(phone_number_id: str, *, per_second: float | None = None) -> float:

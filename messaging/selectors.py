@@ -158,7 +158,13 @@ def _outbound_of(contact: Contact) -> QuerySet[OutboundMessage]:
     return OutboundMessage.objects.filter(condition).exclude(purpose=OutboundMessage.Purpose.TEST)
 
 
+# What a line of a conversation says once its text is gone (messaging.retention).
+PURGED_TEXT = "Text removed after the retention period (metadata kept)."
+
+
 def _inbound_text(message: InboundMessage) -> str:
+    if message.purged_at is not None:
+        return PURGED_TEXT
     text = str(message.body or "")
     if text:
         return text
@@ -173,6 +179,8 @@ def _inbound_text(message: InboundMessage) -> str:
 
 
 def _outbound_text(message: OutboundMessage) -> str:
+    if message.purged_at is not None:
+        return PURGED_TEXT if message.kind == OutboundMessage.Kind.TEXT else f"Template “{message.template_name}”"
     if message.kind == OutboundMessage.Kind.TEXT:
         return str(message.body or "")
     values = message.parameters if isinstance(message.parameters, list) else []
@@ -216,3 +224,60 @@ def conversation_messages(contact: Contact, *, limit: int | None = 200) -> list[
     lines = [_in_line(m) for m in inbound] + [conversation_line(m) for m in outbound]
     lines.sort(key=lambda line: line.at)
     return lines if limit is None else lines[-limit:]
+
+
+# --- what the clinic's WhatsApp costs -----------------------------------------------------------------
+
+# Meta prices each delivered message by its category (per-message pricing; service replies are
+# charged too since October 2026). The category comes with the status webhook (`pricing.category`).
+PRICING_LABELS = {
+    "marketing": "Marketing",
+    "utility": "Utility (reminders, prescriptions, payment links)",
+    "authentication": "Authentication",
+    "service": "Service (replies within 24 hours)",
+}
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: dt.date  # the first day, in the clinic's time zone
+    rows: list[tuple[str, int]]  # (category label, messages), every known category, then others
+    unreported: int  # sent, but WhatsApp has not said the category yet
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.rows) + self.unreported
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def whatsapp_usage(*, months: int = 2, today: dt.date | None = None) -> list[MonthUsage]:
+    """Messages the clinic sent per pricing category, this month and the ones before (newest first),
+    counted by the month they were sent in (the clinic's time zone), so a clinic sees what it spends."""
+    first = _month_start(today or timezone.localdate())
+    starts = [first]
+    for _ in range(months - 1):
+        starts.append(_month_start(starts[-1] - dt.timedelta(days=1)))
+    tz = timezone.get_current_timezone()
+    usage = []
+    for start in starts:
+        end = _month_start(start + dt.timedelta(days=32))
+        window = (
+            dt.datetime.combine(start, dt.time(), tzinfo=tz),
+            dt.datetime.combine(end, dt.time(), tzinfo=tz),
+        )
+        sent = dict(
+            OutboundMessage.objects.filter(sent_at__gte=window[0], sent_at__lt=window[1])
+            .values_list("pricing_category")
+            .annotate(n=Count("pk"))
+            .values_list("pricing_category", "n")
+        )
+        failed = OutboundMessage.objects.filter(failed_at__gte=window[0], failed_at__lt=window[1]).count()
+        unreported = sent.pop("", 0)
+        rows = [(label, sent.pop(key, 0)) for key, label in PRICING_LABELS.items()]
+        rows += [(key.title(), count) for key, count in sorted(sent.items())]
+        usage.append(MonthUsage(month=start, rows=rows, unreported=unreported, failed=failed))
+    return usage

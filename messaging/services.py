@@ -326,10 +326,12 @@ def message_send_template(
     parameters: list[Any] | Mapping[str, Any],
     idempotency_key: str,
     related: models.Model | tuple[str, str] | None = None,
+    button_payloads: list[str] | None = None,
 ) -> OutboundMessage:
     """Record a template message to the patient (or guardian) in the caller's transaction and queue
     it for sending, once per `idempotency_key`: a second call with the same key returns the first
-    call's message as it is now, and sends nothing."""
+    call's message as it is now, and sends nothing. `button_payloads`: one per quick-reply button
+    of the template (ids only; see messaging.replies)."""
     _validate(template_name, language, idempotency_key)
     related_type, related_id = related_label(related) if isinstance(related, models.Model) else (related or ("", ""))
     message = OutboundMessage(
@@ -342,6 +344,7 @@ def message_send_template(
         idempotency_key=idempotency_key,
         related_type=related_type,
         related_id=related_id,
+        button_payloads=list(button_payloads or []),
     )
     stored, created = _record(message, patient_unreachable_reason(patient))
     if created:
@@ -474,26 +477,37 @@ def _payload(message: OutboundMessage) -> dict[str, Any]:
         language=message.language,
         body_parameters=parameters,
         callback_data=str(message.pk),
+        button_payloads=list(message.button_payloads or []),
     )
+
+
+def _hand_back(message: OutboundMessage, *, countdown: float) -> str:
+    """A claimed message that may not be sent yet goes back to the queue as it was (the attempt is not counted)."""
+    OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.QUEUED, attempts=models.F("attempts") - 1, claimed_at=None, updated_at=timezone.now()
+    )
+    outbox_enqueue(str(message.pk), countdown=countdown)
+    return "paced"
 
 
 def message_dispatch(*, message_id: str, now: dt.datetime | None = None) -> str:
     """Send one queued message (the outbox worker). Returns what happened: "sent", "retry",
-    "failed", "skipped" or "paced" (no send token within a few seconds: enqueued again). Never
+    "failed", "skipped" or "paced" (the patient's pair slot is taken, or no send token within a few
+    seconds: enqueued again). Never
     raises for vendor trouble. Sends of one number are paced by messaging.pacing (token bucket)."""
     claimed = _claim(message_id, now or timezone.now())
     if claimed is None:
         return "skipped"
     message, account = claimed
-    # Pace right before the request (the number's send slot, shared by every worker), so the time
-    # between the slot and the request reaching Meta is only the HTTP call. No slot within a few
-    # seconds: hand the message back to the queue untouched and try again shortly.
+    # The pair first (this patient had a message from us under 6 s ago: come back when the pair's
+    # slot is free), then the number's send slot, shared by every worker and taken right before the
+    # request, so the time between the slot and the request reaching Meta is only the HTTP call.
+    # No slot within a few seconds: hand the message back to the queue untouched.
+    pair_wait = pacing.pair_wait(account.phone_number_id, message.recipient_user_id or message.to_number)
+    if pair_wait > 0:
+        return _hand_back(message, countdown=pair_wait)
     if not pacing.wait_for_token(account.phone_number_id):
-        OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
-            status=Status.QUEUED, attempts=models.F("attempts") - 1, claimed_at=None, updated_at=timezone.now()
-        )
-        outbox_enqueue(str(message.pk), countdown=1.0)
-        return "paced"
+        return _hand_back(message, countdown=1.0)
     try:
         result: whatsapp.SendResult | None = whatsapp.send(_credentials(account), _payload(message))
         error: whatsapp.VendorError | None = None

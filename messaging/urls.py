@@ -12,5 +12,8 @@ urlpatterns: list[URLPattern] = [
     path("<uuid:conversation_id>/reply/", views.conversation_reply, name="reply"),
     path("<uuid:conversation_id>/template/", views.conversation_template, name="template"),
     path("<uuid:conversation_id>/read/", views.conversation_read, name="read"),
+    path("<uuid:conversation_id>/link/", views.conversation_link, name="link"),
+    path("<uuid:conversation_id>/unlink/", views.conversation_unlink, name="unlink"),
+    path("<uuid:conversation_id>/retain/", views.conversation_retain, name="retain"),
     path("media/<uuid:message_id>/", views.media_download, name="media"),
 ]

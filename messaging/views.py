@@ -1,4 +1,5 @@
-"""The staff WhatsApp inbox (/inbox/): conversations, one conversation, reply, template, mark read.
+"""The staff WhatsApp inbox (/inbox/): conversations, one conversation, reply, template, mark read,
+link to a patient.
 
 Thin: parse, check the capability, call one selector or service, render. Every conversation id goes
 through `selectors.conversation_access` (the patient's branch rules; the same 404 for missing and
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -30,6 +32,8 @@ from messaging import inbox, media, selectors
 from messaging.forms import InboxFilterForm, ReplyForm, TemplateForm
 from messaging.models import Contact, MediaStatus
 from messaging.services import whatsapp_account, whatsapp_ready
+from patients.access import patient_access
+from patients.selectors import patient_search
 
 PAGE_SIZE = 25
 
@@ -82,10 +86,13 @@ def _conversation_page(
     *,
     reply_form: ReplyForm | None = None,
     template_form: TemplateForm | None = None,
+    link_error: str = "",
+    retain_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     user = staff_user(request)
     closes_at = selectors.window_closes_at(contact)
+    can_link = user.has_capability("messaging.send") and user.has_capability("patients.view")
     key = str(uuid.uuid4())
     return render(
         request,
@@ -106,9 +113,36 @@ def _conversation_page(
             "template_form": template_form or TemplateForm(initial={"key": key}),
             "templates": inbox.INBOX_TEMPLATES,
             "ready": whatsapp_ready(whatsapp_account()),
+            "can_link": can_link,
+            "can_register": can_link and user.has_capability("patients.edit"),
+            **(_link_candidates(request, user, contact) if can_link and contact.patient_id is None else {}),
+            "link_error": link_error,
+            "retain_error": retain_error,
+            "retention_days": settings.RETENTION_WHATSAPP_BODY_DAYS,
+            "can_lift_retain": user.has_capability("settings.manage"),
         },
         status=status,
     )
+
+
+LINK_CANDIDATES = 10
+
+
+def _link_candidates(request: HttpRequest, user: Any, contact: Contact) -> dict[str, Any]:
+    """Patients to link an unlinked conversation to: those found by `?find=` (a name, phone or MRN;
+    the contact's own phone by default), or the one just registered from here (`?patient=`)."""
+    find = request.GET.get("find", "").strip()[:100] or contact.phone
+    candidates: list[Any] = []
+    just_registered = request.GET.get("patient", "").strip()
+    if just_registered:
+        try:
+            candidates = [patient_access(user=user, patient_id=just_registered)]
+        except Http404:
+            candidates = []
+    elif find:
+        candidates = patient_search(user=user, query=find).rows(0, LINK_CANDIDATES)
+    register = f"/patients/new?{urlencode({'q': contact.phone, 'next': request.path})}"
+    return {"link_find": find, "link_candidates": candidates, "register_url": register}
 
 
 @require_GET
@@ -202,3 +236,51 @@ def media_download(request: HttpRequest, message_id: UUID) -> HttpResponseBase:
     except FileUnavailable as exc:
         return file_unavailable_response(request, exc, back=back)
     return attachment_response(data, filename=media.download_name(message), content_type=message.media_content_type)
+
+
+@require_POST
+@capability_required("messaging.send")
+def conversation_link(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
+    try:
+        patient = patient_access(user=user, patient_id=request.POST.get("patient", ""))
+        inbox.conversation_link_patient(actor=user, contact=contact, patient=patient, context=audit_context(request))
+    except Http404:
+        return _conversation_page(request, contact, link_error="No such patient.", status=400)
+    except ValidationError as exc:
+        return _conversation_page(request, contact, link_error=" ".join(exc.messages), status=400)
+    messages.success(request, f"Conversation linked to {patient.full_name} ({patient.mrn}).")
+    return redirect("inbox:detail", conversation_id=contact.pk)
+
+
+@require_POST
+@capability_required("messaging.send")
+def conversation_unlink(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
+    inbox.conversation_unlink_patient(actor=user, contact=contact, context=audit_context(request))
+    messages.success(request, "Conversation unlinked; it is no longer on the patient's chart.")
+    return redirect("inbox:detail", conversation_id=contact.pk)
+
+
+@require_POST
+@capability_required("messaging.send")
+def conversation_retain(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
+    retain = request.POST.get("retain") == "1"
+    try:
+        inbox.conversation_retain(
+            actor=user,
+            contact=contact,
+            retain=retain,
+            reason=request.POST.get("reason", ""),
+            context=audit_context(request),
+        )
+    except ValidationError as exc:
+        return _conversation_page(request, contact, retain_error=" ".join(exc.messages), status=400)
+    messages.success(
+        request, "The conversation will be kept past the retention period." if retain else "Keeping lifted."
+    )
+    return redirect("inbox:detail", conversation_id=contact.pk)

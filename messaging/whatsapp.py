@@ -123,13 +123,32 @@ def _recipient(to: str, user_id: str) -> dict[str, str]:
 
 
 def template_payload(
-    *, to: str, user_id: str, name: str, language: str, body_parameters: list[Any], callback_data: str = ""
+    *,
+    to: str,
+    user_id: str,
+    name: str,
+    language: str,
+    body_parameters: list[Any],
+    callback_data: str = "",
+    button_payloads: list[str] | None = None,
 ) -> dict[str, Any]:
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    components: list[dict[str, Any]] = []
     if body_parameters:
-        template["components"] = [
+        components.append(
             {"type": "body", "parameters": [{"type": "text", "text": str(value)} for value in body_parameters]}
-        ]
+        )
+    for index, button in enumerate(button_payloads or []):  # quick replies come back with their payload
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": button}],
+            }
+        )
+    if components:
+        template["components"] = components
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -445,3 +464,117 @@ def parse_webhook(body: bytes) -> list[Delivery]:
                         Delivery(account_id=account, kind="message", payload=_inbound(raw_message, contacts))
                     )
     return deliveries
+
+
+# --- message templates (WhatsApp Business Management API) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteTemplate:
+    """A template as Meta holds it: its id, name, language, category and review status."""
+
+    id: str
+    name: str
+    language: str
+    category: str
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED, ...
+    rejected_reason: str = ""
+
+
+def templates_url(waba_id: str) -> str:
+    base = str(settings.WHATSAPP_GRAPH_BASE_URL).rstrip("/")
+    return f"{base}/{settings.WHATSAPP_GRAPH_VERSION}/{waba_id}/message_templates"
+
+
+def template_definition(
+    *, name: str, language: str, category: str, body: str, examples: list[str], buttons: list[str], footer: str = ""
+) -> dict[str, Any]:
+    """The creation request for one template: a BODY with `{{n}}` variables and their examples,
+    an optional FOOTER, and QUICK_REPLY buttons."""
+    body_component: dict[str, Any] = {"type": "BODY", "text": body}
+    if examples:
+        body_component["example"] = {"body_text": [list(examples)]}
+    components: list[dict[str, Any]] = [body_component]
+    if footer:
+        components.append({"type": "FOOTER", "text": footer})
+    if buttons:
+        components.append({"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": text} for text in buttons]})
+    return {"name": name, "language": language, "category": category, "components": components}
+
+
+def _require_account(credentials: Credentials, waba_id: str) -> None:
+    if not waba_id or not credentials.access_token:
+        raise VendorError(
+            permanent=True, code="not_configured", message="The WhatsApp Business Account id or token is missing."
+        )
+
+
+def template_create(credentials: Credentials, waba_id: str, definition: dict[str, Any]) -> RemoteTemplate:
+    """Submit a template for Meta's review; it comes back PENDING (or an error)."""
+    _require_account(credentials, waba_id)
+    try:
+        response = _pool().request(
+            "POST",
+            templates_url(waba_id),
+            body=json.dumps(definition).encode(),
+            headers={"Authorization": f"Bearer {credentials.access_token}", "Content-Type": "application/json"},
+            timeout=urllib3.Timeout(connect=5.0, read=float(settings.WHATSAPP_TIMEOUT_SECONDS)),
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise VendorError(permanent=False, code="network", message=type(exc).__name__) from exc
+    answer = _json(response.data)
+    if not 200 <= response.status < 300 or not isinstance(answer, dict) or not answer.get("id"):
+        raise _template_error(response.status, answer)
+    return RemoteTemplate(
+        id=str(answer["id"]),
+        name=str(definition["name"]),
+        language=str(definition["language"]),
+        category=str(answer.get("category") or definition["category"]),
+        status=str(answer.get("status") or "PENDING"),
+    )
+
+
+def _template_error(status: int, answer: Any) -> VendorError:
+    error = error_from_response(status, answer)
+    details = answer.get("error", {}) if isinstance(answer, dict) else {}
+    if isinstance(details, dict):
+        text = details.get("error_user_title") or (details.get("error_data") or {}).get("details")
+        if text:
+            return VendorError(permanent=error.permanent, code=error.code, message=str(text)[:200])
+    return error
+
+
+TEMPLATE_PAGES_MAX = 50  # 100 per page: 5,000 templates, far above Meta's per-account limit
+
+
+def templates_list(credentials: Credentials, waba_id: str) -> list[RemoteTemplate]:
+    """Every template of the account, following Meta's cursor paging."""
+    _require_account(credentials, waba_id)
+    url: str | None = templates_url(waba_id)
+    fields: dict[str, str] | None = {"fields": "id,name,language,category,status,rejected_reason", "limit": "100"}
+    found: list[RemoteTemplate] = []
+    for _ in range(TEMPLATE_PAGES_MAX):
+        if url is None:
+            break
+        response = _get(url, credentials.access_token, fields=fields)
+        answer = _json(response.data)
+        if not 200 <= response.status < 300 or not isinstance(answer, dict):
+            raise _template_error(response.status, answer)
+        for row in answer.get("data") or []:
+            if isinstance(row, dict) and row.get("name") and row.get("language"):
+                found.append(
+                    RemoteTemplate(
+                        id=str(row.get("id", "")),
+                        name=str(row["name"]),
+                        language=str(row["language"]),
+                        category=str(row.get("category", "")),
+                        status=str(row.get("status", "")),
+                        rejected_reason=str(row.get("rejected_reason") or "")[:200],
+                    )
+                )
+        paging: dict[str, Any] = answer["paging"] if isinstance(answer.get("paging"), dict) else {}
+        following = paging.get("next") if isinstance(paging.get("next"), str) else None
+        # The token goes only to the Graph API itself, whatever a "next" link says.
+        url = following if following and following.startswith(templates_url(waba_id)) else None
+        fields = None  # the next URL carries its own query
+    return found

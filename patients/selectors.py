@@ -18,10 +18,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
-from django.db.models import BooleanField, CharField, F, FloatField, Func, IntegerField, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat
-from django.db.models.lookups import Contains
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -31,8 +28,8 @@ from accounts.selectors import user_location_ids
 from audit.access_log import reads_of
 from docos.ids import parse_uuid
 from patients import search
-from patients.access import scope_patients
-from patients.models import Patient, PatientImport, PatientNameWord, Sex
+from patients.access import patient_visibility_sql, scope_patients
+from patients.models import Patient, PatientImport, Sex
 
 # Name searches rank at most this many candidates (4 pages of 50): a query that matches more
 # people than that is too vague to page through, and capping keeps it fast on any clinic size.
@@ -120,7 +117,8 @@ class PatientSearch:
 
     query: str
     kind: str  # "all", "name", "phone", "mrn", "abha", "none"
-    # A name search's results are computed at once (at most SEARCH_CANDIDATES + FUZZY_LIMIT rows).
+    # Name and phone searches' results are computed at once (at most SEARCH_CANDIDATES + FUZZY_LIMIT
+    # rows; a whole phone number finds the few who share it).
     queryset: QuerySet[Patient, dict[str, Any]] | list[dict[str, Any]]
     user: Any = None
     similar_ids: frozenset[uuid.UUID] = frozenset()
@@ -129,105 +127,121 @@ class PatientSearch:
         return as_rows(self.queryset[start:stop])
 
 
-def _word_prefixes(words: Iterable[str]) -> Q:
+# A condition as SQL text and its parameters. The name search writes its statements as SQL: built
+# from querysets and expressions they took longer to build and compile, per search, than
+# PostgreSQL takes to run them (the branch filter's subqueries alone were compiled once per
+# statement). Every condition is on the table `patients_patient` unaliased: each subquery scans
+# it under its own name, so the branch filter (compiled once, `_visible_sql`) fits every one.
+Sql = tuple[str, list[Any]]
+_P = "patients_patient"
+_ROW_COLUMNS = ", ".join(f"{_P}.{name}" for name in ROW_FIELDS) + ", accounts_location.name AS location_name"
+_ROWS_FROM = f"FROM {_P} JOIN accounts_location ON accounts_location.id = {_P}.registered_location_id"
+
+
+def _fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows as dicts (values for PatientRow)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c.name for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _phone_rows(user: Any, condition: Sql, *, capped: bool) -> list[dict[str, Any]]:
+    """Visible patients matching a phone (or MRN) condition, by name; at most SEARCH_CANDIDATES
+    when `capped` (a run of digits may match many)."""
+    visible = _visible_sql(user)
+    if capped:
+        where, params = f"{_P}.id = ANY(ARRAY({_capped(visible, condition)}))", [*visible[1], *condition[1]]
+    else:
+        where, params = _and(visible, condition)
+    order = f"{_P}.given_name ASC, {_P}.family_name ASC, {_P}.id ASC"
+    return _fetch(f"SELECT {_ROW_COLUMNS} {_ROWS_FROM} WHERE {where} ORDER BY {order}", params)
+
+
+def _visible_sql(user: Any) -> Sql:
+    """The active patients `user` may see (the branch filter, patient_visibility_sql), once per search."""
+    visible = patient_visibility_sql(user)
+    if visible is None:
+        return f"{_P}.is_active", []
+    return f"{_P}.is_active AND ({visible[0]})", visible[1]
+
+
+def _and(*parts: Sql) -> Sql:
+    parts = tuple(p for p in parts if p[0])
+    return " AND ".join(f"({sql})" for sql, _ in parts), [x for _, params in parts for x in params]
+
+
+def _or(*parts: Sql) -> Sql:
+    return " OR ".join(f"({sql})" for sql, _ in parts), [x for _, params in parts for x in params]
+
+
+def _has_all(words: list[str]) -> Sql:
+    """search_words contains every one of `words` (the GIN index)."""
+    return f"{_P}.search_words @> %s::varchar(40)[]", [words]
+
+
+def _word_prefixes(words: Iterable[str]) -> Sql:
     """Each query word starts a word of the name key: one index containment test when a word of two
     letters or more is there (one-letter prefixes are indexed too, and intersected with it in the
     index), else a per-row check (a one-letter prefix alone matches a fifth of all rows: a scan
     that stops at the candidate cap is faster than reading its whole posting list)."""
     words = list(words)
     if any(len(w) >= search.MIN_INDEXED_PREFIX for w in words):
-        return Q(search_words__contains=words)
-    condition = Q()
-    for letter in words:
-        condition &= _starts_a_word(letter)
-    return condition
+        return _has_all(words)
+    return _and(*(_starts_a_word(letter) for letter in words))
 
 
-def _starts_a_word(letter: str) -> Q:
-    spaced = Concat(Value(" "), F("name_key"), output_field=CharField())  # not the indexed column
-    return Q(Contains(spaced, " " + letter))
+def _starts_a_word(letter: str) -> Sql:
+    return f"(' ' || {_P}.name_key) LIKE %s", ["% " + connection.ops.prep_for_like_query(letter) + "%"]
 
 
 def _indexed(form: search.QueryForm) -> bool:
     return any(len(k) >= search.MIN_INDEXED_PREFIX for k in form.keys)
 
 
-def _exact_candidates(base: QuerySet[Patient], forms: list[search.QueryForm]) -> QuerySet[Patient]:
+def _capped(visible: Sql, condition: Sql) -> str:
+    """The first SEARCH_CANDIDATES visible patients matching `condition` (in no particular order), as
+    SQL for `id = ANY(ARRAY(...))`: PostgreSQL runs the capped subquery once and then looks the rows
+    up by primary key (`IN (subquery)` may instead hash-join it against the table)."""
+    return f"SELECT {_P}.id FROM {_P} WHERE {_and(visible, condition)[0]} LIMIT {SEARCH_CANDIDATES}"
+
+
+def _exact_candidates(visible: Sql, forms: list[search.QueryForm]) -> Sql:
     """Patients matching any reading of the query (each word starts a word of the name key), at
     most SEARCH_CANDIDATES: first those whose names start with the letters as typed (spelled
     prefixes, so "Sha" keeps every Shailesh among the candidates however many Sushmas there are),
-    then the phonetic matches. One statement: the capped id list is a subquery of the ranking."""
+    then the phonetic matches. SQL for `id = ANY(ARRAY(...))`."""
     typed = forms[0]
-    matches = Q()
+    readings: list[Sql] = []
     for form in forms:
         initials = [m for m in search.initials_markers([word for word, _ in form.spelled]) if m]
         if initials:
             # "S K Reddy": the initials are indexed as a pair, the single letters checked per row.
-            matches |= Q(search_words__contains=initials) & _word_prefixes(form.keys)
+            readings.append(_and(_has_all(initials), _word_prefixes(form.keys)))
         elif form is typed or _indexed(form):
-            matches |= _word_prefixes(form.keys)
+            readings.append(_word_prefixes(form.keys))
+    matches = _or(*readings)
     markers = [search.spelled_marker(word) for word, _ in typed.spelled if len(word) >= 3]
     if not markers:
-        return _candidates(base.filter(matches))
-    short = [search.word_key(word) for word, _ in typed.spelled if len(word) < 3]
-    spelled = Q(search_words__contains=markers) & _word_prefixes(k for k in short if k)
-    first = base.filter(spelled).order_by().values("pk")[:SEARCH_CANDIDATES]
-    rest = base.filter(matches).exclude(spelled).order_by().values("pk")[:SEARCH_CANDIDATES]
-    return Patient.objects.filter(AnyOf(F("pk"), ArraySubquery(first.union(rest, all=True)[:SEARCH_CANDIDATES])))
-
-
-def _similar_ids(base: QuerySet[Patient], forms: list[search.QueryForm], exact: list[uuid.UUID]) -> list[uuid.UUID]:
-    """The typo fallback: each word of the query as typed may also be any word of the clinic's name
-    vocabulary within one edit of it (a letter changed, added, dropped, or two swapped), so "Srinivas
-    Rqo", "Veknatesh" and "Yoesh" still find their patients. The best FUZZY_LIMIT of those that the
-    exact search did not find."""
-    typed = [word for word, _ in forms[0].spelled if search.typed_keys(word)]
-    bases = [search.typed_keys(word) for word in typed]  # each word's own key first
-    words = [keys[0] for keys in bases]
-    corrected = [keys for keys, word in zip(bases, typed, strict=True) if len(word) >= MIN_CORRECTED]
-    if not corrected:
-        return []
-    probes = sorted({probe for keys in corrected for key in keys for probe in search.one_edit_probes(key)})
-    vocabulary = PatientNameWord.objects.filter(Q(word__in=probes) | Q(deletes__overlap=probes))
-    near = list(vocabulary.values_list("word", flat=True))
-    # Words of one or two letters are being typed, not mistyped: they are kept as they are.
-    alternatives = [
-        [keys[0], *sorted(v for v in near if v != keys[0] and any(search.within_one_edit(k, v) for k in keys))]
-        if len(spelled) >= MIN_CORRECTED
-        else [keys[0]]
-        for keys, spelled in zip(bases, typed, strict=True)
-    ]
-    if all(len(alts) == 1 for alts in alternatives):
-        return []  # no word is one edit from a word of the clinic: nothing to correct
-    similar = base
-    for word, alts in zip(words, alternatives, strict=True):
-        # The word as typed still counts as the start of a word; a correction must be a whole word.
-        lookups = [search.whole_word(a) for a in alts]
-        if len(word) >= search.MIN_INDEXED_PREFIX:
-            lookups.append(word)
-        similar = similar.filter(search_words__overlap=lookups)
-    if exact:
-        similar = similar.exclude(pk__in=exact)
-    rows = _candidates(similar).values_list("pk", "given_name", "family_name")
-    scored = []
-    for pk, given, family in rows:
-        name = search.name_words(f"{given} {family}")
-        scored.append((search.typo_distance(typed, name), len(name), given, family, pk))
-    return [row[-1] for row in sorted(scored)[:FUZZY_LIMIT]]
+        return _capped(visible, matches), [*visible[1], *matches[1]]
+    # Shorter words' keys are looked up in the index with the marks (every prefix of a word key,
+    # down to its first letter, is stored): "Anil K" is one index intersection, "=anil" and "k".
+    short = [key for key in (search.word_key(word) for word, _ in typed.spelled if len(word) < 3) if key]
+    spelled = _has_all(markers + short)
+    rest = _and(matches, (f"NOT ({spelled[0]})", spelled[1]))
+    sql = f"({_capped(visible, spelled)}) UNION ALL ({_capped(visible, rest)}) LIMIT {SEARCH_CANDIDATES}"
+    return sql, [*visible[1], *spelled[1], *visible[1], *rest[1]]
 
 
 # The name as spelled, lowercase, one space before every word: " mohammed choudhary".
-_SPACED_NAME = (
-    "(' ' || regexp_replace(lower(patients_patient.given_name || ' ' || patients_patient.family_name), "
-    "'[^[:alnum:]]+', ' ', 'g'))"
-)
+_SPACED_NAME = f"(' ' || regexp_replace(lower({_P}.given_name || ' ' || {_P}.family_name), '[^[:alnum:]]+', ' ', 'g'))"
 
 
 def _greatest(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else "GREATEST(" + ", ".join(parts) + ")"
 
 
-def _prefix_hits(forms: list[search.QueryForm]) -> RawSQL:
+def _prefix_hits(forms: list[search.QueryForm]) -> Sql:
     """How many typed words start a word of the name as spelled (the best reading's count): names
     that really start with the letters typed come first."""
     sums: list[str] = []
@@ -238,36 +252,135 @@ def _prefix_hits(forms: list[search.QueryForm]) -> RawSQL:
             hits.append(f"CASE WHEN {_SPACED_NAME} LIKE %s THEN {int(weight)} ELSE 0 END")
             params.append("% " + connection.ops.prep_for_like_query(word) + "%")
         sums.append("(" + " + ".join(hits) + ")")
-    # The SQL text is ours; what the user typed goes in as parameters only.
-    return RawSQL(_greatest(sums), params, output_field=IntegerField())  # noqa: S611
+    return _greatest(sums), params
 
 
-def _ranked(patients: QuerySet[Patient], forms: list[search.QueryForm]) -> QuerySet[Patient, dict[str, Any]]:
-    """Best first: names that start with the letters typed, then the closest keys (trigram word
-    similarity of any reading), then the closest spellings.
-
-    The sort keys are written as SQL (the same expressions the ORM would build): built from
-    expression objects they took longer to compile, per search, than PostgreSQL takes to run the
-    whole statement."""
-    key_similarity = RawSQL(  # noqa: S611 (our SQL text; the keys are parameters)
-        _greatest(["word_similarity(%s, patients_patient.name_key)"] * len(forms)),
-        [form.key for form in forms],
-        output_field=FloatField(),
+def _ranked(candidates: Sql, forms: list[search.QueryForm]) -> Sql:
+    """The candidates' rows, best first: names that start with the letters typed, then the closest
+    keys (trigram word similarity of any reading), then the closest spellings."""
+    hits, hit_params = _prefix_hits(forms)
+    key_similarity = _greatest([f"word_similarity(%s, {_P}.name_key)"] * len(forms))
+    spelling_similarity = f"word_similarity(%s, lower({_P}.given_name || ' ' || {_P}.family_name))"
+    sql = (
+        f"SELECT {_ROW_COLUMNS} {_ROWS_FROM} WHERE {_P}.id = ANY(ARRAY({candidates[0]})) "
+        f"ORDER BY ({hits}) DESC, ({key_similarity}) DESC, ({spelling_similarity}) DESC, "
+        f"{_P}.given_name ASC, {_P}.family_name ASC, {_P}.id ASC"
     )
-    spelling_similarity = RawSQL(
-        "word_similarity(%s, lower(patients_patient.given_name || ' ' || patients_patient.family_name))",
-        (" ".join(word for word, _ in forms[0].spelled),),
-        output_field=FloatField(),
-    )
-    order: list[Any] = [
-        _prefix_hits(forms).desc(),
-        key_similarity.desc(),
-        spelling_similarity.desc(),
-        "given_name",
-        "family_name",
-        "id",
+    params = [
+        *candidates[1],
+        *hit_params,
+        *(form.key for form in forms),
+        " ".join(word for word, _ in forms[0].spelled),
     ]
-    return _rows_of(patients.order_by(*order))
+    return sql, params
+
+
+def _near_words(keys: list[str]) -> Sql:
+    """Vocabulary words within one edit of any of `keys` (a letter changed, added, dropped, or two
+    neighbours swapped): looked up by the one-edit probes (`deletes` index), then checked exactly as
+    search.within_one_edit does, with LIKE patterns ('_' is one letter) and the exact forms."""
+    probes = sorted({probe for key in keys for probe in search.one_edit_probes(key)})
+    exact: set[str] = set()
+    patterns: set[str] = set()
+    like = connection.ops.prep_for_like_query
+    for key in keys:
+        exact.add(key)
+        exact.update(search.deletions(key))
+        exact.update(key[:i] + key[i + 1] + key[i] + key[i + 2 :] for i in range(len(key) - 1))
+        patterns.update(like(key[:i]) + "_" + like(key[i + 1 :]) for i in range(len(key)))  # changed
+        patterns.update(like(key[:i]) + "_" + like(key[i:]) for i in range(len(key) + 1))  # added
+    return (
+        "(patients_patientnameword.word = ANY(%s::varchar(40)[]) OR patients_patientnameword.deletes && "
+        "%s::varchar(40)[]) AND (patients_patientnameword.word = ANY(%s::varchar(40)[]) OR "
+        "patients_patientnameword.word LIKE ANY(%s::text[]))",
+        [probes, probes, sorted(exact), sorted(patterns)],
+    )
+
+
+def _similar_rows(visible: Sql, forms: list[search.QueryForm], exact: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The typo fallback: each word of the query as typed may also be any word of the clinic's name
+    vocabulary within one edit of it (a letter changed, added, dropped, or two swapped), so "Srinivas
+    Rqo", "Veknatesh" and "Yoesh" still find their patients. The rows of the best FUZZY_LIMIT of
+    those that the exact search did not find, closest first.
+
+    One statement: the vocabulary look-ups are subqueries of the patient look-up, which finds
+    nothing unless some word has a correction."""
+    typed = [word for word, _ in forms[0].spelled if search.typed_keys(word)]
+    bases = [search.typed_keys(word) for word in typed]  # each word's own key first
+    if not any(len(word) >= MIN_CORRECTED for word in typed):
+        return []
+    conditions: list[Sql] = []
+    corrections: list[Sql] = []
+    for keys, spelled in zip(bases, typed, strict=True):
+        word = keys[0]
+        # The word as typed still counts as the start of a word; a correction must be a whole word.
+        lookups = [search.whole_word(word)] + ([word] if len(word) >= search.MIN_INDEXED_PREFIX else [])
+        if len(spelled) < MIN_CORRECTED:
+            # Words of one or two letters are being typed, not mistyped: they are kept as they are.
+            conditions.append((f"{_P}.search_words && %s::varchar(40)[]", [lookups]))
+            continue
+        near_sql, near_params = _near_words(keys)
+        conditions.append(
+            (
+                f"{_P}.search_words && (%s::varchar(40)[] || ARRAY(SELECT (patients_patientnameword.word || "
+                f"'{search.WHOLE_MARK}')::varchar(40) FROM patients_patientnameword WHERE {near_sql}))",
+                [lookups, *near_params],
+            )
+        )
+        corrections.append((f"{near_sql} AND patients_patientnameword.word <> %s", [*near_params, word]))
+    not_exact: Sql = (f"NOT ({_P}.id = ANY(%s::uuid[]))", [exact]) if exact else ("", [])
+    gate = _or(*corrections)  # no word is one edit from a word of the clinic: nothing to correct
+    if len(typed) == 1:
+        candidates = _one_word_candidates(visible, bases[0], not_exact)
+    else:
+        condition = _and(*conditions, not_exact)
+        candidates = _capped(visible, condition), [*visible[1], *condition[1]]
+    sql = (
+        f"SELECT {_ROW_COLUMNS} {_ROWS_FROM} WHERE {_P}.id = ANY(ARRAY({candidates[0]})) "
+        f"AND EXISTS (SELECT 1 FROM patients_patientnameword WHERE {gate[0]})"
+    )
+    rows = _fetch(sql, [*candidates[1], *gate[1]])
+    scored = []
+    for row in rows:
+        name = search.name_words(f"{row['given_name']} {row['family_name']}")
+        scored.append((search.typo_distance(typed, name), len(name), row["given_name"], row["family_name"], row["id"]))
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[s[-1]] for s in sorted(scored)[:FUZZY_LIMIT]]
+
+
+def _one_word_candidates(visible: Sql, keys: list[str], not_exact: Sql) -> Sql:
+    """The candidates for a one-word typo, at most SEARCH_CANDIDATES, gathered closest first: names
+    with a word starting with the word as typed, then corrections that keep its first letter
+    ("Yoesh": Yogesh), then the others (Das, Bose, Usha: a first letter is rarely the typo). A short
+    word has many neighbours ("ys": as, bs, ds, gs, ...) and common ones are in tens of thousands of
+    names: taken all at once, PostgreSQL reads every one of those index entries before the cap,
+    taken in turn it stops once the cap is reached."""
+    word = keys[0]
+    lookups = [search.whole_word(word)] + ([word] if len(word) >= search.MIN_INDEXED_PREFIX else [])
+    near_sql, near_params = _near_words(keys)
+    groups: list[Sql] = [(f"{_P}.search_words && %s::varchar(40)[]", [lookups])]
+    for same in ("=", "<>"):
+        groups.append(
+            (
+                f"{_P}.search_words && ARRAY(SELECT (patients_patientnameword.word || '{search.WHOLE_MARK}')"
+                f"::varchar(40) FROM patients_patientnameword WHERE {near_sql} "
+                f"AND left(patients_patientnameword.word, 1) {same} left(%s, 1))",
+                [*near_params, word],
+            )
+        )
+    parts = [_and(group, not_exact) for group in groups]
+    sql = " UNION ALL ".join(f"({_capped(visible, part)})" for part in parts) + f" LIMIT {SEARCH_CANDIDATES}"
+    return sql, [p for part in parts for p in (*visible[1], *part[1])]
+
+
+def _name_rows(user: Any, forms: list[search.QueryForm]) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """A name search's rows (exact matches best first, then similar names) and the similar ones' ids."""
+    visible = _visible_sql(user)
+    rows = _fetch(*_ranked(_exact_candidates(visible, forms), forms))
+    if len(rows) >= FUZZY_BELOW:
+        return rows, []
+    similar = _similar_rows(visible, forms, [row["id"] for row in rows])
+    return rows + similar, [row["id"] for row in similar]
 
 
 def _by_name(patients: QuerySet[Patient]) -> QuerySet[Patient, dict[str, Any]]:
@@ -301,7 +414,6 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
     """Find patients by name (phonetic, prefix, then similar), phone (any format, or its last
     digits), MRN or ABHA number, among the active patients the user may see."""
     text = " ".join((query or "").split())[:100]
-    base = scope_patients(Patient.objects.filter(is_active=True), user)
     if not text:
         return PatientSearch(query="", kind="all", queryset=patient_list(user=user), user=user)
 
@@ -312,38 +424,38 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
     if mrn_match:
         prefix, number = mrn_match.group(1).upper(), int(mrn_match.group(2))
         candidates = {f"{prefix}-{number:06d}", f"{prefix}-{mrn_match.group(2)}"}
-        found = base.filter(mrn__in=candidates)
+        found = scope_patients(Patient.objects.filter(is_active=True), user).filter(mrn__in=candidates)
         if found.exists():
             return PatientSearch(query=text, kind="mrn", queryset=_by_name(found), user=user)
 
     if not letters and raw_digits:
         if len(raw_digits) == 14:
             abha = f"{raw_digits[:2]}-{raw_digits[2:6]}-{raw_digits[6:10]}-{raw_digits[10:]}"
-            return PatientSearch(query=text, kind="abha", queryset=_by_name(base.filter(abha_number=abha)), user=user)
+            found = scope_patients(Patient.objects.filter(is_active=True, abha_number=abha), user)
+            return PatientSearch(query=text, kind="abha", queryset=_by_name(found), user=user)
         full = search.parse_full_number(text)
         if full:
-            exact = base.filter(Q(phone=full) | Q(whatsapp_number=full) | Q(guardian_phone=full))
-            return PatientSearch(query=text, kind="phone", queryset=_by_name(exact), user=user)
-        condition = Q(pk__in=[])
+            exact = (f"{_P}.phone = %s OR {_P}.whatsapp_number = %s OR {_P}.guardian_phone = %s", [full] * 3)
+            return PatientSearch(query=text, kind="phone", queryset=_phone_rows(user, exact, capped=False), user=user)
+        conditions: list[Sql] = []
         if len(raw_digits) <= 8:
             from patients.services import format_mrn
 
-            condition |= Q(mrn=format_mrn(int(raw_digits)))
+            conditions.append((f"{_P}.mrn = %s", [format_mrn(int(raw_digits))]))
         if len(raw_digits) >= MIN_PHONE_FRAGMENT:
-            condition |= Q(phone_digits__contains=raw_digits)  # LIKE '%digits%': the trigram index
-        return PatientSearch(
-            query=text, kind="phone", queryset=_by_name(_candidates(base.filter(condition))), user=user
-        )
+            # LIKE '%digits%': the trigram index
+            like = "%" + connection.ops.prep_for_like_query(raw_digits) + "%"
+            conditions.append((f"{_P}.phone_digits LIKE %s", [like]))
+        if not conditions:
+            return PatientSearch(query=text, kind="phone", queryset=[], user=user)
+        fragment = _phone_rows(user, _or(*conditions), capped=True)
+        return PatientSearch(query=text, kind="phone", queryset=fragment, user=user)
 
     forms = search.query_forms(text)
     if not forms:
         return PatientSearch(query=text, kind="none", queryset=_rows_of(Patient.objects.none()), user=user)
-    rows = list(_ranked(_exact_candidates(base, forms), forms))
-    similar = _similar_ids(base, forms, [row["id"] for row in rows]) if len(rows) < FUZZY_BELOW else []
-    if similar:
-        # Similar names follow every exact match, closest correction first.
-        by_id = {row["id"]: row for row in _rows_of(Patient.objects.filter(pk__in=similar))}
-        rows += [by_id[pk] for pk in similar if pk in by_id]
+    # Similar names follow every exact match, closest correction first.
+    rows, similar = _name_rows(user, forms)
     return PatientSearch(query=text, kind="name", queryset=rows, user=user, similar_ids=frozenset(similar))
 
 

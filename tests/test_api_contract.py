@@ -41,6 +41,7 @@ import schemathesis
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models import Case, When
 from django.test.testcases import LiveServerThread
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -102,6 +103,7 @@ schemathesis.openapi.format(
 # Real ids of the live clinic, by kind (filled by the `live_api` fixture).
 REAL_IDS: dict[str, list[str]] = {}
 VISITS_OF: dict[str, list[str]] = {}  # patient id -> ids of their visits
+PATIENT_OF_APPOINTMENT: dict[str, str] = {}  # appointment id -> its patient's id
 SLOTS: list[tuple[str, str, str]] = []  # free (clinician, location, starts_at) in the coming weeks
 PATH_KINDS = {
     "patients": "patient",
@@ -178,9 +180,11 @@ def with_real_ids(case: Any) -> None:
     if not isinstance(body, dict):
         return
     patient = body.get("patient")
-    if isinstance(body.get("visit"), str) and isinstance(patient, str) and patient in VISITS_OF:
-        visits = VISITS_OF[patient]
-        body["visit"] = visits[len(salt) % len(visits)]
+    if path.endswith("/complete") and isinstance(case.path_parameters, dict):
+        patient = PATIENT_OF_APPOINTMENT.get(str(case.path_parameters.get("id")))
+    if isinstance(body.get("visit"), str) and isinstance(patient, str):
+        visits = VISITS_OF.get(patient)
+        body["visit"] = visits[len(salt) % len(visits)] if visits else None
     _realistic_times(path, body, salt)
     items = body.get("items")
     for item in items if isinstance(items, list) else []:
@@ -281,7 +285,15 @@ def _collect_ids() -> dict[str, list[str]]:
         "consent": ids(ConsentForm.objects.all(), "signed_at"),
         "certificate": ids(Certificate.objects.all(), "signed_at"),
         "document": ids(PatientDocument.objects.all(), "created_at"),
-        "appointment": ids(Appointment.objects.all(), "starts_at", "patient__mrn"),
+        # those in consultation first: the only ones `complete` accepts, and the run consumes them
+        "appointment": ids(
+            Appointment.objects.annotate(
+                consulting=Case(When(status=Appointment.Status.IN_CONSULTATION, then=0), default=1)
+            ),
+            "consulting",
+            "starts_at",
+            "patient__mrn",
+        ),
         "staff": ids(User.objects.all(), "email"),
         "clinician": ids(clinician_choices(), "email"),
         "location": ids(Location.objects.filter(is_active=True), "name"),
@@ -305,6 +317,12 @@ def _visits_by_patient() -> dict[str, list[str]]:
     for visit_id, patient_id in Visit.objects.order_by("pk").values_list("pk", "patient_id"):
         visits[str(patient_id)].append(str(visit_id))
     return dict(visits)
+
+
+def _patients_of_appointments() -> dict[str, str]:
+    from appointments.models import Appointment
+
+    return {str(pk): str(patient) for pk, patient in Appointment.objects.values_list("pk", "patient_id")}
 
 
 def _free_slots(days: int = 14) -> list[tuple[str, str, str]]:
@@ -391,6 +409,36 @@ def _seed_unmarked_appointments(owner: Any) -> None:
         )
 
 
+def _seed_consultations(owner: Any, count: int = 6) -> None:
+    """Appointments in consultation now (written as history, as check-in and start happened earlier
+    today), so `complete` has enough to accept; each accepted request uses one up."""
+    from accounts.models import Location
+    from accounts.selectors import clinician_choices
+    from appointments.models import Appointment, AppointmentType
+    from patients.models import Patient
+
+    kind = AppointmentType.objects.filter(is_active=True).order_by("position").first()
+    clinician = clinician_choices().order_by("pk").first()
+    location = Location.objects.filter(is_active=True).order_by("name").first()
+    now = timezone.now().replace(second=0, microsecond=0)
+    for index, patient in enumerate(Patient.objects.filter(is_active=True).order_by("mrn")[:count]):
+        starts_at = now - dt.timedelta(minutes=10 + index)
+        Appointment.objects.create(
+            patient=patient,
+            clinician=clinician,
+            location=location,
+            appointment_type=kind,
+            starts_at=starts_at,
+            ends_at=starts_at + kind.duration,
+            booked_by=owner,
+            scheduled_at=starts_at - dt.timedelta(days=1),
+            status=Appointment.Status.IN_CONSULTATION,
+            is_overbooked=True,  # squeezed in beside the demo's own bookings
+            checked_in_at=starts_at,
+            started_at=starts_at,
+        )
+
+
 def _upload_a_document(owner: Any) -> None:
     from documents.services import document_upload
     from patients.models import Patient
@@ -417,10 +465,12 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             _upload_a_document(owner)
             _seed_drafts(owner)
             _seed_unmarked_appointments(owner)
+            _seed_consultations(owner)
             _seed_invoices(owner)
             appointment_settings_update(actor=owner, allow_overbooking=True)  # `overbook` can then succeed
             REAL_IDS.update(_collect_ids())
             VISITS_OF.update(_visits_by_patient())
+            PATIENT_OF_APPOINTMENT.update(_patients_of_appointments())
             SLOTS.extend(_free_slots())
         token = make_token(type("Seeded", (), {"clinic": clinic})(), owner)
         server = LiveServerThread("127.0.0.1", StaticFilesHandler)
@@ -435,6 +485,7 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             server.terminate()
             REAL_IDS.clear()
             VISITS_OF.clear()
+            PATIENT_OF_APPOINTMENT.clear()
             SLOTS.clear()
             CREATED.clear()
             connection.set_schema_to_public()

@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -57,6 +58,12 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("DOCOS_MIGRATION_PROCESSES", defa
 TENANT_MULTIPROCESSING_CHUNKS = 8
 GET_EXECUTOR_FUNCTION = "clinics.migrations_executor.get_executor"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# `SET search_path` once per tenant activation (each request, task and tenant_context sets the
+# tenant, which clears it), not before every cursor: one round trip per query saved. Safe because
+# the installed django-tenants clears it on close, rollback and savepoint rollback (a rolled-back
+# SET is undone by PostgreSQL) and we run no transaction-mode pooler (a pooled session would not
+# keep it). tests/clinics/test_search_path_once.py holds it to that.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/docos")}
@@ -182,6 +189,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "Asia/Kolkata"  # crontab entries below are India times
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Appointment and follow-up reminders: one scan task per active clinic, every minute.
     "appointments-reminders": {
@@ -201,7 +209,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # Retention (audit.retention): every clinic's purge run, nightly at 02:30 in India.
+    "audit-retention-nightly": {
+        "task": "clinics.retention_beat",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
 }
+# Retention periods (days), the legal minimums: the audit and access logs one year (DPDP Rules 2025,
+# rule 8(3)); WhatsApp message texts and media 90 days (metadata kept; conversations flagged
+# "retain" are skipped). Rows are purged RETENTION_BATCH_SIZE per transaction.
+RETENTION_AUDIT_DAYS = max(365, env.int("RETENTION_AUDIT_DAYS", default=365))
+RETENTION_WHATSAPP_BODY_DAYS = max(90, env.int("RETENTION_WHATSAPP_BODY_DAYS", default=90))
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 
 # --- WhatsApp Cloud API (messaging/whatsapp.py) --------------------------------------------------
 # Off until switched on; a system check (messaging.E001) names what is missing when on. Each clinic
@@ -228,6 +248,9 @@ WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 # Outbound pacing: Meta's documented default throughput is 80 messages per second per business phone
 # number; a Redis token bucket shared by every worker keeps sends at or under it.
 WHATSAPP_MESSAGES_PER_SECOND = env.float("WHATSAPP_MESSAGES_PER_SECOND", default=80.0)
+# Meta's pair rate: about one message every 6 seconds from a business number to the same user (more
+# answers error 131056). 0 turns the spacing off.
+WHATSAPP_PAIR_INTERVAL_SECONDS = env.float("WHATSAPP_PAIR_INTERVAL_SECONDS", default=6.0)
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -263,6 +286,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from our own static files (the CSP allows only 'self').
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "/static/img/favicon.svg",  # ours (static/img), as on every page
+    # No deep links: Swagger UI draws them as links inside each operation's toggle button (axe:
+    # nested-interactive) and as 14 px targets (target-size); static/css/api_docs.css fixes its colours.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     # Several resources have a "status"; name each enum after its owner so the schema stays stable.
     "ENUM_NAME_OVERRIDES": {
@@ -315,6 +341,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "clinic_files": _clinic_files,
 }
+# Production (prod.py) serves static files collected by `manage.py collectstatic` with content-hashed
+# names and gzip copies next to them (the API docs' Swagger UI is 2.0 MB, 0.54 MB gzipped), served by
+# WhiteNoise with a year's caching. Development and tests serve the source folders as they are.
+DOCOS_COMPRESSED_STATICFILES = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 DOCOS_UPLOAD_MAX_BYTES = env.int("DOCOS_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 LANGUAGE_CODE = "en-in"
 

@@ -6,6 +6,8 @@ addresses or CIDR ranges), or every client looks like the proxy (docos.W001 says
 `manage.py check --deploy` must report no issues.
 """
 
+from docos.static import add_headers as add_static_headers
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -16,6 +18,16 @@ DOCOS_ENCRYPTION_KEYS = env("DOCOS_ENCRYPTION_KEYS")
 # base.py falls back to local servers for development; production must name its own.
 env.str("DATABASE_URL")
 env.str("REDIS_URL")
+
+# Static files: `manage.py collectstatic` on deploy writes them with hashed names and gzip copies, and
+# WhiteNoise serves them (before the tenant is looked up) compressed and cached for a year (docos/static.py).
+STORAGES = {**STORAGES, "staticfiles": DOCOS_COMPRESSED_STATICFILES}  # noqa: F405
+MIDDLEWARE = [
+    *MIDDLEWARE[: MIDDLEWARE.index("clinics.middleware.ClinicTenantMiddleware")],  # noqa: F405
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("clinics.middleware.ClinicTenantMiddleware") :],  # noqa: F405
+]
+WHITENOISE_ADD_HEADERS_FUNCTION = add_static_headers
 
 DOCOS_PUBLIC_URL_SCHEME = "https"
 DOCOS_PUBLIC_PORT = env("DOCOS_PUBLIC_PORT", default="")

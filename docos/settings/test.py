@@ -16,5 +16,8 @@ WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="test-app-secret")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="test-verify-token")
 WHATSAPP_GRAPH_BASE_URL = env("WHATSAPP_GRAPH_BASE_URL", default="http://127.0.0.1:9")  # nothing listens
 WHATSAPP_TIMEOUT_SECONDS = 5.0
+# Tests send to a few fixed numbers many times a second; the pair spacing has its own tests
+# (tests/messaging/test_pacing.py), which turn it on.
+WHATSAPP_PAIR_INTERVAL_SECONDS = env.float("WHATSAPP_PAIR_INTERVAL_SECONDS", default=0.0)
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=0.2)
 WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=1.0)

@@ -133,8 +133,24 @@
     return el;
   }
 
+  // One polite live region for the search boxes below: a short count ("3 medicines found", "No
+  // medicine found") after each search, never the options themselves.
+  var comboStatus = null;
+  function announce(text) {
+    if (!comboStatus) {
+      comboStatus = document.createElement("p");
+      comboStatus.className = "sr-only";
+      comboStatus.setAttribute("role", "status");
+      comboStatus.setAttribute("aria-atomic", "true");
+      comboStatus.dataset.comboStatus = "";
+      document.body.appendChild(comboStatus);
+    }
+    comboStatus.textContent = text;
+  }
+
   function makeCombo(config) {
     var timer = null, seq = 0;
+    announce("");  // the region exists before its first message, or screen readers may miss it
 
     function listOf(input) { return input.parentNode.querySelector(".suggestions"); }
 
@@ -163,7 +179,9 @@
     function show(input, results) {
       var list = listOf(input);
       list.innerHTML = "";
-      if (!results.length) { close(input); return; }
+      var n = results.length;
+      announce(n ? n + " " + (n === 1 ? config.noun[0] : config.noun[1]) + " found" : config.noun[2]);
+      if (!n) { close(input); return; }
       results.forEach(function (item, i) {
         var li = document.createElement("li");
         li.id = list.id + "-" + i;
@@ -229,6 +247,7 @@
   if (rxForm) {
     makeCombo({
       selector: "[data-formulary]",
+      noun: ["medicine", "medicines", "No medicine found"],
       url: rxForm.dataset.formularyUrl,
       // A child's weight (set by the page): reference drugs then carry the dose worked out for it.
       params: rxForm.dataset.childWeightKg ? "&child_weight_kg=" + encodeURIComponent(rxForm.dataset.childWeightKg) : "",
@@ -268,6 +287,7 @@
   if (dxForm) {
     makeCombo({
       selector: "[data-icd10]",
+      noun: ["diagnosis", "diagnoses", "No diagnosis found"],
       url: dxForm.dataset.icd10Url,
       render: function (li, entry) {
         li.appendChild(span(entry.code, "option-code"));

@@ -31,6 +31,10 @@
         .then(function (html) {
           if (html === null) return;
           target.innerHTML = html; // rendered and escaped by Django templates
+          // A short count in the polite live region ("12 patients found"), not the whole list.
+          const status = document.querySelector(input.dataset.status);
+          const summary = target.querySelector("[data-results-summary]");
+          if (status && summary) status.textContent = summary.textContent;
           const url = new URL(window.location.href);
           if (q) url.searchParams.set("q", q); else url.searchParams.delete("q");
           url.searchParams.delete("page");

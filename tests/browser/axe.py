@@ -6,6 +6,7 @@ and again in the dark one (DocOS follows the operating system's `prefers-color-s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,16 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
+    """Each violation with its first five elements (all of them with DOCOS_AXE_ALL=1)."""
+    shown = 10**6 if os.environ.get("DOCOS_AXE_ALL") else 5
     lines = []
     for violation in violations:
         lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]")
-        for node in violation["nodes"][:5]:
+        for node in violation["nodes"][:shown]:
             target = " ".join(str(part) for part in node["target"])
             lines.append(f"    {target}: {node.get('failureSummary', '').splitlines()[-1].strip()}")
-        if len(violation["nodes"]) > 5:
-            lines.append(f"    ... and {len(violation['nodes']) - 5} more")
+        if len(violation["nodes"]) > shown:
+            lines.append(f"    ... and {len(violation['nodes']) - shown} more")
     return "\n".join(lines)
 
 
@@ -51,12 +54,18 @@ CONTROL_BORDERS = """() => {
         const part = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
         return 0.2126 * part(r) + 0.7152 * part(g) + 0.0722 * part(b);
     };
+    // The colour behind the control: its ancestors' backgrounds up to the first opaque one, the
+    // translucent ones (Swagger UI's tinted operations) laid over it.
     const behind = (el) => {
+        const layers = [];
         for (let node = el.parentElement; node; node = node.parentElement) {
             const colour = rgb(getComputedStyle(node).backgroundColor);
-            if (colour.length === 3 || colour[3] > 0) return colour.slice(0, 3);
+            const alpha = colour.length === 3 ? 1 : colour[3];
+            if (alpha > 0) layers.push([colour.slice(0, 3), alpha]);
+            if (alpha >= 1) break;
         }
-        return [255, 255, 255];
+        return layers.reduceRight((base, [colour, alpha]) => base.map((b, i) => colour[i] * alpha + b * (1 - alpha)),
+            [255, 255, 255]);
     };
     const failing = [];
     document.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea")

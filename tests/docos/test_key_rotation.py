@@ -203,6 +203,7 @@ CLINIC_KEYED = {
     ("messaging.InboundMessage", "payload"),
     ("messaging.InboundMessage", "media_filename"),
     ("messaging.Contact", "profile"),
+    ("messaging.Contact", "retain_reason"),
     ("patients.Patient", "allergies"),
     ("patients.Patient", "chronic_conditions"),
     ("patients.PatientImport", "errors"),

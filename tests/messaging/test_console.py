@@ -62,3 +62,39 @@ def test_front_desk_cannot_change_whatsapp_settings(clinic_a, client_for, graph)
     assert client.get("/settings/whatsapp/").status_code == 403
     assert client.post("/settings/whatsapp/", FORM).status_code == 403
     assert client.post("/settings/whatsapp/test/", {"to_number": "98450 12345"}).status_code == 403
+
+
+def test_the_console_counts_the_months_messages_per_pricing_category(clinic_a, client_for, clock):
+    """Counted by the month sent in India: 00:30 on 1 December in India is December, though it is
+    still 30 November in UTC; the clock is pinned to 9 December 2026."""
+    import datetime as dt
+
+    from messaging.models import OutboundMessage
+    from messaging.selectors import whatsapp_usage
+    from tests.clock import IST
+
+    def sent(key: str, at: dt.datetime, category: str, status: str = "read") -> None:
+        OutboundMessage.objects.create(
+            idempotency_key=key, status=status, sent_at=at, pricing_category=category, template_name="t"
+        )
+
+    december = dt.datetime(2026, 12, 1, 0, 30, tzinfo=IST)
+    november = dt.datetime(2026, 11, 30, 23, 30, tzinfo=IST)
+    with tenant_context(clinic_a.clinic):
+        for n in range(3):
+            sent(f"u{n}", december + dt.timedelta(days=n), "utility")
+        sent("s1", december, "service")
+        sent("m1", december, "marketing")
+        sent("x1", december, "")  # no receipt yet
+        sent("old", november, "utility")
+        OutboundMessage.objects.create(idempotency_key="f1", status="failed", failed_at=december, error="131026")
+        this_month, last_month = whatsapp_usage()
+    assert this_month.month == dt.date(2026, 12, 1) and last_month.month == dt.date(2026, 11, 1)
+    counts = dict(this_month.rows)
+    assert counts["Utility (reminders, prescriptions, payment links)"] == 3
+    assert counts["Service (replies within 24 hours)"] == 1 and counts["Marketing"] == 1
+    assert counts["Authentication"] == 0
+    assert (this_month.unreported, this_month.failed, this_month.total) == (1, 1, 6)
+    assert dict(last_month.rows)["Utility (reminders, prescriptions, payment links)"] == 1
+    html = client_for(clinic_a, "owner").get("/settings/whatsapp/").content.decode()
+    assert "December 2026" in html and "November 2026" in html and "Category not reported yet" in html

@@ -36,3 +36,21 @@ def test_demo_seed_fills_the_inbox_with_conversations_both_ways(clinic_a, client
     assert "sugar report" in conversation and f"/inbox/media/{report.pk}/" in conversation
     download = owner.get(f"/inbox/media/{report.pk}/")
     assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF-1.4")
+
+
+def test_demo_shows_retention_at_work(clinic_a, client_for, clock):
+    from audit.models import PurgeRun
+    from messaging.selectors import PURGED_TEXT
+
+    with tenant_context(clinic_a.clinic):
+        patients_demo.seed_patients()
+        demo.seed(clinic_a.clinic)
+        run = PurgeRun.objects.get()
+        assert run.counts["messaging.inbound"] == 1 and run.counts["messaging.outbound"] == 1
+        kept = Contact.objects.get(retained_at__isnull=False)
+        assert not kept.inbound_messages.filter(purged_at__isnull=False).exists()
+        purged = InboundMessage.objects.get(purged_at__isnull=False)
+    owner = client_for(clinic_a, "owner")
+    assert PURGED_TEXT in owner.get(f"/inbox/{purged.contact_id}/").content.decode()
+    assert "Insurance claim" in owner.get(f"/inbox/{kept.pk}/").content.decode()
+    assert "Purge" in owner.get("/settings/audit/retention/").content.decode()

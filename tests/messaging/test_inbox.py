@@ -215,3 +215,14 @@ def test_the_window_closes_24_hours_after_the_last_message(wa_a, clock):
         clock.shift(dt.timedelta(hours=24, seconds=1))
         assert window_closes_at(contact) is None
         assert timezone.now() > contact.last_inbound_at
+
+
+def test_a_refused_reply_is_listed_in_the_error_summary_that_takes_focus(wa_a, client_for, clock):
+    """The inbox forms report errors like every other form (docos error summary, links to the field)."""
+    make_patient(wa_a, given_name="Asha", phone="+919812345678")
+    contact = _write(wa_a, "wamid.ES1")
+    desk = client_for(wa_a, "front_desk")
+    response = desk.post(f"/inbox/{contact.pk}/reply/", {"body": "", "key": str(uuid.uuid4())})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "There is a problem" in html and 'href="#id_body"' in html

@@ -74,3 +74,57 @@ def test_dispatch_waits_for_a_token_and_leaves_the_message_queued_when_none_come
     monkeypatch.setattr(pacing, "wait_for_token", lambda number, **kw: True)
     with tenant_context(wa_a.clinic):
         assert services.message_dispatch(message_id=str(message.pk)) == "sent"
+
+
+# --- Meta's pair rate: one message every ~6 s from a number to the same user ---------------------------
+
+
+def test_a_pair_waits_its_interval_and_other_pairs_do_not(db, settings):
+    settings.WHATSAPP_PAIR_INTERVAL_SECONDS = 6.0
+    number = _number()
+    assert pacing.pair_wait(number, "+919876543210") == 0.0
+    wait = pacing.pair_wait(number, "+919876543210")
+    assert 5.5 < wait <= 6.0
+    assert pacing.pair_wait(number, "+919812345678") == 0.0  # another patient
+    assert pacing.pair_wait(_number(), "+919876543210") == 0.0  # the same patient from another clinic's number
+
+
+def test_the_pair_key_holds_no_phone_number(db, settings):
+    from django_redis import get_redis_connection
+
+    settings.WHATSAPP_PAIR_INTERVAL_SECONDS = 6.0
+    number = _number()
+    pacing.pair_wait(number, "+919876543210")
+    keys = [key.decode() for key in get_redis_connection("default").keys(f"docos:whatsapp:pair:{number}:*")]
+    assert len(keys) == 1 and "9876543210" not in keys[0]
+
+
+def test_pair_spacing_off_when_the_interval_is_zero(db, settings):
+    settings.WHATSAPP_PAIR_INTERVAL_SECONDS = 0
+    number = _number()
+    assert pacing.pair_wait(number, "+919876543210") == 0.0
+    assert pacing.pair_wait(number, "+919876543210") == 0.0
+
+
+def test_a_second_message_to_the_same_patient_within_6_s_goes_back_to_the_queue(wa_a, graph, monkeypatch, settings):
+    settings.WHATSAPP_PAIR_INTERVAL_SECONDS = 6.0
+    patient = make_patient(wa_a)
+    other = make_patient(wa_a, phone="+919812300077")
+    enqueued: list[tuple[str, float | None]] = []
+    monkeypatch.setattr(services, "outbox_enqueue", lambda pk, countdown=None: enqueued.append((pk, countdown)))
+    with tenant_context(wa_a.clinic):
+        first, second, third = (
+            services.message_send_template(
+                patient=who, template_name="appointment_reminder", language="en", parameters=[], idempotency_key=key
+            )
+            for who, key in ((patient, "pair-1"), (patient, "pair-2"), (other, "pair-3"))
+        )
+        enqueued.clear()
+        assert services.message_dispatch(message_id=str(first.pk)) == "sent"
+        assert services.message_dispatch(message_id=str(second.pk)) == "paced"
+        assert services.message_dispatch(message_id=str(third.pk)) == "sent"
+        second.refresh_from_db()
+        assert (second.status, second.attempts) == (OutboundMessage.Status.QUEUED, 0)
+    assert [pk for pk, _ in enqueued] == [str(second.pk)]
+    assert 5.0 < (enqueued[0][1] or 0) <= 6.0
+    assert len(graph.sent()) == 2

@@ -52,3 +52,39 @@ def test_a_message_goes_out_through_the_worker_and_its_receipt_comes_back(
     assert response.status_code == 200
     celery_worker.wait_until(lambda: _message(throwaway_clinic, django_db_blocker, message.pk).status == "delivered")
     assert _message(throwaway_clinic, django_db_blocker, message.pk).pricing_category == "utility"
+
+
+def test_the_nightly_retention_run_purges_old_texts_through_the_worker(
+    celery_worker, throwaway_clinic, django_db_blocker
+):
+    """The beat entry's task fans out one retention task per clinic onto the maintenance queue;
+    the worker runs it in the clinic's schema and the purge log records it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from audit.models import PurgeRun
+    from clinics.tasks import retention_beat_task
+    from messaging.models import Contact, InboundMessage
+
+    with django_db_blocker.unblock():
+        with tenant_context(throwaway_clinic.clinic):
+            contact = Contact.objects.create(wa_id="919812345002")
+            old = InboundMessage.objects.create(
+                contact=contact, vendor_message_id="wamid.retention-old", kind="text", body="Purana sandesh",
+                sent_at=timezone.now() - dt.timedelta(days=120),
+            )  # fmt: skip
+        connection.set_schema_to_public()
+        retention_beat_task.delay()
+
+    def purged() -> bool:
+        with django_db_blocker.unblock(), tenant_context(throwaway_clinic.clinic):
+            done = InboundMessage.objects.filter(pk=old.pk, purged_at__isnull=False).exists()
+        connection.set_schema_to_public()
+        return done
+
+    celery_worker.wait_until(purged)
+    with django_db_blocker.unblock(), tenant_context(throwaway_clinic.clinic):
+        run = PurgeRun.objects.order_by("-started_at").first()
+        assert run is not None and run.counts["messaging.inbound"] == 1
+    connection.set_schema_to_public()

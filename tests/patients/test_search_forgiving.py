@@ -188,6 +188,18 @@ def test_a_typo_never_hides_a_real_match(clinic_a, cohort):
     assert "Srinivas Rao" in found[:5]
 
 
+def test_a_one_word_typo_gathers_corrections_that_keep_its_first_letter_first(clinic_a, monkeypatch):
+    # At a million patients "Yoesh" ("ys") is one edit from Das, Bose, Usha, ... in tens of thousands
+    # of names: the capped candidates must still hold the Yogesh, whoever was registered first.
+    from patients import selectors
+
+    for given, family in [("Pooja", "Das"), ("Anil", "Bose"), ("Usha", "Rani"), ("Nisha", "Das")]:
+        register(clinic_a, given_name=given, family_name=family)
+    register(clinic_a, given_name="Yogesh", family_name="Kulkarni")
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 3)
+    assert names(clinic_a, "Yoesh")[0] == "Yogesh Kulkarni"
+
+
 def test_the_api_count_includes_similar_names_and_agrees_with_the_page(clinic_a, cohort, client_for):
     client = client_for(clinic_a, "front_desk")
     data = client.get("/api/v1/patients", {"q": "Mahesh Nsidu"}).json()
