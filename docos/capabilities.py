@@ -43,7 +43,8 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("schedules.manage", "Edit clinician schedules and holidays", "Appointments"),
         Capability("billing.view", "View invoices and payments", "Billing"),
         Capability("billing.collect", "Create invoices and collect payments", "Billing"),
-        Capability("billing.refund", "Refund payments", "Billing"),
+        Capability("billing.refund", "Refund payments and issue credit notes", "Billing"),
+        Capability("billing.manage", "Edit the price list and billing numbering", "Billing"),
         Capability("messaging.view", "Read the WhatsApp inbox", "Messaging"),
         Capability("messaging.send", "Send WhatsApp messages", "Messaging"),
         Capability("pharmacy.dispense", "Dispense medicines", "Pharmacy"),
@@ -113,6 +114,20 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "messaging.view",
                 "messaging.send",
                 "documents.upload",
+            }
+        ),
+    ),
+    "accounts": (
+        "Accounts",
+        frozenset(
+            {
+                "patients.view",
+                "billing.view",
+                "billing.collect",
+                "billing.refund",
+                "billing.manage",
+                "messaging.view",
+                "messaging.send",
             }
         ),
     ),

@@ -28,6 +28,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("documents.api_urls")),
     path("", include("appointments.api_urls")),
     path("", include("messaging.api_urls")),
+    path("", include("billing.api_urls")),
     # Keep last: any other URL under /api/v1/ answers the API's JSON 404 ([\s\S], not `.`: also a path with a
     # newline in it, e.g. a malformed id, which a plain `.*` would leave to Django's HTML 404 page).
     re_path(r"^[\s\S]*$", api_errors.not_found, name="api-not-found"),

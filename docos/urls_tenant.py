@@ -17,5 +17,6 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("queue/", include("appointments.urls_queue")),
     path("inbox/", include("messaging.urls")),
+    path("", include("billing.urls")),
     path("api/v1/", include("docos.urls_api")),
 ]

@@ -116,6 +116,8 @@ PATH_KINDS = {
     "documents": "document",
     "appointments": "appointment",
     "staff": "staff",
+    "invoices": "invoice",
+    "payments": "payment",
 }
 FIELD_KINDS = {
     "patient": "patient",
@@ -131,7 +133,9 @@ FIELD_KINDS = {
 
 
 # Reference data is always one of the clinic's own; a record id sometimes stays random (for the 404s).
-REFERENCE_KINDS = {"clinician", "location", "appointment_type", "consent_template", "certificate_template", "drug"}
+REFERENCE_KINDS = {
+    "clinician", "location", "appointment_type", "consent_template", "certificate_template", "drug", "price_item",
+}  # fmt: skip
 # Ids the API created during the run (read from responses): never replaced.
 CREATED: set[str] = set()
 
@@ -194,6 +198,10 @@ def with_real_ids(case: Any) -> None:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get("drug"), str):
             item["drug"] = _real("drug", item["drug"], salt) if REAL_IDS.get("drug") else None
+    lines = body.get("lines")  # an invoice's lines name price-list items
+    for line in lines if isinstance(lines, list) else []:
+        if isinstance(line, dict) and isinstance(line.get("item"), str):
+            line["item"] = _real("price_item", line["item"], salt)
 
 
 def _realistic_times(path: str, body: dict[str, Any], salt: str) -> None:
@@ -268,6 +276,7 @@ def _collect_ids() -> dict[str, list[str]]:
     from accounts.models import Location, User
     from accounts.selectors import clinician_choices
     from appointments.models import Appointment, AppointmentType
+    from billing.models import Invoice, Payment, PriceItem
     from clinical.models import FormularyDrug, Prescription, Visit
     from documents.models import Certificate, CertificateTemplate, ConsentForm, ConsentTemplate, PatientDocument
     from patients.models import Patient
@@ -300,6 +309,12 @@ def _collect_ids() -> dict[str, list[str]]:
         "consent_template": ids(ConsentTemplate.objects.filter(is_active=True), "name"),
         "certificate_template": ids(CertificateTemplate.objects.filter(is_active=True), "name"),
         "drug": ids(FormularyDrug.objects.all(), "name", "strength"),
+        # unpaid and draft invoices first (paying, crediting and issuing can then succeed)
+        "invoice": ids(Invoice.objects.filter(status="issued"), "created_at")[:10]
+        + ids(Invoice.objects.filter(status="draft"), "created_at")[:5]
+        + ids(Invoice.objects.exclude(status__in=["issued", "draft"]), "created_at")[:5],
+        "payment": ids(Payment.objects.exclude(kind="refund"), "received_at"),
+        "price_item": ids(PriceItem.objects.filter(is_active=True), "name"),
     }
 
 
@@ -359,6 +374,21 @@ def _seed_drafts(owner: Any, count: int = 6) -> None:
                 }
             ],
         )
+
+
+def _seed_invoices(owner: Any, count: int = 8) -> None:
+    """Issued, unpaid invoices beside the demo's, so payments and credit notes can succeed."""
+    from decimal import Decimal
+
+    from billing import services as billing
+    from billing.models import PriceItem
+    from patients.models import Patient
+
+    item = PriceItem.objects.filter(is_active=True).order_by("name").first()
+    for patient in Patient.objects.filter(is_active=True, merged_into__isnull=True).order_by("mrn")[:count]:
+        invoice = billing.invoice_create(actor=owner, patient=patient, location=patient.registered_location)
+        billing.invoice_add_line(actor=owner, invoice=invoice, item=item, quantity=Decimal("2"))
+        billing.invoice_issue(actor=owner, invoice=invoice)
 
 
 def _seed_unmarked_appointments(owner: Any) -> None:
@@ -444,6 +474,7 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             _seed_drafts(owner)
             _seed_unmarked_appointments(owner)
             _seed_consultations(owner)
+            _seed_invoices(owner)
             appointment_settings_update(actor=owner, allow_overbooking=True)  # `overbook` can then succeed
             REAL_IDS.update(_collect_ids())
             VISITS_OF.update(_visits_by_patient())

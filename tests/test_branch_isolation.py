@@ -26,6 +26,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from appointments.models import Appointment, AppointmentType, QueueEntry
+from billing.models import CreditNote, Invoice, Payment
 from clinical.models import PatientAllergy, Prescription, Visit
 from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
 from messaging.models import Contact, InboundMessage
@@ -49,6 +50,9 @@ PATIENT_SCOPED_KWARGS = {
     "allergy_id": "allergy",
     "conversation_id": "conversation",  # a WhatsApp conversation: its patient's branch rules
     "message_id": "inbound_message",  # an inbound WhatsApp message (its media download)
+    "invoice_id": "invoice",  # billing: the issuing location and the patient's grants rule
+    "payment_id": "payment",
+    "credit_note_id": "credit_note",
 }
 # API routes use `<uuid:id>`: the kind comes from the path segment before it.
 API_ID_KINDS = {
@@ -61,6 +65,9 @@ API_ID_KINDS = {
     "appointments": "appointment",
     "allergies": "allergy",
     "conversations": "conversation",
+    "invoices": "invoice",
+    "payments": "payment",
+    "credit-notes": "credit_note",
 }
 # Ids that do not belong to a patient (templates, staff, schedules, settings), reviewed one by one.
 NOT_PATIENT_SCOPED = {
@@ -206,7 +213,22 @@ def east(clinic_a: Any) -> EastRecords:
             media_size=10,
             sent_at=timezone.now(),
         )
+        invoice = Invoice.objects.create(
+            patient=patient, location=east_branch, visit=visit, created_by=doctor, status="issued",
+            number="EAS/2627/0001", financial_year=2026, serial=1, total=500,
+        )  # fmt: skip
+        payment = Payment.objects.create(
+            patient=patient, location=east_branch, invoice=invoice, mode="cash", amount=500, financial_year=2026,
+            received_by=doctor, receipt_number="EASR/2627/0001",
+        )  # fmt: skip
+        credit_note = CreditNote.objects.create(
+            invoice=invoice, location=east_branch, number="EASC/2627/0001", financial_year=2026, serial=1,
+            note_date=timezone.localdate(), reason="Test", issued_by=doctor,
+        )  # fmt: skip
     ids = {
+        "invoice": invoice.pk,
+        "payment": payment.pk,
+        "credit_note": credit_note.pk,
         "conversation": contact.pk,
         "inbound_message": inbound.pk,
         "patient": patient.pk,

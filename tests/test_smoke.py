@@ -6,7 +6,7 @@ from audit.models import AuditEvent
 
 def test_seeded_clinics_have_builtin_roles_and_separate_schemas(clinic_a, clinic_b):
     with tenant_context(clinic_a.clinic):
-        assert Role.objects.filter(is_builtin=True).count() == 6
+        assert Role.objects.filter(is_builtin=True).count() == 7
         assert AuditEvent.objects.filter(action="clinic.create").count() == 1
     assert clinic_a.schema != clinic_b.schema
 

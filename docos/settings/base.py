@@ -43,6 +43,7 @@ TENANT_APPS = [
     "clinical",
     "appointments",
     "messaging",
+    "billing",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -300,6 +301,11 @@ SPECTACULAR_SETTINGS = {
         "AppointmentCancelReasonEnum": "appointments.api.CANCEL_REASONS",
         "ConsentKindEnum": "documents.models.ConsentTemplate.Kind",
         "CertificateKindEnum": "documents.models.CertificateTemplate.Kind",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
+        "InvoiceKindEnum": "billing.models.Invoice.Kind",
+        "PriceItemKindEnum": "billing.models.PriceItem.Kind",
+        "PaymentKindEnum": "billing.models.Payment.Kind",
+        "PaymentModeEnum": "billing.models.Payment.Mode",
     },
 }
 

@@ -13,26 +13,26 @@ def test_roles_page_lists_builtin_roles(clinic_a, client_for):
     assert "Built-in" in html
 
 
-def test_owner_creates_a_custom_accounts_role(clinic_a, client_for, in_tenant):
+def test_owner_creates_a_custom_cashier_role(clinic_a, client_for, in_tenant):
     response = client_for(clinic_a, "owner").post(
         "/settings/roles/new/",
         {
-            "name": "Accounts",
+            "name": "Cashier",
             "description": "Invoices and refunds",
             "capabilities": ["billing.view", "billing.collect", "billing.refund"],
         },
     )
     assert response.status_code == 302
     with in_tenant(clinic_a):
-        accounts = Role.objects.get(name="Accounts")
-    assert accounts.slug == "accounts"
+        accounts = Role.objects.get(name="Cashier")
+    assert accounts.slug == "cashier"
     assert not accounts.is_builtin
     assert accounts.capabilities == ["billing.collect", "billing.refund", "billing.view"]
     (event,) = audit_events(clinic_a, "role.create")
     assert event.metadata["capabilities"] == accounts.capabilities
     # The new role can be given to staff straight away.
     html = client_for(clinic_a, "owner").get("/settings/staff/invite/").content.decode()
-    assert ">Accounts<" in html
+    assert ">Cashier<" in html
 
 
 def test_role_needs_a_unique_name_and_at_least_one_capability(clinic_a, client_for):

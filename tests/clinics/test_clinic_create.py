@@ -179,7 +179,7 @@ def test_new_clinic_gets_roles_locations_owner_and_domain(clinic_a):
     assert created.url == "http://gamma.testserver.local/"
     assert created.set_password_url is None
     with tenant_context(clinic):
-        assert Role.objects.filter(is_builtin=True).count() == 6
+        assert Role.objects.filter(is_builtin=True).count() == 7
         assert sorted(Location.objects.values_list("name", flat=True)) == ["Andheri", "Bandra"]
         owner = User.objects.get()
         assert owner.email == "owner@gamma.example.in" and owner.role is not None and owner.role.slug == "owner"
