@@ -170,6 +170,8 @@ def _validate_template(body: Any) -> str | None:
     text = bodies[0]["text"]
     if len(text) > 1024:
         return "The BODY text must be at most 1024 characters."
+    if re.match(r"\{\{\d+\}\}", text.strip()) or re.search(r"\{\{\d+\}\}$", text.strip()):
+        return "Variables can't be at the start or end of the template."
     numbers = sorted({int(n) for n in re.findall(r"\{\{(\d+)\}\}", text)})
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         return "Variables must be numbered {{1}}, {{2}}, ... without gaps."

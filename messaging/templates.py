@@ -80,6 +80,13 @@ def install_default_templates() -> int:
 # --- validation ------------------------------------------------------------------------------------------
 
 
+def variable_at_an_end(body: str) -> bool:
+    """Meta refuses a template whose body starts or ends with a variable ("{{1}}, your ..." or
+    "... pay here: {{4}}"): fixed text must come first and last."""
+    text = body.strip()
+    return bool(re.match(r"\{\{\d+\}\}", text) or re.search(r"\{\{\d+\}\}$", text))
+
+
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     """The template's fields, checked as Meta checks them (so a submission is not refused for them)."""
     errors: dict[str, str] = {}
@@ -102,6 +109,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         errors["body"] = "Write the message."
     elif len(body) > 1024:
         errors["body"] = "WhatsApp allows at most 1,024 characters."
+    elif variable_at_an_end(body):
+        errors["body"] = "WhatsApp refuses a message that starts or ends with a variable: add words before or after it."
     elif sorted(set(numbers)) != list(range(1, len(set(numbers)) + 1)):
         errors["body"] = "Number the variables {{1}}, {{2}}, ... in order, without gaps."
     elif len(variables) != len(set(numbers)) or any(v not in VARIABLE_LABELS for v in variables):

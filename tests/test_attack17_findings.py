@@ -1,0 +1,67 @@
+"""Defects found by attacking this session's code from outside (one test per defect)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django_tenants.utils import tenant_context
+
+from messaging import retention, templates
+from messaging.models import Contact
+from messaging.template_defaults import DEFAULT_TEMPLATES
+from tests.appointments.helpers import make_patient, user
+from tests.messaging.test_retention import DAY, NOW, _contact, _inbound, _outbound
+from tests.messaging.test_templates import NEW
+
+
+def test_a_template_body_that_starts_or_ends_with_a_variable_is_refused_like_meta_does(clinic_a):
+    """Meta refuses a template whose body starts or ends with a variable; the console let such a
+    draft through, and the shipped payment_link (en and hi) ended with {{4}}, so Meta would have
+    refused it on submit."""
+    for row in DEFAULT_TEMPLATES:
+        body = row["body"].strip()
+        assert not re.match(r"\{\{\d+\}\}", body) and not re.search(r"\{\{\d+\}\}$", body), row
+    with tenant_context(clinic_a.clinic):
+        for body in ("{{1}}, your report from {{2}} is ready.", "Namaste {{1}}, pay here: {{2}}", "Pay: {{2}} {{1}}  "):
+            with pytest.raises(ValidationError) as caught:
+                templates.template_save(actor=user(clinic_a, "owner"), template=None, fields={**NEW, "body": body})
+            assert "body" in caught.value.message_dict, body
+
+
+def _keep_when_blanking(monkeypatch, contact: Contact) -> None:
+    """Staff mark the conversation "Keep" after the batch chose its rows and before it blanks them
+    (the batch takes no row locks: nothing stops that commit landing in between)."""
+    real_now = retention.timezone.now
+    seen = {"done": False}
+
+    def now():
+        if not seen["done"]:
+            seen["done"] = True
+            Contact.objects.filter(pk=contact.pk).update(retained_at=NOW)
+        return real_now()
+
+    monkeypatch.setattr(retention.timezone, "now", now)
+
+
+def test_a_conversation_kept_while_a_batch_runs_is_not_purged(clinic_a, monkeypatch):
+    with tenant_context(clinic_a.clinic):
+        patient = make_patient(clinic_a)
+        contact = _contact(patient=patient)
+        message = _inbound(contact, 200 * DAY, "keep-race")
+        _keep_when_blanking(monkeypatch, contact)
+        retention.purge_inbound(NOW, 100, retention.Cursor())
+        message.refresh_from_db()
+        assert message.purged_at is None and message.body == "Mera BP 150/95 hai"
+
+
+def test_an_outbound_message_of_a_conversation_kept_while_a_batch_runs_is_not_purged(clinic_a, monkeypatch):
+    with tenant_context(clinic_a.clinic):
+        patient = make_patient(clinic_a)
+        contact = _contact(patient=patient)
+        message = _outbound(contact, 200 * DAY, "keep-race-out", patient=patient)
+        _keep_when_blanking(monkeypatch, contact)
+        retention.purge_outbound(NOW, 100, retention.Cursor())
+        message.refresh_from_db()
+        assert message.purged_at is None and message.body == "Aapki report taiyar hai"
