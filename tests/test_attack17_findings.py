@@ -8,12 +8,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
+from accounts.models import Role, User
 from messaging import retention, templates
 from messaging.models import Contact
 from messaging.template_defaults import DEFAULT_TEMPLATES
 from tests.appointments.helpers import make_patient, user
+from tests.messaging.conftest import graph, wa_a  # noqa: F401  (the WhatsApp fixtures, for the inbox tests)
+from tests.messaging.test_inbox import _write
 from tests.messaging.test_retention import DAY, NOW, _contact, _inbound, _outbound
 from tests.messaging.test_templates import NEW
+from tests.patients.branch_helpers import PASSWORD
 
 
 def test_a_template_body_that_starts_or_ends_with_a_variable_is_refused_like_meta_does(clinic_a):
@@ -65,3 +69,23 @@ def test_an_outbound_message_of_a_conversation_kept_while_a_batch_runs_is_not_pu
         retention.purge_outbound(NOW, 100, retention.Cursor())
         message.refresh_from_db()
         assert message.purged_at is None and message.body == "Aapki report taiyar hai"
+
+
+def test_linking_a_conversation_needs_the_patients_view_capability_too(wa_a, client_for, clock):  # noqa: F811
+    """The page offers linking only to staff who may send AND see patients; the link action checked
+    only the send capability, so a custom role without patients.view could post a patient id and
+    read back the patient's name and MRN (and put the conversation on their chart)."""
+    stranger = _write(wa_a, "wamid.NV1", wa_id="919800000066", name="Unknown")
+    patient = make_patient(wa_a, given_name="Kavya", family_name="Hegde", phone="+919800000012")
+    with tenant_context(wa_a.clinic):
+        role = Role.objects.create(
+            slug="wa-only", name="WhatsApp only", capabilities=["messaging.view", "messaging.send"]
+        )
+        agent = User.objects.create_user("wa-only@alpha.example.in", PASSWORD, full_name="WA Agent", role=role)
+    client = client_for(wa_a).login_as(agent)
+    assert "Who is this?" not in client.get(f"/inbox/{stranger.pk}/").content.decode()
+    response = client.post(f"/inbox/{stranger.pk}/link/", {"patient": str(patient.pk)})
+    assert response.status_code == 403
+    assert "Hegde" not in response.content.decode()
+    with tenant_context(wa_a.clinic):
+        assert Contact.objects.get(pk=stranger.pk).patient_id is None
