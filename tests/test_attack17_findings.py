@@ -89,3 +89,14 @@ def test_linking_a_conversation_needs_the_patients_view_capability_too(wa_a, cli
     assert "Hegde" not in response.content.decode()
     with tenant_context(wa_a.clinic):
         assert Contact.objects.get(pk=stranger.pk).patient_id is None
+
+
+def test_a_variable_written_with_devanagari_digits_is_not_taken_for_a_variable(clinic_a):
+    """A Hindi keyboard types {{१}}: Python's \\d took it for variable 1, so the draft was saved with a
+    variable (and previewed filled in) while Meta reads plain text with no variable, refusing the
+    example or, once approved, every send that passes a value (132000)."""
+    fields = {**NEW, "language": "hi", "body": "नमस्ते {{१}}, {{२}} में आपकी रिपोर्ट तैयार है।"}
+    with tenant_context(clinic_a.clinic):
+        with pytest.raises(ValidationError) as caught:
+            templates.template_save(actor=user(clinic_a, "owner"), template=None, fields=fields)
+    assert "body" in caught.value.message_dict
