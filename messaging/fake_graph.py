@@ -187,7 +187,9 @@ def _validate_template(body: Any) -> str | None:
     text = bodies[0]["text"]
     if len(text) > 1024:
         return "The BODY text must be at most 1024 characters."
-    numbers = sorted({int(n) for n in re.findall(r"\{\{(\d+)\}\}", text)})
+    if re.match(r"\{\{[0-9]+\}\}", text.strip()) or re.search(r"\{\{[0-9]+\}\}$", text.strip()):
+        return "Variables can't be at the start or end of the template."
+    numbers = sorted({int(n) for n in re.findall(r"\{\{([0-9]+)\}\}", text)})
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         return "Variables must be numbered {{1}}, {{2}}, ... without gaps."
     examples = ((bodies[0].get("example") or {}).get("body_text") or [[]])[0]

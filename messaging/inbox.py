@@ -169,6 +169,7 @@ def conversation_link_patient(
     linked must be unlinked first, so a link never silently moves messages to another chart.
     From now on the conversation belongs to the patient's branch like their other records."""
     require_capability(actor, "messaging.send", "link WhatsApp conversations to patients")
+    require_capability(actor, "patients.view", "link WhatsApp conversations to patients")
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
     if locked.patient_id == patient.pk:
         return locked

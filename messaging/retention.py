@@ -37,15 +37,19 @@ def _files_left() -> QuerySet[InboundMessage]:
     return InboundMessage.objects.filter(purged_at__isnull=False).exclude(media_storage_name="")
 
 
-def _outbound_due(now: dt.datetime) -> QuerySet[OutboundMessage]:
+def _not_retained(messages: QuerySet[OutboundMessage]) -> QuerySet[OutboundMessage]:
+    """Leave out messages of a kept conversation (its contact, or its patient's other messages)."""
     retained = _retained_contacts()
-    return (
+    return messages.exclude(contact__in=retained.values("pk")).exclude(
+        patient__in=retained.filter(patient__isnull=False).values("patient")
+    )
+
+
+def _outbound_due(now: dt.datetime) -> QuerySet[OutboundMessage]:
+    return _not_retained(
         OutboundMessage.objects.filter(
             purged_at__isnull=True, created_at__lt=cutoff(now, settings.RETENTION_WHATSAPP_BODY_DAYS)
-        )
-        .exclude(status__in=(OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING))
-        .exclude(contact__in=retained.values("pk"))
-        .exclude(patient__in=retained.filter(patient__isnull=False).values("patient"))
+        ).exclude(status__in=(OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING))
     )
 
 
@@ -58,8 +62,11 @@ def purge_inbound(now: dt.datetime, limit: int, cursor: Cursor) -> int:
     if not rows:
         return 0
     # No row locks while choosing (FOR UPDATE would write every page twice): the update re-checks
-    # `purged_at`, so a run beside this one purges nothing twice.
-    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows], purged_at__isnull=True).update(
+    # `purged_at`, so a run beside this one purges nothing twice, and the "Keep" flag, so a
+    # conversation kept since the rows were chosen loses nothing.
+    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows], purged_at__isnull=True).exclude(
+        contact__in=_retained_contacts().values("pk")
+    ).update(
         body=None,
         payload=None,
         media_filename=None,
@@ -91,7 +98,8 @@ def purge_outbound(now: dt.datetime, limit: int, cursor: Cursor) -> int:
     rows = list(due.select_for_update(skip_locked=True).order_by("created_at").values_list("pk", "created_at")[:limit])
     if not rows:
         return 0
-    OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+    # The "Keep" flag again: the rows are locked, their conversation is not (kept since they were chosen).
+    _not_retained(OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows])).update(
         body=None, parameters=None, purged_at=timezone.now()
     )
     cursor.after = rows[-1][1]

@@ -28,8 +28,9 @@ _PRESCRIPTION_TEXT = {
     "hi": "नमस्ते {{1}}, {{2}} से आपका पर्चा तैयार है। हम इसे यहीं PDF के रूप में भेजेंगे।",
 }
 _PAYMENT_TEXT = {
-    "en": "Namaste {{1}}, your bill of {{2}} at {{3}} can be paid securely here: {{4}}",
-    "hi": "नमस्ते {{1}}, {{3}} का आपका {{2}} का बिल यहाँ सुरक्षित रूप से चुकाएँ: {{4}}",
+    # Meta refuses a body that starts or ends with a variable: the link is followed by a sentence.
+    "en": "Namaste {{1}}, your bill of {{2}} at {{3}} can be paid securely here: {{4}} Thank you.",
+    "hi": "नमस्ते {{1}}, {{3}} का आपका {{2}} का बिल यहाँ सुरक्षित रूप से चुकाएँ: {{4}} धन्यवाद।",
 }
 _REOPEN_TEXT = {
     "en": "Hello {{1}}, {{2}} has a message for you. Please reply to this message to continue the conversation.",

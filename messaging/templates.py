@@ -30,7 +30,10 @@ from messaging.template_defaults import DEFAULT_TEMPLATES
 from patients.models import Patient
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,511}$")
-VARIABLE_RE = re.compile(r"\{\{(\d+)\}\}")
+# ASCII digits only: Meta reads {{१}} (a Hindi keyboard's digit) as plain text, not a variable.
+VARIABLE_RE = re.compile(r"\{\{([0-9]+)\}\}")
+# Braces that are not a variable as Meta writes one ({{ 1 }}, {{१}}, {{name}}).
+NOT_A_VARIABLE_RE = re.compile(r"\{\{(?![0-9]+\}\})")
 LANGUAGES = {
     "en": "English",
     "hi": "Hindi",
@@ -80,6 +83,13 @@ def install_default_templates() -> int:
 # --- validation ------------------------------------------------------------------------------------------
 
 
+def variable_at_an_end(body: str) -> bool:
+    """Meta refuses a template whose body starts or ends with a variable ("{{1}}, your ..." or
+    "... pay here: {{4}}"): fixed text must come first and last."""
+    text = body.strip()
+    return bool(re.match(r"\{\{[0-9]+\}\}", text) or re.search(r"\{\{[0-9]+\}\}$", text))
+
+
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     """The template's fields, checked as Meta checks them (so a submission is not refused for them)."""
     errors: dict[str, str] = {}
@@ -102,6 +112,10 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         errors["body"] = "Write the message."
     elif len(body) > 1024:
         errors["body"] = "WhatsApp allows at most 1,024 characters."
+    elif NOT_A_VARIABLE_RE.search(body):
+        errors["body"] = "Write each variable as {{1}}, {{2}}, ... with the digits 0-9 and no spaces."
+    elif variable_at_an_end(body):
+        errors["body"] = "WhatsApp refuses a message that starts or ends with a variable: add words before or after it."
     elif sorted(set(numbers)) != list(range(1, len(set(numbers)) + 1)):
         errors["body"] = "Number the variables {{1}}, {{2}}, ... in order, without gaps."
     elif len(variables) != len(set(numbers)) or any(v not in VARIABLE_LABELS for v in variables):

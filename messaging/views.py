@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.guards import staff_user
+from accounts.guards import require_capability, staff_user
 from accounts.selectors import locations_for
 from audit.context import audit_context
 from docos.http import file_unavailable_response
@@ -243,6 +243,9 @@ def media_download(request: HttpRequest, message_id: UUID) -> HttpResponseBase:
 def conversation_link(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
     user = staff_user(request)
     contact = selectors.conversation_access(user=user, conversation_id=conversation_id)
+    # Linking names the patient (and puts the conversation on their chart): like the page's
+    # link form, only for staff who may also see patients. Checked before the id is looked up.
+    require_capability(user, "patients.view", "link WhatsApp conversations to patients")
     try:
         patient = patient_access(user=user, patient_id=request.POST.get("patient", ""))
         inbox.conversation_link_patient(actor=user, contact=contact, patient=patient, context=audit_context(request))
