@@ -23,6 +23,7 @@ from clinics.models import Clinic, Domain, schema_name_for_slug
 from clinics.template_schema import ensure_template_schema, template_schema_name
 from docos import crypto
 from docos.capabilities import BUILTIN_ROLES
+from docos.clinic_seeds import run_clinic_seeds
 from docos.tenancy import clinic_host, clinic_url, use_public_schema
 
 
@@ -105,6 +106,7 @@ def clinic_create(
                 owner = User.objects.create_user(
                     owner_email, owner_password, full_name=owner_full_name, role=roles["owner"]
                 )
+                run_clinic_seeds()  # what the apps ship (e.g. WhatsApp message templates)
                 audit_record(actor=None, action="clinic.create", obj=clinic, metadata={"slug": slug})
                 set_url = None if owner_password else clinic_url(clinic, password_set_url(owner))
     except IntegrityError:

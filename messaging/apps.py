@@ -30,3 +30,9 @@ class MessagingConfig(AppConfig):
         from messaging.retention import register_messaging_rules
 
         register_messaging_rules()
+
+        # A new clinic starts with the shipped message templates (drafts to submit to Meta).
+        from docos.clinic_seeds import register_clinic_seed
+        from messaging.templates import install_default_templates
+
+        register_clinic_seed("messaging.templates", install_default_templates)

@@ -5,8 +5,15 @@ from django.db import migrations, models
 
 
 def install_defaults(apps, schema_editor):
-    """The templates DocOS ships (English and Hindi), as drafts the clinic submits to Meta."""
+    """The templates DocOS ships (English and Hindi), as drafts, for clinics that exist already.
+    Not in the template schema new clinics are cloned from (it holds no rows): clinic_create
+    seeds them (docos.clinic_seeds)."""
+    from django.conf import settings
+
     from messaging.template_defaults import DEFAULT_TEMPLATES
+
+    if schema_editor.connection.schema_name in (settings.TENANT_BASE_SCHEMA, "public"):
+        return
 
     MessageTemplate = apps.get_model("messaging", "MessageTemplate")
     for row in DEFAULT_TEMPLATES:
