@@ -98,3 +98,10 @@ def test_the_console_counts_the_months_messages_per_pricing_category(clinic_a, c
     assert dict(last_month.rows)["Utility (reminders, prescriptions, payment links)"] == 1
     html = client_for(clinic_a, "owner").get("/settings/whatsapp/").content.decode()
     assert "December 2026" in html and "November 2026" in html and "Category not reported yet" in html
+
+
+def test_the_page_title_is_plain_text_and_the_usage_table_shows_once(clinic_a, client_for):
+    html = client_for(clinic_a, "owner").get("/settings/whatsapp/").content.decode()
+    title = html[html.index("<title>") + 7 : html.index("</title>")]
+    assert "<" not in title and title.startswith("WhatsApp settings")
+    assert html.count('id="usage-title"') == 1
