@@ -46,6 +46,7 @@ from patients.models import Patient
 ZERO = Decimal("0.00")
 MAX_LINES = 200
 MAX_AMOUNT = Decimal("9999999999.99")
+LINE_TOTAL_MAX = Decimal("99999999.99")  # room for tax and many lines within MAX_AMOUNT
 
 
 def _fail(field: str, message: str) -> ValidationError:
@@ -274,6 +275,8 @@ def _add_line(
     unit_price, discount = gst.money(unit_price), gst.money(discount)
     if unit_price < 0 or unit_price > MAX_AMOUNT:
         raise _fail("unit_price", "Enter a price of zero or more.")
+    if quantity * unit_price > LINE_TOTAL_MAX:  # the invoice's totals must fit their columns (12 digits)
+        raise _fail("quantity", "This line's value is too large for one invoice; split it.")
     if discount < 0 or discount > gst.money(quantity * unit_price):
         raise _fail("discount", "A line discount must be between zero and the line's value.")
     position = (invoice.lines.aggregate(p=Max("position"))["p"] or 0) + 1
