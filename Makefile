@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-night check lint typecheck pytest bench install system-deps messages clean
+.PHONY: run test test-night check lint typecheck pytest bench install system-deps messages frontend clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) system-deps messages
+install: $(STAMP) system-deps messages frontend
+
+# Browser bundles from npm packages (package.json, pinned by package-lock.json): `npm ci` when the lock
+# file changed, then esbuild writes static/build/ (not committed), which the pages and tests load.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+static/build/local_viewer.js: $(NODE_STAMP) scripts/build-frontend.mjs $(wildcard frontend/*.js)
+	node scripts/build-frontend.mjs
+
+frontend: static/build/local_viewer.js
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -58,4 +70,4 @@ bench: install
 	$(PY) -m docos.embedded -- $(PY) -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) var/staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/build var/staticfiles .pytest_cache .mypy_cache .ruff_cache

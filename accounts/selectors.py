@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import ApiToken, Location, Role, User
+from docos.ids import parse_uuid
 
 M = TypeVar("M", bound=Model)
 
@@ -37,6 +39,16 @@ def user_location_ids(user: Any) -> frozenset[uuid.UUID] | None:
 def forget_user_locations(user: Any) -> None:
     """Drop the cached location ids (after the user's locations changed in this request)."""
     getattr(user, "__dict__", {}).pop(_LOCATION_IDS_CACHE, None)
+
+
+def own_location_access(user: Any, location_id: Any) -> Location:
+    """One of the user's active locations, by an id from a request: another branch's, an inactive
+    and an unknown id raise the same 404."""
+    pk = parse_uuid(location_id)
+    location = locations_for(user).filter(pk=pk).first() if pk is not None else None
+    if location is None:
+        raise Http404("No such location")
+    return location
 
 
 def locations_for(user: Any) -> QuerySet[Location]:

@@ -11,6 +11,11 @@ class AppointmentsConfig(AppConfig):
 
         register_panel("appointments.today", today_panel)
 
+        # What this app holds about a patient (export, restriction, erasure, retention).
+        from appointments import privacy
+
+        privacy.register()
+
         # "Sign and next patient" on the consultation screen (clinical) posts to the queue.
         from appointments import consult_flow
 

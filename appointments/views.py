@@ -118,9 +118,6 @@ def day_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": Appointment.Status.choices,
             "tz": tz,
-            "query_string": _query(
-                location=location.pk, date=day.isoformat(), doctor=clinician.pk if clinician else "", status=status
-            ),
             "can_manage": user.has_capability("appointments.manage"),
         },
     )

@@ -9,11 +9,12 @@ starts where the last one stopped instead of stepping again over the index entri
 just purged (dead until VACUUM): without it a run slows down as it goes, quadratically.
 
 A run (`retention_run`) loops each rule's batches until it has nothing left, each batch its own
-short transaction, so locks are held for one batch only. A crash loses at most the batch in flight:
-the state lives in the rows themselves (a blanked body is no longer due), so the next run resumes
-where this one stopped. Each run writes a `PurgeRun` with counts per rule, never PHI, shown in
-the console; a failed rule is logged (and reaches Sentry through the logger) and the run goes on
-with the other rules.
+short transaction, so locks are held for one batch only; batches shrink when one takes longer than
+RETENTION_BATCH_TARGET_MS and grow back to RETENTION_BATCH_SIZE when fast (`next_batch_size`). A
+crash loses at most the batch in flight: the state lives in the rows themselves (a blanked body is
+no longer due), so the next run resumes where this one stopped. Each run writes a `PurgeRun` with
+counts per rule, never PHI, shown in the console; a failed rule is logged (and reaches Sentry
+through the logger) and the run goes on with the other rules.
 
 Periods are the legal minimums (settings `RETENTION_*`); see the README's retention table.
 """
@@ -79,18 +80,21 @@ def retention_run(*, now: dt.datetime | None = None, dry_run: bool = False, batc
                 continue
             total = 0
             cursor = Cursor()
+            size = max(min(BATCH_FLOOR, batch_size), batch_size // 4)  # grows to batch_size when fast
             while True:
                 began = time.monotonic()
                 if rule.own_transactions:
-                    handled = rule.purge_batch(now, batch_size, cursor)
+                    handled = rule.purge_batch(now, size, cursor)
                 else:
                     with transaction.atomic():
-                        handled = rule.purge_batch(now, batch_size, cursor)
-                longest = max(longest, time.monotonic() - began)
+                        handled = rule.purge_batch(now, size, cursor)
+                elapsed = time.monotonic() - began
+                longest = max(longest, elapsed)
                 total += handled
                 PurgeRun.objects.filter(pk=run.pk).update(counts={**counts, rule.key: total})  # progress
-                if handled < batch_size:
+                if handled < size:
                     break
+                size = next_batch_size(size, elapsed, ceiling=batch_size)
             counts[rule.key] = total
         except Exception:
             # The rule's own rows are safe (the batch rolled back); the others still run.
@@ -103,6 +107,40 @@ def retention_run(*, now: dt.datetime | None = None, dry_run: bool = False, batc
     run.status = PurgeRun.Status.FAILED if failed else PurgeRun.Status.DONE
     run.save()
     return run
+
+
+def next_batch_size(size: int, elapsed: float, *, ceiling: int) -> int:
+    """The next batch's size: halved when a batch held its locks longer than
+    RETENTION_BATCH_TARGET_MS (a busy or slow database), doubled back up to `ceiling` when it took
+    under half of that. So a batch stays near the target however loaded the server is, and no
+    batch holds its row locks for long."""
+    target = int(settings.RETENTION_BATCH_TARGET_MS) / 1000
+    if elapsed > target:
+        return max(min(BATCH_FLOOR, ceiling), size // 2)
+    if elapsed < target / 2:
+        return min(ceiling, size * 2)
+    return size
+
+
+BATCH_FLOOR = 100
+
+
+# Periods in years for record categories ("clinical", "billing"): the legal minimums in settings,
+# lengthened (never shortened) by the clinic's own setting, which a higher app provides.
+RetentionSetting = Callable[[str], "int | None"]
+_retention_setting: list[RetentionSetting] = []
+
+
+def register_retention_setting(provider: RetentionSetting) -> None:
+    """The clinic's own period for a category ("clinical", "billing"), in years, or None."""
+    _retention_setting[:] = [provider]
+
+
+def retention_years(category: str) -> int:
+    """The clinic's retention period for `category`: its own setting, never below the legal minimum."""
+    minimum = int(settings.RETENTION_CLINICAL_YEARS if category == "clinical" else settings.RETENTION_BILLING_YEARS)
+    configured = _retention_setting[0](category) if _retention_setting else None
+    return max(minimum, configured or 0)
 
 
 def cutoff(now: dt.datetime, days: int) -> dt.datetime:

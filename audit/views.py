@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tenants.utils import schema_context
 
 from audit.models import PurgeRun
-from audit.retention import retention_rules, retention_run
+from audit.retention import retention_rules, retention_run, retention_years
 from audit.selectors import (
     SYSTEM_ACTOR,
     AuditFilters,
@@ -147,6 +147,9 @@ def retention_log(request: HttpRequest) -> HttpResponse:
     periods = {
         "audit_days": settings.RETENTION_AUDIT_DAYS,
         "whatsapp_days": settings.RETENTION_WHATSAPP_BODY_DAYS,
+        # The clinic may lengthen these (Settings → Privacy requests → Periods); the purge uses its period.
+        "clinical_years": retention_years("clinical"),
+        "billing_years": retention_years("billing"),
     }
     return render(
         request,

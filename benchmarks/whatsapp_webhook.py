@@ -39,6 +39,7 @@ TARGET_P99_MS = 25.0
 SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
 CLIENT_THREADS = 48
+WARM_UP_RATE, WARM_UP_SECONDS = 100, 2
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -100,11 +101,11 @@ def _wait_up(port: int, host: str) -> None:
     raise SystemExit("gunicorn did not come up")
 
 
-def _run(port: int, host: str, rate: int, seconds: int) -> tuple[list[float], dict[int, int], float]:
+def _run(port: int, host: str, rate: int, seconds: int, first: int = 0) -> tuple[list[float], dict[int, int], float]:
     import urllib3
 
     total = rate * seconds
-    bodies = [_payload(n) for n in range(total)]
+    bodies = [_payload(first + n) for n in range(total)]
     signatures = ["sha256=" + hmac.new(SECRET.encode(), b, hashlib.sha256).hexdigest() for b in bodies]
     pool = urllib3.PoolManager(maxsize=CLIENT_THREADS, retries=False)
     url = f"http://127.0.0.1:{port}/webhooks/whatsapp/"
@@ -190,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             _wait_up(port, host)
             say(f"[whatsapp_webhook] gunicorn up on 127.0.0.1:{port}; {rate} events/s for {seconds} s")
+            # Warm-up, not measured: each worker's first requests load what Django loads lazily (URL
+            # resolver, routing, the Celery producer), which a server that has been up a while has done.
+            _run(port, host, WARM_UP_RATE, WARM_UP_SECONDS, first=10**9)
             latencies, statuses, elapsed = _run(port, host, rate, seconds)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -206,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
             f"ack p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms; answers {dict(sorted(statuses.items()))}; "
             f"events stored {stored:,} (database {name})"
         )
+        stored -= WARM_UP_RATE * WARM_UP_SECONDS
         ok = p99 < TARGET_P99_MS and statuses.get(200, 0) == len(ms) and stored == len(ms)
         say(f"[whatsapp_webhook] target p99 < {TARGET_P99_MS:.0f} ms at {rate}/s: {'met' if ok else 'NOT met'}")
 

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from audit.access_log import record_read
-from billing.models import CreditNote, Invoice, Payment
+from billing.models import CreditNote, Invoice, Payment, PaymentLink, PriceItem
 from docos.ids import parse_uuid
 from patients.access import record_access, scope_patient_records
 
@@ -72,6 +72,19 @@ def payment_access(*, user: Any, payment_id: Any, capability: str = VIEW, what: 
     )
 
 
+def payment_link_access(*, user: Any, link_id: Any, capability: str = VIEW) -> PaymentLink:
+    """A Razorpay payment link, scoped like its invoice (the same 404 for missing and forbidden)."""
+    _require(user, capability, "payment link")
+    pk = parse_uuid(link_id)
+    link = PaymentLink.objects.filter(pk=pk).only("pk", "invoice_id").first() if pk else None
+    if link is None:
+        raise Http404("No such payment link")
+    invoice = invoice_access(user=user, invoice_id=link.invoice_id, capability=capability, what="payment link")
+    full = PaymentLink.objects.get(pk=link.pk)
+    full.invoice = invoice
+    return full
+
+
 def credit_note_access(*, user: Any, credit_note_id: Any, what: str = "credit note") -> CreditNote:
     _require(user, VIEW, "credit note")
     pk = parse_uuid(credit_note_id)
@@ -107,3 +120,13 @@ def unbilled_visits(*, user: Any, patient: Any, limit: int = 5) -> list[Any]:
         pk__in=Invoice.objects.filter(visit__isnull=False).values("visit_id")
     )
     return list(visits.select_related("clinician", "location").order_by("-visit_at")[:limit])
+
+
+def price_item_access(user: Any, item_id: Any, *, capability: str = "billing.manage") -> PriceItem:
+    """A price-list item (clinic-wide, not a patient record) for a user who may manage the list."""
+    _require(user, capability, "price-list item")
+    pk = parse_uuid(item_id)
+    item = PriceItem.objects.filter(pk=pk).first() if pk is not None else None
+    if item is None:
+        raise Http404("No such price-list item")
+    return item

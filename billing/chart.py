@@ -14,7 +14,8 @@ CHART_INVOICES_SHOWN = 10
 def _invoices(patient: Patient, user: Any) -> dict[str, Any] | None:
     if not user.has_capability("billing.view"):
         return None
-    invoices = list(invoices_visible_to(user).filter(patient=patient).order_by("-created_at")[:CHART_INVOICES_SHOWN])
+    visible = invoices_visible_to(user).filter(patient=patient)
+    invoices = list(visible.order_by("-created_at")[:CHART_INVOICES_SHOWN])
     can_create = user.has_capability("billing.collect") and patient.is_active and patient.merged_into_id is None
     advance = services.advance_balance(patient)
     visits = unbilled_visits(user=user, patient=patient) if can_create else []
@@ -23,7 +24,7 @@ def _invoices(patient: Patient, user: Any) -> dict[str, Any] | None:
     return {
         "template": "billing/_chart_invoices.html",
         "invoices": invoices,
-        "dues": sum((invoice.balance for invoice in invoices), services.ZERO),
+        "dues": services.patient_dues(visible),  # all of them, not only the latest shown
         "advance": advance,
         "can_create": can_create,
         "unbilled_visits": visits,

@@ -9,10 +9,12 @@ the services, so every number, payment and audit event is real.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
@@ -130,4 +132,46 @@ def _seed() -> dict[str, Any]:
     bill(patients[6], indira, [("Suturing", "1"), ("Dressing (small wound)", "1")])
     # 8. A draft still being prepared at the desk.
     bill(patients[7], kora, [("Consultation", "1"), ("Dolo 650 (strip of 15)", "1")], draft=True)
+    # 9. Razorpay: the clinic's (test-mode) account against the local fake, an invoice paid through
+    # a payment link (recorded as the signed webhook would) and one link still waiting.
+    _seed_razorpay(desk, bill, patients, kora, indira)
     return {"price_items": len(items), "invoices": Invoice.objects.count()}
+
+
+def _seed_razorpay(desk: User, bill: Any, patients: list[Patient], kora: Location, indira: Location) -> None:
+    from billing import fake_razorpay, payment_links
+    from billing.models import PaymentLink
+
+    payment_links.razorpay_settings_update(
+        actor=None, key_id=fake_razorpay.DEMO_KEY_ID, key_secret=fake_razorpay.DEMO_KEY_SECRET,
+        webhook_secret=fake_razorpay.DEMO_WEBHOOK_SECRET, is_enabled=True, route_key=fake_razorpay.DEMO_ROUTE_KEY,
+    )  # fmt: skip
+    now = timezone.now()
+    # Paid: a root canal's invoice, paid by UPI through the link the desk sent on WhatsApp.
+    paid = bill(patients[8 % len(patients)], kora, [("Consultation", "1"), ("Dressing (small wound)", "1")])
+    link = PaymentLink.objects.create(
+        invoice=paid, amount=paid.total, status=PaymentLink.Status.CREATED, razorpay_id="plink_DemoPaid000001",
+        short_url="https://rzp.io/i/DemoPaid1", created_by=desk, created_at=now - dt.timedelta(hours=3),
+        expire_by=now + dt.timedelta(days=7), sent_count=1,
+    )  # fmt: skip
+    payment = {
+        "id": "pay_DemoPaid00000001", "entity": "payment", "amount": int(paid.total * 100), "currency": "INR",
+        "status": "captured", "order_id": "order_DemoPaid000001", "method": "upi",
+        "notes": {"docos_link": str(link.pk)}, "created_at": int((now - dt.timedelta(hours=2)).timestamp()),
+    }  # fmt: skip
+    payment_links.on_payment_link_paid(
+        {
+            "payment_link": {"id": link.razorpay_id, "status": "paid", "amount_paid": payment["amount"]},
+            "payment": payment,
+        }
+    )
+    # Waiting: the same link the fake Razorpay (`make run`) knows, so cancelling it works there.
+    waiting = bill(
+        patients[9 % len(patients)], indira, [("Consultation", "1"), ("Suturing", "1"), ("Dressing (small wound)", "1")]
+    )  # ₹2,150.00, the amount of the fake's demo link
+    PaymentLink.objects.create(
+        invoice=waiting, amount=waiting.total, status=PaymentLink.Status.CREATED,
+        razorpay_id=fake_razorpay.DEMO_PENDING_LINK,
+        short_url=f"http://127.0.0.1:{fake_razorpay.DEMO_PORT}/i/{fake_razorpay.DEMO_PENDING_LINK[6:16]}",
+        created_by=desk, created_at=now - dt.timedelta(minutes=40), expire_by=now + dt.timedelta(days=7),
+    )  # fmt: skip

@@ -60,3 +60,22 @@ class PriceItemForm(forms.ModelForm):
     class Meta:
         model = PriceItem
         fields = ["name", "kind", "code", "sac_hsn", "tax_class", "default_price", "add_to_visits", "is_active"]
+
+
+class RazorpaySettingsForm(forms.Form):
+    key_id = forms.CharField(label="Key id", max_length=40, required=False, help_text="e.g. rzp_live_AbCdEf123456")
+    key_secret = forms.CharField(
+        label="Key secret",
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Leave empty to keep the stored one.",
+    )
+    webhook_secret = forms.CharField(
+        label="Webhook secret",
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="The secret you set on the webhook in Razorpay's dashboard. Leave empty to keep the stored one.",
+    )
+    is_enabled = forms.BooleanField(label="Take payments by Razorpay payment link", required=False)

@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Location, User
+from docos.fields import EncryptedTextField
 from docos.models import UUIDModel
 from patients.models import Patient
 
@@ -150,6 +151,8 @@ class Invoice(UUIDModel):
     total = money_field()
     credited = money_field()  # sum of credit notes
     paid = money_field()  # payments less refunds
+    # Printed with a QR code for /verify/<code> (clinics.verification), given when the invoice is issued.
+    verification_code = models.CharField(max_length=16, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -157,6 +160,11 @@ class Invoice(UUIDModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["verification_code"],
+                condition=~models.Q(verification_code=""),
+                name="invoice_verification_code_unique",
+            ),
             models.UniqueConstraint(
                 fields=["location", "financial_year", "serial"],
                 condition=models.Q(serial__isnull=False),
@@ -257,6 +265,12 @@ class CreditNoteLine(UUIDModel):
     total = money_field()
 
 
+class VendorStatus(models.TextChoices):
+    PENDING = "pending", "Pending at Razorpay"
+    PROCESSED = "processed", "Processed by Razorpay"
+    FAILED = "failed", "Failed at Razorpay"
+
+
 class Payment(UUIDModel):
     """Money in or out at the desk. A payment against an invoice, an advance deposit (no invoice),
     an advance applied to an invoice (mode `advance`), or a refund (kind `refund`, with a reason)."""
@@ -287,10 +301,24 @@ class Payment(UUIDModel):
     serial = models.PositiveIntegerField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     received_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Razorpay (mode `razorpay_link`): the payment's id ("pay_..."), unique per kind, so however
+    # often its webhooks arrive one payment is recorded; a refund's id ("rfnd_...") and its state
+    # at Razorpay (pending until `refund.processed`; failed refunds no longer count).
+    razorpay_payment_id = models.CharField(max_length=40, blank=True)
+    razorpay_refund_id = models.CharField(max_length=40, blank=True)
+    vendor_status = models.CharField(max_length=10, choices=VendorStatus.choices, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["razorpay_payment_id", "kind"],
+                condition=~models.Q(razorpay_payment_id="") & ~models.Q(kind="refund"),
+                name="payment_razorpay_once",
+            ),
+            models.UniqueConstraint(
+                fields=["razorpay_refund_id"], condition=~models.Q(razorpay_refund_id=""), name="refund_razorpay_once"
+            ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
             models.UniqueConstraint(
                 fields=["location", "financial_year", "serial"],
@@ -306,3 +334,86 @@ class Payment(UUIDModel):
     @property
     def signed_amount(self) -> Decimal:
         return -self.amount if self.kind == self.Kind.REFUND else self.amount
+
+
+class RazorpayAccount(UUIDModel):
+    """The clinic's own Razorpay account (one per clinic): API key id and secret, and the secret
+    Razorpay signs its webhooks with (both secrets encrypted). Razorpay posts the webhooks to
+    /webhooks/razorpay/<route_key>/: the key is this clinic's entry in the public routing table
+    (clinics.VendorRoute), written in the same transaction by `razorpay_settings_update`."""
+
+    slot = models.PositiveSmallIntegerField(default=1, unique=True, editable=False)  # at most one row
+    key_id = models.CharField("key id", max_length=40, blank=True)
+    key_secret = EncryptedTextField(blank=True)
+    webhook_secret = EncryptedTextField(blank=True)
+    # Razorpay retries an event for 24 hours signed with the secret it was first sent with, so the
+    # replaced secret stays valid for that long after a change.
+    previous_webhook_secret = EncryptedTextField(blank=True)
+    webhook_secret_changed_at = models.DateTimeField(null=True, blank=True)
+    route_key = models.CharField(max_length=64, unique=True)
+    is_enabled = models.BooleanField("take payments by Razorpay payment link", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Razorpay {self.key_id or '(not connected)'}"
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.key_id and self.key_secret and self.webhook_secret)
+
+
+class PaymentLink(UUIDModel):
+    """A Razorpay payment link for an invoice's balance. At most one live link per invoice. Its
+    status follows Razorpay's (created, partially_paid, paid, cancelled, expired) and only moves
+    forward; `creating`/`failed` are ours (the create call is under way / Razorpay refused it)."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Being created"
+        FAILED = "failed", "Could not be created"
+        CREATED = "created", "Waiting for payment"
+        PARTIALLY_PAID = "partially_paid", "Partly paid"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    LIVE = (Status.CREATING, Status.CREATED, Status.PARTIALLY_PAID)
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payment_links")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    amount = money_field(validators=[MinValueValidator(Decimal("1.00"))])
+    amount_paid = money_field()
+    razorpay_id = models.CharField(max_length=40, blank=True)  # "plink_..."
+    short_url = models.URLField(max_length=200, blank=True)
+    order_id = models.CharField(max_length=40, blank=True)  # Razorpay's order behind the link, once paid
+    expire_by = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)  # why Razorpay refused to create it
+    # The latest failed attempt to pay (payment.failed): Razorpay's code and description, no PHI.
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    last_failed_payment_id = models.CharField(max_length=40, blank=True)
+    last_failure = models.CharField(max_length=200, blank=True)
+    sent_count = models.PositiveSmallIntegerField(default=0)  # WhatsApp sends of the link
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"], condition=models.Q(status__in=["creating", "created", "partially_paid"]),
+                name="payment_link_one_live",
+            ),
+            models.UniqueConstraint(
+                fields=["razorpay_id"], condition=~models.Q(razorpay_id=""), name="payment_link_razorpay_unique"
+            ),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["order_id"], name="payment_link_order")]
+
+    def __str__(self) -> str:
+        return self.razorpay_id or "Payment link"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE

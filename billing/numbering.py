@@ -17,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.models import Location
+from accounts.models import Location, User
+from accounts.selectors import locations_for
+from audit.context import AuditContext
+from audit.services import audit_record
 from billing.models import BillingProfile, DocumentCounter
 
 MAX_LENGTH = 16
@@ -93,3 +96,66 @@ def next_number(location: Location, kind: str, day: dt.date) -> tuple[int, int, 
     counter.last_number = serial
     counter.save(update_fields=["last_number"])
     return fy, serial, number
+
+
+# --- changing a location's prefixes ---------------------------------------------------------------
+
+SERIES_FIELDS = {
+    DocumentCounter.Kind.INVOICE: "invoice_prefix",
+    DocumentCounter.Kind.CREDIT_NOTE: "credit_note_prefix",
+    DocumentCounter.Kind.RECEIPT: "receipt_prefix",
+}
+
+
+def numbered_this_year(location: Location, day: dt.date) -> dict[str, int]:
+    """kind -> how many documents the location has numbered in the financial year of `day`."""
+    rows = DocumentCounter.objects.filter(location=location, financial_year=financial_year(day))
+    return {row.kind: row.last_number for row in rows}
+
+
+@transaction.atomic
+def billing_profile_set(
+    *, actor: User, location: Location, prefixes: dict[str, str], day: dt.date, context: AuditContext | None = None
+) -> BillingProfile:
+    """Set a location's invoice, credit-note and receipt prefixes (field name -> prefix).
+
+    A series keeps its prefix for the whole financial year once it has numbered a document (a
+    number's prefix and serial run together through the year); every prefix is the clinic's only
+    use of it, so no two series can print the same number."""
+    if not locations_for(actor).filter(pk=location.pk).exists():
+        raise PermissionDenied("Not one of your locations.")
+    profile = BillingProfile.objects.select_for_update().get(pk=profile_for(location).pk)
+    wanted = {field: (prefixes.get(field) or "").strip().upper() for field in SERIES_FIELDS.values()}
+    errors: dict[str, list[str]] = {}
+    for field, prefix in wanted.items():
+        if not re.fullmatch(r"[A-Z0-9]{1,5}", prefix):
+            errors.setdefault(field, []).append("Use 1 to 5 capital letters or digits, e.g. KOR.")
+    if len(set(wanted.values())) < len(wanted):
+        errors.setdefault("__all__", []).append("The three prefixes must differ from each other.")
+    used = numbered_this_year(location, day)
+    fy = year_label(financial_year(day))
+    for kind, field in SERIES_FIELDS.items():
+        if wanted[field] != getattr(profile, field) and used.get(kind, 0) > 0:
+            errors.setdefault(field, []).append(
+                f"{used[kind]} numbered as {getattr(profile, field)}/{fy}/… this financial year: "
+                "the prefix can change from next April."
+            )
+    others = BillingProfile.objects.exclude(pk=profile.pk)
+    for field, prefix in wanted.items():
+        if any(others.filter(**{name: prefix}).exists() for name in SERIES_FIELDS.values()):
+            errors.setdefault(field, []).append(f"{prefix} is another location's prefix.")
+    if errors:
+        raise ValidationError(errors)
+    changed = [field for field, prefix in wanted.items() if getattr(profile, field) != prefix]
+    for field in changed:
+        setattr(profile, field, wanted[field])
+    try:
+        with transaction.atomic():
+            profile.save()
+    except IntegrityError as exc:  # another location took the prefix a moment ago
+        raise ValidationError("Another location has just taken one of these prefixes; choose another.") from exc
+    audit_record(
+        actor=actor, action="billing_profile.update", obj=profile, location_id=location.pk, context=context,
+        changed_fields=changed, metadata={field: wanted[field] for field in changed},
+    )  # fmt: skip
+    return profile

@@ -18,6 +18,7 @@ from typing import Any
 
 from billing import gst
 from billing.models import CreditNote, Invoice, Payment
+from clinics.verification import verification_url
 from documents.signing import age_sex, issuing_letterhead, local_time
 
 STYLESHEETS = ("css/pdf.css", "css/pdf_billing.css")
@@ -70,12 +71,14 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    from docos.pdf import render_pdf
+    from docos.pdf import Verification, render_pdf
 
+    code = invoice.verification_code  # blank on drafts (and on invoices issued before codes were given)
     return render_pdf(
         "pdf/invoice.html",
         invoice_context(invoice),
         letterhead=issuing_letterhead(invoice.location),
+        verification=Verification(code=code, url=verification_url(code)) if code else None,
         stylesheets=STYLESHEETS,
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from accounts.models import Location
 from billing.access import credit_notes_visible_to, invoices_visible_to, payments_visible_to
-from billing.models import Invoice, Payment
+from billing.models import Invoice, Payment, VendorStatus
 from billing.services import location_today_range
 from docos.csv_cells import safe_cell
 
@@ -66,6 +66,8 @@ def day_book(*, user: Any, location: Location, day: dt.date) -> DayBook:
     for entry in entries:
         if entry.mode == Payment.Mode.ADVANCE:
             continue  # moves money between the advance and an invoice: no cash changes hands
+        if entry.vendor_status == VendorStatus.FAILED:
+            continue  # Razorpay refused the refund: no money left the clinic
         row = modes[entry.get_mode_display()]
         if entry.kind == Payment.Kind.REFUND:
             row["out"] += entry.amount
@@ -78,6 +80,10 @@ def day_book(*, user: Any, location: Location, day: dt.date) -> DayBook:
     return book
 
 
+def _failed(entry: Payment) -> bool:
+    return entry.vendor_status == VendorStatus.FAILED
+
+
 def day_book_csv(book: DayBook) -> str:
     return to_csv(
         ["Time", "Receipt", "Kind", "Mode", "Reference", "Invoice", "Patient MRN", "In", "Out"],
@@ -85,13 +91,13 @@ def day_book_csv(book: DayBook) -> str:
             (
                 e.received_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
                 e.receipt_number,
-                e.get_kind_display(),
+                e.get_kind_display() + (" (failed at Razorpay)" if _failed(e) else ""),
                 e.get_mode_display(),
                 e.reference,
                 e.invoice.number if e.invoice else "",
                 e.patient.mrn,
-                ZERO if e.kind == Payment.Kind.REFUND else e.amount,
-                e.amount if e.kind == Payment.Kind.REFUND else ZERO,
+                ZERO if e.kind == Payment.Kind.REFUND or _failed(e) else e.amount,
+                e.amount if e.kind == Payment.Kind.REFUND and not _failed(e) else ZERO,
             )
             for e in book.entries
         ],

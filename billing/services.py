@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Location, User
@@ -35,10 +35,13 @@ from billing.models import (
     InvoiceLine,
     LocationPrice,
     Payment,
+    PaymentLink,
     PriceItem,
+    VendorStatus,
 )
 from billing.numbering import next_number
 from clinical.models import Visit
+from clinics.verification import new_code, verification_register
 from documents.signing import current_clinic, local_time
 from patients.access import patient_check_writable
 from patients.models import Patient
@@ -53,6 +56,21 @@ def _fail(field: str, message: str) -> ValidationError:
     return ValidationError({field: message})
 
 
+def _price(field: str, value: Any) -> Decimal:
+    """A price in rupees from a form or the API: a finite amount from zero to LINE_TOTAL_MAX, to the paisa."""
+    try:
+        amount = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise _fail(field, "Give the price in rupees, e.g. 450 or 450.50.") from None
+    if not amount.is_finite():
+        raise _fail(field, "Give the price in rupees, e.g. 450 or 450.50.")
+    if amount < 0:
+        raise _fail(field, "A price cannot be negative.")
+    if amount > LINE_TOTAL_MAX:
+        raise _fail(field, "This price is too large for an invoice line.")
+    return gst.money(amount)
+
+
 def local_today(location: Location) -> dt.date:
     return local_time(timezone.now(), location).date()
 
@@ -60,13 +78,11 @@ def local_today(location: Location) -> dt.date:
 # --- price list ------------------------------------------------------------------------------------
 
 
-def _check_item_fields(*, name: str, sac_hsn: str, tax_class: str, default_price: Decimal) -> None:
+def _check_item_fields(*, name: str, sac_hsn: str, tax_class: str) -> None:
     if not name.strip():
         raise _fail("name", "Give the item a name.")
     if tax_class not in gst.tax_classes():
         raise _fail("tax_class", "Choose one of the GST tax classes.")
-    if default_price < 0:
-        raise _fail("default_price", "A price cannot be negative.")
     PriceItem(sac_hsn=sac_hsn).clean_fields(exclude=[f.name for f in PriceItem._meta.fields if f.name != "sac_hsn"])
 
 
@@ -83,8 +99,8 @@ def price_item_create(
     add_to_visits: bool = False,
     context: AuditContext | None = None,
 ) -> PriceItem:
-    default_price = gst.money(default_price)
-    _check_item_fields(name=name, sac_hsn=sac_hsn, tax_class=tax_class, default_price=default_price)
+    default_price = _price("default_price", default_price)
+    _check_item_fields(name=name, sac_hsn=sac_hsn, tax_class=tax_class)
     if PriceItem.objects.filter(name__iexact=name.strip()).exists():
         raise _fail("name", "The price list already has an item of this name.")
     item = PriceItem.objects.create(
@@ -108,8 +124,8 @@ def price_item_update(*, actor: User, item: PriceItem, context: AuditContext | N
     if unknown:
         raise ValueError(f"Unknown fields {sorted(unknown)}")
     for name, value in fields.items():
-        setattr(item, name, gst.money(value) if name == "default_price" else value)
-    _check_item_fields(name=item.name, sac_hsn=item.sac_hsn, tax_class=item.tax_class, default_price=item.default_price)
+        setattr(item, name, _price(name, value) if name == "default_price" else value)
+    _check_item_fields(name=item.name, sac_hsn=item.sac_hsn, tax_class=item.tax_class)
     if PriceItem.objects.filter(name__iexact=item.name.strip()).exclude(pk=item.pk).exists():
         raise _fail("name", "The price list already has an item of this name.")
     item.save()
@@ -125,9 +141,7 @@ def location_price_set(
     if price is None:
         LocationPrice.objects.filter(item=item, location=location).delete()
     else:
-        price = gst.money(price)
-        if price < 0:
-            raise _fail("price", "A price cannot be negative.")
+        price = _price("price", price)
         LocationPrice.objects.update_or_create(item=item, location=location, defaults={"price": price})
     audit_record(actor=actor, action="price_item.location_price", obj=item, location_id=location.pk, context=context)
 
@@ -424,7 +438,13 @@ def invoice_issue(*, actor: User, invoice: Invoice, context: AuditContext | None
     invoice.issued_at = timezone.now()
     invoice.issued_by = actor
     invoice.status = Invoice.Status.ISSUED
+    invoice.verification_code = new_code("invoice")
     invoice.save()
+    # The public row holds no hash: an invoice prints its payments and credit notes as they come, so it
+    # is verified by its facts (number, date, amount, status), not by its bytes.
+    verification_register(
+        clinic=current_clinic(), code=invoice.verification_code, kind="invoice", issued_at=invoice.issued_at, sha256=""
+    )
     audit_record(
         actor=actor,
         action="invoice.issue",
@@ -439,7 +459,7 @@ def invoice_issue(*, actor: User, invoice: Invoice, context: AuditContext | None
 
 def _settle(invoice: Invoice) -> Invoice:
     """Recount what was paid and credited and move the status accordingly (invoice locked by the caller)."""
-    payments = Payment.objects.filter(invoice=invoice)
+    payments = Payment.objects.filter(invoice=invoice).exclude(vendor_status=VendorStatus.FAILED)
     paid_in = payments.exclude(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = payments.filter(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or ZERO
     invoice.paid = paid_in - refunded
@@ -548,14 +568,10 @@ def advance_balance(patient: Patient) -> Decimal:
     return deposits - deposit_refunds - applied + returned
 
 
-def patient_dues(patient: Patient) -> Decimal:
-    """What the patient owes on issued invoices (all branches)."""
-    total = ZERO
-    for invoice in Invoice.objects.filter(
-        patient=patient, status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTLY_PAID]
-    ):
-        total += invoice.balance
-    return total
+def patient_dues(invoices: QuerySet[Invoice]) -> Decimal:
+    """What is still owed on the issued invoices among `invoices` (a patient's, as the user may see them)."""
+    owed = invoices.filter(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTLY_PAID])
+    return sum((invoice.balance for invoice in owed), ZERO)
 
 
 @transaction.atomic
@@ -599,7 +615,7 @@ def deposit_record(
 def refundable(payment: Payment) -> Decimal:
     if payment.kind == Payment.Kind.REFUND:
         return ZERO
-    done = payment.refunds.aggregate(s=Sum("amount"))["s"] or ZERO
+    done = payment.refunds.exclude(vendor_status=VendorStatus.FAILED).aggregate(s=Sum("amount"))["s"] or ZERO
     return payment.amount - done
 
 
@@ -638,6 +654,11 @@ def refund_record(
     if payment.kind == Payment.Kind.DEPOSIT and amount > advance_balance(payment.patient):
         raise ValidationError("That much of this deposit has already been used on invoices.", code="used")
     refund_mode = Payment.Mode.ADVANCE if payment.mode == Payment.Mode.ADVANCE else (mode or payment.mode)
+    # Money paid through a Razorpay link goes back through Razorpay (a task asks it after commit;
+    # `refund.processed` confirms): pending until then, and no longer counted if Razorpay refuses.
+    by_razorpay = payment.mode == Payment.Mode.RAZORPAY_LINK and bool(payment.razorpay_payment_id)
+    if by_razorpay:
+        refund_mode = Payment.Mode.RAZORPAY_LINK
     now = timezone.now()
     fy, serial, number = _receipt(payment.location, now)
     refund = Payment.objects.create(
@@ -654,7 +675,13 @@ def refund_record(
         serial=serial,
         received_at=now,
         received_by=actor,
+        razorpay_payment_id=payment.razorpay_payment_id if by_razorpay else "",
+        vendor_status=VendorStatus.PENDING if by_razorpay else "",
     )
+    if by_razorpay:
+        from billing.tasks import razorpay_refund_submit_task
+
+        transaction.on_commit(lambda: razorpay_refund_submit_task.delay(str(refund.pk)))
     if invoice is not None:
         _settle(invoice)
     audit_record(
@@ -758,6 +785,13 @@ def credit_note_issue(
         setattr(note, f, value)
     note.save()
     _settle(invoice)
+    if invoice.balance == 0 and PaymentLink.objects.filter(invoice=invoice, status__in=PaymentLink.LIVE).exists():
+        # Nothing is due any more: the patient's open payment link is cancelled at Razorpay (a task:
+        # Razorpay may be slow or down; a payment that crossed the cancel is kept as an advance).
+        from billing.tasks import payment_links_close_task
+
+        invoice_id = str(invoice.pk)
+        transaction.on_commit(lambda: payment_links_close_task.delay(invoice_id))
     audit_record(
         actor=actor,
         action="credit_note.issue",

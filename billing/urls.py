@@ -2,12 +2,20 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from billing import views
+from billing import settings_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("billing/", views.invoice_list, name="billing-invoice-list"),
     path("billing/price-list/", views.price_list, name="billing-price-list"),
     path("billing/price-list/new", views.price_item_new, name="billing-price-item-new"),
+    path("billing/price-list/<uuid:item_id>/", settings_views.price_item_edit, name="billing-price-item"),
+    path(
+        "billing/price-list/<uuid:item_id>/locations/<uuid:location_id>",
+        settings_views.location_price_save,
+        name="billing-location-price",
+    ),
+    path("billing/numbering/", settings_views.numbering_list, name="billing-numbering"),
+    path("billing/numbering/<uuid:location_id>", settings_views.numbering_save, name="billing-numbering-save"),
     path("billing/day-book/", views.day_book, name="billing-day-book"),
     path("billing/outstanding/", views.outstanding, name="billing-outstanding"),
     path("billing/gst-summary/", views.gst_summary, name="billing-gst-summary"),
@@ -22,6 +30,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("billing/invoices/<uuid:invoice_id>/pay", views.invoice_pay, name="billing-invoice-pay"),
     path("billing/invoices/<uuid:invoice_id>/credit-note", views.credit_note_new, name="billing-credit-note-new"),
     path("billing/invoices/<uuid:invoice_id>/pdf", views.invoice_pdf, name="billing-invoice-pdf"),
+    path("billing/invoices/<uuid:invoice_id>/payment-link", views.payment_link_new, name="billing-payment-link-new"),
+    path("billing/payment-links/<uuid:link_id>/cancel", views.payment_link_cancel, name="billing-payment-link-cancel"),
+    path("billing/payment-links/<uuid:link_id>/send", views.payment_link_send, name="billing-payment-link-send"),
     path("billing/payments/<uuid:payment_id>/receipt", views.receipt_pdf, name="billing-receipt-pdf"),
     path("billing/payments/<uuid:payment_id>/refund", views.payment_refund, name="billing-payment-refund"),
     path("billing/credit-notes/<uuid:credit_note_id>/pdf", views.credit_note_pdf, name="billing-credit-note-pdf"),

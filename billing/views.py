@@ -19,16 +19,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.guards import staff_user
 from accounts.selectors import locations_for
 from audit.context import audit_context
-from billing import pdf, reports, services
+from billing import payment_links, pdf, reports, services
 from billing.access import (
     billable_visit_access,
     credit_note_access,
     invoice_access,
     invoices_visible_to,
     payment_access,
+    payment_link_access,
 )
 from billing.forms import DepositForm, DraftForm, LineForm, PaymentForm, PriceItemForm, RefundForm
-from billing.models import Invoice, Payment, PriceItem
+from billing.models import Invoice, Payment, PaymentLink, PriceItem
 from docos.ids import parse_uuid
 from docos.permissions import capability_required
 from patients.access import note_list_reads, patient_access
@@ -72,7 +73,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "billing/invoice_list.html",
-        {"page": page, "status": status, "statuses": Invoice.Status.choices, "query_string": f"status={status}"},
+        {"page": page, "status": status, "statuses": Invoice.Status.choices},
     )
 
 
@@ -131,6 +132,8 @@ def invoice_detail(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
             ),
             "payment_form": PaymentForm(initial={"amount": invoice.balance}),
             "advance": services.advance_balance(invoice.patient),
+            "payment_links": list(invoice.payment_links.order_by("-created_at")[:10]),
+            "razorpay_ready": payment_links.razorpay_ready(payment_links.razorpay_account()),
             "price_items": PriceItem.objects.filter(is_active=True).order_by("kind", "name"),
         },
     )
@@ -473,3 +476,63 @@ def gst_summary(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _file(reports.gst_summary_csv(rows).encode(), f"gst-summary-{month:%Y-%m}.csv", "text/csv")
     return render(request, "billing/gst_summary.html", {"rows": rows, "month": month})
+
+
+# --- Razorpay payment links -----------------------------------------------------------------------
+
+
+def _invoice_link(request: HttpRequest, link_id: UUID) -> tuple[Invoice, PaymentLink]:
+    link = payment_link_access(user=staff_user(request), link_id=link_id, capability=COLLECT)
+    return link.invoice, link
+
+
+@require_POST
+@capability_required(COLLECT)
+def payment_link_new(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
+    invoice = _collect_invoice(request, invoice_id)
+    try:
+        link = payment_links.invoice_payment_link_create(
+            actor=staff_user(request), invoice=invoice, context=audit_context(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, f"Payment link for ₹{link.amount} made: {link.short_url}")
+    return _back(invoice)
+
+
+@require_POST
+@capability_required(COLLECT)
+def payment_link_cancel(request: HttpRequest, link_id: UUID) -> HttpResponse:
+    invoice, link = _invoice_link(request, link_id)
+    try:
+        payment_links.payment_link_cancel(actor=staff_user(request), link=link, context=audit_context(request))
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, "Payment link cancelled.")
+    return _back(invoice)
+
+
+@require_POST
+@capability_required(COLLECT)
+def payment_link_send(request: HttpRequest, link_id: UUID) -> HttpResponse:
+    from messaging.services import failure_sentence
+
+    invoice, link = _invoice_link(request, link_id)
+    try:
+        seen = request.POST.get("sent_count", "")
+        message = payment_links.payment_link_send(
+            actor=staff_user(request),
+            link=link,
+            seen_sent_count=int(seen) if seen.isdigit() else None,
+            context=audit_context(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        if message.status == "failed":
+            messages.error(request, "Not sent: " + failure_sentence(message.error, message.error_title))
+        else:
+            messages.success(request, "Payment link queued to go out on WhatsApp.")
+    return _back(invoice)

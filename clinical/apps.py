@@ -11,6 +11,11 @@ class ClinicalConfig(AppConfig):
 
         chart.register()
 
+        # What this app holds about a patient (export, restriction, erasure, retention).
+        from clinical import privacy
+
+        privacy.register()
+
         from clinical.dashboard import clinical_panel
         from docos.dashboard import register_panel
 

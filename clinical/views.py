@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -58,11 +57,6 @@ def _patient_filter(request: HttpRequest, patient_id: UUID | None) -> Patient | 
     return patient_filter_access(user=staff_user(request), patient_id=raw)
 
 
-def _query_string(patient: Patient | None, status: str) -> str:
-    params = {"patient": str(patient.pk) if patient else "", "status": status}
-    return urlencode({key: value for key, value in params.items() if value})
-
-
 def _errors_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -85,7 +79,6 @@ def visit_list(request: HttpRequest, patient_id: UUID | None = None) -> HttpResp
             "patient_in_path": patient_id is not None,
             "status": status,
             "statuses": Visit.Status.choices,
-            "query_string": _query_string(patient if patient_id is None else None, status),
         },
     )
 
@@ -258,7 +251,6 @@ def prescription_list(request: HttpRequest, patient_id: UUID | None = None) -> H
             "patient_in_path": patient_id is not None,
             "status": status,
             "statuses": Prescription.Status.choices,
-            "query_string": _query_string(patient if patient_id is None else None, status),
         },
     )
 

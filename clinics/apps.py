@@ -14,3 +14,7 @@ class ClinicsConfig(AppConfig):
         crypto.register_clinic_lookup(clinic_owning_schema)
         # Vendor webhooks (public domain) find their clinic through the public routing table.
         webhooks.register_tenant_resolver(vendor_route_clinic)
+        # DocOS subscriptions: the platform Razorpay account's events (billing registers the vendor).
+        from clinics.subscriptions import register_handlers
+
+        register_handlers()

@@ -23,6 +23,7 @@ DEMO_STAFF = [
     ("doctor", "doctor@demo.docos.in", "Dr. Ananya Iyer", "KMC-61577", "MBBS, DNB (Family Medicine)", ""),
     ("nurse", "nurse@demo.docos.in", "Priya Nair", "", "GNM", ""),
     ("front_desk", "frontdesk@demo.docos.in", "Rahul Verma", "", "", ""),
+    ("accounts", "accounts@demo.docos.in", "Kavya Reddy", "", "B.Com, CA Inter", ""),
     ("pharmacist", "pharmacist@demo.docos.in", "Farhan Sheikh", "", "B.Pharm", ""),
     ("doctor", "indiranagar@demo.docos.in", "Dr. Sameer Khan", "KMC-70342", "MBBS, MD (Paediatrics)", "Indiranagar"),
 ]
@@ -88,6 +89,10 @@ def demo_seed() -> tuple[Clinic, bool]:
                     continue
                 if module.__name__ != __name__ and hasattr(module, "seed"):
                     module.seed(clinic)
+        # DocOS's plans and the clinic's own (active) subscription, in the public schema.
+        from clinics import demo_subscription
+
+        demo_subscription.seed(clinic)
     return clinic, True
 
 

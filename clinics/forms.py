@@ -135,3 +135,27 @@ class SecurityForm(forms.Form):
     require_2fa_for_admins = forms.BooleanField(
         label="Require two-factor sign-in for staff with administrative access", required=False
     )
+
+
+class SubscribeForm(forms.Form):
+    plan: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, label="Plan", empty_label=None)
+    seats = forms.IntegerField(label="Seats", min_value=1, max_value=1000, initial=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from clinics.models import Plan
+
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.filter(is_active=True)  # type: ignore[attr-defined]
+
+
+class SeatsForm(forms.Form):
+    seats = forms.IntegerField(label="Seats", min_value=1, max_value=1000)
+
+
+class SubscriptionCancelForm(forms.Form):
+    when = forms.ChoiceField(
+        label="Cancel",
+        choices=[("cycle_end", "At the end of the paid period"), ("now", "Now")],
+        initial="cycle_end",
+    )
+    confirm = forms.BooleanField(label="I understand DocOS becomes read-only once the subscription ends.")

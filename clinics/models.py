@@ -131,3 +131,160 @@ class VendorRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vendor}:{self.account_id}"
+
+
+class Plan(models.Model):
+    """A DocOS SaaS plan (public schema): a price per doctor seat or per location, charged monthly or
+    yearly through the platform's Razorpay account (`razorpay_plan_id`, made on first use)."""
+
+    class Period(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        YEARLY = "yearly", "Yearly"
+
+    class Basis(models.TextChoices):
+        DOCTOR_SEAT = "doctor_seat", "Per doctor seat"
+        LOCATION = "location", "Per location"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    period = models.CharField(max_length=8, choices=Period.choices)
+    basis = models.CharField(max_length=12, choices=Basis.choices, default=Basis.DOCTOR_SEAT)
+    unit_price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(1)], help_text="Rupees per seat per period"
+    )
+    trial_days = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(90)])
+    razorpay_plan_id = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["period", "unit_price"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """A clinic's DocOS subscription (public schema): a mirror of its Razorpay subscription plus the
+    clinic's DocOS access. The mirror only moves forward: `version_*` hold the ordering key of the
+    Razorpay entity it was last set from (see clinics.subscriptions)."""
+
+    class Status(models.TextChoices):  # Razorpay's subscription states
+        CREATED = "created", "Created (awaiting checkout)"
+        AUTHENTICATED = "authenticated", "Authenticated"
+        ACTIVE = "active", "Active"
+        PENDING = "pending", "Pending (charge failing)"
+        HALTED = "halted", "Halted"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+        PAUSED = "paused", "Paused"
+
+    class Access(models.TextChoices):
+        ACTIVE = "active", "Active"
+        GRACE = "grace", "Grace period"
+        READ_ONLY = "read_only", "Read-only"
+        SUSPENDED = "suspended", "Suspended"
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="subscription")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    seats = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    access = models.CharField(max_length=12, choices=Access.choices, default=Access.ACTIVE)
+    razorpay_subscription_id = models.CharField(max_length=40, blank=True)
+    razorpay_customer_id = models.CharField(max_length=40, blank=True)
+    short_url = models.URLField(blank=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    current_start = models.DateTimeField(null=True, blank=True)
+    current_end = models.DateTimeField(null=True, blank=True)
+    charge_at = models.DateTimeField(null=True, blank=True)
+    paid_count = models.PositiveIntegerField(default=0)
+    total_count = models.PositiveIntegerField(default=0)
+    # The ordering key of the Razorpay state last applied: (paid_count, event time, status rank).
+    version_at = models.DateTimeField(null=True, blank=True)
+    last_paid_at = models.DateTimeField(null=True, blank=True)
+    # Dunning: when the failing started and when the grace period ends (then read-only, then suspended).
+    dunning_started_at = models.DateTimeField(null=True, blank=True)
+    grace_until = models.DateTimeField(null=True, blank=True)
+    suspend_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["razorpay_subscription_id"],
+                condition=~models.Q(razorpay_subscription_id=""),
+                name="subscription_razorpay_id_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["access", "grace_until"], name="subscription_dunning")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id}:{self.status}"
+
+
+class PlatformPayment(models.Model):
+    """A payment attempt on a clinic's subscription (public schema), one row per Razorpay payment:
+    failed ones drive dunning emails and the platform admin's failed-payments list; paid ones carry
+    DocOS's invoice (Razorpay's invoice id)."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="payments")
+    razorpay_payment_id = models.CharField(max_length=40, unique=True)
+    razorpay_invoice_id = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    method = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_description = models.CharField(max_length=255, blank=True)
+    paid_or_failed_at = models.DateTimeField()
+    owner_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-paid_or_failed_at"]
+
+    def __str__(self) -> str:
+        return self.razorpay_payment_id
+
+
+class PlatformInvoice(models.Model):
+    """DocOS's B2B tax invoice to a clinic for one subscription charge (public schema): both GSTINs,
+    SAC, the tax split (CGST+SGST when the clinic is in DocOS's state, else IGST), numbered
+    consecutively per financial year ("DOS2627-000001", at most 16 characters). The charge is
+    GST-inclusive; the clinic's details are copied at issue, as an issued invoice never changes."""
+
+    # The invoice outlives the clinic (tax law keeps it after off-boarding; its details are copied
+    # above), so deleting a clinic, its subscription and payments leaves it with no payment row.
+    payment = models.OneToOneField(
+        PlatformPayment, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoice"
+    )
+    number = models.CharField(max_length=16, unique=True)
+    financial_year = models.CharField(max_length=4)
+    issued_at = models.DateTimeField()
+    clinic_name = models.CharField(max_length=200)
+    clinic_gstin = models.CharField(max_length=15, blank=True)
+    clinic_address = models.TextField(blank=True)
+    place_of_supply = models.CharField(max_length=64, blank=True)
+    description = models.CharField(max_length=200)
+    sac = models.CharField(max_length=8)
+    taxable_value = models.DecimalField(max_digits=12, decimal_places=2)
+    cgst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    sgst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    igst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PlatformInvoiceCounter(models.Model):
+    """The last number used per financial year, locked while a number is taken (no gaps, no duplicates)."""
+
+    financial_year = models.CharField(max_length=4, primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.financial_year}:{self.last}"

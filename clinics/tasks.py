@@ -19,3 +19,12 @@ def retention_beat_task() -> int:
         with tenant_context(clinic):
             retention_clinic_task.apply_async()
     return len(clinics)
+
+
+@app.task(name="clinics.subscription_dunning", queue="maintenance", ignore_result=True, acks_late=True)
+def subscription_dunning_task() -> int:
+    """Every five minutes (CELERY_BEAT_SCHEDULE): grace -> read-only -> suspended by the clock."""
+    from clinics.subscriptions import subscription_dunning_tick
+
+    with schema_context(get_public_schema_name()):
+        return subscription_dunning_tick()

@@ -23,7 +23,12 @@ from clinics import verification as verifying
 from clinics.models import DocumentVerification
 from docos.permissions import public
 
-KIND_LABELS = {"prescription": "Prescription", "consent": "Consent form", "certificate": "Medical certificate"}
+KIND_LABELS = {
+    "prescription": "Prescription",
+    "consent": "Consent form",
+    "certificate": "Medical certificate",
+    "invoice": "Invoice",
+}
 
 
 def _issued_on(verification: DocumentVerification) -> str:
@@ -44,6 +49,25 @@ def register_superseded_check(kind: str, check: SupersededCheck) -> None:
     _SUPERSEDED_CHECKS[kind] = check
 
 
+# kind -> the document's public facts for a code, read in the issuing clinic's schema: what a reader
+# of the paper can compare (an invoice's number, date, amount and status), never who the patient is.
+# Kinds verified by their facts have no hash to compare an upload with.
+FactsSource = Callable[[str], list[tuple[str, str]]]
+_FACTS: dict[str, FactsSource] = {}
+
+
+def register_facts(kind: str, source: FactsSource) -> None:
+    _FACTS[kind] = source
+
+
+def _facts(verification: DocumentVerification) -> list[tuple[str, str]]:
+    source = _FACTS.get(verification.kind)
+    if source is None:
+        return []
+    with tenant_context(verification.clinic):
+        return source(verification.code)
+
+
 def _superseded(verification: DocumentVerification) -> bool:
     check = _SUPERSEDED_CHECKS.get(verification.kind)
     if check is None:
@@ -60,6 +84,8 @@ def _page(request: HttpRequest, verification: DocumentVerification, **extra: Any
         "issuer_name": verification.clinic.name,
         "issued_on": _issued_on(verification),
         "superseded": _superseded(verification),
+        "facts": _facts(verification),
+        "byte_check": bool(verification.sha256),
         "max_mb": verifying.UPLOAD_MAX_BYTES // (1024 * 1024),
         **extra,
     }
@@ -98,6 +124,13 @@ def verify_document(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         return _page(request, verification)
 
+    if not verification.sha256:
+        return _page(
+            request,
+            verification,
+            error="This document is checked by the details above, not by its file: compare them with your copy.",
+            status=400,
+        )
     if not verifying.upload_allowed(client_ip(request)):
         return _page(
             request,

@@ -38,6 +38,9 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("documents.upload", "Upload patient documents", "Clinical"),
         Capability("consents.manage", "Prepare and sign consent forms", "Clinical"),
         Capability("certificates.sign", "Sign certificates", "Clinical"),
+        Capability("imaging.view", "View imaging studies (DICOM) and their images", "Imaging"),
+        Capability("imaging.upload", "Upload DICOM files, folders and ZIPs", "Imaging"),
+        Capability("imaging.share", "Share imaging studies by link and revoke the links", "Imaging"),
         Capability("appointments.view", "View appointments and schedules", "Appointments"),
         Capability("appointments.manage", "Book, reschedule and cancel appointments", "Appointments"),
         Capability("schedules.manage", "Edit clinician schedules and holidays", "Appointments"),
@@ -52,6 +55,11 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("staff.manage", "Invite staff and change roles", "Administration"),
         Capability("audit.view", "Read and export the audit log", "Administration"),
         Capability("data.export", "Export clinic data", "Administration"),
+        Capability(
+            "privacy.manage",
+            "Handle patients' privacy requests (access, correction, erasure), restrictions and legal holds",
+            "Administration",
+        ),
     ]
 }
 
@@ -63,7 +71,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "owner": ("Owner", ALL),
     "administrator": (
         "Administrator",
-        ALL - {"clinical.edit", "clinical.sign", "prescriptions.sign", "certificates.sign"},
+        ALL - {"clinical.edit", "clinical.sign", "prescriptions.sign", "certificates.sign", "privacy.manage"},
     ),
     "doctor": (
         "Doctor",
@@ -77,6 +85,9 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "prescriptions.write",
                 "prescriptions.sign",
                 "documents.upload",
+                "imaging.view",
+                "imaging.upload",
+                "imaging.share",
                 "consents.manage",
                 "certificates.sign",
                 "appointments.manage",
@@ -95,6 +106,8 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "patients.cross_branch",
                 "clinical.edit",
                 "documents.upload",
+                "imaging.view",
+                "imaging.upload",
                 "consents.manage",
                 "appointments.manage",
             }
@@ -114,6 +127,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "messaging.view",
                 "messaging.send",
                 "documents.upload",
+                "imaging.upload",
             }
         ),
     ),

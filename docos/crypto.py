@@ -13,6 +13,12 @@ object (the layout docos.storage writes). Destroying the wrapped data key (crypt
 every file of the clinic unreadable; rotating the key ring only re-wraps the data key, so file
 ciphertexts never need rewriting. The same holds for field values under a clinic's data key.
 
+A file about one person (a patient's documents, scans, signed PDFs) is encrypted with that
+subject's own key instead: b"DOCF2" | subject (16, a UUID) | nonce (12) | ciphertext+tag. The
+subject key is random, wrapped by the clinic's data key and kept by the app that owns the subject
+(`register_subject_key_store`); erasing the person destroys it, so every copy of their files, in
+object storage, its versions and backups, is unreadable while the clinic's other files are not.
+
 Other purposes that need a secret (the audit chain's MACs) never use a ring key directly: they
 get a key derived from each ring key with HKDF-SHA256 and a purpose label (`derived_keys`), so
 rotating the ring rotates them too, and the same key id names the key in both places.
@@ -24,6 +30,7 @@ import base64
 import binascii
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +77,8 @@ FORMAT_VERSION = 1
 CLINIC_FORMAT_VERSION = 2  # a field ciphertext under the data key of the clinic that owns the schema
 CLINIC_FIELD_PREFIX = bytes((CLINIC_FORMAT_VERSION,))
 FILE_FORMAT = b"DOCF1"  # a file ciphertext under a clinic data key (never a field ciphertext)
+SUBJECT_FILE_FORMAT = b"DOCF2"  # a file ciphertext under one subject's (a patient's) key
+SUBJECT_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
 MAX_KID_LENGTH = 32
@@ -94,6 +103,10 @@ class DecryptionError(CryptoError):
 class DataKeyUnavailableError(CryptoError):
     """A clinic's data key is needed but there is none: it was destroyed (crypto-shredding), or no
     clinic owns the schema (the public or template schema)."""
+
+
+class SubjectKeyDestroyedError(DataKeyUnavailableError):
+    """The file belongs to a subject (a patient) whose key was destroyed when they were erased."""
 
 
 @dataclass(frozen=True)
@@ -328,15 +341,90 @@ def decrypt_with_data_key(data_key: bytes, blob: bytes, aad: bytes) -> bytes:
         ) from None
 
 
-def encrypt_file(clinic: FileOwner, plaintext: bytes, object_name: str) -> bytes:
-    """Encrypt file contents with `clinic`'s data key, bound to the clinic schema and `object_name`."""
-    return encrypt_with_data_key(clinic_data_key(clinic), plaintext, file_aad(clinic.schema_name, object_name))
+def encrypt_file(clinic: FileOwner, plaintext: bytes, object_name: str, *, subject: uuid.UUID | None = None) -> bytes:
+    """Encrypt file contents with `clinic`'s data key, or with `subject`'s own key (created on first
+    use), bound to the clinic schema, `object_name` and the subject."""
+    aad = file_aad(clinic.schema_name, object_name)
+    if subject is None:
+        return encrypt_with_data_key(clinic_data_key(clinic), plaintext, aad)
+    sealed = encrypt_with_data_key(subject_key(clinic, subject, create=True), plaintext, _subject_aad(aad, subject))
+    return SUBJECT_FILE_FORMAT + subject.bytes + sealed[len(FILE_FORMAT) :]
 
 
 def decrypt_file(clinic: FileOwner, blob: bytes, object_name: str) -> bytes:
-    """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key was destroyed,
-    DecryptionError if the bytes were altered or belong to another object or clinic."""
-    return decrypt_with_data_key(clinic_data_key(clinic), blob, file_aad(clinic.schema_name, object_name))
+    """Decrypt what `encrypt_file` made. Raises CryptoError once the clinic's data key (or the file's
+    subject key: SubjectKeyDestroyedError) was destroyed, DecryptionError if the bytes were altered or
+    belong to another object, subject or clinic."""
+    blob = bytes(blob)
+    aad = file_aad(clinic.schema_name, object_name)
+    if not blob.startswith(SUBJECT_FILE_FORMAT):
+        return decrypt_with_data_key(clinic_data_key(clinic), blob, aad)
+    start = len(SUBJECT_FILE_FORMAT)
+    if len(blob) < start + SUBJECT_BYTES:
+        raise DecryptionError("Not a DocOS file ciphertext (unknown format or truncated).")
+    subject = uuid.UUID(bytes=blob[start : start + SUBJECT_BYTES])
+    key = subject_key(clinic, subject, create=False)
+    return decrypt_with_data_key(key, FILE_FORMAT + blob[start + SUBJECT_BYTES :], _subject_aad(aad, subject))
+
+
+def file_subject(blob: bytes) -> uuid.UUID | None:
+    """The subject whose key encrypts this file ciphertext, or None (the clinic's data key)."""
+    start = len(SUBJECT_FILE_FORMAT)
+    if bytes(blob[:start]) != SUBJECT_FILE_FORMAT or len(blob) < start + SUBJECT_BYTES:
+        return None
+    return uuid.UUID(bytes=bytes(blob[start : start + SUBJECT_BYTES]))
+
+
+# --- per-subject keys, wrapped by the clinic's data key and kept by the subject's app ---------------
+
+
+class SubjectKeyStore(Protocol):
+    """Where the wrapped subject keys of the current clinic schema live (patients registers one)."""
+
+    def load(self, subject: uuid.UUID) -> bytes | None:
+        """The wrapped key, or None when there is none (never made, or destroyed)."""
+
+    def was_destroyed(self, subject: uuid.UUID) -> bool:
+        """Whether the subject had a key that was destroyed (erased), as opposed to never having one."""
+
+    def add(self, subject: uuid.UUID, wrapped: bytes) -> bytes:
+        """Keep `wrapped` unless the subject has a key already; return the one kept (a race's winner)."""
+
+
+_subject_key_store: SubjectKeyStore | None = None
+
+
+def register_subject_key_store(store: SubjectKeyStore) -> None:
+    global _subject_key_store
+    _subject_key_store = store
+
+
+def _subject_aad(file_aad_bytes: bytes, subject: uuid.UUID) -> bytes:
+    return file_aad_bytes + f"|subject:{subject}".encode()
+
+
+def subject_key_aad(schema_name: str, subject: uuid.UUID) -> bytes:
+    return f"docos:v1|subject-key|{schema_name}|{subject}".encode()
+
+
+def subject_key(clinic: FileOwner, subject: uuid.UUID, *, create: bool) -> bytes:
+    """The subject's file key in `clinic` (made on first use with `create`). Without `create`, raises
+    SubjectKeyDestroyedError when the subject was erased, DecryptionError when it never had a key."""
+    if _subject_key_store is None:
+        raise CryptoError("No subject key store is registered (is the patients app installed?).")
+    aad = subject_key_aad(clinic.schema_name, subject)
+    data_key = clinic_data_key(clinic)
+    wrapped = _subject_key_store.load(subject)
+    if wrapped is None:
+        if create:
+            wrapped = _subject_key_store.add(subject, encrypt_with_data_key(data_key, new_data_key(), aad))
+        elif _subject_key_store.was_destroyed(subject):
+            raise SubjectKeyDestroyedError(
+                "This file belonged to a person whose data was erased: their key was destroyed, so it cannot be opened."
+            )
+        else:  # a subject that never had a key: the ciphertext's header was altered
+            raise DecryptionError("File ciphertext names a subject without a key: it was altered.")
+    return decrypt_with_data_key(data_key, wrapped, aad)
 
 
 # --- field values under the data key of the clinic that owns the schema ----------------------------

@@ -86,11 +86,37 @@ def whatsapp_demo_env(environ: dict[str, str]) -> dict[str, str]:
     }
 
 
+FAKE_RAZORPAY_PORT = os.environ.get("DOCOS_FAKE_RAZORPAY_PORT", "8766")
+
+
+def razorpay_demo_env(environ: dict[str, str]) -> dict[str, str]:
+    """Unless Razorpay is configured in the environment, the demo's payment links are made at the fake
+    Razorpay (`python -m billing.fake_razorpay --demo`, started beside the web server)."""
+    if "RAZORPAY_ENABLED" in environ or "RAZORPAY_BASE_URL" in environ:
+        return {}
+    return {
+        "RAZORPAY_ENABLED": "true",
+        "RAZORPAY_BASE_URL": f"http://127.0.0.1:{FAKE_RAZORPAY_PORT}",
+        # DocOS's own account at the fake (billing.fake_razorpay_subscriptions' demo values).
+        "RAZORPAY_PLATFORM_KEY_ID": "rzp_test_DocOSPlatform01",
+        "RAZORPAY_PLATFORM_KEY_SECRET": "docos-demo-platform-key-secret",
+        "RAZORPAY_PLATFORM_WEBHOOK_SECRET": "docos-demo-platform-webhook-secret",
+    }
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docos.settings.dev")
     with embedded.services() as extra:
         whatsapp_env = whatsapp_demo_env(dict(os.environ))
-        env = {**os.environ, **extra, **whatsapp_env, "DOCOS_PUBLIC_PORT": PORT, "PYTHONUNBUFFERED": "1"}
+        razorpay_env = razorpay_demo_env(dict(os.environ))
+        env = {
+            **os.environ,
+            **extra,
+            **whatsapp_env,
+            **razorpay_env,
+            "DOCOS_PUBLIC_PORT": PORT,
+            "PYTHONUNBUFFERED": "1",
+        }
         if "DATABASE_URL" not in extra and (problem := database_ensure(env["DATABASE_URL"])):
             print(f"[docos] {problem}", file=sys.stderr, flush=True)
             return 1
@@ -128,6 +154,15 @@ def main() -> int:
         }
         if whatsapp_env:
             commands["whatsapp"] = [PY, "-m", "messaging.fake_graph", "--port", FAKE_GRAPH_PORT]
+        if razorpay_env:
+            # The demo link's pay page posts its signed webhooks to the demo clinic's route.
+            commands["razorpay"] = [
+                PY, "-m", "billing.fake_razorpay", "--demo", "--port", FAKE_RAZORPAY_PORT,
+                "--webhook-url", f"http://localhost:{PORT}/webhooks/razorpay/docos-demo-razorpay-route/",
+                "--webhook-secret", "docos-demo-webhook-secret",
+                "--platform-webhook-url", f"http://localhost:{PORT}/webhooks/razorpay/platform/",
+                "--platform-webhook-secret", "docos-demo-platform-webhook-secret",
+            ]  # fmt: skip
         procs = {
             name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True) for name, cmd in commands.items()
         }

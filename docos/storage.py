@@ -1,9 +1,10 @@
 """Encrypted file storage for clinic files (uploads, signed PDFs, imports).
 
-Files are encrypted with the clinic's data key (AES-256-GCM, AAD = schema + storage name; the
-format and key handling live in docos.crypto) before they reach the storage backend, so neither
-the local folder nor the S3 bucket ever holds plaintext, and destroying the clinic's data key
-makes every file unreadable (crypto-shredding).
+Files are encrypted with the clinic's data key, or a patient's own key for files about one patient
+(AES-256-GCM, AAD = schema + storage name; the format and key handling live in docos.crypto) before
+they reach the storage backend, so neither the local folder nor the S3 bucket ever holds plaintext;
+destroying the clinic's data key makes every file unreadable, destroying a patient's key (erasure)
+makes theirs unreadable (crypto-shredding).
 
 The backend is Django's storage API: `FileSystemStorage` under var/files by default, or
 django-storages' S3 backend (Cloudflare R2 or any S3-compatible store) when DOCOS_S3_BUCKET is set.
@@ -69,10 +70,14 @@ def file_storage() -> Storage:
     return storages["clinic_files"]
 
 
-def store_encrypted(clinic: FileOwner, *, data: bytes, folder: str, suffix: str = "") -> StoredFile:
-    """Encrypt and save; returns the storage name to keep on the owning row."""
+def store_encrypted(
+    clinic: FileOwner, *, data: bytes, folder: str, suffix: str = "", subject: uuid.UUID | None = None
+) -> StoredFile:
+    """Encrypt and save; returns the storage name to keep on the owning row. A file about one
+    person passes their id as `subject` (a patient's pk): it is then encrypted with their own key,
+    which erasing them destroys."""
     name = f"{clinic.schema_name}/{folder}/{uuid.uuid4().hex}{suffix}.enc"
-    blob = crypto.encrypt_file(clinic, data, name)
+    blob = crypto.encrypt_file(clinic, data, name, subject=subject)
     saved = file_storage().save(name, ContentFile(blob))
     if saved != name:  # a backend renaming the object would break the AAD binding
         file_storage().delete(saved)
@@ -113,6 +118,8 @@ def _read_decrypted(clinic: FileOwner, name: str) -> bytes:
         raise FileUnavailable("The stored file is missing from the clinic's file storage.", reason="missing") from None
     try:
         return crypto.decrypt_file(clinic, blob, name)
+    except crypto.SubjectKeyDestroyedError as exc:
+        raise FileUnavailable(str(exc), reason="key_destroyed") from None
     except crypto.DecryptionError:
         raise FileAltered(check="ciphertext") from None
 

@@ -8,5 +8,7 @@ urlpatterns = [
     path("", include("clinics.urls_public")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("verify/", include("clinics.urls_verify")),
+    path("dicom-viewer/", include("imaging.urls_local_viewer")),
     path("webhooks/", include("messaging.urls_webhooks")),
+    path("webhooks/", include("billing.urls_webhooks")),
 ]

@@ -11,6 +11,8 @@ urlpatterns = [
     path("settings/", include("accounts.urls_console")),
     path("settings/", include("clinics.urls_console")),
     path("settings/", include("messaging.urls_console")),
+    path("settings/", include("billing.urls_console")),
+    path("settings/privacy/", include("privacy.urls")),
     path("patients/", include("patients.urls")),
     path("", include("clinical.urls")),
     path("", include("documents.urls")),
@@ -18,5 +20,8 @@ urlpatterns = [
     path("queue/", include("appointments.urls_queue")),
     path("inbox/", include("messaging.urls")),
     path("", include("billing.urls")),
+    path("", include("imaging.urls")),
+    path("", include("imaging.share_urls")),
+    path("dicomweb/", include("imaging.dicomweb_urls")),
     path("api/v1/", include("docos.urls_api")),
 ]

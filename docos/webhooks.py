@@ -16,6 +16,10 @@ in `AppConfig.ready` (`register_handler(vendor, kind, handler)`). Each handler r
 clinic's schema and its own transaction, and must be idempotent (a replayed or re-run event calls
 it again). Unknown accounts and kinds are logged (without PHI) and acknowledged.
 
+Vendors that sign with a secret per merchant account (Razorpay) are routed by the URL path instead
+of the payload: the view passes the path's account id, the vendor's `account_secret` gives that
+account's secret(s) before anything is parsed, and every delivery of the event goes to that account.
+
 If the enqueue is lost (Redis down), `webhook_sweep` (beat) re-enqueues events still `received`.
 
 The kernel imports no app: vendors, handlers and the tenant resolver are registered from above.
@@ -27,11 +31,12 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -74,11 +79,20 @@ class WebhookVendor:
     signature_prefix: str  # e.g. "sha256=" ("" when the header is the bare hex digest)
     event_id: Callable[[HttpRequest, bytes], str]
     parse: Callable[[bytes], list[Delivery]]  # raises ValueError on a body it cannot read
+    # Vendors whose webhooks each clinic signs with its own secret (Razorpay: one webhook secret per
+    # merchant account) are routed by the URL path instead: the view passes the path's account id
+    # to `webhook_receive`, `account_secret(account_id)` gives that account's secrets (the current one,
+    # and a replaced one while the vendor may still retry events signed with it; none when the
+    # account is unknown: refused like a bad signature), the event is stored under
+    # "<account id>:<vendor event id>" (dedupe per account) and every delivery of it goes to that account.
+    account_secret: Callable[[str], tuple[str, ...]] | None = None
 
 
 Handler = Callable[[Any], object]
 TenantResolver = Callable[[str, str], Any]  # (vendor, account id) -> tenant or None
 
+ROUTE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a path-routed account id (an opaque token)
+UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
 MAX_ATTEMPTS = 10  # processing runs of one event (task retries and sweeps) before it is marked failed
 
 _VENDORS: dict[str, WebhookVendor] = {}
@@ -117,30 +131,55 @@ def body_digest(request: HttpRequest, body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def webhook_receive(request: HttpRequest, vendor_name: str) -> HttpResponse:
-    """The POST side of a vendor's webhook view (the view is public and CSRF-exempt)."""
+def webhook_receive(request: HttpRequest, vendor_name: str, account_id: str = "") -> HttpResponse:
+    """The POST side of a vendor's webhook view (the view is public and CSRF-exempt). `account_id`:
+    the account named by the URL path, for vendors that sign per account (`account_secret`)."""
     from docos.models import WebhookEvent
 
     spec = _VENDORS.get(vendor_name)
     if spec is None or not spec.enabled():
         return HttpResponse(status=404)
+    routed = spec.account_secret is not None
+    if routed and not ROUTE_RE.match(account_id):
+        return HttpResponse(status=404)
     body = request.body
     given = str(request.META.get(spec.signature_header, ""))
-    if not signature_valid(secret=spec.secret(), body=body, given=given, prefix=spec.signature_prefix):
+    secrets = spec.account_secret(account_id) if spec.account_secret is not None else (spec.secret(),)
+    if not any(signature_valid(secret=s, body=body, given=given, prefix=spec.signature_prefix) for s in secrets):
         logger.warning("webhook signature refused", extra={"vendor": vendor_name, "signed": bool(given)})
         return HttpResponse(status=403)
+    event_id = spec.event_id(request, body)[:160]
+    if not event_id:
+        return HttpResponse(status=400)  # the vendor always sends one: a post without it is not theirs
     event = WebhookEvent(
-        vendor=vendor_name, event_id=spec.event_id(request, body)[:200], body=body.decode("utf-8", "replace")
+        vendor=vendor_name,
+        event_id=f"{account_id}:{event_id}" if routed else event_id,
+        body=body.decode("utf-8", "replace"),
     )
-    with transaction.atomic():
-        WebhookEvent.objects.bulk_create([event], ignore_conflicts=True)  # ON CONFLICT DO NOTHING
-        stored = WebhookEvent.objects.filter(vendor=vendor_name, event_id=event.event_id).values_list("pk", flat=True)
-        is_new = next(iter(stored), None) == event.pk
-        if is_new:
-            transaction.on_commit(lambda: _enqueue(str(event.pk)))
-    if not is_new:
+    if _store_once(event):
+        transaction.on_commit(lambda: _enqueue(str(event.pk)))  # at once in autocommit (production)
+    else:
         logger.info("webhook replay ignored", extra={"vendor": vendor_name})
     return HttpResponse(status=200)
+
+
+def _store_once(event: Any) -> bool:
+    """Insert the event; False when (vendor, event id) is already stored (a replay).
+
+    In autocommit (a request in production) the INSERT is one statement and its own transaction: one
+    round trip, the cheapest way to be durable before answering 200. Inside a caller's transaction
+    (tests) a savepoint keeps a replay's unique violation from breaking it."""
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
+            event.save(force_insert=True)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", "") != UNIQUE_VIOLATION:
+            raise
+        return False
+    return True
 
 
 def _enqueue(event_pk: str) -> None:
@@ -171,12 +210,14 @@ def webhook_process(event_pk: str) -> str:
     except ValueError:
         logger.warning("webhook body unreadable", extra={"vendor": event.vendor})
         return _finish(event, WebhookEvent.Status.IGNORED, "unparseable")
+    path_account = event.event_id.split(":", 1)[0] if spec.account_secret is not None else ""
     for delivery in deliveries:
         handler = _HANDLERS.get((event.vendor, delivery.kind))
         if handler is None:
             logger.info("webhook kind not handled", extra={"vendor": event.vendor, "kind": delivery.kind})
             continue
-        tenant = _resolver(event.vendor, delivery.account_id) if _resolver is not None else None
+        account = path_account or delivery.account_id  # a path-routed event belongs to the signing account
+        tenant = _resolver(event.vendor, account) if _resolver is not None else None
         if tenant is None:
             logger.warning("webhook for an unknown account", extra={"vendor": event.vendor, "kind": delivery.kind})
             continue

@@ -10,3 +10,8 @@ class DocumentsConfig(AppConfig):
         from documents import chart
 
         chart.register()
+
+        # What this app holds about a patient (export, restriction, erasure, retention).
+        from documents import privacy
+
+        privacy.register()

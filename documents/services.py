@@ -241,7 +241,9 @@ def document_upload(
     if errors:
         raise ValidationError(errors)
     assert kind is not None and location is not None
-    stored = store_encrypted(current_clinic(), data=data, folder="documents", suffix=f".{kind.extension}")
+    stored = store_encrypted(
+        current_clinic(), data=data, folder="documents", suffix=f".{kind.extension}", subject=patient.pk
+    )
     try:
         document = PatientDocument.objects.create(
             patient=patient,

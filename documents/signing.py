@@ -86,7 +86,7 @@ def sign_document(
     clinic = current_clinic()
     code = new_code(kind)
     pdf = render(Verification(code=code, url=verification_url(code)))
-    stored = store_encrypted(clinic, data=pdf, folder=f"signed/{kind}", suffix=".pdf")
+    stored = store_encrypted(clinic, data=pdf, folder=f"signed/{kind}", suffix=".pdf", subject=patient.pk)
     # The file is written before the rows: a failure below removes it again. (Should the caller's
     # transaction roll back later, an unreferenced ciphertext stays behind: unreadable without the
     # rows and harmless; never the other way round, a row naming a file that was not written.)
@@ -110,7 +110,11 @@ def sign_document(
 
 
 def signed_document_read(
-    *, document: SignedDocument, actor: User, context: AuditContext | None = None, action: str = "document.download"
+    *,
+    document: SignedDocument,
+    actor: User | None,
+    context: AuditContext | None = None,
+    action: str = "document.download",
 ) -> bytes:
     """The decrypted PDF, checked against the SHA-256 recorded at signing (FileAltered, audited as
     `file.integrity_failed`, when it is not the signed file); each read is audited (who, which

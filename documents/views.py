@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -74,7 +73,6 @@ def patient_documents(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "page": page,
             "category": category,
             "categories": PatientDocument.Category.choices,
-            "query_string": urlencode({"category": category}) if category else "",
         },
     )
 

@@ -26,10 +26,22 @@ class MessagingConfig(AppConfig):
         )
         webhooks.register_handler(whatsapp.VENDOR, "status", services.message_receipt_record)
         webhooks.register_handler(whatsapp.VENDOR, "message", inbound.inbound_record)
+        from messaging.templates import template_status_record
+
+        webhooks.register_handler(whatsapp.VENDOR, "template_status", template_status_record)
 
         from messaging.retention import register_messaging_rules
 
         register_messaging_rules()
+
+        from messaging import chart
+
+        chart.register()  # the WhatsApp panel on the patient chart
+
+        # What this app holds about a patient (export, restriction, erasure).
+        from messaging import privacy
+
+        privacy.register()
 
         # A new clinic starts with the shipped message templates (drafts to submit to Meta).
         from docos.clinic_seeds import register_clinic_seed

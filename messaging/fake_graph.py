@@ -16,7 +16,11 @@ Media, as Meta documents them: `GET /{version}/{media-id}` (Bearer token; option
 answers the bytes to a GET with the same Bearer token (401 without) and expires after five minutes
 like Meta's. An unknown media id is Meta's 400 code 100 (subcode 33). Tests (and the demo) put a
 file there with `server.add_media(data, mime_type, phone_number_id=...)`, which returns its id
-(POST /_fake/media with JSON `{"data_base64", "mime_type"}` does the same over HTTP).
+(POST /_fake/media with JSON `{"data_base64", "mime_type"}` does the same over HTTP). Uploads, as
+Meta documents them: `POST /{version}/{phone_number_id}/media`, multipart/form-data with
+`messaging_product=whatsapp`, `type` (MIME type: PDF, JPEG, PNG, plain text here) and `file`,
+answers `{"id"}`; a document message then names that id (`document.id`, with `filename` and
+`caption`), or a `link`, never both.
 
 Message templates, as the WhatsApp Business Management API documents them:
 `POST /{version}/{waba_id}/message_templates` with `name` (lowercase letters, digits and
@@ -45,12 +49,17 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PATH_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/messages/?$")
 MEDIA_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/?$")
 TEMPLATES_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/message_templates/?$")
+UPLOAD_RE = re.compile(r"^/(v\d+\.\d+)/(\d{1,32})/media/?$")
+UPLOAD_TYPES = {"application/pdf", "image/jpeg", "image/png", "text/plain"}
+UPLOAD_MAX_BYTES = 100 * 1024 * 1024  # documents: 100 MB
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
 TEMPLATE_CATEGORIES = {"UTILITY", "MARKETING", "AUTHENTICATION"}
 DOWNLOAD_RE = re.compile(r"^/_fake/media/(\d{1,32})/?$")
@@ -64,6 +73,7 @@ ERROR_MESSAGES = {
     131026: ("OAuthException", "(#131026) Message undeliverable"),
     131047: ("OAuthException", "(#131047) Re-engagement message"),
     131050: ("OAuthException", "(#131050) User stopped marketing messages"),
+    131053: ("OAuthException", "(#131053) Media upload error"),
     131056: ("OAuthException", "(#131056) (Business Account, Consumer Account) pair rate limit hit"),
     132001: ("OAuthException", "(#132001) Template name does not exist in the translation"),
 }
@@ -158,6 +168,13 @@ def _validate(body: Any) -> str | None:
                 return "A row's description is at most 72 characters."
         if len({row["id"] for row in rows}) != len(rows):
             return "Row ids must be unique."
+    if kind in ("document", "image", "audio", "video", "sticker"):
+        if bool(obj.get("id")) == bool(obj.get("link")):
+            return f"The parameter {kind} needs exactly one of id or link."
+        if kind == "document" and len(str(obj.get("filename", ""))) > 240:
+            return "The parameter document['filename'] is at most 240 characters."
+        if len(str(obj.get("caption", ""))) > 1024:
+            return f"The parameter {kind}['caption'] is at most 1024 characters."
     if kind == "template":
         if not isinstance(obj.get("name"), str) or not obj["name"]:
             return "The parameter template['name'] is required."
@@ -223,9 +240,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _body(self) -> Any:
+    def _raw(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _body(self, raw: bytes | None = None) -> Any:
+        raw = self._raw() if raw is None else raw
         try:
             return json.loads(raw or b"null")
         except ValueError:
@@ -318,7 +338,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         state = self.server.state
-        body = self._body()
+        raw = self._raw()
+        upload = UPLOAD_RE.match(self.path.split("?", 1)[0])
+        if upload is not None:
+            self._upload(upload.group(2), raw)
+            return
+        body = self._body(raw)
         if self.path.startswith("/_fake/"):
             self._control(self.path, body)
             return
@@ -374,6 +399,57 @@ class _Handler(BaseHTTPRequestHandler):
             },
             {},
         )
+
+    def _upload(self, phone_number_id: str, raw: bytes) -> None:
+        """`POST /{version}/{phone-number-id}/media`, multipart/form-data with `messaging_product`
+        ("whatsapp"), `type` (the MIME type) and `file`: answers `{"id": media_id}`."""
+        auth = self.headers.get("Authorization", "")
+        state = self.server.state
+        fields: dict[str, Any] = {}
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            message = BytesParser(policy=email_policy).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+            )
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if name:
+                    fields[str(name)] = (
+                        part.get_payload(decode=True) or b"",
+                        part.get_filename(),
+                        part.get_content_type(),
+                    )
+        record = Recorded(
+            "POST",
+            self.path,
+            auth,
+            {k: (v[0].decode(errors="replace") if k != "file" else f"<{len(v[0])} bytes>") for k, v in fields.items()},
+        )
+        with state.lock:
+            state.requests.append(record)
+        if not self._authorized(auth):
+            self._answer(401, error_body(190))
+            return
+        product = fields.get("messaging_product", (b"",))[0]
+        if product != b"whatsapp":
+            self._answer(
+                400, error_body(100, details="The parameter messaging_product is required and must be whatsapp.")
+            )
+            return
+        if "file" not in fields:
+            self._answer(400, error_body(100, details="The parameter file is required."))
+            return
+        data, _filename, part_type = fields["file"]
+        mime_type = fields.get("type", (part_type.encode(),))[0].decode(errors="replace")
+        if mime_type not in UPLOAD_TYPES:
+            self._answer(400, error_body(131053, details=f"Unsupported file type {mime_type!r}."))
+            return
+        if not data or len(data) > UPLOAD_MAX_BYTES:
+            self._answer(400, error_body(131053, details="The file is empty or too large."))
+            return
+        media_id = self.server.add_media(data, mime_type, phone_number_id=phone_number_id)
+        record.answer_status = 200  # (not a message: `sent()` lists only messages)
+        self._answer(200, {"id": media_id})
 
     def _create_template(self, waba_id: str, auth: str, body: Any) -> None:
         if not self._authorized(auth):

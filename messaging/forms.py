@@ -49,3 +49,11 @@ class InboxFilterForm(forms.Form):
         required=False,
         choices=[("", "All"), ("unread", "Unread"), ("opted_out", "Opted out")],
     )
+
+
+class DocumentForm(forms.Form):
+    """Send one of the patient's signed PDFs from the chart (the choices are checked by the view
+    against the documents the user may open)."""
+
+    document = forms.UUIDField(label="Document", error_messages={"required": "Choose the document to send."})
+    key = forms.UUIDField(widget=forms.HiddenInput)

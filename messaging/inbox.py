@@ -11,6 +11,7 @@ audited with the acting user, and marks the conversation read (the person answer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -129,12 +130,20 @@ def conversation_send_template(
     patient = contact.patient
     if patient is None:
         raise ValidationError({"template": NO_PATIENT_MESSAGE}, code="no_patient")
+    message = _send_template(actor=actor, patient=patient, template=template, key=idempotency_key, context=context)
+    _after_send(contact, message)
+    return message
+
+
+def _send_template(
+    *, actor: User, patient: Patient, template: InboxTemplate, key: str, context: AuditContext | None
+) -> OutboundMessage:
     message = services.message_send_template(
         patient=patient,
         template_name=template.name,
         language=template.language,
         parameters=[patient.given_name, _clinic_name()],
-        idempotency_key=f"inbox:{idempotency_key}"[:160],
+        idempotency_key=f"inbox:{key}"[:160],
     )
     audit_record(
         actor=actor,
@@ -143,6 +152,95 @@ def conversation_send_template(
         location_id=patient.registered_location_id,
         context=context,
         metadata={"template": template.name, "language": template.language, "status": message.status},
+    )
+    return message
+
+
+NEVER_WROTE_MESSAGE = (
+    "This patient has not written to the clinic on WhatsApp, so WhatsApp allows only an approved template "
+    "message. Send the template below; when they answer you can write freely."
+)
+
+
+def _patient_contact(patient: Patient) -> Contact | None:
+    from messaging.selectors import patient_contact
+
+    return patient_contact(patient)
+
+
+@transaction.atomic
+def patient_reply(
+    *, actor: User, patient: Patient, body: str, idempotency_key: str, context: AuditContext | None = None
+) -> OutboundMessage:
+    """A free-form reply from the patient's chart, into their conversation (`patient` has been
+    through patients.access). Refused with the reason outside the 24-hour window."""
+    require_capability(actor, "messaging.send", "send WhatsApp messages")
+    contact = _patient_contact(patient)
+    if contact is None:
+        raise ValidationError({"body": NEVER_WROTE_MESSAGE}, code="window_closed")
+    return conversation_reply(actor=actor, contact=contact, body=body, idempotency_key=idempotency_key, context=context)
+
+
+@transaction.atomic
+def patient_send_template(
+    *,
+    actor: User,
+    patient: Patient,
+    template: InboxTemplate,
+    idempotency_key: str,
+    context: AuditContext | None = None,
+) -> OutboundMessage:
+    """An approved template from the patient's chart: to their conversation, or to the patient's
+    WhatsApp number when they never wrote (the outbox checks consent and opt-out)."""
+    require_capability(actor, "messaging.send", "send WhatsApp messages")
+    contact = _patient_contact(patient)
+    if contact is not None:
+        return conversation_send_template(
+            actor=actor, contact=contact, template=template, idempotency_key=idempotency_key, context=context
+        )
+    if patient.whatsapp_opted_out_at is not None:
+        raise ValidationError({"template": OPTED_OUT_MESSAGE}, code="opted_out")
+    return _send_template(actor=actor, patient=patient, template=template, key=idempotency_key, context=context)
+
+
+DOCUMENT_NEVER_WROTE_MESSAGE = (
+    "A PDF can be sent only within 24 hours of the patient's last WhatsApp message. Send a template "
+    "asking them to reply first; when they answer, the document can be sent."
+)
+
+
+@transaction.atomic
+def patient_send_document(
+    *,
+    actor: User,
+    patient: Patient,
+    document: Any,
+    filename: str,
+    caption: str,
+    idempotency_key: str,
+    context: AuditContext | None = None,
+) -> OutboundMessage:
+    """Send one of the patient's signed PDFs (prescription, certificate) from the chart as a WhatsApp
+    document, through the outbox. `document` is one the actor may open (messaging.chart offers only
+    those). Inside the 24-hour window only; outside it staff are told to send a template first."""
+    require_capability(actor, "messaging.send", "send WhatsApp messages")
+    contact = _patient_contact(patient)
+    if (
+        contact is None
+        or contact.last_inbound_at is None
+        or (contact.last_inbound_at <= timezone.now() - services.SERVICE_WINDOW)
+    ):
+        raise ValidationError({"document": DOCUMENT_NEVER_WROTE_MESSAGE}, code="window_closed")
+    if contact_opted_out(contact):
+        raise ValidationError({"document": OPTED_OUT_MESSAGE}, code="opted_out")
+    message = services.message_send_document(
+        contact=contact,
+        document=document,
+        filename=filename,
+        caption=caption,
+        idempotency_key=f"chart:{idempotency_key}"[:160],
+        actor=actor,
+        context=context,
     )
     _after_send(contact, message)
     return message

@@ -62,7 +62,13 @@ def inbound_media_fetch(*, message_id: str) -> str:
             message.media_error = error.code[:64]  # the last retryable error, while it waits
             message.save(update_fields=["media_error"])
             return "retry"
-        stored = store_encrypted(_clinic(), data=media.data, folder=FOLDER)  # type: ignore[arg-type]
+        # A known patient's photo or report is theirs: under their own key (erasing them shreds it).
+        stored = store_encrypted(
+            _clinic(),  # type: ignore[arg-type]
+            data=media.data,
+            folder=FOLDER,
+            subject=message.contact.patient_id,
+        )
         message.media_storage_name = stored.name
         message.media_sha256 = stored.sha256
         message.media_size = stored.size

@@ -167,6 +167,9 @@ class OutboundMessage(UUIDModel):
         TEMPLATE = "template", "Template"
         TEXT = "text", "Text"
         LIST = "list", "Choice list"  # interactive list (e.g. free times); its rows are in `parameters`
+        # A signed PDF (prescription, certificate): `parameters` holds the SignedDocument id, the file
+        # name and caption; the worker uploads the file to Meta (never a public link) and sends its id.
+        DOCUMENT = "document", "Document"
 
     class Purpose(models.TextChoices):
         NOTIFICATION = "notification", "Notification"  # needs the patient's recorded consent

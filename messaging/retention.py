@@ -1,7 +1,8 @@
 """WhatsApp retention (registered with audit.retention): message texts, template parameters and
 media are kept 90 days (RETENTION_WHATSAPP_BODY_DAYS), then removed; the metadata (ids, kind,
 status, times, pricing) stays, so counts, receipts and the audit trail still add up. A conversation
-flagged "retain" (clinical or legal reasons) is skipped, for both directions.
+flagged "retain" (clinical or legal reasons) is skipped, for both directions, and so is every
+conversation of a patient under legal hold (patients.Patient.legal_hold_at).
 
 Media files go in a rule of their own that runs after the texts: it deletes the files of messages
 already committed as purged, and only then forgets each file's name. A crash anywhere leaves either
@@ -15,16 +16,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Case, QuerySet, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from audit.retention import Cursor, RetentionRule, cutoff, register_rule
 from docos.storage import delete_stored
 from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
+from patients.models import Patient
 
 
 def _retained_contacts() -> QuerySet[Contact]:
-    return Contact.objects.filter(retained_at__isnull=False)
+    """Conversations flagged "retain", and those of patients under legal hold."""
+    held = Patient.objects.filter(legal_hold_at__isnull=False).values("pk")
+    return Contact.objects.filter(Q(retained_at__isnull=False) | Q(patient__in=held))
 
 
 def _inbound_due(now: dt.datetime) -> QuerySet[InboundMessage]:
@@ -40,8 +44,10 @@ def _files_left() -> QuerySet[InboundMessage]:
 def _not_retained(messages: QuerySet[OutboundMessage]) -> QuerySet[OutboundMessage]:
     """Leave out messages of a kept conversation (its contact, or its patient's other messages)."""
     retained = _retained_contacts()
-    return messages.exclude(contact__in=retained.values("pk")).exclude(
-        patient__in=retained.filter(patient__isnull=False).values("patient")
+    return (
+        messages.exclude(contact__in=retained.values("pk"))
+        .exclude(patient__in=retained.filter(patient__isnull=False).values("patient"))
+        .exclude(patient__in=Patient.objects.filter(legal_hold_at__isnull=False).values("pk"))
     )
 
 

@@ -23,8 +23,9 @@ from audit.access_log import record_read, record_reads
 from docos.ids import parse_uuid
 from messaging.models import Contact, InboundMessage, OutboundMessage
 from messaging.services import SERVICE_WINDOW, failure_sentence
-from patients.access import patient_visibility
+from patients.access import patient_access, patient_visibility
 from patients.models import Patient
+from patients.selectors import patient_search
 
 
 def _visible_contacts(user: Any) -> QuerySet[Contact]:
@@ -281,3 +282,60 @@ def whatsapp_usage(*, months: int = 2, today: dt.date | None = None) -> list[Mon
         rows += [(key.title(), count) for key, count in sorted(sent.items())]
         usage.append(MonthUsage(month=start, rows=rows, unreported=unreported, failed=failed))
     return usage
+
+
+def template_preview_patient(*, user: Any, query: str) -> Patient | None:
+    """The patient a template preview is filled with: the best match of a search the user may see."""
+    if not query:
+        return None
+    rows = patient_search(user=user, query=query).rows(0, 1)
+    if not rows:
+        return None
+    try:
+        return patient_access(user=user, patient_id=rows[0].pk)
+    except Http404:
+        return None
+
+
+# --- the conversation panel on the patient chart --------------------------------------------------
+
+CHART_PAGE_SIZE = 25  # lines per page of a conversation (chart panel and inbox)
+CHART_PAGES_MAX = 100  # "older" goes back this far on the chart; the inbox has the whole conversation
+
+
+def patient_contact(patient: Patient) -> Contact | None:
+    """The patient's WhatsApp conversation shown on the chart: the contact linked to them that wrote
+    or was written to most recently (a patient and a guardian may both have written)."""
+    return (
+        Contact.objects.filter(patient=patient)
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "pk")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class LinesPage:
+    lines: list[ConversationMessage]  # oldest first
+    page: int  # 1: the newest messages; 2: the ones before them, ...
+    has_older: bool
+
+
+def conversation_page(
+    *, contact: Contact | None, patient: Patient | None = None, page: int = 1, size: int = CHART_PAGE_SIZE
+) -> LinesPage:
+    """One page of a conversation, both ways, newest page first (oldest line first within it).
+    Without a contact (the patient never wrote) the page holds what the clinic sent the patient."""
+    page = max(1, min(page, CHART_PAGES_MAX))
+    want = page * size + 1
+    inbound = list(contact.inbound_messages.order_by("-sent_at")[:want]) if contact is not None else []
+    if contact is not None:
+        outbound_rows = _outbound_of(contact)
+    elif patient is not None:
+        outbound_rows = OutboundMessage.objects.filter(patient=patient).exclude(purpose=OutboundMessage.Purpose.TEST)
+    else:
+        outbound_rows = OutboundMessage.objects.none()
+    outbound = list(outbound_rows.order_by("-created_at")[:want])
+    lines = [_in_line(m) for m in inbound] + [conversation_line(m) for m in outbound]
+    lines.sort(key=lambda line: line.at, reverse=True)
+    chunk = lines[(page - 1) * size : page * size]
+    return LinesPage(lines=list(reversed(chunk)), page=page, has_older=len(lines) > page * size)

@@ -14,14 +14,17 @@ replies inside the 24-hour window), whatever asks for it:
    message that waited would go out late: "your appointment is in two hours" after it);
 3. otherwise it is `queued`, and `messaging.outbox_dispatch` is enqueued after commit.
 
-Dispatch (`message_dispatch`, in a worker): claim the row (queued -> sending, its own short
-transaction), call the Graph API outside any transaction, then record the answer: sent with
+Dispatch (`message_dispatch`, in a worker): wait for the number's send slot (messaging.pacing),
+then claim the row (queued -> sending, its own short transaction), call the Graph API outside any
+transaction, then record the answer: sent with
 WhatsApp's message id; back to queued with `next_attempt_at` (exponential backoff with full jitter)
 after a retryable error, until WHATSAPP_MAX_ATTEMPTS; failed at once after a permanent one, with
 Meta's code and title for staff. Consent is checked again at dispatch.
 
-Crash safety, and the at-most-once choice: a worker killed after the HTTP call and before its
-commit leaves the row `sending`. We cannot know whether WhatsApp accepted it (the messages
+Crash safety, and the at-most-once choice: a worker killed before the claim (while it waits for a
+send slot) leaves the row `queued`, and the sweeper enqueues it again (nothing went out). The row
+is `sending` only from the claim's commit to the answer's commit, i.e. around the HTTP call: a
+worker killed there leaves the row `sending`. We cannot know whether WhatsApp accepted it (the messages
 endpoint has no idempotency key), so the sweeper never sends a `sending` row again: after
 WHATSAPP_SENDING_STALE_SECONDS it is marked failed (`outcome_unknown`), visible to staff, who can
 send again. Each request carries our message id as `biz_opaque_callback_data`; if WhatsApp did
@@ -65,9 +68,11 @@ NOT_CONFIGURED = "whatsapp_not_configured"
 NO_CONTACT_NUMBER = "no_contact_number"
 NO_CONSENT = "no_whatsapp_consent"
 OPTED_OUT = "opted_out"
+RESTRICTED = "patient_restricted"
 OUTCOME_UNKNOWN = "outcome_unknown"
 EXPIRED = "expired"
 TOO_MANY_ATTEMPTS = "too_many_attempts"
+DOCUMENT_UNAVAILABLE = "document_unavailable"
 
 # What staff read for a message that did not go out (a Meta error code reads as Meta's title).
 FAILURE_SENTENCES = {
@@ -75,9 +80,11 @@ FAILURE_SENTENCES = {
     NO_CONTACT_NUMBER: "The patient has no WhatsApp number on record.",
     NO_CONSENT: "The patient has not agreed to WhatsApp messages.",
     OPTED_OUT: "The patient has opted out of WhatsApp messages.",
+    RESTRICTED: "The patient's record is restricted (their erasure request): no messages are sent.",
     OUTCOME_UNKNOWN: "The send was interrupted; it was not repeated, to avoid a duplicate message.",
     EXPIRED: "The message waited too long to be sent and was dropped.",
     TOO_MANY_ATTEMPTS: "WhatsApp kept asking us to wait; we stopped after several attempts.",
+    DOCUMENT_UNAVAILABLE: "The document's file could not be read, so it was not sent.",
 }
 
 
@@ -122,6 +129,8 @@ def related_label(obj: models.Model) -> tuple[str, str]:
 
 def patient_unreachable_reason(patient: Patient) -> str:
     """Why a WhatsApp message may not go to this patient ("" when it may)."""
+    if patient.restricted_at is not None:
+        return RESTRICTED
     if patient.whatsapp_opted_out_at is not None:
         return OPTED_OUT
     if patient.whatsapp_consent_at is None:
@@ -179,9 +188,7 @@ def whatsapp_settings_update(
     account.access_token = token
     account.save()
     tenant = connection.tenant  # type: ignore[attr-defined]  # a clinic: settings are edited in its schema
-    vendor_routes_set(
-        vendor=whatsapp.VENDOR, clinic=tenant, account_ids=[account.phone_number_id] if account.phone_number_id else []
-    )
+    vendor_routes_set(vendor=whatsapp.VENDOR, clinic=tenant, account_ids=_route_ids(tenant, account))
     changed = [f for f, value in before.items() if getattr(account, f) != value] + (
         ["access_token"] if token_changed else []
     )
@@ -194,6 +201,23 @@ def whatsapp_settings_update(
         metadata={"enabled": account.is_enabled},
     )
     return account
+
+
+def _route_ids(clinic: Any, account: WhatsAppAccount) -> list[str]:
+    """The routing-table ids of the clinic's WhatsApp: its phone number id (messages and statuses),
+    and its business account as `waba:<id>` (template status webhooks name the account, not the
+    number). The number is what a clinic owns exclusively; a business account already routed to
+    another clinic (one business, several clinics) keeps that route, and this clinic's template
+    statuses then come by "sync" in the console."""
+    from clinics.models import VendorRoute
+
+    ids = [account.phone_number_id] if account.phone_number_id else []
+    if account.waba_id:
+        waba = whatsapp.waba_route(account.waba_id)
+        taken = VendorRoute.objects.filter(vendor=whatsapp.VENDOR, account_id=waba).exclude(clinic=clinic).exists()
+        if not taken:
+            ids.append(waba)
+    return ids
 
 
 def whatsapp_send_test(*, actor: User | None, to_number: str, context: AuditContext | None = None) -> OutboundMessage:
@@ -390,7 +414,9 @@ def message_send_text(
     if errors:
         raise ValidationError(errors)
     refusal = ""
-    if purpose == OutboundMessage.Purpose.NOTIFICATION:
+    if contact.patient is not None and contact.patient.restricted_at is not None:
+        refusal = RESTRICTED  # a restricted record gets no messages at all, replies included
+    elif purpose == OutboundMessage.Purpose.NOTIFICATION:
         refusal = OPTED_OUT if contact.opted_out_at else ""
         if not refusal and contact.patient is not None:
             refusal = patient_unreachable_reason(contact.patient)
@@ -417,6 +443,64 @@ def message_send_text(
     return stored
 
 
+CAPTION_MAX = 1024
+
+
+@transaction.atomic
+def message_send_document(
+    *,
+    contact: Contact,
+    document: Any,
+    filename: str,
+    caption: str,
+    idempotency_key: str,
+    actor: User | None = None,
+    context: AuditContext | None = None,
+) -> OutboundMessage:
+    """Queue a signed PDF (a `documents.SignedDocument`: prescription, certificate) to a contact as a
+    WhatsApp document message. A free-form message, so only inside the 24-hour customer-service
+    window; the worker uploads the file to Meta and sends it (the file is read, checked against its
+    signing hash and the read audited, at send time). The same key sends nothing twice."""
+    errors: dict[str, str] = {}
+    _validate_key(idempotency_key, errors)
+    if len(caption) > CAPTION_MAX:
+        errors["caption"] = f"A caption is at most {CAPTION_MAX} characters."
+    if contact.patient_id is None or document.patient_id != contact.patient_id:
+        errors["document"] = "The document must belong to the patient of this conversation."
+    window_open = contact.last_inbound_at is not None and contact.last_inbound_at > timezone.now() - SERVICE_WINDOW
+    if not window_open:
+        errors["document"] = (
+            "More than 24 hours since this person last wrote: WhatsApp allows only a template message now."
+        )
+    if errors:
+        raise ValidationError(errors)
+    message = OutboundMessage(
+        patient=contact.patient,
+        contact=contact,
+        kind=OutboundMessage.Kind.DOCUMENT,
+        purpose=OutboundMessage.Purpose.REPLY,
+        to_number=contact.phone,
+        recipient_user_id=contact.user_id or "",
+        body=caption or None,
+        parameters={"document": str(document.pk), "filename": filename[:240], "kind": str(document.kind)},
+        idempotency_key=idempotency_key,
+        related_type="documents.signeddocument",
+        related_id=str(document.pk),
+    )
+    refusal = OPTED_OUT if contact.opted_out_at or (contact.patient and contact.patient.whatsapp_opted_out_at) else ""
+    stored, created = _record(message, refusal)
+    if created:
+        audit_record(
+            actor=actor,
+            action="message.send_document",
+            obj=stored,
+            location_id=document.location_id,
+            context=context,
+            metadata={"document": str(document.pk), "kind": str(document.kind), "status": stored.status},
+        )
+    return stored
+
+
 # --- dispatch (workers) ------------------------------------------------------------------------------
 
 
@@ -429,6 +513,8 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 
 
 def _dispatch_refusal(message: OutboundMessage) -> str:
+    if message.patient is not None and message.patient.restricted_at is not None:
+        return RESTRICTED
     if message.purpose == OutboundMessage.Purpose.NOTIFICATION:
         if message.patient is not None:
             return patient_unreachable_reason(message.patient)
@@ -437,7 +523,9 @@ def _dispatch_refusal(message: OutboundMessage) -> str:
     return ""
 
 
-def _claim(message_id: str, now: dt.datetime) -> tuple[OutboundMessage, WhatsAppAccount] | None:
+def _claim(
+    message_id: str, now: dt.datetime, account: WhatsAppAccount | None
+) -> tuple[OutboundMessage, WhatsAppAccount] | None:
     """queued -> sending, in its own transaction; None when there is nothing to send now."""
     with transaction.atomic():
         message = (
@@ -448,7 +536,6 @@ def _claim(message_id: str, now: dt.datetime) -> tuple[OutboundMessage, WhatsApp
         )
         if message is None or message.next_attempt_at > now:
             return None  # sent, failed, claimed by another worker, or due later (its own task will come)
-        account = whatsapp_account()
         if message.created_at < now - dt.timedelta(seconds=settings.WHATSAPP_MAX_QUEUE_AGE_SECONDS):
             refusal = EXPIRED
         elif not whatsapp_ready(account):
@@ -468,7 +555,37 @@ def _claim(message_id: str, now: dt.datetime) -> tuple[OutboundMessage, WhatsApp
         return message, account
 
 
-def _payload(message: OutboundMessage) -> dict[str, Any]:
+def _document_upload(account: WhatsAppAccount, message: OutboundMessage) -> str:
+    """Upload the message's signed PDF to Meta; its media id. The read is checked and audited."""
+    from docos.ids import parse_uuid
+    from docos.storage import FileUnavailable
+    from documents.models import SignedDocument
+    from documents.signing import signed_document_read
+
+    details = message.parameters if isinstance(message.parameters, dict) else {}
+    document_pk = parse_uuid(details.get("document"))
+    document = SignedDocument.objects.filter(pk=document_pk).first() if document_pk else None
+    if document is None:
+        raise whatsapp.VendorError(permanent=True, code=DOCUMENT_UNAVAILABLE, message="The document no longer exists.")
+    try:
+        data = signed_document_read(document=document, actor=None, action="document.send_whatsapp")
+    except FileUnavailable as exc:
+        raise whatsapp.VendorError(permanent=True, code=DOCUMENT_UNAVAILABLE, message=type(exc).__name__) from exc
+    filename = str(details.get("filename") or f"{document.kind}.pdf")
+    return whatsapp.media_upload(_credentials(account), data=data, mime_type="application/pdf", filename=filename)
+
+
+def _payload(message: OutboundMessage, *, media_id: str = "") -> dict[str, Any]:
+    if message.kind == OutboundMessage.Kind.DOCUMENT:
+        details = message.parameters if isinstance(message.parameters, dict) else {}
+        return whatsapp.document_payload(
+            to=message.to_number,
+            user_id=message.recipient_user_id,
+            media_id=media_id,
+            filename=str(details.get("filename") or "document.pdf"),
+            caption=str(message.body or ""),
+            callback_data=str(message.pk),
+        )
     if message.kind == OutboundMessage.Kind.LIST:
         choices = message.parameters if isinstance(message.parameters, dict) else {}
         return whatsapp.list_payload(
@@ -498,35 +615,41 @@ def _payload(message: OutboundMessage) -> dict[str, Any]:
     )
 
 
-def _hand_back(message: OutboundMessage, *, countdown: float) -> str:
-    """A claimed message that may not be sent yet goes back to the queue as it was (the attempt is not counted)."""
-    OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.QUEUED, attempts=models.F("attempts") - 1, claimed_at=None, updated_at=timezone.now()
-    )
-    outbox_enqueue(str(message.pk), countdown=countdown)
-    return "paced"
-
-
 def message_dispatch(*, message_id: str, now: dt.datetime | None = None) -> str:
     """Send one queued message (the outbox worker). Returns what happened: "sent", "retry",
     "failed", "skipped" or "paced" (the patient's pair slot is taken, or no send token within a few
-    seconds: enqueued again). Never
-    raises for vendor trouble. Sends of one number are paced by messaging.pacing (token bucket)."""
-    claimed = _claim(message_id, now or timezone.now())
+    seconds: enqueued again). Never raises for vendor trouble. Sends of one number are paced by
+    messaging.pacing (token bucket)."""
+    now = now or timezone.now()
+    due = (
+        OutboundMessage.objects.filter(pk=message_id, status=Status.QUEUED, next_attempt_at__lte=now)
+        .values_list("to_number", "recipient_user_id")
+        .first()
+    )
+    if due is None:
+        return "skipped"  # sent, failed, claimed by another worker, or due later (its own task will come)
+    account = whatsapp_account()
+    if whatsapp_ready(account):
+        assert account is not None
+        # Pacing comes before the claim, so a message is `sending` only for the HTTP call itself: a
+        # worker killed while it waits for a slot leaves the row `queued`, and the sweeper sends it
+        # (nothing went out). The pair first (this patient had a message from us under 6 s ago:
+        # come back when the pair's slot is free), then the number's send slot, shared by every
+        # worker. No slot within a few seconds: enqueue it again, untouched.
+        pair_wait = pacing.pair_wait(account.phone_number_id, due[1] or due[0])
+        if pair_wait > 0:
+            outbox_enqueue(message_id, countdown=pair_wait)
+            return "paced"
+        if not pacing.wait_for_token(account.phone_number_id):
+            outbox_enqueue(message_id, countdown=1.0)
+            return "paced"
+    claimed = _claim(message_id, now, account)
     if claimed is None:
         return "skipped"
     message, account = claimed
-    # The pair first (this patient had a message from us under 6 s ago: come back when the pair's
-    # slot is free), then the number's send slot, shared by every worker and taken right before the
-    # request, so the time between the slot and the request reaching Meta is only the HTTP call.
-    # No slot within a few seconds: hand the message back to the queue untouched.
-    pair_wait = pacing.pair_wait(account.phone_number_id, message.recipient_user_id or message.to_number)
-    if pair_wait > 0:
-        return _hand_back(message, countdown=pair_wait)
-    if not pacing.wait_for_token(account.phone_number_id):
-        return _hand_back(message, countdown=1.0)
     try:
-        result: whatsapp.SendResult | None = whatsapp.send(_credentials(account), _payload(message))
+        media_id = _document_upload(account, message) if message.kind == OutboundMessage.Kind.DOCUMENT else ""
+        result: whatsapp.SendResult | None = whatsapp.send(_credentials(account), _payload(message, media_id=media_id))
         error: whatsapp.VendorError | None = None
     except whatsapp.VendorError as exc:
         result, error = None, exc
@@ -633,10 +756,12 @@ def _apply(message: OutboundMessage, receipt: StatusReceipt) -> bool:
 
 def _apply_receipts(message: OutboundMessage) -> None:
     """Receipts that arrived before the send recorded its message id (the webhook can win that race)."""
-    receipts = StatusReceipt.objects.filter(vendor_message_id=message.vendor_message_id, applied=False)
+    receipts = list(StatusReceipt.objects.filter(vendor_message_id=message.vendor_message_id, applied=False))
+    if not receipts:
+        return  # the usual case: one query
     for receipt in sorted(receipts, key=lambda r: _RANK.get(Status(r.status), 5)):
         _apply(message, receipt)
-    receipts.update(applied=True)
+    StatusReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(applied=True)
 
 
 @transaction.atomic

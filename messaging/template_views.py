@@ -10,7 +10,7 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,9 +20,8 @@ from audit.context import audit_context
 from docos.permissions import capability_required
 from messaging import templates
 from messaging.models import MessageTemplate
+from messaging.selectors import template_preview_patient
 from messaging.services import whatsapp_account
-from patients.access import patient_access
-from patients.selectors import patient_search
 
 
 class TemplateForm(forms.Form):
@@ -86,15 +85,8 @@ def _edit_page(
     request: HttpRequest, form: TemplateForm, template: MessageTemplate | None, status: int = 200
 ) -> HttpResponse:
     user = console_actor(request)
-    preview_patient = None
     find = request.GET.get("patient", "").strip()[:100]
-    if template is not None and find:
-        rows = patient_search(user=user, query=find).rows(0, 1)
-        if rows:
-            try:
-                preview_patient = patient_access(user=user, patient_id=rows[0].pk)
-            except Http404:
-                preview_patient = None
+    preview_patient = template_preview_patient(user=user, query=find) if template is not None else None
     return render(
         request,
         "messaging/console_template_edit.html",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.guards import require_capability
@@ -54,6 +54,7 @@ VARIABLE_LABELS = {
     "clinic": "Clinic name",
     "amount": "Amount (₹)",
     "link": "Link",
+    "notice": "Notice text (a breach notice: filled from the incident)",
 }
 # Meta's review status, as the API spells it, to ours.
 REMOTE_STATUS = {
@@ -160,7 +161,11 @@ def template_save(
     if template.status == MessageTemplate.Status.REJECTED:
         template.status = MessageTemplate.Status.DRAFT
         template.rejected_reason = ""
-    template.save()
+    try:
+        with transaction.atomic():  # a savepoint: the same name saved twice at once loses on the constraint
+            template.save()
+    except IntegrityError as exc:
+        raise ValidationError({"name": "The clinic already has a template with this name in this language."}) from exc
     audit_record(
         actor=actor, action="whatsapp_template.save", obj=template, context=context, changed_fields=list(clean)
     )
@@ -233,7 +238,8 @@ def templates_sync(*, actor: User | None, context: AuditContext | None = None) -
             )
             local = known.get((row.name, row.language))
             if local is None:
-                MessageTemplate.objects.create(
+                # Meta's pages can overlap: a name seen twice in one listing is one template.
+                known[(row.name, row.language)] = MessageTemplate.objects.create(
                     name=row.name[:512], language=row.language[:16], category=category, status=status,
                     body="(created in WhatsApp Manager)", meta_id=row.id, rejected_reason=row.rejected_reason,
                     synced_at=now,
@@ -289,4 +295,52 @@ def template_access(template_id: Any) -> MessageTemplate:
     template = MessageTemplate.objects.filter(pk=pk).first() if pk else None
     if template is None:
         raise Http404("No such template")
+    return template
+
+
+# Template events of the status webhook, to our status (None: the status stays, e.g. FLAGGED only
+# warns that the template's quality is low; it is paused only by a later PAUSED event).
+WEBHOOK_EVENTS: dict[str, str | None] = {
+    **REMOTE_STATUS,
+    "REINSTATED": MessageTemplate.Status.APPROVED,
+    "PENDING_DELETION": MessageTemplate.Status.DISABLED,
+    "DELETED": MessageTemplate.Status.DISABLED,
+    "LIMIT_EXCEEDED": MessageTemplate.Status.DISABLED,
+    "FLAGGED": None,
+}
+
+
+@transaction.atomic
+def template_status_record(update: whatsapp.TemplateStatusUpdate) -> MessageTemplate | None:
+    """A `message_template_status_update` webhook, in the clinic its WABA id routes to: the
+    template's review status (and the reason) changes without waiting for a sync. The template is
+    found by Meta's id, else by name and language; an unknown one is left to the next sync."""
+    template = None
+    if update.template_id:
+        template = MessageTemplate.objects.select_for_update().filter(meta_id=update.template_id).first()
+    if template is None and update.name:
+        template = (
+            MessageTemplate.objects.select_for_update().filter(name=update.name, language=update.language).first()
+        )
+    if template is None:
+        return None
+    status = WEBHOOK_EVENTS.get(update.event)
+    changes: dict[str, Any] = {"synced_at": timezone.now()}
+    if status is not None and status != template.status:
+        changes["status"] = status
+    if update.template_id and not template.meta_id:
+        changes["meta_id"] = update.template_id[:32]
+    if status in (MessageTemplate.Status.REJECTED, MessageTemplate.Status.PAUSED, MessageTemplate.Status.DISABLED):
+        changes["rejected_reason"] = update.reason.replace("_", " ").capitalize()[:200]
+    elif status == MessageTemplate.Status.APPROVED:
+        changes["rejected_reason"] = ""
+    for key, value in changes.items():
+        setattr(template, key, value)
+    template.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=None,
+        action="whatsapp_template.status_webhook",
+        obj=template,
+        metadata={"event": update.event, "status": template.status},
+    )
     return template

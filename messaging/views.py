@@ -63,7 +63,6 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
         }
         for c in page.object_list
     ]
-    query = {k: v for k, v in (("location", str(location or "")), ("show", show)) if v}
     return render(
         request,
         "messaging/inbox.html",
@@ -73,8 +72,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
             "locations": locations_for(user),
             "location": str(location or ""),
             "show": show,
-            "filtered": bool(query),
-            "query_string": urlencode(query),
+            "filtered": bool(location or show),
             "ready": whatsapp_ready(whatsapp_account()),
         },
     )
@@ -100,7 +98,8 @@ def _conversation_page(
         {
             "contact": contact,
             "label": selectors.conversation_label(contact),
-            "lines": selectors.conversation_messages(contact),
+            "lines_page": selectors.conversation_page(contact=contact),
+            "lines_url": f"/inbox/{contact.pk}/lines/",
             "unread": selectors.unread_count(contact),
             "opted_out": inbox.contact_opted_out(contact),
             "opted_out_message": inbox.OPTED_OUT_MESSAGE,

@@ -199,6 +199,25 @@ def list_payload(
     return payload
 
 
+def document_payload(
+    *, to: str, user_id: str, media_id: str, filename: str, caption: str = "", callback_data: str = ""
+) -> dict[str, Any]:
+    """A document message (e.g. a prescription PDF) naming a file uploaded with `media_upload`."""
+    document: dict[str, str] = {"id": media_id, "filename": filename[:240]}
+    if caption:
+        document["caption"] = caption[:1024]
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **_recipient(to, user_id),
+        "type": "document",
+        "document": document,
+    }
+    if callback_data:
+        payload["biz_opaque_callback_data"] = callback_data
+    return payload
+
+
 def send(credentials: Credentials, payload: dict[str, Any]) -> SendResult:
     """POST one message; the SendResult on success, VendorError otherwise (never another exception
     for HTTP or network trouble)."""
@@ -287,6 +306,32 @@ class MediaFile:
 def media_url(media_id: str) -> str:
     base = str(settings.WHATSAPP_GRAPH_BASE_URL).rstrip("/")
     return f"{base}/{settings.WHATSAPP_GRAPH_VERSION}/{media_id}"
+
+
+def media_upload(credentials: Credentials, *, data: bytes, mime_type: str, filename: str) -> str:
+    """Upload a file for an outbound media message, as Meta documents it: `POST
+    /{phone-number-id}/media` (multipart: `messaging_product`, `type`, `file`) answers `{"id"}`.
+    The file goes to Meta, never to a public link (a prescription is not for anyone with the URL)."""
+    if not credentials.phone_number_id or not credentials.access_token:
+        raise VendorError(permanent=True, code="not_configured", message="WhatsApp is not configured.")
+    base = str(settings.WHATSAPP_GRAPH_BASE_URL).rstrip("/")
+    try:
+        response = _pool().request(
+            "POST",
+            f"{base}/{settings.WHATSAPP_GRAPH_VERSION}/{credentials.phone_number_id}/media",
+            fields={"messaging_product": "whatsapp", "type": mime_type, "file": (filename, data, mime_type)},
+            headers={"Authorization": f"Bearer {credentials.access_token}"},
+            timeout=urllib3.Timeout(connect=5.0, read=float(settings.WHATSAPP_TIMEOUT_SECONDS)),
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise VendorError(permanent=False, code="network", message=type(exc).__name__) from exc
+    body = _json(response.data)
+    if 200 <= response.status < 300:
+        media_id = body.get("id") if isinstance(body, dict) else None
+        if not media_id:
+            raise VendorError(permanent=False, code="bad_response", message="No media id in the answer.")
+        return str(media_id)
+    raise error_from_response(response.status, body, response.headers.get("Retry-After"))
 
 
 def _get(url: str, token: str, *, fields: dict[str, str] | None = None, preload: bool = True) -> Any:
@@ -460,6 +505,45 @@ def _inbound(raw: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundUpda
     )
 
 
+TEMPLATE_STATUS_FIELD = "message_template_status_update"
+
+
+def waba_route(waba_id: str) -> str:
+    """The routing-table account id of a WhatsApp Business Account (kept apart from phone number ids)."""
+    return f"waba:{waba_id}"
+
+
+@dataclass(frozen=True)
+class TemplateStatusUpdate:
+    """A `message_template_status_update` webhook: Meta reviewed, paused, disabled or reinstated a
+    template (`event`: APPROVED, REJECTED, PENDING, PAUSED, DISABLED, REINSTATED, FLAGGED,
+    PENDING_DELETION, IN_APPEAL, ...), with its `reason` (e.g. INCORRECT_CATEGORY; "NONE")."""
+
+    template_id: str
+    name: str
+    language: str
+    event: str
+    reason: str = ""
+
+
+def _template_status(value: dict[str, Any]) -> TemplateStatusUpdate | None:
+    event = str(value.get("event") or "").upper()
+    name = str(value.get("message_template_name") or "")
+    if not event or not (name or value.get("message_template_id")):
+        return None
+    reason = str(value.get("reason") or "")
+    other = value.get("other_info") or value.get("disable_info") or {}
+    if isinstance(other, dict) and other.get("title"):
+        reason = str(other.get("title"))
+    return TemplateStatusUpdate(
+        template_id=str(value.get("message_template_id") or ""),
+        name=name[:512],
+        language=str(value.get("message_template_language") or "")[:16],
+        event=event[:32],
+        reason="" if reason.upper() == "NONE" else reason[:200],
+    )
+
+
 def parse_webhook(body: bytes) -> list[Delivery]:
     """A webhook body -> typed deliveries: ("status", StatusUpdate) and ("message", InboundUpdate),
     each for the business phone number id it arrived on. Other fields (template status updates,
@@ -476,6 +560,13 @@ def parse_webhook(body: bytes) -> list[Delivery]:
             value = (change or {}).get("value") or {}
             field_name = str((change or {}).get("field", ""))
             account = str(((value.get("metadata") or {}).get("phone_number_id")) or (entry or {}).get("id") or "")
+            if field_name == TEMPLATE_STATUS_FIELD:
+                # Template events name the business account (entry id), not a phone number.
+                waba = str((entry or {}).get("id") or "")
+                update = _template_status(value)
+                if update is not None:
+                    deliveries.append(Delivery(account_id=waba_route(waba), kind="template_status", payload=update))
+                continue
             if field_name != "messages":
                 deliveries.append(Delivery(account_id=account, kind=field_name or "unknown", payload=None))
                 continue

@@ -84,6 +84,13 @@ class Patient(UUIDModel):
     external_ref = models.CharField(max_length=64, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
     is_active = models.BooleanField(default=True)
+    # Privacy (patients.registry, privacy app). An erasure the retention law does not allow yet is
+    # answered with a restriction: hidden from search, no messaging, marked on the record.
+    restricted_at = models.DateTimeField(null=True, blank=True)
+    restriction_reason = EncryptedTextField(null=True, blank=True, clinic_key=True)
+    # Legal hold: every retention purge (clinical, billing, WhatsApp) skips this patient.
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
+    legal_hold_reason = EncryptedTextField(null=True, blank=True, clinic_key=True)
     # Search keys maintained by services (see patients.search): phonetic name key and phone digits.
     name_key = models.CharField(max_length=220, blank=True, editable=False)
     # Every prefix of every word of name_key: the fast, exact part of the name search.
@@ -227,3 +234,39 @@ class PatientImport(UUIDModel):
 
     def __str__(self) -> str:
         return f"Import {self.original_name} ({self.get_status_display()})"
+
+
+class PatientCorrection(UUIDModel):
+    """A correction of a patient's details (DPDP right to correction): one version per change, with
+    the values before and after (encrypted: they are the patient's details) and the reason."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="corrections")
+    version = models.PositiveIntegerField()
+    changes = EncryptedJSONField(clinic_key=True)  # {field: {"from": old, "to": new}}
+    reason = EncryptedTextField(clinic_key=True)
+    reference = models.CharField(max_length=40, blank=True)  # the rights request it answers, if any
+    made_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    made_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["patient", "version"], name="patient_correction_version")]
+
+    def __str__(self) -> str:
+        return f"Correction v{self.version}"
+
+
+class PatientFileKey(models.Model):
+    """A patient's own file key, wrapped by the clinic's data key (docos.crypto subject keys): the
+    files about this patient are encrypted with it. Erasing the patient destroys the key and keeps
+    this row as a tombstone (the patient's id and when: no PHI), so every copy of those files, in
+    object storage, its versions and backups, is unreadable, and a reader is told the file was
+    erased rather than altered. No foreign key: the tombstone outlives the patient's row."""
+
+    subject = models.UUIDField(primary_key=True)  # the patient's id
+    wrapped_key = models.BinaryField(null=True)  # None once destroyed
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"file key of {self.subject}"

@@ -103,7 +103,11 @@ def _rows_of(patients: QuerySet[Patient]) -> QuerySet[Patient, dict[str, Any]]:
 
 def patient_list(*, user: Any) -> QuerySet[Patient, dict[str, Any]]:
     """Active patients the user may see, most recently registered first (as values for PatientRow)."""
-    return _rows_of(scope_patients(Patient.objects.filter(is_active=True), user).order_by("-created_at", "-id"))
+    return _rows_of(
+        scope_patients(Patient.objects.filter(is_active=True, restricted_at__isnull=True), user).order_by(
+            "-created_at", "-id"
+        )
+    )
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -161,9 +165,11 @@ def _phone_rows(user: Any, condition: Sql, *, capped: bool) -> list[dict[str, An
 def _visible_sql(user: Any) -> Sql:
     """The active patients `user` may see (the branch filter, patient_visibility_sql), once per search."""
     visible = patient_visibility_sql(user)
+    # Restricted records (privacy: an erasure the law does not allow yet) are never found by search.
+    searchable = f"{_P}.is_active AND {_P}.restricted_at IS NULL"
     if visible is None:
-        return f"{_P}.is_active", []
-    return f"{_P}.is_active AND ({visible[0]})", visible[1]
+        return searchable, []
+    return f"{searchable} AND ({visible[0]})", visible[1]
 
 
 def _and(*parts: Sql) -> Sql:
@@ -424,14 +430,18 @@ def patient_search(*, user: Any, query: str) -> PatientSearch:
     if mrn_match:
         prefix, number = mrn_match.group(1).upper(), int(mrn_match.group(2))
         candidates = {f"{prefix}-{number:06d}", f"{prefix}-{mrn_match.group(2)}"}
-        found = scope_patients(Patient.objects.filter(is_active=True), user).filter(mrn__in=candidates)
+        found = scope_patients(Patient.objects.filter(is_active=True, restricted_at__isnull=True), user).filter(
+            mrn__in=candidates
+        )
         if found.exists():
             return PatientSearch(query=text, kind="mrn", queryset=_by_name(found), user=user)
 
     if not letters and raw_digits:
         if len(raw_digits) == 14:
             abha = f"{raw_digits[:2]}-{raw_digits[2:6]}-{raw_digits[6:10]}-{raw_digits[10:]}"
-            found = scope_patients(Patient.objects.filter(is_active=True, abha_number=abha), user)
+            found = scope_patients(
+                Patient.objects.filter(is_active=True, restricted_at__isnull=True, abha_number=abha), user
+            )
             return PatientSearch(query=text, kind="abha", queryset=_by_name(found), user=user)
         full = search.parse_full_number(text)
         if full:

@@ -25,7 +25,7 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from patients import search
 from patients.access import user_can_open_patient
-from patients.models import BloodGroup, Patient, PatientAccessGrant, PatientNameWord, Sex
+from patients.models import BloodGroup, Patient, PatientAccessGrant, PatientCorrection, PatientNameWord, Sex
 from patients.phones import normalize_phone
 
 # The version of the privacy notice shown when consent to WhatsApp contact is taken.
@@ -996,3 +996,116 @@ def patient_merge(
 
 def patient_field_labels() -> dict[str, str]:
     return {f.name: str(f.verbose_name) for f in Patient._meta.get_fields() if isinstance(f, models.Field)}
+
+
+# --- privacy: correction, restriction, legal hold -------------------------------------------------
+
+# What a correction request may change: the details a patient states about themselves.
+CORRECTABLE_FIELDS = (
+    "given_name", "family_name", "sex", "date_of_birth", "phone", "whatsapp_number", "email", "address", "city",
+    "state", "pin_code", "blood_group", "emergency_contact_name", "emergency_contact_phone", "guardian_name",
+    "guardian_relation", "guardian_phone",
+)  # fmt: skip
+
+
+@transaction.atomic
+def patient_correct(
+    *,
+    patient: Patient,
+    actor: User | None,
+    reason: str,
+    reference: str = "",
+    context: AuditContext | None = None,
+    **fields: Any,
+) -> PatientCorrection | None:
+    """Correct a patient's details at their request: a new version recording the values before and
+    after and the reason. Returns None when nothing changed. Signed documents are not edited (they
+    stay as signed; a clinician adds an addendum)."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why the details are corrected (the patient's request and what was shown)."}
+        )
+    unknown = set(fields) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValidationError({"__all__": f"These details cannot be corrected here: {', '.join(sorted(unknown))}."})
+    before = Patient.objects.get(pk=patient.pk)
+    changed = patient_update(patient=patient, actor=actor, context=context, **fields)
+    if not changed:
+        return None
+    after = Patient.objects.get(pk=patient.pk)
+    from patients.registry import jsonable
+
+    changes = {
+        name: {"from": jsonable(getattr(before, name)), "to": jsonable(getattr(after, name))} for name in changed
+    }
+    last = PatientCorrection.objects.filter(patient=patient).order_by("-version").values_list("version", flat=True)
+    correction = PatientCorrection.objects.create(
+        patient=patient,
+        version=(last.first() or 0) + 1,
+        changes=changes,
+        reason=reason,
+        reference=reference[:40],
+        made_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="patient.correct",
+        obj=patient,
+        changed_fields=changed,
+        location_id=patient.registered_location_id,
+        context=context,
+        metadata={"version": correction.version, **({"request": reference} if reference else {})},
+    )
+    return correction
+
+
+@transaction.atomic
+def patient_restrict(
+    *, patient: Patient, actor: User | None, reason: str, context: AuditContext | None = None
+) -> Patient:
+    """Restrict a patient's record (an erasure the retention law does not allow yet): hidden from
+    search and lists, no WhatsApp messages, marked restricted with the reason. Idempotent."""
+    from patients.registry import restrict_patient_data
+
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": "A restriction needs its reason."})
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if locked.restricted_at is None:
+        locked.restricted_at = timezone.now()
+    locked.restriction_reason = reason
+    locked.save(update_fields=["restricted_at", "restriction_reason", "updated_at"])
+    restrict_patient_data(locked)
+    audit_record(
+        actor=actor,
+        action="patient.restrict",
+        obj=locked,
+        location_id=locked.registered_location_id,
+        context=context,
+    )
+    patient.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def patient_set_legal_hold(
+    *, patient: Patient, actor: User | None, hold: bool, reason: str = "", context: AuditContext | None = None
+) -> Patient:
+    """Put a patient under legal hold (every retention purge skips them) or release the hold."""
+    reason = " ".join((reason or "").split())
+    if hold and not reason:
+        raise ValidationError({"reason": "A legal hold needs its reason (the case, notice or order)."})
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    locked.legal_hold_at = (locked.legal_hold_at or timezone.now()) if hold else None
+    locked.legal_hold_reason = reason if hold else None
+    locked.save(update_fields=["legal_hold_at", "legal_hold_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="patient.legal_hold" if hold else "patient.legal_hold_release",
+        obj=locked,
+        location_id=locked.registered_location_id,
+        context=context,
+    )
+    patient.refresh_from_db()
+    return locked

@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,23 @@ def throwaway_clinic(committed_test_database: None, django_db_blocker: Any) -> I
                 connection.set_schema_to_public()
                 clinic.delete(force_drop=True)  # DROP SCHEMA ... CASCADE, then the row (domains cascade)
             connection.set_schema_to_public()
+
+
+@contextmanager
+def in_committed_clinic(clinic: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Read or write a committed clinic's schema (what a worker sees) from a worker test, then leave
+    the test's connection on the public schema again."""
+    try:
+        with django_db_blocker.unblock(), tenant_context(clinic.clinic):
+            yield
+    finally:
+        connection.set_schema_to_public()
+
+
+def committed_row(clinic: Any, django_db_blocker: Any, model: Any, pk: Any) -> Any:
+    """The row as committed now (a worker's progress), read in the clinic's schema."""
+    with in_committed_clinic(clinic, django_db_blocker):
+        return model.objects.get(pk=pk)
 
 
 def _delete_files(clinic: Any) -> None:

@@ -23,7 +23,7 @@ from docos.capabilities import BUILTIN_ROLES
 from docos.tenancy import clinic_host
 from tests.celery_worker import celery_worker, committed_test_database, throwaway_clinic  # noqa: F401  (a real worker)
 from tests.clock import clock  # noqa: F401  (a pinned clock)
-from tests.fake_vendors import fake_graph  # noqa: F401  (the fake WhatsApp Cloud API)
+from tests.fake_vendors import fake_graph, fake_razorpay  # noqa: F401  (the fake WhatsApp Cloud API, Razorpay)
 
 PASSWORD = "correct-horse-battery-42"
 ROLE_SLUGS = tuple(BUILTIN_ROLES)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from billing.fake_razorpay import FakeRazorpayServer
 from messaging.fake_graph import FakeGraphServer
 
 
@@ -27,3 +28,13 @@ def fake_graph() -> Iterator[FakeGraphServer]:
             os.environ.pop("WHATSAPP_GRAPH_BASE_URL", None)
         else:
             os.environ["WHATSAPP_GRAPH_BASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def fake_razorpay() -> Iterator[FakeRazorpayServer]:
+    """billing.fake_razorpay's Razorpay API (tests/billing points RAZORPAY_BASE_URL at it)."""
+    server = FakeRazorpayServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

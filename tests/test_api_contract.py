@@ -136,6 +136,7 @@ FIELD_KINDS = {
 REFERENCE_KINDS = {
     "clinician", "location", "appointment_type", "consent_template", "certificate_template", "drug", "price_item",
 }  # fmt: skip
+DRAFTS_TO_SIGN: list[str] = []  # drafts kept for `sign`, not yet handed to a request
 # Ids the API created during the run (read from responses): never replaced.
 CREATED: set[str] = set()
 
@@ -158,6 +159,15 @@ def _real(kind: str, value: Any, salt: str) -> Any:
     return ids[index] if index < len(ids) else value
 
 
+def _draft_to_sign(value: Any, salt: str) -> Any:
+    """Signing uses its draft up, so each request that gets a record gets the next unsigned one of
+    those kept for it (while they last: both phases must find some), or sometimes the random UUID."""
+    chosen = _real("prescription_to_sign", value, salt)
+    if chosen == value or not DRAFTS_TO_SIGN:
+        return chosen
+    return DRAFTS_TO_SIGN.pop(0)
+
+
 def _field_kind(path: str, name: str) -> str | None:
     if name == "template":
         return "consent_template" if path.startswith("/api/v1/consents") else "certificate_template"
@@ -171,7 +181,9 @@ def with_real_ids(case: Any) -> None:
     path = case.operation.path
     salt = json.dumps([case.path_parameters, case.query, case.body], sort_keys=True, default=str)
     kind = PATH_KINDS.get(path.split("/")[3])
-    if kind and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
+    if kind == "prescription" and path.endswith("/sign") and isinstance(case.path_parameters, dict):
+        case.path_parameters["id"] = _draft_to_sign(case.path_parameters.get("id"), salt)
+    elif kind and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
         case.path_parameters["id"] = _real(kind, case.path_parameters["id"], salt)
     for container in (case.query, case.body):
         if isinstance(container, dict):
@@ -276,7 +288,7 @@ class LiveApi:
         self.positive[case.operation.label][case.meta.phase.name.value][status] += 1
 
 
-def _collect_ids() -> dict[str, list[str]]:
+def _collect_ids(reserved: list[str]) -> dict[str, list[str]]:
     from accounts.models import Location, User
     from accounts.selectors import clinician_choices
     from appointments.models import Appointment, AppointmentType
@@ -293,7 +305,7 @@ def _collect_ids() -> dict[str, list[str]]:
         "patient": ids(Patient.objects.filter(is_active=True, merged_into__isnull=True), "mrn"),
         # drafts (no signed_at) first
         "visit": ids(Visit.objects.all(), "-signed_at", "patient__mrn", "visit_at"),
-        "prescription": ids(Prescription.objects.all(), "-signed_at", "patient__mrn", "version"),
+        "prescription": ids(Prescription.objects.exclude(pk__in=reserved), "-signed_at", "patient__mrn", "version"),
         "consent": ids(ConsentForm.objects.all(), "signed_at"),
         "certificate": ids(Certificate.objects.all(), "signed_at"),
         "document": ids(PatientDocument.objects.all(), "created_at"),
@@ -355,16 +367,19 @@ def _free_slots(days: int = 14) -> list[tuple[str, str, str]]:
     return found
 
 
-def _seed_drafts(owner: Any, count: int = 6) -> None:
-    """Draft visits and prescriptions beside the demo's signed ones, so edits and signing can succeed."""
+def _seed_drafts(owner: Any, count: int = 6) -> list[str]:
+    """Draft visits and prescriptions beside the demo's signed ones, so edits and signing can succeed;
+    returns the ids of those that can be signed as they are (no safety finding to override: an earlier
+    test in the same database may have recorded an allergy)."""
     from accounts.models import Location
     from clinical import services as clinical
     from patients.models import Patient
 
     location = Location.objects.filter(is_active=True).order_by("name").first()
+    drafts = []
     for patient in Patient.objects.filter(is_active=True, date_of_birth__year__lt=2000).order_by("created_at")[:count]:
         visit = clinical.visit_create(patient=patient, actor=owner, location=location, chief_complaint="Cough")
-        clinical.prescription_create(
+        draft = clinical.prescription_create(
             patient=patient,
             actor=owner,
             visit=visit,
@@ -378,6 +393,10 @@ def _seed_drafts(owner: Any, count: int = 6) -> None:
                 }
             ],
         )
+        if not clinical.prescription_safety_findings(draft):
+            drafts.append(str(draft.pk))
+    assert drafts, "no demo patient could be prescribed paracetamol without a safety finding"
+    return drafts
 
 
 def _seed_invoices(owner: Any, count: int = 8) -> None:
@@ -476,11 +495,15 @@ def live_api(committed_test_database: None, django_db_blocker: Any) -> Iterator[
             owner = User.objects.get(email=DEMO_STAFF[0][1])
             _upload_a_document(owner)
             _seed_drafts(owner)
+            # Drafts that only `sign` is pointed at: edits (PATCH may empty a draft's lines) never reach them.
+            to_sign = _seed_drafts(owner, count=24)
             _seed_unmarked_appointments(owner)
             _seed_consultations(owner)
             _seed_invoices(owner)
             appointment_settings_update(actor=owner, allow_overbooking=True)  # `overbook` can then succeed
-            REAL_IDS.update(_collect_ids())
+            REAL_IDS.update(_collect_ids(reserved=to_sign))
+            REAL_IDS["prescription_to_sign"] = to_sign
+            DRAFTS_TO_SIGN[:] = to_sign
             VISITS_OF.update(_visits_by_patient())
             PATIENT_OF_APPOINTMENT.update(_patients_of_appointments())
             SLOTS.extend(_free_slots())

@@ -26,11 +26,13 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from appointments.models import Appointment, AppointmentType, QueueEntry
-from billing.models import CreditNote, Invoice, Payment
+from billing.models import CreditNote, Invoice, Payment, PaymentLink
 from clinical.models import PatientAllergy, Prescription, Visit
 from documents.models import Certificate, ConsentForm, ConsentTemplate, PatientDocument, SignedDocument
+from imaging.models import Instance, Series, Study, Upload
 from messaging.models import Contact, InboundMessage
 from patients.models import Patient, PatientImport
+from privacy.models import PatientExport, RightsRequest
 from tests.accounts.api_helpers import make_token
 from tests.test_url_capabilities import TENANT_ROUTES, Route, declared_access, sample_path
 
@@ -53,6 +55,12 @@ PATIENT_SCOPED_KWARGS = {
     "invoice_id": "invoice",  # billing: the issuing location and the patient's grants rule
     "payment_id": "payment",
     "credit_note_id": "credit_note",
+    "study_id": "imaging_study",  # imaging: the study's location and the patient's grants rule
+    "instance_id": "imaging_instance",  # an image, through its study
+    "upload_id": "imaging_upload",
+    "link_id": "payment_link",  # a Razorpay payment link: its invoice's
+    "request_id": "rights_request",  # privacy workbench: received at a branch, about a patient
+    "export_id": "privacy_export",
 }
 # API routes use `<uuid:id>`: the kind comes from the path segment before it.
 API_ID_KINDS = {
@@ -84,6 +92,20 @@ NOT_PATIENT_SCOPED = {
     "type_id",
     "rule_id",
     "favourite_id",  # a doctor's favourite medicines and prescription templates: their own, no patient data
+    "frame",  # a frame number inside an image (the image's id is the scoped one)
+    "share_id",  # an imaging share link, reached through its study (study_id, the scoped one)
+    # DICOMweb names studies by DICOM UID, not our ids: its branch scope is tested in
+    # tests/imaging/test_dicomweb.py (a user restricted to another branch finds nothing, gets 404)
+    "study_uid",
+    "series_uid",
+    "sop_uid",
+    "frames",
+    "item_id",  # price-list items: clinic-wide
+    "location_id",  # the user's own locations: swept by test_other_branch_location_ids_answer_404 below
+    "invoice_number",  # DocOS's own invoices to the clinic (subscription): clinic-wide, no patient data
+    # a breach incident: clinic-wide, only for privacy managers of every branch (a branch-restricted
+    # user gets 403/404 on the whole register: tests/privacy/test_breach_access.py)
+    "incident_id",
 }
 NOT_PATIENT_SCOPED_API = {
     "staff",
@@ -225,8 +247,37 @@ def east(clinic_a: Any) -> EastRecords:
             invoice=invoice, location=east_branch, number="EASC/2627/0001", financial_year=2026, serial=1,
             note_date=timezone.localdate(), reason="Test", issued_by=doctor,
         )  # fmt: skip
+        study = Study.objects.create(
+            patient=patient, location=east_branch, study_instance_uid="1.2.826.0.1.3680043.8.498.1", created_by=doctor,
+            description="CT chest", modalities=["CT"], instance_count=1, series_count=1,
+        )  # fmt: skip
+        series = Series.objects.create(study=study, series_instance_uid="1.2.826.0.1.3680043.8.498.2", instance_count=1)
+        instance = Instance.objects.create(
+            series=series, study=study, sop_instance_uid="1.2.826.0.1.3680043.8.498.3", rows=8, columns=8,
+            storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc", sha256="0" * 64, size=10,
+        )  # fmt: skip
+        imaging_upload = Upload.objects.create(patient=patient, location=east_branch, uploaded_by=doctor)
+        link = PaymentLink.objects.create(
+            invoice=invoice, amount=500, status="created", razorpay_id="plink_EastBranch0001",
+            short_url="https://rzp.io/i/EastBr1", created_by=doctor,
+        )  # fmt: skip
+        rights = RightsRequest.objects.create(
+            reference=f"PR-{uuid.uuid4().int % 10**6:06d}", kind="access", patient=patient, location=east_branch,
+            requester_name=patient.full_name, verification="in_person_id", acknowledge_due_at=timezone.now(),
+            answer_due_at=timezone.now(),
+        )  # fmt: skip
+        export = PatientExport.objects.create(
+            request=rights, status="ready", storage_name=f"{clinic_a.schema}/test/{uuid.uuid4().hex}.enc",
+            sha256="0" * 64, expires_at=timezone.now() + dt.timedelta(days=7),
+        )  # fmt: skip
     ids = {
+        "imaging_study": study.pk,
+        "imaging_instance": instance.pk,
+        "imaging_upload": imaging_upload.pk,
+        "rights_request": rights.pk,
+        "privacy_export": export.pk,
         "invoice": invoice.pk,
+        "payment_link": link.pk,
         "payment": payment.pk,
         "credit_note": credit_note.pk,
         "conversation": contact.pk,
@@ -325,6 +376,32 @@ def test_other_branch_ids_answer_404_on_every_route(clinic_a, client_for, main_o
         body = response.content.decode(errors="replace")
         assert east.mrn not in body and east.unique_name not in body, f"{route.label}: {method} leaks the patient"
     assert 404 in answered.values(), f"{route.label} served no method for {url}: {answered}"
+
+
+LOCATION_ROUTES = [
+    pytest.param(route, id=route.route)
+    for route in TENANT_ROUTES
+    if declared_access(route) not in (None, "public") and "<uuid:location_id>" in route.route
+]
+
+
+@pytest.mark.parametrize("route", LOCATION_ROUTES)
+def test_other_branch_location_ids_answer_404(clinic_a, client_for, main_only_owner, route):
+    """Routes naming a location (branch prices, numbering) refuse another branch's location with the
+    same 404 as an unknown one, even for a user holding every capability."""
+    from billing.models import PriceItem
+
+    with tenant_context(clinic_a.clinic):
+        item = PriceItem.objects.create(
+            name=f"Sweep {uuid.uuid4().hex[:6]}", kind="service", sac_hsn="999312", tax_class="health_exempt"
+        )
+    fills = {"location_id": clinic_a.locations[0].pk, "item_id": item.pk}
+    url = "/" + re.sub(r"<uuid:(\w+)>", lambda m: str(fills[m.group(1)]), route.route)
+    assert "<" not in url, f"{route.label}: give the sweep a real id for every kwarg"
+    client = _client(client_for, clinic_a, main_only_owner, api=route.drf_class is not None)
+    for method in _methods(route):
+        response = _call(client, method, url)
+        assert response.status_code in (404, 405), f"{route.label}: {method} {url} answered {response.status_code}"
 
 
 @pytest.mark.parametrize("route", ID_FREE_GET_ROUTES)

@@ -60,6 +60,13 @@ PUBLIC_TENANT_ROUTES = frozenset(
         "api-schema",
         "api-docs",
         "api-not-found",
+        # an imaging share link: its secret is the credential (imaging/share_views.py); a random
+        # secret is a 404, expired/revoked links a 410, and a link reaches its own study only
+        "imaging-share-open",
+        "imaging-share-code",
+        "imaging-share-verify",
+        "imaging-share-manifest",
+        "imaging-share-frame",
     }
 )
 # /healthz and /readyz are answered by docos.middleware.HealthCheckMiddleware before any URLconf.

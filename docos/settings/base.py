@@ -44,6 +44,8 @@ TENANT_APPS = [
     "appointments",
     "messaging",
     "billing",
+    "imaging",
+    "privacy",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -100,6 +102,7 @@ MIDDLEWARE = [
     "docos.middleware.NoStoreMiddleware",  # patient data stays out of caches (responses to signed-in staff)
     "accounts.middleware.SessionPolicyMiddleware",
     "clinics.middleware.ClinicStatusMiddleware",
+    "clinics.middleware.SubscriptionAccessMiddleware",  # DocOS dunning: read-only, then suspended
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -209,6 +212,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # Imaging uploads: re-queue processing whose enqueue was lost, abandon uploads never finished.
+    "imaging-upload-sweep": {
+        "task": "imaging.sweep",
+        "schedule": 300.0,
+        "options": {"queue": "maintenance", "expires": 240},
+    },
+    # DocOS subscriptions: clinics whose grace period or read-only time has run out move on.
+    "clinics-subscription-dunning": {
+        "task": "clinics.subscription_dunning",
+        "schedule": 300.0,
+        "options": {"queue": "maintenance", "expires": 290},
+    },
     # Retention (audit.retention): every clinic's purge run, nightly at 02:30 in India.
     "audit-retention-nightly": {
         "task": "clinics.retention_beat",
@@ -221,7 +236,48 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # "retain" are skipped). Rows are purged RETENTION_BATCH_SIZE per transaction.
 RETENTION_AUDIT_DAYS = max(365, env.int("RETENTION_AUDIT_DAYS", default=365))
 RETENTION_WHATSAPP_BODY_DAYS = max(90, env.int("RETENTION_WHATSAPP_BODY_DAYS", default=90))
+# Clinical records: 10 years after the last encounter (minors: until 10 years after they turn 18,
+# whichever is later); billing records: 8 years after their financial year ends. Clinics may only
+# lengthen these (privacy settings); patients under legal hold are never purged.
+RETENTION_CLINICAL_YEARS = max(10, env.int("RETENTION_CLINICAL_YEARS", default=10))
+RETENTION_BILLING_YEARS = max(8, env.int("RETENTION_BILLING_YEARS", default=8))
+# The public privacy pages (clinics.public_views): where patients, clinics and security researchers
+# write to DocOS itself; security.txt (RFC 9116) names the security address.
+DOCOS_PRIVACY_EMAIL = env("DOCOS_PRIVACY_EMAIL", default=f"privacy@{DOCOS_BASE_DOMAIN}")
+DOCOS_SECURITY_EMAIL = env("DOCOS_SECURITY_EMAIL", default=f"security@{DOCOS_BASE_DOMAIN}")
+# Access and portability exports: the download link works this many days.
+PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
+# A batch that holds its locks longer than this halves the next one (down to 100 rows); one under half
+# of it doubles the next (up to RETENTION_BATCH_SIZE): batches stay well under a second on a busy server.
+RETENTION_BATCH_TARGET_MS = env.int("RETENTION_BATCH_TARGET_MS", default=400)
+
+# --- Razorpay payment links (billing/razorpay.py) -----------------------------------------------
+# Off until switched on; a system check (billing.E001) names what is wrong when on. Each clinic
+# connects its own Razorpay account (key id, key secret, webhook secret) in Settings -> Razorpay;
+# the platform only chooses where the API is (the fake in tests and the demo, Razorpay in production).
+RAZORPAY_ENABLED = env.bool("RAZORPAY_ENABLED", default=False)
+RAZORPAY_BASE_URL = env("RAZORPAY_BASE_URL", default="https://api.razorpay.com")
+RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=15.0)
+RAZORPAY_LINK_EXPIRY_DAYS = env.int("RAZORPAY_LINK_EXPIRY_DAYS", default=7)
+
+# --- DocOS subscriptions (clinics/subscriptions.py): the PLATFORM's own Razorpay account ---------
+# Clinics pay DocOS through DocOS's Razorpay account (not their own): its key id/secret and the
+# webhook secret of /webhooks/razorpay/platform/. Dunning: a failing payment gives a grace period,
+# then the clinic is read-only, then suspended (only the subscription page) until it pays.
+RAZORPAY_PLATFORM_KEY_ID = env("RAZORPAY_PLATFORM_KEY_ID", default="")
+RAZORPAY_PLATFORM_KEY_SECRET = env("RAZORPAY_PLATFORM_KEY_SECRET", default="")
+RAZORPAY_PLATFORM_WEBHOOK_SECRET = env("RAZORPAY_PLATFORM_WEBHOOK_SECRET", default="")
+SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
+SUBSCRIPTION_READ_ONLY_DAYS = env.int("SUBSCRIPTION_READ_ONLY_DAYS", default=14)
+# DocOS's own details on its invoices to clinics (clinics.platform_invoices): B2B GST tax invoices.
+DOCOS_LEGAL_NAME = env("DOCOS_LEGAL_NAME", default="DocOS Health Technologies Private Limited")
+DOCOS_GSTIN = env("DOCOS_GSTIN", default="29AAJCD4321F1Z3")
+DOCOS_ADDRESS = env("DOCOS_ADDRESS", default="3rd Floor, 100 Feet Road, Indiranagar, Bengaluru 560038")
+DOCOS_STATE = env("DOCOS_STATE", default="Karnataka")
+DOCOS_SAC = env("DOCOS_SAC", default="998315")  # IT infrastructure provisioning / hosting (SaaS)
+DOCOS_GST_RATE = env("DOCOS_GST_RATE", default="18")  # per cent
+SUBSCRIPTION_TOTAL_COUNT = {"monthly": 120, "yearly": 10}  # charges Razorpay makes before completing
 
 # --- WhatsApp Cloud API (messaging/whatsapp.py) --------------------------------------------------
 # Off until switched on; a system check (messaging.E001) names what is missing when on. Each clinic
@@ -367,6 +423,10 @@ FORMAT_MODULE_PATH = ["docos.formats"]
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
+
+# --- imaging: DICOMweb --------------------------------------------------------------------------
+# Browser viewers on other origins (e.g. an OHIF deployment) that may call /dicomweb/ with a token.
+DICOMWEB_CORS_ORIGINS = env.list("DICOMWEB_CORS_ORIGINS", default=[])
 
 # --- security headers ----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -21,3 +21,11 @@ WHATSAPP_TIMEOUT_SECONDS = 5.0
 WHATSAPP_PAIR_INTERVAL_SECONDS = env.float("WHATSAPP_PAIR_INTERVAL_SECONDS", default=0.0)
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=0.2)
 WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=1.0)
+# Razorpay on, against the fake the tests start (billing.fake_razorpay); see tests/billing.
+RAZORPAY_ENABLED = env.bool("RAZORPAY_ENABLED", default=True)
+RAZORPAY_BASE_URL = env("RAZORPAY_BASE_URL", default="http://127.0.0.1:9")  # nothing listens
+RAZORPAY_TIMEOUT_SECONDS = 5.0
+# DocOS subscriptions: the platform account's webhook secret (tests/clinics/test_subscriptions*.py).
+RAZORPAY_PLATFORM_WEBHOOK_SECRET = env("RAZORPAY_PLATFORM_WEBHOOK_SECRET", default="test-platform-webhook-secret")
+RAZORPAY_PLATFORM_KEY_ID = env("RAZORPAY_PLATFORM_KEY_ID", default="rzp_test_DocOSPlatform01")
+RAZORPAY_PLATFORM_KEY_SECRET = env("RAZORPAY_PLATFORM_KEY_SECRET", default="docos-platform-key-secret")

@@ -55,3 +55,48 @@ def test_periods_are_minimums(settings):
     from docos.settings import base
 
     assert base.RETENTION_AUDIT_DAYS >= 365 and base.RETENTION_WHATSAPP_BODY_DAYS >= 90
+
+
+def test_batches_shrink_when_slow_and_grow_back_when_fast(settings):
+    """(The run starts at a quarter of RETENTION_BATCH_SIZE and doubles while batches are quick.)"""
+    from audit.retention import next_batch_size
+
+    settings.RETENTION_BATCH_TARGET_MS = 400
+    assert next_batch_size(5000, 0.9, ceiling=5000) == 2500  # held its locks too long: halve
+    assert next_batch_size(150, 0.9, ceiling=5000) == 100  # never below the floor
+    assert next_batch_size(2500, 0.1, ceiling=5000) == 5000  # fast: double, up to the ceiling
+    assert next_batch_size(5000, 0.1, ceiling=5000) == 5000
+    assert next_batch_size(2500, 0.3, ceiling=5000) == 2500  # near the target: keep
+
+
+def test_a_run_on_a_slow_database_keeps_every_batch_near_the_target(clinic_a, settings):
+    """A rule whose batches cost time in proportion to their size (a loaded server): the run halves
+    the batch until it fits the target, and still purges everything."""
+    import time
+
+    from audit import retention
+
+    settings.RETENTION_BATCH_TARGET_MS = 100
+    rows = {"left": 12000}
+    sizes: list[int] = []
+
+    def purge(now, limit, cursor):
+        sizes.append(limit)
+        handled = min(limit, rows["left"])
+        time.sleep(handled * 0.0001)  # 5,000 rows -> 0.5 s, 500 rows -> 0.05 s
+        rows["left"] -= handled
+        return handled
+
+    rule = retention.RetentionRule(key="test.slow", label="slow", count_due=lambda now: rows["left"], purge_batch=purge)
+    saved = dict(retention._rules)
+    retention._rules.clear()
+    retention.register_rule(rule)
+    try:
+        with tenant_context(clinic_a.clinic):
+            run = retention.retention_run(batch_size=5000)
+    finally:
+        retention._rules.clear()
+        retention._rules.update(saved)
+    assert run.counts == {"test.slow": 12000} and rows["left"] == 0
+    assert sizes[0] == 1250 and min(sizes) < 1000  # starts at a quarter, shrank when slow
+    assert run.longest_batch_ms < 1000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, User
@@ -30,7 +32,13 @@ def test_demo_has_invoices_in_every_state(clinic_a, client_for, clock):
         kinds = set(Invoice.objects.exclude(status="draft").values_list("kind", flat=True))
         assert kinds == {"tax_invoice", "bill_of_supply"}
         modes = set(Payment.objects.values_list("mode", flat=True))
-        assert {"cash", "upi", "card", "advance"} <= modes
+        assert {"cash", "upi", "card", "advance", "razorpay_link"} <= modes
+        from billing.models import PaymentLink
+
+        links = {link.status: link for link in PaymentLink.objects.select_related("invoice")}
+        assert set(links) == {"paid", "created"}
+        assert links["paid"].invoice.status == "paid" and links["created"].amount == Decimal("2150.00")
+        assert Payment.objects.filter(mode="razorpay_link").count() == 1
         assert CreditNote.objects.count() == 2 and Payment.objects.filter(kind="refund").count() == 1
         assert demo.seed(clinic_a.clinic) == {}  # once only
     owner = client_for(clinic_a, "owner")

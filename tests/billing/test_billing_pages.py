@@ -159,3 +159,48 @@ def test_reports_and_csv_cells_are_escaped(clinic_a, client_for, setup, in_tenan
         "/billing/price-list/",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_chart_dues_count_every_open_invoice_not_only_the_latest_shown(
+    clinic_a, client_for, setup, in_tenant, monkeypatch
+):
+    from billing import chart
+
+    monkeypatch.setattr(chart, "CHART_INVOICES_SHOWN", 1)
+    with in_tenant(clinic_a):
+        desk = staff(clinic_a, "front_desk")
+        older = services.invoice_issue(
+            actor=desk, invoice=services.invoice_create_for_visit(actor=desk, visit=setup["visit"])
+        )
+        later_visit = Visit.objects.create(
+            patient=setup["patient"], location=clinic_a.locations[0], clinician=clinic_a.users["doctor"]
+        )
+        latest = services.invoice_issue(
+            actor=desk, invoice=services.invoice_create_for_visit(actor=desk, visit=later_visit)
+        )
+        owed = older.balance + latest.balance
+    chart_html = client_for(clinic_a, "front_desk").get(f"/patients/{setup['patient'].pk}/").content.decode()
+    assert older.number not in chart_html and latest.number in chart_html
+    assert f"Dues ₹{owed}" in chart_html
+
+
+def test_a_refund_razorpay_refused_is_listed_but_not_counted_in_the_day_book(clinic_a, setup, in_tenant):
+    from billing import reports
+    from billing.models import VendorStatus
+
+    with in_tenant(clinic_a):
+        desk = staff(clinic_a, "front_desk")
+        invoice = services.invoice_issue(
+            actor=desk, invoice=services.invoice_create_for_visit(actor=desk, visit=setup["visit"])
+        )
+        paid = services.payment_record(actor=desk, invoice=invoice, mode="upi", amount=Decimal("750"))
+        refund = services.refund_record(
+            actor=staff(clinic_a, "owner"), payment=paid, amount=Decimal("100"), reason="Billed twice"
+        )
+        Payment.objects.filter(pk=refund.pk).update(vendor_status=VendorStatus.FAILED)
+        location = invoice.location
+        book = reports.day_book(user=staff(clinic_a, "owner"), location=location, day=services.local_today(location))
+        csv_text = reports.day_book_csv(book)
+    assert len(book.entries) == 2
+    assert book.total_in == Decimal("750.00") and book.total_out == Decimal("0")
+    assert "Refund (failed at Razorpay)" in csv_text

@@ -1,7 +1,7 @@
 """Accessibility behaviour in a real browser (issue 14), beyond what axe checks on every page
 (tests/browser/axe.py, via Shots.step): focus after a failed submit, the idle-timeout warning as a
 named dialog that takes focus and gives it back, short live-region announcements for searches, and
-axe over the pages the clinic-day flow does not visit (settings console, inbox, lists, API docs)."""
+axe over the pages the clinic-day flow does not visit (settings console, inbox, lists, API docs, billing)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,67 @@ def test_searches_announce_a_short_count(open_browser, browser_clinic):
     medicine.press_sequentially("Qqxzvw", delay=30)
     expect(live).to_have_text("No medicine found")
     shots.step("medicine-not-found")
+
+
+def _billing_records(browser_clinic) -> tuple[str, str]:
+    """An issued, part-paid invoice of a fresh patient and one price-list item: (invoice id, item id)."""
+    import uuid
+    from decimal import Decimal
+
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import Location, User
+    from billing import services
+    from clinical.models import Visit
+    from clinics.models import Clinic
+    from patients.models import Patient
+
+    Clinic.objects.filter(pk=browser_clinic.clinic.pk).update(billing_state="Karnataka")
+    browser_clinic.clinic.billing_state = "Karnataka"
+    with tenant_context(browser_clinic.clinic):
+        owner = User.objects.get(email=browser_clinic.owner_email)
+        doctor = User.objects.get(email=browser_clinic.doctor_email)
+        location = Location.objects.order_by("name").first()
+        item = services.price_item_create(
+            actor=owner, name=f"Consultation {uuid.uuid4().hex[:4]}", kind="service", sac_hsn="999312",
+            tax_class="health_exempt", default_price=Decimal("600"), add_to_visits=True,
+        )  # fmt: skip
+        patient = Patient.objects.create(
+            mrn=f"B-{uuid.uuid4().hex[:6]}", given_name="Kavya", family_name="Menon", sex="F",
+            registered_location=location,
+        )  # fmt: skip
+        visit = Visit.objects.create(patient=patient, location=location, clinician=doctor)
+        invoice = services.invoice_issue(
+            actor=owner, invoice=services.invoice_create_for_visit(actor=owner, visit=visit)
+        )
+        services.payment_record(actor=owner, invoice=invoice, mode="upi", amount=Decimal("200"), reference="UTR 5521")
+    connection.close()  # this thread's session would otherwise outlive the test database
+    return str(invoice.pk), str(item.pk)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_billing_pages_pass_axe(open_browser, browser_clinic, size):
+    invoice_id, item_id = _billing_records(browser_clinic)
+    page, shots = open_browser(size)
+    sign_in(page, shots, browser_clinic.owner_email)
+    for path, name in [
+        ("/billing/", "invoices"),
+        (f"/billing/invoices/{invoice_id}/", "invoice"),
+        ("/billing/price-list/", "price-list"),
+        (f"/billing/price-list/{item_id}/", "price-item"),
+        ("/billing/numbering/", "numbering"),
+        ("/billing/day-book/", "day-book"),
+        ("/billing/outstanding/", "outstanding"),
+        ("/billing/gst-summary/", "gst-summary"),
+    ]:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (path, response and response.status)
+        shots.step(f"billing-{name}")
+    # The numbering page's refusal is announced and reads as a list of reasons.
+    page.goto("/billing/numbering/")
+    first = page.locator("form").filter(has=page.get_by_role("button", name=re.compile("^Save prefixes"))).first
+    first.locator("input[name=invoice_prefix]").fill("bad!")
+    first.get_by_role("button", name=re.compile("^Save prefixes")).click()
+    expect(page.get_by_role("alert").first).to_contain_text("capital letters or digits")
+    shots.step("billing-numbering-refused")

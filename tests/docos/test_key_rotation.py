@@ -196,6 +196,8 @@ CLINIC_KEYED = {
     ("documents.ConsentForm", "rendered_text"),
     ("documents.PatientDocument", "original_name"),
     ("documents.PatientDocument", "title"),
+    ("imaging.Upload", "report"),
+    ("imaging.UploadPart", "name"),
     ("messaging.OutboundMessage", "parameters"),
     ("messaging.OutboundMessage", "body"),
     ("messaging.InboundMessage", "body"),
@@ -211,6 +213,16 @@ CLINIC_KEYED = {
     ("patients.PatientImport", "review"),
     ("patients.PatientImport", "held"),
     ("patients.PatientImport", "decisions"),
+    ("patients.Patient", "legal_hold_reason"),
+    ("patients.Patient", "restriction_reason"),
+    ("patients.PatientCorrection", "changes"),
+    ("patients.PatientCorrection", "reason"),
+    ("privacy.BreachIncident", "description"),
+    ("privacy.RightsRequest", "details"),
+    ("privacy.RightsRequest", "outcome_note"),
+    ("privacy.RightsRequest", "requester_contact"),
+    ("privacy.RightsRequest", "requester_name"),
+    ("imaging.ShareLink", "token"),
 }
 
 

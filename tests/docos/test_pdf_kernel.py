@@ -223,3 +223,42 @@ def test_qr_png_is_a_valid_png_that_encodes_the_url():
 
 def test_harfbuzz_subsetting_flag_is_reported():
     assert isinstance(pdf.harfbuzz_subsetting_active(), bool)
+
+
+def test_layout_runs_with_the_cyclic_collector_paused_and_restores_it(monkeypatch):
+    import gc
+
+    from weasyprint import HTML
+
+    from docos import pdf
+
+    seen = []
+    real_write = HTML.write_pdf
+    monkeypatch.setattr(
+        HTML, "write_pdf", lambda self, *a, **k: seen.append(gc.isenabled()) or real_write(self, *a, **k)
+    )
+    assert gc.isenabled()
+    assert pdf.html_to_pdf("<p>Namaste</p>").startswith(b"%PDF")
+    assert seen == [False] and gc.isenabled()
+
+
+def test_gc_pause_nests_survives_errors_and_keeps_a_caller_s_own_pause():
+    import gc
+
+    from docos.pdf import cyclic_gc_paused
+
+    with cyclic_gc_paused():
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer render is still laying out
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        raise RuntimeError("layout failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()

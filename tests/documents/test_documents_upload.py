@@ -145,7 +145,7 @@ def test_file_is_encrypted_at_rest_and_reads_back(clinic_a):
     image = png_bytes()
     document = _upload(clinic_a, patient, image, "scan.png")
     raw = storage.read_raw(document.storage_name)
-    assert raw.startswith(b"DOCF1")
+    assert raw.startswith(b"DOCF2" + patient.pk.bytes)  # under the patient's own key
     assert b"\x89PNG" not in raw and b"IHDR" not in raw
     with tenant_context(clinic_a.clinic):
         assert documents.document_read(document=document, actor=staff(clinic_a, "doctor")) == image

@@ -171,3 +171,48 @@ def test_the_pages_work_for_admins_only(wa_a, client_for, graph):
     desk = client_for(wa_a, "front_desk")
     assert desk.get("/settings/whatsapp/templates/").status_code == 403
     assert desk.post(f"/settings/whatsapp/templates/{template.pk}/submit/").status_code == 403
+
+
+def test_a_template_listed_twice_by_overlapping_pages_is_imported_once(wa_a, graph, monkeypatch):
+    real_list = whatsapp.templates_list
+
+    def overlapping(credentials, waba_id):
+        rows = real_list(credentials, waba_id)
+        return rows + rows[-1:]  # the last row again, as a page boundary that moved would repeat it
+
+    credentials = whatsapp.Credentials(phone_number_id="1", access_token="token-a")
+    whatsapp.template_create(credentials, WABA_ID, whatsapp.template_definition(**{**_definition(), "name": "camp"}))
+    monkeypatch.setattr(whatsapp, "templates_list", overlapping)
+    with tenant_context(wa_a.clinic):
+        result = templates.templates_sync(actor=user(wa_a, "owner"))
+        assert MessageTemplate.objects.filter(name="camp").count() == 1
+    assert result.imported == 1
+
+
+def test_a_save_that_loses_the_race_for_a_name_is_refused_with_a_sentence(wa_a, monkeypatch):
+    """Two admins create the same name at once: both pass the clash check, the constraint decides."""
+    with tenant_context(wa_a.clinic):
+        owner = user(wa_a, "owner")
+        templates.template_save(actor=owner, template=None, fields=NEW)
+        no_clash = MessageTemplate.objects.none()
+        monkeypatch.setattr(
+            MessageTemplate.objects,
+            "filter",
+            lambda *a, **k: (
+                no_clash if "name" in k else MessageTemplate._default_manager.get_queryset().filter(*a, **k)
+            ),
+        )
+        with pytest.raises(ValidationError) as caught:
+            templates.template_save(actor=owner, template=None, fields=NEW)
+    assert "already has a template" in caught.value.message_dict["name"][0]
+
+
+def _definition() -> dict:
+    return {
+        "name": "",
+        "language": "en",
+        "category": "MARKETING",
+        "body": "Diwali health camp",
+        "examples": [],
+        "buttons": [],
+    }

@@ -19,6 +19,7 @@ from messaging.models import InboundMessage
 from tests.messaging.conftest import (
     PHONE_ID_A,
     PHONE_ID_B,
+    WABA_ID,
     connect,
     envelope,
     inbound_payload,
@@ -109,9 +110,12 @@ def test_events_reach_only_the_clinic_that_connected_the_number(clinic_a, clinic
 
 def test_the_routing_table_follows_the_clinic_setting(clinic_a, clinic_b, graph):
     connect(clinic_a, PHONE_ID_A)
-    assert list(VendorRoute.objects.values_list("account_id", "clinic_id")) == [(PHONE_ID_A, clinic_a.clinic.pk)]
+    assert sorted(VendorRoute.objects.values_list("account_id", "clinic_id")) == [
+        (PHONE_ID_A, clinic_a.clinic.pk),
+        (f"waba:{WABA_ID}", clinic_a.clinic.pk),  # template status webhooks name the business account
+    ]
     connect(clinic_a, PHONE_ID_B)  # the clinic moved to another number
-    assert list(VendorRoute.objects.values_list("account_id", flat=True)) == [PHONE_ID_B]
+    assert sorted(VendorRoute.objects.values_list("account_id", flat=True)) == [PHONE_ID_B, f"waba:{WABA_ID}"]
     with pytest.raises(ValidationError):
         connect(clinic_b, PHONE_ID_B, token="token-b")  # taken by alpha
     with pytest.raises(ValidationError):

@@ -7,6 +7,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from patients import importer
 from patients.models import Patient, PatientImport
+from tests.celery_worker import committed_row
 from tests.patients.import_helpers import BAD_ROWS, GOOD_ROWS, csv_bytes
 
 
@@ -24,10 +25,7 @@ def _upload_and_start(clinic, django_db_blocker, data: bytes) -> str:
 
 
 def _status(clinic, django_db_blocker, import_id: str) -> PatientImport:
-    with django_db_blocker.unblock(), tenant_context(clinic.clinic):
-        found = PatientImport.objects.get(pk=import_id)
-    connection.set_schema_to_public()
-    return found
+    return committed_row(clinic, django_db_blocker, PatientImport, import_id)
 
 
 def test_import_runs_in_a_real_worker_and_a_second_run_adds_no_one(celery_worker, throwaway_clinic, django_db_blocker):
