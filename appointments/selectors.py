@@ -92,9 +92,11 @@ def patient_lookup(query: str, *, user: User, limit: int = PATIENT_LOOKUP_LIMIT)
             name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
         condition |= name
     return list(
-        scope_patients(Patient.objects.filter(condition, merged_into__isnull=True, is_active=True), user).order_by(
-            "given_name", "family_name"
-        )[:limit]
+        scope_patients(
+            # restricted records are hidden from every search, as in the patient list (privacy erasure)
+            Patient.objects.filter(condition, merged_into__isnull=True, is_active=True, restricted_at__isnull=True),
+            user,
+        ).order_by("given_name", "family_name")[:limit]
     )
 
 

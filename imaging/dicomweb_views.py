@@ -165,6 +165,8 @@ class Frames(DicomWebView):
         user = staff_user(request)
         (instance,) = dicomweb.instances_for_retrieve(user, study_uid, series_uid, sop_uid)
         numbers = dicomweb.frame_numbers(frames)
+        if len(set(numbers)) != len(numbers):  # "1,1,1,..." would decode the same frame thousands of times
+            raise ParseError("Name each frame once.")
         parts = dicomweb.frames(instance, numbers, actor=user, context=audit_context(request))
         boundary = dicomweb.new_boundary()
         response = HttpResponse(

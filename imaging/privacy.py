@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
-from imaging.models import Instance, Study, Upload, UploadPart
+from audit.services import audit_record
+from imaging.models import Instance, ShareLink, Study, Upload, UploadPart
 from patients import registry
 from patients.models import Patient
 from patients.registry import Erased, ExportFile, Records, record_of
@@ -64,6 +66,24 @@ def _erase(patient: Patient) -> Erased:
     return Erased(rows=rows, files=[name for name in files if name])
 
 
+def _restrict(patient: Patient) -> None:
+    """A restricted record is shown to no one outside the clinic: every live share link of the patient's
+    studies is revoked now (audited, the actor is the restriction itself), so a link sent earlier stops
+    opening the study."""
+    ids = registry.patient_ids(patient)
+    live = ShareLink.objects.select_for_update().filter(study__patient_id__in=ids, revoked_at__isnull=True)
+    for link in live.select_related("study"):
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=None,
+            action="imaging.share.revoke",
+            obj=link,
+            location_id=link.study.location_id,
+            metadata={"study": str(link.study_id), "reason": "patient_restricted"},
+        )
+
+
 def _last_encounter(patient: Patient) -> dt.datetime | None:
     ids = registry.patient_ids(patient)
     return Study.objects.filter(patient_id__in=ids).order_by("-created_at").values_list("created_at", flat=True).first()
@@ -82,6 +102,7 @@ def register() -> None:
             export=_export,
             files=_files,
             erase=_erase,
+            restrict=_restrict,
             retain_until=lambda patient: registry.clinical_retain_until(patient),
             last_encounter=_last_encounter,
             last_encounter_sql=_last_encounter_sql,

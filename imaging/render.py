@@ -23,6 +23,8 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 from imaging.dicom import read_dataset
 
 THUMBNAIL_PX = 160
+# The largest frame rendered: 64 Mi samples (an 8192 x 8192 RGB radiograph fits; memory is a few times this).
+MAX_RENDER_SAMPLES = 64 * 1024 * 1024
 
 
 class RenderError(Exception):
@@ -41,6 +43,11 @@ def _frame_pixels(ds: Dataset, frame: int) -> np.ndarray:
         raise RenderError("No such frame in this image.")
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise RenderError("This DICOM object holds no image (a report, a plan or a structured document).")
+    # Decoding allocates Rows x Columns x Samples per frame whatever the file's size: a small RLE file can
+    # claim 65535 x 65535 and take gigabytes. Refuse before decoding.
+    size = int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * int(ds.get("SamplesPerPixel") or 1)
+    if size > MAX_RENDER_SAMPLES:
+        raise RenderError("This image is too large to display here; download the original to view it.")
     try:
         from pydicom.pixels import pixel_array
 

@@ -83,6 +83,10 @@ def share_create(
 ) -> tuple[ShareLink, str]:
     """A new link for `study` (reached through study_access by the caller); returns it and its secret."""
     require_capability(actor, SHARE, "share imaging studies")
+    if study.patient.restricted_at is not None:
+        raise ValidationError(
+            "This patient's record is restricted (a privacy request): it cannot be shared outside the clinic."
+        )
     errors: dict[str, str] = {}
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         errors["days"] = f"A link lasts from 1 to {MAX_DAYS} days."
@@ -175,7 +179,9 @@ def share_find(token: str) -> ShareLink | None:
     """The link whose secret this is (whatever its state), or None."""
     if not token or len(token) > 64:
         return None
-    return ShareLink.objects.select_related("study", "study__patient").filter(token_hash=_hash(token)).first()
+    # A restricted patient's links were revoked with the restriction; the filter keeps it so whatever happens.
+    links = ShareLink.objects.select_related("study", "study__patient").filter(study__patient__restricted_at=None)
+    return links.filter(token_hash=_hash(token)).first()
 
 
 def access_log(share: ShareLink, event: str, context: AuditContext | None = None) -> None:

@@ -253,7 +253,7 @@ def patient_find_elsewhere(*, user: Any, mrn: str = "", phone_e164: str = "") ->
     if not match:
         return []
     return list(
-        Patient.objects.filter(match, is_active=True)
+        Patient.objects.filter(match, is_active=True, restricted_at__isnull=True)  # hidden from every search
         .exclude(condition)
         .select_related("registered_location")
         .order_by("given_name", "family_name")[:10]
