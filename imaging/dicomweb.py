@@ -257,7 +257,10 @@ def study_by_uid(user: User, study_uid: str) -> Study:
 
 
 def search_studies(user: User, query: Query) -> list[Study]:
-    studies = _study_terms(visible_studies(user), query.terms)
+    # A restricted patient's record is hidden from every search (privacy); retrieval by UID still works
+    # for staff who already have it, as opening the chart by its id does.
+    searchable = visible_studies(user).filter(patient__restricted_at__isnull=True)
+    studies = _study_terms(searchable, query.terms)
     rows = list(studies.order_by("-study_date", "study_instance_uid")[query.offset : query.offset + query.limit])
     record_reads(user=user, patient_ids=[s.patient_id for s in rows], what="dicomweb search")
     return rows

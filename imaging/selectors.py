@@ -90,6 +90,8 @@ def study_search(*, user: Any, filters: StudyFilters, patient: Patient | None = 
     studies = studies_visible_to(user)
     if patient is not None:
         studies = studies.filter(patient=patient)
+    else:  # the clinic-wide list is a search: a restricted patient's studies stay on their chart only
+        studies = studies.filter(patient__restricted_at__isnull=True)
     for word in filters.text.split():
         studies = studies.filter(Q(description__icontains=word) | Q(series__description__icontains=word))
     if filters.accession:

@@ -122,3 +122,20 @@ def test_a_frame_claiming_more_samples_than_the_render_limit_is_refused_before_d
         render.render_dataset(ds)
     monkeypatch.setattr(render, "MAX_RENDER_SAMPLES", 64 * 64)
     assert render.render_dataset(ds).startswith(b"\x89PNG")
+
+
+# --- 5. Study lists and QIDO-RS searches showed a restricted patient's studies --------------------------
+
+
+def test_study_search_and_qido_hide_a_restricted_patients_studies(clinic_a, client_for):
+    study = _ct_study(clinic_a)
+    api = Client(HTTP_HOST=clinic_a.host, **bearer(make_token(clinic_a, clinic_a.users["doctor"])))
+    pages = client_for(clinic_a, "doctor")
+    assert study.study_instance_uid in str(api.get("/dicomweb/studies").json())
+    assert str(study.pk) in pages.get("/imaging/").content.decode()
+
+    _restrict(clinic_a, study.patient)
+
+    assert study.study_instance_uid not in str(api.get("/dicomweb/studies").content)
+    assert str(study.pk) not in pages.get("/imaging/").content.decode()
+    assert str(study.pk) in pages.get(f"/imaging/studies/{study.pk}/").content.decode()  # still on the chart
