@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 import uuid
 from typing import Any
@@ -18,6 +19,16 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # Keys whose values are objects that hold PHI or credentials; never logged in any form.
 _NEVER_LOGGED = frozenset({"request", "user", "response", "body", "data", "POST", "GET", "headers", "cookies"})
 _MAX_FRAMES = 30
+# Django's request and server loggers quote the path. Some paths carry a secret (share links, payment
+# verification codes, webhook route keys): a long path segment that is not a UUID is masked.
+_PATH_LOGGERS = frozenset({"django.request", "django.server"})
+_SECRET_SEGMENT = re.compile(
+    r"(?<=/)(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:/|$|\?))[A-Za-z0-9_~.-]{16,}"
+)
+
+
+def mask_path_secrets(text: str) -> str:
+    return _SECRET_SEGMENT.sub("…", text)
 
 
 def _safe_value(value: Any) -> Any:
@@ -36,6 +47,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if record.name in _PATH_LOGGERS:
+            payload["message"] = mask_path_secrets(payload["message"])
         # Only explicit `extra=` keys are added; the request object is never serialised.
         for key, value in vars(record).items():
             if key in _RESERVED or key in _NEVER_LOGGED or key.startswith("_"):

@@ -67,3 +67,14 @@ def test_formatter_reduces_objects_in_extra_to_their_type():
     assert entry["rows"] == 3
     assert "request" not in entry
     assert "Ramesh" not in json.dumps(entry)
+
+
+def test_a_secret_in_a_logged_path_is_masked_and_object_ids_are_kept(request_log):
+    share_id = uuid.uuid4()
+    logger = logging.getLogger("django.request")
+    logger.error("%s: %s", "Internal Server Error", "/share/imaging/Zk3v9QmP1xYt7LwR2nB8sD4f/manifest")
+    logger.error("%s: %s", "Internal Server Error", f"/imaging/studies/{share_id}/shares/")
+    first, second = (json.loads(line) for line in request_log.getvalue().splitlines())
+    assert "Zk3v9QmP1xYt7LwR2nB8sD4f" not in first["message"]
+    assert first["message"] == "Internal Server Error: /share/imaging/…/manifest"
+    assert str(share_id) in second["message"]
