@@ -14,6 +14,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from accounts.models import Location, User
+from accounts.selectors import user_location_ids
 from audit.context import AuditContext
 from audit.services import audit_record
 from patients import registry
@@ -63,6 +64,9 @@ def rights_request_create(
         errors["requester_name"] = "Enter the name of the person asking."
     if patient is None and kind != Kind.GRIEVANCE:
         errors["patient"] = "Choose the patient the request is about."
+    allowed = user_location_ids(actor)
+    if location is None or not location.is_active or (allowed is not None and location.pk not in allowed):
+        errors["location"] = "Choose one of your branches: the request is answered where it was received."
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         errors["received_at"] = "The request cannot have been received in the future."

@@ -139,3 +139,30 @@ def test_study_search_and_qido_hide_a_restricted_patients_studies(clinic_a, clie
     assert study.study_instance_uid not in str(api.get("/dicomweb/studies").content)
     assert str(study.pk) not in pages.get("/imaging/").content.decode()
     assert str(study.pk) in pages.get(f"/imaging/studies/{study.pk}/").content.decode()  # still on the chart
+
+
+# --- 6. A privacy request could be filed at a branch the user does not work at ---------------------------
+
+
+def test_a_rights_request_is_filed_only_at_one_of_the_users_branches(clinic_a):
+    from privacy.models import RightsRequest
+    from privacy.services import rights_request_create
+
+    patient = branch_patient(clinic_a, location=1)
+    manager = main_only(clinic_a, "owner")
+    with tenant_context(clinic_a.clinic):
+
+        def file_at(index: int) -> RightsRequest:
+            return rights_request_create(
+                actor=manager,
+                kind=RightsRequest.Kind.ACCESS,
+                location=clinic_a.locations[index],
+                patient=patient,
+                requester_name="Farhan Qureshi",
+                verification=RightsRequest.Verification.IN_PERSON_ID,
+            )
+
+        with pytest.raises(ValidationError) as refused:
+            file_at(0)  # East branch: not the manager's
+        assert "location" in refused.value.message_dict
+        assert file_at(1).location_id == clinic_a.locations[1].pk
