@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from clinics.models import Clinic, Plan, PlatformInvoice, PlatformPayment, Subscription
-from clinics.subscriptions import FAILING, PAYING, access_at, seats_in_use
+from clinics.subscriptions import FAILING, PAYING, access_at, seats_in_use, trial_days_left
 
 PAGE_SIZE = 50
 # The keys of a subscription audit event's metadata that the console shows (states, seats, plan).
@@ -62,6 +62,7 @@ def clinic_row(clinic: Clinic, *, now: dt.datetime | None = None, count_seats: b
         "seats": sub.seats if sub else 0,
         "seats_in_use": in_use,
         "trial_ends_at": sub.trial_ends_at if sub else None,
+        "trial_days_left": trial_days_left(sub, now) if sub else None,
         "next_charge": sub.charge_at if sub and sub.status in PAYING | FAILING else None,
     }
 

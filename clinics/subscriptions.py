@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -307,6 +308,15 @@ def access_at(sub: Subscription, now: dt.datetime) -> str:
         return stored
     by_clock = A.GRACE if now < sub.grace_until else A.READ_ONLY if now < sub.suspend_at else A.SUSPENDED
     return max(str(stored), str(by_clock), key=ACCESS_ORDER.index)
+
+
+def trial_days_left(sub: Subscription, now: dt.datetime) -> int | None:
+    """Whole days (rounded up) until the trial ends, while the subscription is still in its trial
+    (created or authenticated, nothing charged yet); None otherwise."""
+    if sub.trial_ends_at is None or sub.paid_count or sub.status not in (S.CREATED, S.AUTHENTICATED):
+        return None
+    seconds = (sub.trial_ends_at - now).total_seconds()
+    return math.ceil(seconds / 86400) if seconds > 0 else None
 
 
 def subscription_dunning_tick(now: dt.datetime | None = None) -> int:
