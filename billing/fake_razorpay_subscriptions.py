@@ -242,7 +242,7 @@ def fail_charge(server: FakeRazorpayServer, sub_id: str, *, halt: bool = False) 
     ]
 
 
-# --- the demo (`make run`): the platform account and the demo clinic's active subscription ---------
+# --- the demo (`make run`): the platform account and the demo clinic's trial subscription ----------
 
 DEMO_PLATFORM_KEY_ID = "rzp_test_DocOSPlatform01"
 DEMO_PLATFORM_KEY_SECRET = "docos-demo-platform-key-secret"
