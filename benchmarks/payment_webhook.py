@@ -146,6 +146,8 @@ def _seed(fake: Any) -> dict[str, Any]:
     created = clinic_create(
         slug="payhooks", name="Lakshmi Nursing Home", owner_email="owner@payhooks.example.in",
         owner_name="Dr. Lakshmi Narayanan", owner_password=None, locations=("Jayanagar",),
+        gstin="29AAGCS1234K1Z7", billing_state="Karnataka",
+        billing_address="12, 11th Main, Jayanagar 4th Block, Bengaluru 560011",
     )  # fmt: skip
     clinic, owner = created.clinic, created.owner
     with tenant_context(clinic):
@@ -205,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         fake = FakeRazorpayServer().start()
         fake.add_account(KEY_ID, KEY_SECRET)
         settings.RAZORPAY_BASE_URL = fake.base_url  # this process: the link, and processing the events
+        settings.RAZORPAY_ENABLED = True
         port = _free_port()
         host = settings.DOCOS_BASE_DOMAIN
         env = {
@@ -214,13 +217,14 @@ def main(argv: list[str] | None = None) -> None:
             "DJANGO_SETTINGS_MODULE": "docos.settings.dev",
             "DJANGO_DEBUG": "false",
             "LOG_LEVEL": "WARNING",
+            "RAZORPAY_ENABLED": "true",
             "RAZORPAY_BASE_URL": fake.base_url,
         }
         server = _server(env, port)
         try:
             seeded = _seed(fake)
             path = f"/webhooks/razorpay/{seeded['route']}/"
-            bodies = {e["event"]: json.dumps(e).encode() for e in (*seeded["captured"], *seeded["paid"])}
+            bodies = {e["event"]: json.dumps(e).encode() for e in (seeded["captured"], seeded["paid"])}
             paid_body, captured_body = bodies["payment_link.paid"], bodies["payment.captured"]
             _wait_up(port, host)
             say(f"[payment_webhook] gunicorn up on 127.0.0.1:{port}; load average {load_before[0]:.2f} (1 min)")

@@ -35,7 +35,7 @@ from audit.services import audit_record
 from clinics.gateway import PLATFORM_VENDOR, gateway
 from clinics.models import Clinic, Plan, PlatformPayment, Subscription
 from clinics.services import vendor_routes_set
-from docos.webhooks import VendorError
+from docos.webhooks import VendorError, require_fields
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,13 @@ FAILING = frozenset({S.PENDING, S.HALTED, S.PAUSED})
 RANK: dict[str, int] = {S.CREATED: 0, S.AUTHENTICATED: 1, S.ACTIVE: 2, S.PENDING: 3, S.HALTED: 4, S.PAUSED: 4}
 ACCESS_ORDER: list[str] = [A.ACTIVE, A.GRACE, A.READ_ONLY, A.SUSPENDED]
 ALLOW_LIVE = (S.CREATED, S.AUTHENTICATED, S.ACTIVE, S.PENDING, S.HALTED, S.PAUSED)
+
+
+RAZORPAY_EVENT_PATH = "payload.{entity}.entity.{field}"  # an entity's field in Razorpay's event body
+
+
+def _require(payload: dict[str, Any], *fields: str) -> None:
+    require_fields(payload, *fields, path_format=RAZORPAY_EVENT_PATH)
 
 
 def _at(epoch: Any) -> dt.datetime | None:
@@ -396,9 +403,8 @@ def platform_payment_record(
 def on_payment_failed(payload: dict[str, Any]) -> None:
     """payment.failed on the platform account: record it; unless a later charge already succeeded,
     start dunning (grace period) and tell the owner, once per payment."""
+    _require(payload, "payment.id")
     payment = payload.get("payment") or {}
-    if not payment.get("id"):
-        return
     with schema_context(get_public_schema_name()):
         sub = _subscription_for(payload)
         if sub is None:
@@ -421,6 +427,7 @@ def on_payment_failed(payload: dict[str, Any]) -> None:
 def on_invoice_paid(payload: dict[str, Any]) -> None:
     """invoice.paid: the payment is recorded against its invoice; the subscription entity (fetched
     when the event does not carry it) restores access at once."""
+    _require(payload, "invoice.id")
     invoice = payload.get("invoice") or {}
     payment = payload.get("payment") or {}
     with schema_context(get_public_schema_name()):
@@ -435,6 +442,7 @@ def on_invoice_paid(payload: dict[str, Any]) -> None:
 
 def on_subscription_event(payload: dict[str, Any]) -> None:
     """subscription.* events: apply the entity, then record the charge's payment if one came along."""
+    _require(payload, "subscription.id", "subscription.status")
     entity = payload.get("subscription") or {}
     sub = subscription_apply(entity=entity, event_at=_at(payload.get("created_at")))
     payment = payload.get("payment") or {}

@@ -330,3 +330,15 @@ def test_done_when_trial_active_halted_read_only_and_active_again_against_the_fa
     captured = PlatformPayment.objects.filter(subscription=sub, status="captured").count()
     failed = PlatformPayment.objects.filter(subscription=sub, status="failed").count()
     assert (captured, failed) == (2, 2)
+
+
+def test_a_platform_event_lacking_a_needed_field_fails_once_naming_it(clinic_a, platform):
+    sub = subscribe(clinic_a)
+    events = rzp_subs.authenticate(platform, sub.razorpay_subscription_id)
+    del events[0]["payload"]["subscription"]["entity"]["status"]
+    assert deliver(events[0], event_id="evt_NoStatus000001") == 200
+    assert process_pending() == ["failed"]
+    stored = WebhookEvent.objects.get(vendor=PLATFORM_VENDOR)
+    assert stored.note == "missing:payload.subscription.entity.status" and stored.attempts == 1
+    assert fresh(sub).status == Subscription.Status.CREATED
+    assert process_pending() == []  # failed events are not picked up again
