@@ -214,3 +214,15 @@ def test_platform_staff_create_makes_a_platform_account_with_totp(db):
 def test_platform_staff_create_refuses_a_weak_password(db):
     with pytest.raises(CommandError):
         call_command("platform_staff_create", "ops3@docos.test", "--password", "short", stdout=StringIO())
+
+
+def test_an_idle_platform_session_ends_and_returns_to_the_platform_sign_in(platform_staff, clock):
+    client = public_client()
+    client.post("/platform/login/", {"email": platform_staff.email, "password": PLATFORM_PASSWORD})
+    assert client.post("/platform/login/two-factor/", {"code": totp_now()}).status_code == 302
+    assert client.get("/platform/plans/").status_code == 200
+    clock.shift(dt.timedelta(minutes=16))  # past the default idle timeout (15 minutes)
+    response = client.get("/platform/plans/")
+    assert response.status_code == 302 and response["Location"] == "/platform/login/?next=%2Fplatform%2Fplans%2F"
+    connection.set_schema_to_public()
+    assert AuditEvent.objects.filter(action="auth.session_expired", object_id=str(platform_staff.pk)).exists()
