@@ -226,3 +226,15 @@ def test_an_idle_platform_session_ends_and_returns_to_the_platform_sign_in(platf
     assert response.status_code == 302 and response["Location"] == "/platform/login/?next=%2Fplatform%2Fplans%2F"
     connection.set_schema_to_public()
     assert AuditEvent.objects.filter(action="auth.session_expired", object_id=str(platform_staff.pk)).exists()
+
+
+def test_a_failed_platform_sign_in_opens_on_an_error_summary_linked_to_each_field(db):
+    from tests.docos.test_form_accessibility import Elements
+
+    response = public_client().post("/platform/login/", {"email": "not-an-email", "password": ""})
+    assert response.status_code == 400
+    page = Elements(response.content.decode())
+    assert page.dangling() == []
+    links = dict(page.links)
+    assert "#id_email" in links and "#id_password" in links
+    assert page.by_name("email")["aria-invalid"] == "true" and page.by_name("password")["aria-invalid"] == "true"
