@@ -21,6 +21,8 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
+from docos.permissions import PLATFORM_LOGIN_URL
+
 SESSION_STARTED = "docos_started"
 SESSION_LAST_SEEN = "docos_last_seen"
 SESSION_SIGNED_OUT_REASON = "docos_signed_out_reason"
@@ -96,4 +98,6 @@ class SessionPolicyMiddleware:
         # The message middleware runs after this one, so the reason travels in the new (anonymous) session.
         request.session[SESSION_SIGNED_OUT_REASON] = reason
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
-        return redirect(f"{settings.LOGIN_URL_PATH}?{query}" if query else settings.LOGIN_URL_PATH)
+        # The platform console (public domain) has its own sign-in page.
+        login_path = PLATFORM_LOGIN_URL if request.path.startswith("/platform/") else settings.LOGIN_URL_PATH
+        return redirect(f"{login_path}?{query}" if query else login_path)

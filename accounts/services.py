@@ -762,3 +762,50 @@ def api_token_revoke(*, token: ApiToken, actor: User, context: AuditContext | No
         metadata={"user_id": str(token.user_id)},
     )
     return token
+
+
+# --- platform staff (public schema) ------------------------------------------------------------------
+
+
+def platform_staff_save(
+    *, email: str, password: str | None, full_name: str = "", reset_totp: bool = False, totp_secret: str | None = None
+) -> tuple[User, bool, str | None]:
+    """Create or update a DocOS platform staff account in the public schema (`platform_staff_create`,
+    the demo). A password given replaces the old one and ends the account's sessions. Platform staff
+    always have TOTP: a new account, `reset_totp` or an account without one gets a fresh secret
+    (`totp_secret`, else random), confirmed at once and returned so the caller can show it once.
+    Returns (user, created, new TOTP secret or None)."""
+    import pyotp
+    from django_tenants.utils import get_public_schema_name, schema_context
+
+    email = (email or "").strip().lower()
+    validate_email(email)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        created = user is None
+        if user is None:
+            user = User(email=email, full_name=full_name or email.split("@")[0])
+        elif full_name:
+            user.full_name = full_name
+        if password is not None:
+            user_validate_password(password, user=user)
+            user.set_password(password)
+            if not created:
+                user.session_epoch += 1
+        elif created:
+            user.set_unusable_password()
+        user.is_platform_staff = True
+        user.is_active = True
+        new_secret: str | None = None
+        if created or reset_totp or not user.totp_enabled:
+            new_secret = totp_secret or pyotp.random_base32()
+            user.totp_secret = new_secret
+            user.totp_confirmed_at = timezone.now()
+        user.save()
+        audit_record(
+            actor=None,
+            action="platform.staff_create" if created else "platform.staff_update",
+            obj=user,
+            changed_fields=[*(["password"] if password is not None else []), *(["totp_secret"] if new_secret else [])],
+        )
+    return user, created, new_secret

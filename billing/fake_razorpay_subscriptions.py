@@ -242,7 +242,7 @@ def fail_charge(server: FakeRazorpayServer, sub_id: str, *, halt: bool = False) 
     ]
 
 
-# --- the demo (`make run`): the platform account and the demo clinic's active subscription ---------
+# --- the demo (`make run`): the platform account and the demo clinic's trial subscription ----------
 
 DEMO_PLATFORM_KEY_ID = "rzp_test_DocOSPlatform01"
 DEMO_PLATFORM_KEY_SECRET = "docos-demo-platform-key-secret"
@@ -252,14 +252,17 @@ DEMO_CUSTOMER_ID = "cust_DocOSSunrise001"
 DEMO_SUBSCRIPTION_ID = "sub_DocOSSunrise0001"
 DEMO_SEATS = 3
 DEMO_UNIT_PAISE = 149900
-DEMO_PERIOD_DAYS_DONE = 10  # the demo subscription is 10 days into its current month
+DEMO_TRIAL_DAYS = 14  # the demo subscription is on the plan's 14-day trial,
+DEMO_TRIAL_DAYS_DONE = 4  # authorised 4 days ago: the first charge is 10 days away
 
 
 def load_demo(server: FakeRazorpayServer) -> None:
-    """The same plan, customer and active subscription clinics.demo_subscription records."""
+    """The same plan, customer and trial subscription (authenticated, first charge at the trial's end)
+    that clinics.demo_subscription records."""
     account = server.add_account(DEMO_PLATFORM_KEY_ID, DEMO_PLATFORM_KEY_SECRET)
     now = int(time.time())
-    start = now - DEMO_PERIOD_DAYS_DONE * 86400
+    start = now - DEMO_TRIAL_DAYS_DONE * 86400
+    trial_end = start + DEMO_TRIAL_DAYS * 86400
     server.state.plans[DEMO_PLAN_ID] = {
         "id": DEMO_PLAN_ID, "entity": "plan", "interval": 1, "period": "monthly",
         "item": {"id": "item_DocOSClinicMo01", "active": True, "name": "DocOS Clinic monthly",
@@ -274,13 +277,13 @@ def load_demo(server: FakeRazorpayServer) -> None:
     }  # fmt: skip
     server.state.subscriptions[DEMO_SUBSCRIPTION_ID] = {
         "id": DEMO_SUBSCRIPTION_ID, "entity": "subscription", "plan_id": DEMO_PLAN_ID,
-        "customer_id": DEMO_CUSTOMER_ID, "status": "active", "current_start": start,
-        "current_end": start + 30 * 86400, "ended_at": None, "quantity": DEMO_SEATS, "notes": {},
-        "charge_at": start + 30 * 86400, "start_at": start, "end_at": None, "auth_attempts": 0,
-        "total_count": 120, "paid_count": 1, "customer_notify": True, "created_at": start, "expire_by": None,
+        "customer_id": DEMO_CUSTOMER_ID, "status": "authenticated", "current_start": None,
+        "current_end": None, "ended_at": None, "quantity": DEMO_SEATS, "notes": {},
+        "charge_at": trial_end, "start_at": trial_end, "end_at": None, "auth_attempts": 1,
+        "total_count": 120, "paid_count": 0, "customer_notify": True, "created_at": start, "expire_by": None,
         "short_url": f"{server.base_url}/s/DocOSSunrise0001", "has_scheduled_changes": False,
-        "change_scheduled_at": None, "source": "api", "offer_id": None, "remaining_count": 119,
-        "_key": account.key_id,
+        "change_scheduled_at": None, "source": "api", "offer_id": None, "remaining_count": 120,
+        "_key": account.key_id, "_method": "card",
     }  # fmt: skip
 
 

@@ -484,6 +484,7 @@ def _record_payment(link: PaymentLink, payment: dict[str, Any]) -> Payment | Non
 
 
 def on_payment_link_paid(payload: dict[str, Any]) -> None:
+    razorpay.require(payload, "payment_link.id", "payment.id", "payment.amount", "payment.status")
     link_entity = payload.get("payment_link") or {}
     payment = payload.get("payment") or {}
     link = _link_for(link_entity=link_entity, payment=payment)
@@ -496,6 +497,7 @@ def on_payment_link_paid(payload: dict[str, Any]) -> None:
 
 def on_payment_link_closed(payload: dict[str, Any]) -> None:
     """payment_link.cancelled / payment_link.expired (cancelled at the dashboard, or past expire_by)."""
+    razorpay.require(payload, "payment_link.id", "payment_link.status")
     link_entity = payload.get("payment_link") or {}
     link = _link_for(link_entity=link_entity)
     status = _known_status(link_entity.get("status"))
@@ -505,6 +507,7 @@ def on_payment_link_closed(payload: dict[str, Any]) -> None:
 
 
 def on_payment_captured(payload: dict[str, Any]) -> None:
+    razorpay.require(payload, "payment.id", "payment.amount", "payment.status")
     payment = payload.get("payment") or {}
     link = _link_for(payment=payment)
     if link is None:
@@ -519,6 +522,7 @@ def on_payment_captured(payload: dict[str, Any]) -> None:
 
 
 def on_payment_failed(payload: dict[str, Any]) -> None:
+    razorpay.require(payload, "payment.id")
     payment = payload.get("payment") or {}
     link = _link_for(payment=payment)
     payment_id = str(payment.get("id") or "")[:40]
@@ -570,6 +574,7 @@ def _record_refunded_payment(payment_id: str) -> Payment | None:
 
 
 def on_refund_processed(payload: dict[str, Any]) -> None:
+    razorpay.require(payload, "refund.id", "refund.payment_id", "refund.amount")
     refund = payload.get("refund") or {}
     refund_id = str(refund.get("id") or "")[:40]
     payment_id = str(refund.get("payment_id") or "")[:40]

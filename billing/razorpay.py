@@ -26,7 +26,7 @@ import requests
 from django.conf import settings
 from razorpay.errors import BadRequestError, GatewayError, ServerError
 
-from docos.webhooks import Delivery, VendorError
+from docos.webhooks import Delivery, VendorError, require_fields
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +296,14 @@ def parse_platform_webhook(body: bytes) -> list[Delivery]:
 def webhook_event_id(request: Any, body: bytes) -> str:
     """Razorpay names each event in the `x-razorpay-event-id` header (the same on every retry)."""
     return str(request.META.get("HTTP_X_RAZORPAY_EVENT_ID", "")).strip()
+
+
+EVENT_PATH = "payload.{entity}.entity.{field}"  # where an entity's field sits in Razorpay's event body
+
+
+def require(payload: dict[str, Any], *fields: str) -> None:
+    """A handler's required "entity.field"s: PayloadError naming e.g. `payload.payment.entity.id`."""
+    require_fields(payload, *fields, path_format=EVENT_PATH)
 
 
 def parse_webhook(body: bytes) -> list[Delivery]:

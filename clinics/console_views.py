@@ -126,13 +126,14 @@ def _subscription_page(request: HttpRequest, **forms: Any) -> HttpResponse:
     from django.utils import timezone
 
     from clinics.models import PlatformPayment
-    from clinics.subscriptions import access_at, seats_in_use, subscription_for_clinic
+    from clinics.subscriptions import access_at, seats_in_use, subscription_for_clinic, trial_days_left
 
     clinic = _clinic(request)
     sub = subscription_for_clinic(clinic)
     context: dict[str, Any] = {"subscription": sub, "clinic": clinic}
     if sub is not None:
         context["access"] = access_at(sub, timezone.now())
+        context["trial_days_left"] = trial_days_left(sub, timezone.now())
         context["in_use"] = seats_in_use(clinic, sub.plan)
         context["payments"] = list(PlatformPayment.objects.filter(subscription=sub).select_related("invoice")[:12])
         context["amount"] = sub.plan.unit_price * sub.seats

@@ -10,6 +10,7 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import Location, Role, User
+from accounts.services import platform_staff_save
 from clinics.models import Clinic
 from clinics.services import clinic_create
 from docos.tenancy import clinic_url
@@ -27,6 +28,11 @@ DEMO_STAFF = [
     ("pharmacist", "pharmacist@demo.docos.in", "Farhan Sheikh", "", "B.Pharm", ""),
     ("doctor", "indiranagar@demo.docos.in", "Dr. Sameer Khan", "KMC-70342", "MBBS, MD (Paediatrics)", "Indiranagar"),
 ]
+
+# DocOS's own operator, for the platform console on the public domain (/platform/). Platform staff
+# always sign in with a TOTP code too: add this (demo-only) secret to an authenticator app.
+DEMO_PLATFORM_STAFF = ("ops@docos.in", "Nandini Rao")
+DEMO_PLATFORM_TOTP = "DOCOSDEMOPLATFORMOPSTOTP"
 
 # The nurse uses DocOS in Hindi (her own choice on her account page); everyone else in English.
 DEMO_LANGUAGES = {"nurse@demo.docos.in": "hi"}
@@ -93,6 +99,12 @@ def demo_seed() -> tuple[Clinic, bool]:
         from clinics import demo_subscription
 
         demo_subscription.seed(clinic)
+        platform_staff_save(
+            email=DEMO_PLATFORM_STAFF[0],
+            password=DEMO_PASSWORD,
+            full_name=DEMO_PLATFORM_STAFF[1],
+            totp_secret=DEMO_PLATFORM_TOTP,
+        )
     return clinic, True
 
 
@@ -103,5 +115,11 @@ def demo_banner(clinic: Clinic) -> str:
         + (f" (works at {branch} only)" if branch else "")
         + (" (uses DocOS in Hindi)" if email in DEMO_LANGUAGES else "")
         for role, email, name, _, _, branch in DEMO_STAFF
+    ]
+    public = clinic_url(clinic, "/platform/").replace(f"//{clinic.slug}.", "//", 1)
+    lines += [
+        f"Platform console (DocOS staff): {public}",
+        f"  {'platform':<14} {DEMO_PLATFORM_STAFF[0]:<28} {DEMO_PLATFORM_STAFF[1]} (same password; TOTP secret "
+        f"{DEMO_PLATFORM_TOTP}: add it to an authenticator app)",
     ]
     return "\n".join(lines)

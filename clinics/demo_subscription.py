@@ -1,4 +1,4 @@
-"""The demo's DocOS plans and the demo clinic's active subscription (called by clinics.demo).
+"""The demo's DocOS plans and the demo clinic's subscription on a 14-day trial (called by clinics.demo).
 
 The ids match the fake Razorpay's demo data (billing.fake_razorpay_subscriptions.load_demo, which
 `make run` starts), so changing seats, cancelling or refreshing in Settings -> Subscription works
@@ -13,15 +13,15 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from clinics.gateway import PLATFORM_VENDOR
-from clinics.models import Clinic, Plan, PlatformPayment, Subscription
-from clinics.platform_invoices import platform_invoice_issue
+from clinics.models import Clinic, Plan, Subscription
 from clinics.services import vendor_routes_set
 
 DEMO_PLAN_ID = "plan_DocOSClinicMo01"
 DEMO_CUSTOMER_ID = "cust_DocOSSunrise001"
 DEMO_SUBSCRIPTION_ID = "sub_DocOSSunrise0001"
 DEMO_SEATS = 3
-DEMO_PERIOD_DAYS_DONE = 10
+DEMO_TRIAL_DAYS = 14  # the clinic-monthly plan's trial
+DEMO_TRIAL_DAYS_DONE = 4  # the mandate was authorised 4 days ago: 10 days of trial left
 
 PLANS = (
     # code, name, period, basis, rupees per unit, trial days
@@ -46,39 +46,23 @@ def seed_plans() -> dict[str, Plan]:
 
 
 def seed(clinic: Clinic) -> Subscription:
-    """An active monthly subscription for three doctor seats, ten days into its month, with last
-    month's UPI Autopay charge that failed once and then went through (as the admin sees it)."""
+    """A monthly subscription for three doctor seats on the plan's 14-day trial: the owner authorised
+    the card mandate at the hosted checkout 4 days ago, so Razorpay holds it `authenticated` with the
+    first charge at the trial's end. Full access meanwhile; no payment and no invoice yet."""
     plans = seed_plans()
     now = timezone.now()
-    start = now - dt.timedelta(days=DEMO_PERIOD_DAYS_DONE)
+    started = now - dt.timedelta(days=DEMO_TRIAL_DAYS_DONE)
+    trial_end = started + dt.timedelta(days=DEMO_TRIAL_DAYS)
     with schema_context(get_public_schema_name()):
         sub, _ = Subscription.objects.update_or_create(
             clinic=clinic,
             defaults={
-                "plan": plans["clinic-monthly"], "seats": DEMO_SEATS, "status": Subscription.Status.ACTIVE,
+                "plan": plans["clinic-monthly"], "seats": DEMO_SEATS, "status": Subscription.Status.AUTHENTICATED,
                 "access": Subscription.Access.ACTIVE, "razorpay_subscription_id": DEMO_SUBSCRIPTION_ID,
-                "razorpay_customer_id": DEMO_CUSTOMER_ID, "current_start": start,
-                "current_end": start + dt.timedelta(days=30), "charge_at": start + dt.timedelta(days=30),
-                "paid_count": 1, "total_count": 120, "version_at": start, "last_paid_at": start,
+                "razorpay_customer_id": DEMO_CUSTOMER_ID, "trial_ends_at": trial_end, "current_start": None,
+                "current_end": None, "charge_at": trial_end, "paid_count": 0, "total_count": 120,
+                "version_at": started, "last_paid_at": None,
             },
         )  # fmt: skip
         vendor_routes_set(vendor=PLATFORM_VENDOR, clinic=clinic, account_ids=[DEMO_SUBSCRIPTION_ID, DEMO_CUSTOMER_ID])
-        amount = Decimal("1499.00") * DEMO_SEATS
-        PlatformPayment.objects.get_or_create(
-            razorpay_payment_id="pay_DocOSDemoFail01",
-            defaults={
-                "subscription": sub, "status": "failed", "amount": amount, "method": "upi",
-                "error_code": "BAD_REQUEST_ERROR", "error_description": "Payment failed due to insufficient balance",
-                "paid_or_failed_at": start - dt.timedelta(hours=20),
-                "owner_notified_at": start - dt.timedelta(hours=20),
-            },
-        )  # fmt: skip
-        paid, _ = PlatformPayment.objects.get_or_create(
-            razorpay_payment_id="pay_DocOSDemoPaid01",
-            defaults={
-                "subscription": sub, "status": "captured", "amount": amount, "method": "upi",
-                "razorpay_invoice_id": "inv_DocOSDemoInv001", "paid_or_failed_at": start,
-            },
-        )  # fmt: skip
-        platform_invoice_issue(paid)
     return sub

@@ -159,3 +159,19 @@ class SubscriptionCancelForm(forms.Form):
         initial="cycle_end",
     )
     confirm = forms.BooleanField(label="I understand DocOS becomes read-only once the subscription ends.")
+
+
+class PlatformLoginForm(forms.Form):
+    """The platform console's sign-in (public domain): email and password, then the TOTP code."""
+
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class PlatformSearchForm(forms.Form):
+    q = forms.CharField(label=_("Clinic name or address"), max_length=100, required=False)
+    days = forms.IntegerField(label=_("Last N days"), min_value=1, max_value=366, required=False)

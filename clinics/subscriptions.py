@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from audit.services import audit_record
 from clinics.gateway import PLATFORM_VENDOR, gateway
 from clinics.models import Clinic, Plan, PlatformPayment, Subscription
 from clinics.services import vendor_routes_set
-from docos.webhooks import VendorError
+from docos.webhooks import VendorError, require_fields
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ FAILING = frozenset({S.PENDING, S.HALTED, S.PAUSED})
 RANK: dict[str, int] = {S.CREATED: 0, S.AUTHENTICATED: 1, S.ACTIVE: 2, S.PENDING: 3, S.HALTED: 4, S.PAUSED: 4}
 ACCESS_ORDER: list[str] = [A.ACTIVE, A.GRACE, A.READ_ONLY, A.SUSPENDED]
 ALLOW_LIVE = (S.CREATED, S.AUTHENTICATED, S.ACTIVE, S.PENDING, S.HALTED, S.PAUSED)
+
+
+RAZORPAY_EVENT_PATH = "payload.{entity}.entity.{field}"  # an entity's field in Razorpay's event body
+
+
+def _require(payload: dict[str, Any], *fields: str) -> None:
+    require_fields(payload, *fields, path_format=RAZORPAY_EVENT_PATH)
 
 
 def _at(epoch: Any) -> dt.datetime | None:
@@ -309,6 +317,15 @@ def access_at(sub: Subscription, now: dt.datetime) -> str:
     return max(str(stored), str(by_clock), key=ACCESS_ORDER.index)
 
 
+def trial_days_left(sub: Subscription, now: dt.datetime) -> int | None:
+    """Whole days (rounded up) until the trial ends, while the subscription is still in its trial
+    (created or authenticated, nothing charged yet); None otherwise."""
+    if sub.trial_ends_at is None or sub.paid_count or sub.status not in (S.CREATED, S.AUTHENTICATED):
+        return None
+    seconds = (sub.trial_ends_at - now).total_seconds()
+    return math.ceil(seconds / 86400) if seconds > 0 else None
+
+
 def subscription_dunning_tick(now: dt.datetime | None = None) -> int:
     """Store the access each dunning subscription has reached by the clock (beat). Returns how many moved."""
     now = now or timezone.now()
@@ -386,9 +403,8 @@ def platform_payment_record(
 def on_payment_failed(payload: dict[str, Any]) -> None:
     """payment.failed on the platform account: record it; unless a later charge already succeeded,
     start dunning (grace period) and tell the owner, once per payment."""
+    _require(payload, "payment.id")
     payment = payload.get("payment") or {}
-    if not payment.get("id"):
-        return
     with schema_context(get_public_schema_name()):
         sub = _subscription_for(payload)
         if sub is None:
@@ -411,6 +427,7 @@ def on_payment_failed(payload: dict[str, Any]) -> None:
 def on_invoice_paid(payload: dict[str, Any]) -> None:
     """invoice.paid: the payment is recorded against its invoice; the subscription entity (fetched
     when the event does not carry it) restores access at once."""
+    _require(payload, "invoice.id")
     invoice = payload.get("invoice") or {}
     payment = payload.get("payment") or {}
     with schema_context(get_public_schema_name()):
@@ -425,6 +442,7 @@ def on_invoice_paid(payload: dict[str, Any]) -> None:
 
 def on_subscription_event(payload: dict[str, Any]) -> None:
     """subscription.* events: apply the entity, then record the charge's payment if one came along."""
+    _require(payload, "subscription.id", "subscription.status")
     entity = payload.get("subscription") or {}
     sub = subscription_apply(entity=entity, event_at=_at(payload.get("created_at")))
     payment = payload.get("payment") or {}
@@ -497,40 +515,3 @@ def _notify_owner(sub: Subscription, *, reason: str, payment: PlatformPayment | 
 def subscription_for_clinic(clinic: Clinic) -> Subscription | None:
     with schema_context(get_public_schema_name()):
         return Subscription.objects.select_related("plan").filter(clinic=clinic).first()
-
-
-def platform_overview(*, failed_since: dt.datetime | None = None, limit: int = 50) -> dict[str, Any]:
-    """What the platform's operators see (the `platform_subscriptions` command): every clinic with
-    its plan, Razorpay state, access and seats, and the failed payments since `failed_since`."""
-    now = timezone.now()
-    with schema_context(get_public_schema_name()):
-        subs = {s.clinic_id: s for s in Subscription.objects.select_related("plan")}
-        clinics = list(Clinic.objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
-        rows = []
-        for clinic in clinics:
-            sub = subs.get(clinic.pk)
-            rows.append(
-                {
-                    "clinic": clinic.slug,
-                    "plan": sub.plan.code if sub else "",
-                    "status": sub.status if sub else "none",
-                    "access": access_at(sub, now) if sub else "",
-                    "seats": sub.seats if sub else 0,
-                    "next_charge": sub.charge_at if sub and sub.status in PAYING | FAILING else None,
-                }
-            )
-        failed = PlatformPayment.objects.filter(status="failed").select_related("subscription__clinic")
-        if failed_since is not None:
-            failed = failed.filter(paid_or_failed_at__gte=failed_since)
-        failures = [
-            {
-                "clinic": p.subscription.clinic.slug,
-                "payment": p.razorpay_payment_id,
-                "amount": p.amount,
-                "at": p.paid_or_failed_at,
-                "reason": p.error_description or p.error_code,
-            }
-            for p in failed[:limit]
-        ]
-        plans = list(Plan.objects.values_list("code", "name", "period", "basis", "unit_price", "is_active"))
-    return {"clinics": rows, "failed_payments": failures, "plans": plans}

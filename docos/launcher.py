@@ -167,7 +167,9 @@ def main() -> int:
             name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True) for name, cmd in commands.items()
         }
         print(
-            f"\n[docos] DocOS is starting: open http://demo.localhost:{PORT}/  (Ctrl-C stops everything)\n", flush=True
+            f"\n[docos] DocOS is starting: open http://demo.localhost:{PORT}/  (Ctrl-C stops everything)"
+            f"\n[docos] Platform console (DocOS staff, ops@docos.in): http://localhost:{PORT}/platform/\n",
+            flush=True,
         )
 
         stopping = False

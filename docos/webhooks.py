@@ -61,6 +61,27 @@ class VendorError(Exception):
         return f"VendorError(permanent={self.permanent}, code={self.code!r}, message={self.message!r})"
 
 
+class PayloadError(ValueError):
+    """A signed event lacks a field its handler needs. Permanent: the vendor's retries carry the same
+    body, so the event is marked failed once (its note names the field's path), never retried."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the event has no {path}")
+        self.path = path
+
+
+def require_fields(payload: Any, *fields: str, path_format: str = "{entity}.{field}") -> None:
+    """Check that each "entity.field" of `fields` is in the delivery's payload (a dict of entities),
+    not None and not empty; else raise PayloadError with the field's path in the vendor's body,
+    written by `path_format` (Razorpay: "payload.{entity}.entity.{field}")."""
+    for item in fields:
+        entity, _, field = item.partition(".")
+        container = payload.get(entity) if isinstance(payload, dict) else None
+        value = container.get(field) if isinstance(container, dict) else None
+        if value is None or value == "":
+            raise PayloadError(path_format.format(entity=entity, field=field))
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One typed item of a webhook event, for one vendor account (e.g. one inbound message)."""
@@ -221,8 +242,16 @@ def webhook_process(event_pk: str) -> str:
         if tenant is None:
             logger.warning("webhook for an unknown account", extra={"vendor": event.vendor, "kind": delivery.kind})
             continue
-        with tenant_context(tenant), transaction.atomic():
-            handler(delivery.payload)
+        try:
+            with tenant_context(tenant), transaction.atomic():
+                handler(delivery.payload)
+        except PayloadError as exc:
+            # The field's path only (no values: they may be personal data).
+            logger.error(
+                "webhook event lacks a field its handler needs",
+                extra={"vendor": event.vendor, "kind": delivery.kind, "field": exc.path},
+            )
+            return _finish(event, WebhookEvent.Status.FAILED, f"missing:{exc.path}"[:64])
     return _finish(event, WebhookEvent.Status.PROCESSED, "")
 
 

@@ -22,6 +22,7 @@ from clinics.services import clinic_create
 from docos.capabilities import BUILTIN_ROLES
 from docos.tenancy import clinic_host
 from tests.celery_worker import celery_worker, committed_test_database, throwaway_clinic  # noqa: F401  (a real worker)
+from tests.clinics.platform_helpers import platform_staff, public_non_staff  # noqa: F401  (public-schema users)
 from tests.clock import clock  # noqa: F401  (a pinned clock)
 from tests.fake_vendors import fake_graph, fake_razorpay  # noqa: F401  (the fake WhatsApp Cloud API, Razorpay)
 

@@ -10,6 +10,9 @@ for an id that does not exist. No page may show the patient's name or MRN.
 
 A new route whose URL takes an id must be classified below (PATIENT_SCOPED_KWARGS or
 NOT_PATIENT_SCOPED): the sweep fails for a kwarg it does not know, so nobody forgets.
+
+Platform console routes (access "platform", public URLconf only) hold no patient data and belong to
+no clinic or branch: the sweep checks that a branch-restricted clinic user reaches none of them.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from messaging.models import Contact, InboundMessage
 from patients.models import Patient, PatientImport
 from privacy.models import PatientExport, RightsRequest
 from tests.accounts.api_helpers import make_token
-from tests.test_url_capabilities import TENANT_ROUTES, Route, declared_access, sample_path
+from tests.test_url_capabilities import PLATFORM_ROUTES, TENANT_ROUTES, Route, declared_access, sample_path
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -464,3 +467,13 @@ def test_an_unrestricted_owner_opens_the_east_records(clinic_a, client_for, east
     pages = client_for(clinic_a, "owner")
     assert pages.get(f"/patients/{east.ids['patient']}/").status_code == 200
     assert pages.get(f"/visits/{east.ids['visit']}/").status_code == 200
+
+
+def test_no_platform_console_route_is_reachable_from_a_branch(clinic_a, client_for, main_only_owner):
+    """The platform rule kind: no clinic route declares it, and its paths are 404 on the clinic host."""
+    assert PLATFORM_ROUTES, "the platform console is gone from the public URLconf; update this test"
+    assert not [route.route for route in TENANT_ROUTES if declared_access(route) == "platform"]
+    pages = client_for(clinic_a).login_as(main_only_owner)
+    for route in PLATFORM_ROUTES:
+        url = sample_path(route)
+        assert pages.get(url).status_code == 404, f"{route.label} answered on a clinic host at {url}"

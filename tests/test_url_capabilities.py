@@ -12,6 +12,9 @@ The walk covers whatever `docos.urls_tenant` and `docos.urls_public` contain whe
    the first built-in role lacking it) gets 403 or 404, never a success. URL kwargs are filled
    with random values matching each converter.
 3. Anonymous visitors never get a success from a view that is not public.
+4. The platform console (`@platform_staff_required`, access "platform") lives in the public URLconf
+   only: anonymous visitors are sent to /platform/login/, a signed-in public-schema user who is not
+   platform staff gets 403, and the same paths on a clinic's host are 404.
 
 Public clinic routes must be named in PUBLIC_TENANT_ROUTES (keep it small, review every addition).
 """
@@ -33,8 +36,9 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from rest_framework.views import APIView
 
 from docos.capabilities import ALL, BUILTIN_ROLES
-from docos.permissions import ACCESS_ATTR, HasRequiredCapability, public
+from docos.permissions import ACCESS_ATTR, PLATFORM_ACCESS, PLATFORM_LOGIN_URL, HasRequiredCapability, public
 from tests.accounts.api_helpers import make_token
+from tests.clinics.platform_helpers import public_client
 
 TENANT_URLCONF = "docos.urls_tenant"
 PUBLIC_URLCONF = "docos.urls_public"
@@ -134,6 +138,10 @@ def access_problem(route: Route) -> str | None:
     if access is None:
         what = "set `required_capability` on the DRF view" if route.drf_class else "decorate the view"
         return f"declares no access; {what} (@public, @login_only or @capability_required)"
+    if access == PLATFORM_ACCESS:
+        if route.urlconf != PUBLIC_URLCONF or route.drf_class is not None:
+            return "is a platform console view outside the public URLconf (it belongs on the public domain only)"
+        return None
     valid = {"login", *ALL}
     if isinstance(access, dict):
         bad = {m: c for m, c in access.items() if c not in valid or m != m.upper()}
@@ -250,6 +258,7 @@ NON_PUBLIC_TENANT_ROUTES = [
 NON_PUBLIC_SITE_ROUTES = [
     route for route in PUBLIC_SITE_ROUTES if access_problem(route) is None and declared_access(route) != "public"
 ]
+PLATFORM_ROUTES = [route for route in PUBLIC_SITE_ROUTES if declared_access(route) == PLATFORM_ACCESS]
 
 
 def _request(client: Any, method: str, url: str, **extra: Any) -> Any:
@@ -374,7 +383,8 @@ def _assert_anonymous_refused(route: Route, response: Any, url: str) -> None:
         f"{route.label} served {response.status_code} to an anonymous visitor at {url}"
     )
     if response.status_code == 302:
-        assert response["Location"].startswith(settings.LOGIN_URL), (
+        login = PLATFORM_LOGIN_URL if declared_access(route) == PLATFORM_ACCESS else settings.LOGIN_URL
+        assert response["Location"].startswith(login), (
             f"{route.label} redirected an anonymous visitor to {response['Location']}, not to sign-in"
         )
 
@@ -403,3 +413,45 @@ def test_public_site_routes_are_served_by_the_public_urlconf(client, db):
     with override_settings(SHOW_PUBLIC_IF_NO_TENANT_FOUND=True):
         response = client.get(sample_path(landing), HTTP_HOST=settings.DOCOS_BASE_DOMAIN)
     assert response.status_code == 200
+
+
+# --- 4. the platform console ----------------------------------------------------------------------
+
+
+def test_the_platform_console_is_walked():
+    names = {route.name for route in PLATFORM_ROUTES}
+    assert {"platform-clinics", "platform-clinic", "platform-plans", "platform-failed-payments"} <= names
+    assert not [route.label for route in TENANT_ROUTES if declared_access(route) == PLATFORM_ACCESS]
+
+
+def test_platform_routes_send_anonymous_visitors_to_the_platform_sign_in(db):
+    for route in PLATFORM_ROUTES:
+        url = sample_path(route)
+        response = _get_or_post(public_client(), url)
+        assert response.status_code == 302 and response["Location"].startswith(PLATFORM_LOGIN_URL), (
+            f"{route.label} answered {response.status_code} to an anonymous visitor at {url}"
+        )
+
+
+def test_platform_routes_refuse_public_users_who_are_not_platform_staff(public_non_staff):
+    client = public_client(public_non_staff)
+    for route in PLATFORM_ROUTES:
+        url = sample_path(route)
+        assert _get_or_post(client, url).status_code == 403, f"{route.label} at {url}"
+
+
+def test_platform_routes_are_not_found_on_a_clinic_host(clinic_a, client_for):
+    """Not even the sign-in: the console's paths do not exist in the clinic URLconf."""
+    owner = client_for(clinic_a, "owner")
+    for route in [r for r in PUBLIC_SITE_ROUTES if r.route.startswith("platform/")]:
+        url = sample_path(route)
+        assert _get_or_post(owner, url).status_code == 404, f"{route.label} at {url} on {clinic_a.host}"
+        assert _get_or_post(client_for(clinic_a), url).status_code == 404, f"{route.label} (anonymous)"
+
+
+def test_platform_staff_are_served(platform_staff):
+    client = public_client(platform_staff)
+    for route in PLATFORM_ROUTES:
+        url = sample_path(route)
+        response = client.get(url)
+        assert response.status_code in (200, 404, 405), f"{route.label} answered {response.status_code} at {url}"

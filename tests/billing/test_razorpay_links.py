@@ -522,3 +522,34 @@ def test_a_partial_credit_note_leaves_the_link_open(billed, rzp, django_capture_
             )
     connection.set_schema_to_public()
     assert callbacks == []
+
+
+def test_a_signed_event_lacking_a_field_its_handler_needs_fails_once_naming_the_field(billed, rzp, caplog):
+    """Not retried for a day, not a 500, and no half-done work: the link is not marked paid without
+    the payment it was paid with."""
+    from docos.tasks import webhook_process_task
+
+    link = make_link(billed)
+    _, paid = rzp.pay(link.razorpay_id)
+    del paid["payload"]["payment"]["entity"]["id"]
+    assert post(billed["route"], paid, HOOK_A, event_id="EvtNoPaymentId01").status_code == 200
+    stored = WebhookEvent.objects.get(vendor="razorpay")
+    assert process_pending() == ["failed"]
+    stored.refresh_from_db()
+    assert stored.status == WebhookEvent.Status.FAILED and stored.note == "missing:payload.payment.entity.id"
+    assert stored.attempts == 1
+    assert "lacks a field" in caplog.text
+    assert webhook_process_task.apply(args=[str(stored.pk)]).get() == "failed"  # a rerun changes nothing
+    stored.refresh_from_db()
+    assert stored.attempts == 1
+    invoice, payments, link = state(billed)
+    assert payments == [] and link.status == PaymentLink.Status.CREATED and invoice.status == Invoice.Status.ISSUED
+
+
+def test_a_refund_event_without_its_payment_id_fails_naming_the_field(billed, rzp):
+    refund = {"id": "rfnd_NoPayment00001", "entity": "refund", "amount": 75000, "currency": "INR", "notes": {}}
+    body = {"entity": "event", "account_id": "acc_x", "event": "refund.processed", "contains": ["refund"],
+            "payload": {"refund": {"entity": refund}}, "created_at": 1796000000}  # fmt: skip
+    assert post(billed["route"], body, HOOK_A).status_code == 200
+    assert process_pending() == ["failed"]
+    assert WebhookEvent.objects.get(vendor="razorpay").note == "missing:payload.refund.entity.payment_id"

@@ -63,7 +63,7 @@ def process_pending() -> list[str]:
     return results
 
 
-def deliver_all(events: list[dict[str, Any]]) -> None:
+def deliver_all(events: list[dict[str, Any]], *, secret: str = HOOK) -> None:
     for item in events:
-        assert deliver(item) == 200
+        assert deliver(item, secret=secret) == 200
     process_pending()

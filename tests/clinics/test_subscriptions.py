@@ -270,3 +270,75 @@ def test_the_platform_operators_list_shows_states_access_and_failed_payments(cli
     line_b = next(line for line in text.splitlines() if clinic_b.clinic.slug in line and "seats" in line)
     assert "none" in line_b
     assert "insufficient balance" in text and "clinic-monthly" in text
+
+
+def test_done_when_trial_active_halted_read_only_and_active_again_against_the_fake(
+    clinic_a, platform, client_for, clock
+):
+    """Issue 10's "done when", end to end through the fake Razorpay and signed platform webhooks: a
+    trial, its first charge (active), renewals failing until Razorpay halts it, DocOS read-only after
+    the grace period (a write refused, reading still allowed), and a charge that restores it at once."""
+    from tests.patients.test_registry_views import form_data
+
+    desk = client_for(clinic_a, "front_desk")
+
+    def access() -> str:
+        return subscriptions.access_at(fresh(sub), dt.datetime.now(dt.UTC))
+
+    # Trial: subscribed on a 14-day trial plan; the checkout authorises the mandate, nothing is charged.
+    sub = subscribe(clinic_a, trial_days=14, seats=2)
+    sid = sub.razorpay_subscription_id
+    deliver_all(rzp_subs.authenticate(platform, sid))
+    sub = fresh(sub)
+    assert sub.status == Subscription.Status.AUTHENTICATED and sub.paid_count == 0 and access() == "active"
+    assert subscriptions.trial_days_left(sub, dt.datetime.now(dt.UTC)) == 14
+    assert sub.charge_at is not None and abs((sub.charge_at - sub.trial_ends_at).total_seconds()) < 1  # epoch seconds
+    assert not PlatformPayment.objects.filter(subscription=sub).exists()
+
+    # Active: at the trial's end Razorpay makes the first charge.
+    clock.shift(dt.timedelta(days=14, minutes=5))
+    deliver_all(rzp_subs.charge(platform, sid))
+    sub = fresh(sub)
+    assert sub.status == Subscription.Status.ACTIVE and sub.paid_count == 1 and access() == "active"
+    assert subscriptions.trial_days_left(sub, dt.datetime.now(dt.UTC)) is None
+
+    # Halted: the renewal fails (pending, grace), Razorpay's retries fail too, then it halts the subscription.
+    clock.shift(dt.timedelta(days=30))
+    deliver_all(rzp_subs.fail_charge(platform, sid))
+    assert fresh(sub).status == Subscription.Status.PENDING and access() == "grace"
+    assert desk.post("/patients/new", form_data(clinic_a, given_name="Lakshmi")).status_code == 302  # grace: usable
+    clock.shift(dt.timedelta(days=3))
+    deliver_all(rzp_subs.fail_charge(platform, sid, halt=True))
+    assert fresh(sub).status == Subscription.Status.HALTED and access() == "grace"
+
+    # Read-only: the grace period (7 days from the first failure) runs out.
+    clock.shift(dt.timedelta(days=4, minutes=5))
+    assert subscriptions.subscription_dunning_tick() == 1
+    sub = fresh(sub)
+    assert sub.status == Subscription.Status.HALTED and sub.access == Subscription.Access.READ_ONLY
+    desk = client_for(clinic_a, "front_desk")  # a new session: the clock moved past the idle timeout
+    refused = desk.post("/patients/new", form_data(clinic_a, given_name="Fatima"))
+    assert refused.status_code == 403 and "read-only" in refused.content.decode()
+    assert desk.get("/patients/").status_code == 200  # staff still view
+
+    # Active again: the owner pays (Razorpay charges the halted subscription); access returns at once.
+    deliver_all(rzp_subs.charge(platform, sid))
+    sub = fresh(sub)
+    assert sub.status == Subscription.Status.ACTIVE and sub.paid_count == 2
+    assert sub.access == Subscription.Access.ACTIVE and sub.dunning_started_at is None and access() == "active"
+    assert desk.post("/patients/new", form_data(clinic_a, given_name="Fatima")).status_code == 302
+    captured = PlatformPayment.objects.filter(subscription=sub, status="captured").count()
+    failed = PlatformPayment.objects.filter(subscription=sub, status="failed").count()
+    assert (captured, failed) == (2, 2)
+
+
+def test_a_platform_event_lacking_a_needed_field_fails_once_naming_it(clinic_a, platform):
+    sub = subscribe(clinic_a)
+    events = rzp_subs.authenticate(platform, sub.razorpay_subscription_id)
+    del events[0]["payload"]["subscription"]["entity"]["status"]
+    assert deliver(events[0], event_id="evt_NoStatus000001") == 200
+    assert process_pending() == ["failed"]
+    stored = WebhookEvent.objects.get(vendor=PLATFORM_VENDOR)
+    assert stored.note == "missing:payload.subscription.entity.status" and stored.attempts == 1
+    assert fresh(sub).status == Subscription.Status.CREATED
+    assert process_pending() == []  # failed events are not picked up again

@@ -1,5 +1,6 @@
 """`manage.py platform_subscriptions [--days N]`: the platform operators' view of DocOS subscriptions:
-plans, every clinic's plan, Razorpay state, DocOS access and seats, and recent failed payments."""
+plans, every clinic's plan, Razorpay state, DocOS access and seats, and recent failed payments.
+The same selectors (clinics.platform_selectors) feed the web console at /platform/ on the public domain."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from clinics.subscriptions import platform_overview
+from clinics.platform_selectors import platform_overview
 
 
 class Command(BaseCommand):
@@ -22,16 +23,18 @@ class Command(BaseCommand):
         since = timezone.now() - dt.timedelta(days=max(1, int(options["days"])))
         data = platform_overview(failed_since=since)
         self.stdout.write("Plans")
-        for code, name, period, basis, price, active in data["plans"]:
+        for code, name, period, basis, price, active, live in data["plans"]:
             self.stdout.write(
-                f"  {code:<20} {name:<36} {period:<8} {basis:<12} ₹{price:>10}{'' if active else '  (retired)'}"
+                f"  {code:<20} {name:<36} {period:<8} {basis:<12} ₹{price:>10}  live {live:<4}"
+                f"{'' if active else '  (retired)'}"
             )
         self.stdout.write("Clinics")
         for row in data["clinics"]:
             charge = timezone.localtime(row["next_charge"]).strftime("%d %b %Y") if row["next_charge"] else "-"
             self.stdout.write(
                 f"  {row['clinic']:<24} {row['plan'] or '-':<20} {row['status']:<14} {row['access'] or '-':<10} "
-                f"seats {row['seats']:<4} next charge {charge}"
+                f"seats {row['seats']:<4} in use {'-' if row['seats_in_use'] is None else row['seats_in_use']:<4} "
+                f"next charge {charge}"
             )
         self.stdout.write(f"Failed payments (last {options['days']} days)")
         if not data["failed_payments"]:
