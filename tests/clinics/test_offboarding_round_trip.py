@@ -202,3 +202,21 @@ def test_a_cancelled_request_deletes_nothing(closing, django_capture_on_commit_c
     assert schema_exists(closing.clinic.schema_name)
     assert Clinic.objects.filter(slug="pune-heart").exists()
     assert archive_name and archive_name not in storage_names(f"offboarding/{offboarding.pk}")
+
+
+def test_the_beat_deletes_exports_past_their_seven_days(closing):
+    from clinics.offboarding import offboarding_due_ids, offboarding_expire_archives
+
+    with time_machine.travel(START, tick=False):
+        offboarding = _request_and_export(closing)
+    name = offboarding.archive_name
+    with time_machine.travel(START + dt.timedelta(days=6, hours=23), tick=False):
+        assert offboarding_expire_archives() == 0 and offboarding.archive_available
+        assert offboarding_due_ids() == []
+    with time_machine.travel(START + dt.timedelta(days=7, minutes=1), tick=False):
+        assert offboarding_expire_archives() == 1
+        offboarding.refresh_from_db()
+        assert offboarding.archive_name == "" and not offboarding.archive_available
+    assert name not in storage_names(f"offboarding/{offboarding.pk}")
+    with time_machine.travel(START + dt.timedelta(days=30, minutes=1), tick=False):
+        assert offboarding_due_ids() == [str(offboarding.pk)]
