@@ -2,10 +2,12 @@
 password again, and their authenticator code when they have one, and may act for REAUTH_MINUTES.
 
 The moment is kept in the session (bound to the user), so another session, a signed-out session
-or the same session after the window has to re-enter them. Failures are audited (ids only)."""
+or the same session after the window has to re-enter them. Failures are audited (ids only), and
+MAX_FAILURES of them in one session end it (the password is then checked by the login's lockout)."""
 
 from __future__ import annotations
 
+from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -13,7 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 
 REAUTH_MINUTES = 5
+MAX_FAILURES = 5  # wrong passwords or codes in one session before it is ended
 SESSION_KEY = "docos_reauth"
+FAILURES_KEY = "docos_reauth_failures"
 
 
 def reauth_fresh(request: HttpRequest) -> bool:
@@ -31,14 +35,23 @@ def reauth_verify(*, request: HttpRequest, user: User, password: str, code: str 
     from accounts.login import totp_code_valid
     from audit.services import audit_record
 
+    def fail(step: str, error: ValidationError) -> ValidationError:
+        audit_record(actor=user, action="accounts.reauth_failed", obj=user, request=request, metadata={"step": step})
+        failures = int(request.session.get(FAILURES_KEY, 0)) + 1
+        request.session[FAILURES_KEY] = failures
+        if failures >= MAX_FAILURES:  # someone at an unlocked screen guessing: end the session
+            logout(request)
+            return ValidationError("Too many wrong attempts; you were signed out.", code="signed_out")
+        return error
+
     if not password or not user.check_password(password):
-        audit_record(
-            actor=user, action="accounts.reauth_failed", obj=user, request=request, metadata={"step": "password"}
-        )
-        raise ValidationError({"password": "That is not your password."})
+        raise fail("password", ValidationError({"password": "That is not your password."}))
     if user.totp_enabled and not totp_code_valid(user, code.strip()):
-        audit_record(actor=user, action="accounts.reauth_failed", obj=user, request=request, metadata={"step": "totp"})
-        raise ValidationError({"code": "That code is not right; enter the current code from your authenticator app."})
+        raise fail(
+            "totp",
+            ValidationError({"code": "That code is not right; enter the current code from your authenticator app."}),
+        )
+    request.session.pop(FAILURES_KEY, None)
     request.session[SESSION_KEY] = {"user": str(user.pk), "at": timezone.now().timestamp()}
     audit_record(actor=user, action="accounts.reauth", obj=user, request=request)
 

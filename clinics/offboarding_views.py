@@ -6,7 +6,9 @@ action. A clinic only ever sees its own off-boarding (no ids in the URLs)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -56,6 +58,8 @@ def offboarding(request: HttpRequest) -> HttpResponse:
                     code=reauth.cleaned_data.get("code", ""),
                 )
             except ValidationError as exc:
+                if not request.user.is_authenticated:  # too many attempts ended the session
+                    return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
                 add_service_errors(reauth, exc)
             else:
                 return redirect("console_offboarding")

@@ -87,6 +87,16 @@ def test_the_owner_must_reauthenticate_before_anything(clinic_a, client_for, pin
     assert b"Confirm it is you" in owner.get(PAGE).content
 
 
+def test_five_wrong_passwords_end_the_session(clinic_a, client_for, pinned):
+    owner = client_for(clinic_a, "owner")
+    for _ in range(4):
+        assert _reauth(owner, "not-my-password-99").status_code == 400
+    last = _reauth(owner, "not-my-password-99")
+    assert last.status_code == 302 and "/login" in last["Location"]
+    assert owner.get(PAGE).status_code == 302  # signed out
+    assert _open(clinic_a) is None
+
+
 def test_an_owner_with_an_authenticator_enters_its_code_too(clinic_a, client_for, pinned):
     with tenant_context(clinic_a.clinic):
         owner_user = User.objects.get(pk=clinic_a.users["owner"].pk)
