@@ -72,6 +72,7 @@ def offboarding(request: HttpRequest) -> HttpResponse:
             status=status,
         )
     form = CloseClinicForm()
+    failed = False
     if request.method == "POST":
         action = request.POST.get("action")
         context = audit_context(request)
@@ -97,7 +98,12 @@ def offboarding(request: HttpRequest) -> HttpResponse:
             else:
                 return HttpResponse("Unknown action.", status=400)
         except ValidationError as exc:
-            add_service_errors(form, exc)
+            if action == "request":
+                add_service_errors(form, exc)
+            else:  # no form on the page for these: say it above the page
+                for message in exc.messages:
+                    messages.error(request, message)
+                failed = True
     current = offboarding_current(clinic)
     return render_console(
         request,
@@ -109,10 +115,11 @@ def offboarding(request: HttpRequest) -> HttpResponse:
             "is_open": current is not None and current.status in ClinicOffboarding.OPEN,
             "cooling_off_days": cooling_off_days(),
             "archive_days": archive_days(),
+            "periods": {"offboarding_cooling_off_days": cooling_off_days(), "offboarding_archive_days": archive_days()},
             "Status": ClinicOffboarding.Status,
         },
         tab="offboarding",
-        status=400 if form.errors else 200,
+        status=400 if form.errors or failed else 200,
     )
 
 

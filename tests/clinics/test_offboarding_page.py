@@ -158,6 +158,10 @@ def test_the_owner_downloads_the_export_for_seven_days_only(clinic_a, clinic_b, 
     _reauth(other)
     assert b"Download the export" not in other.get(PAGE).content
     assert other.get(DOWNLOAD).status_code == 404
+    assert other.post(PAGE, {"action": "cancel"}).status_code == 400  # B has nothing to cancel ...
+    assert other.post(PAGE, {"action": "export_again"}).status_code == 400
+    offboarding.refresh_from_db()
+    assert offboarding.status == "ready"  # ... and A's is untouched
 
     # Without a fresh re-authentication the download sends the owner back to the page.
     pinned.shift(dt.timedelta(minutes=6))
