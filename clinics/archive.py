@@ -3,8 +3,9 @@
 The ZIP (`archive_build`) holds, all in plaintext for the clinic to keep:
 - `manifest.json`: format and version, the clinic's profile, every table's row count and every
   file's SHA-256, size and subject (the patient whose own key encrypted it, if any);
-- `tables/<table>.json` and `tables/<table>.csv`: every row of every table of the clinic's schema,
-  with encrypted fields decrypted (JSON keeps types: bytes as {"$bytes": base64}; the CSV is for
+- `tables/<table>.json` and `tables/<table>.csv`: every row of every table of the clinic's schema
+  (except sign-in sessions and staff's authenticator secrets, see EXCLUDED_TABLES), with encrypted
+  fields decrypted (JSON keeps types: bytes as {"$bytes": base64}; the CSV is for
   spreadsheets, formula-like cells escaped by docos.csv_cells);
 - `files/<path>`: every stored file of the clinic's storage prefix, decrypted (a file that cannot
   be read, e.g. an erased patient's, is listed in `files/UNREADABLE.txt` instead);
@@ -67,12 +68,17 @@ PROFILE_FIELDS = (
 )
 # Tables every new clinic's schema already holds, cloned from the template (bookkeeping, not data).
 TEMPLATE_TABLES = frozenset({"django_migrations", "django_content_type", "auth_permission"})
+# Tables left out of the export: sign-in sessions would let whoever holds the ZIP act as a signed-in
+# member of staff while the clinic still runs (cooling-off), and a restore signs everyone in afresh.
+EXCLUDED_TABLES = frozenset({"django_session"})
 
 Progress = Callable[[int, str], None]
 PatientSections = Callable[[Any], Iterator[tuple[str, bytes]]]
 
 _patient_sections: dict[str, PatientSections] = {}
-_regenerated: dict[str, set[str]] = {}
+# Staff's authenticator secrets are left out too (they would let the holder make anyone's sign-in
+# codes); after a restore, staff set up their authenticator app again.
+_regenerated: dict[str, set[str]] = {"accounts_user": {"totp_secret", "totp_confirmed_at"}}
 
 
 def register_patient_sections(key: str, provider: PatientSections) -> None:
@@ -220,6 +226,10 @@ def archive_build(clinic: Clinic, out: IO[bytes], *, progress: Progress = _noop)
         for index, table in enumerate(tables, start=1):
             progress(2 + int(38 * index / max(1, len(tables))), f"Table {index} of {len(tables)}")
             model = by_table.get(table)
+            if table in EXCLUDED_TABLES:
+                manifest["tables"][table] = {"rows": 0, "model": None, "excluded": True}
+                zf.writestr(f"tables/{table}.json", json.dumps({"columns": [], "rows": [], "excluded": True}))
+                continue
             columns, rows = _model_rows(model) if model is not None else _raw_rows(schema, table)
             data = list(rows)
             zf.writestr(
@@ -421,6 +431,8 @@ def archive_import(source: str | IO[bytes], *, slug: str, name: str = "", progre
                     with _stored_timestamps_kept(model_list):
                         for index, (table, meta) in enumerate(sorted(manifest["tables"].items()), start=1):
                             progress(10 + int(50 * index / max(1, len(manifest["tables"]))), f"Table {table}")
+                            if meta.get("excluded"):
+                                continue
                             if table not in present:
                                 raise ArchiveInvalid(f"This DocOS has no table {table!r}.")
                             if present[table]:

@@ -146,5 +146,10 @@ def clinic_patient_sections(clinic: Any) -> Iterator[tuple[str, bytes]]:
             f"{patient.pk}/records.json",
             json.dumps(registry.jsonable(records), indent=2, ensure_ascii=False).encode(),
         )
-        bundle = patient_bundle(patient, clinic_name=clinic_name)
+        try:
+            bundle = patient_bundle(patient, clinic_name=clinic_name)
+        except Exception:  # one record FHIR refuses must not stop the clinic's export (tables/ hold it all)
+            logger.exception("FHIR bundle failed in a clinic export")
+            yield f"{patient.pk}/FHIR-BUNDLE-FAILED.txt", b"This patient's FHIR bundle could not be built.\n"
+            continue
         yield f"{patient.pk}/fhir-bundle.json", json.dumps(bundle, indent=2, ensure_ascii=False).encode()

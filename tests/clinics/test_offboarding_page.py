@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zipfile
 
 import pyotp
@@ -138,6 +139,11 @@ def test_the_owner_requests_after_typing_the_address_and_may_cancel(
 
 
 def test_the_owner_downloads_the_export_for_seven_days_only(clinic_a, clinic_b, client_for, pinned, no_archives):
+    with tenant_context(clinic_a.clinic):
+        doctor = User.objects.get(pk=clinic_a.users["doctor"].pk)
+        doctor.totp_secret, doctor.totp_confirmed_at = pyotp.random_base32(), START
+        doctor.save()
+    connection.set_schema_to_public()
     owner = client_for(clinic_a, "owner")
     _reauth(owner)
     owner.post(PAGE, {"action": "request", "confirm_address": "alpha"})
@@ -149,6 +155,12 @@ def test_the_owner_downloads_the_export_for_seven_days_only(clinic_a, clinic_b, 
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert "manifest.json" in archive.namelist() and "tables/patients_patient.json" in archive.namelist()
+    # No sign-in sessions (the owner's own is live) and no authenticator secrets in the export.
+    assert json.loads(archive.read("tables/django_session.json"))["rows"] == []
+    users = json.loads(archive.read("tables/accounts_user.json"))
+    secret = users["columns"].index("totp_secret")
+    assert len(users["rows"]) >= 7 and all(row[secret] is None for row in users["rows"])
+    assert doctor.totp_secret.encode() not in response.content
     connection.set_schema_to_public()
     with tenant_context(clinic_a.clinic):
         assert AuditEvent.objects.filter(action="clinic.offboarding_download").count() == 1
