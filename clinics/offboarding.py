@@ -8,7 +8,8 @@
    cancel; nothing is deleted.
 3. The hourly beat (`offboarding_due`) deletes due clinics (`offboarding_delete`, idempotent and
    retried): it destroys the clinic's data key (crypto-shredding), deletes its stored files, domains,
-   webhook routes, verification codes and subscription mirror, drops its schema and deletes the
+   webhook routes, verification codes and subscription (cancelled at Razorpay at once, then its
+   mirror deleted), drops its schema and deletes the
    Clinic row. DocOS's own tax invoices to the clinic (PlatformInvoice) stay. The ClinicOffboarding
    row stays as the record, with a deletion certificate (PDF) that is emailed to the owner.
 """
@@ -258,8 +259,29 @@ def offboarding_expire_archives(now: dt.datetime | None = None) -> int:
     return len(expired)
 
 
+def _cancel_subscription(clinic: Clinic, summary: dict[str, Any]) -> None:
+    """Stop DocOS's Razorpay subscription now, so a deleted clinic is never charged again. A
+    transient vendor failure raises (the task retries); a permanent one is recorded and passed."""
+    from clinics.subscriptions import FINAL, subscription_cancel
+    from docos.webhooks import VendorError
+
+    for subscription in Subscription.objects.filter(clinic=clinic):
+        if not subscription.razorpay_subscription_id or subscription.status in FINAL:
+            continue
+        try:
+            subscription_cancel(subscription=subscription, actor=None, at_cycle_end=False)
+        except VendorError as exc:
+            if not exc.permanent:
+                raise
+            logger.warning("cancelling a deleted clinic's subscription failed: %s", exc.code)
+            summary["subscription_cancel_failed"] = exc.code
+        else:
+            summary["subscription_cancelled"] = True
+
+
 def _drop_clinic(clinic: Clinic, summary: dict[str, Any]) -> None:
     schema = clinic.schema_name
+    _cancel_subscription(clinic, summary)
     if clinic.wrapped_data_key is not None:
         from clinics.services import clinic_destroy_data_key
 

@@ -228,3 +228,25 @@ def test_the_beat_deletes_exports_past_their_seven_days(closing):
     assert name not in storage_names(f"offboarding/{offboarding.pk}")
     with time_machine.travel(START + dt.timedelta(days=30, minutes=1), tick=False):
         assert offboarding_due_ids() == [str(offboarding.pk)]
+
+
+def test_the_deletion_cancels_the_razorpay_subscription_at_once(closing, platform, clock):
+    from types import SimpleNamespace
+
+    from billing import fake_razorpay_subscriptions as rzp_subs
+    from clinics import subscriptions
+    from tests.clinics.subscription_helpers import make_plan
+
+    subscription = subscriptions.subscription_start(
+        clinic=closing.clinic, plan=make_plan(code="offboard-rzp"), seats=2, actor=closing.owner
+    )
+    connection.set_schema_to_public()
+    rzp_subs.authenticate(platform, subscription.razorpay_subscription_id)
+    assert platform.state.subscriptions[subscription.razorpay_subscription_id]["status"] != "cancelled"
+    offboarding = _request_and_export(SimpleNamespace(clinic=closing.clinic, owner=closing.owner))
+    later = timezone.now() + dt.timedelta(days=31)
+    assert offboarding_delete(offboarding_id=str(offboarding.pk), now=later) == "deleted"
+    assert platform.state.subscriptions[subscription.razorpay_subscription_id]["status"] == "cancelled"
+    offboarding.refresh_from_db()
+    assert offboarding.deleted["subscription_cancelled"] is True
+    assert not Subscription.objects.filter(razorpay_subscription_id=subscription.razorpay_subscription_id).exists()
