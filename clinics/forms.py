@@ -175,3 +175,30 @@ class PlatformLoginForm(forms.Form):
 class PlatformSearchForm(forms.Form):
     q = forms.CharField(label=_("Clinic name or address"), max_length=100, required=False)
     days = forms.IntegerField(label=_("Last N days"), min_value=1, max_value=366, required=False)
+
+
+class ReauthForm(forms.Form):
+    """Re-authentication before closing the clinic (accounts.reauth)."""
+
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, needs_code: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if needs_code:
+            self.fields["code"].required = True
+        else:
+            del self.fields["code"]
+
+
+class CloseClinicForm(forms.Form):
+    confirm_address = forms.CharField(
+        label="Type the clinic's address to confirm", max_length=40, help_text="The part before the first dot."
+    )

@@ -1,4 +1,5 @@
 import re
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -288,3 +289,72 @@ class PlatformInvoiceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.financial_year}:{self.last}"
+
+
+class ClinicOffboarding(models.Model):
+    """A clinic's request to leave DocOS (public schema): the export archive, the cooling-off period
+    and the deletion. It is the lasting record once the clinic is gone, so the clinic's name, address
+    and schema are copied here and the link to the Clinic row is cleared when that row is deleted.
+    Holds no PHI: ids, dates, counts, hashes and storage keys only."""
+
+    class Status(models.TextChoices):
+        EXPORTING = "exporting", "Preparing the export"
+        READY = "ready", "Export ready; deletion scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        DELETING = "deleting", "Deleting"
+        DELETED = "deleted", "Deleted"
+        FAILED = "failed", "Export failed"
+
+    OPEN = (Status.EXPORTING, Status.READY, Status.DELETING, Status.FAILED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="offboardings")
+    clinic_name = models.CharField(max_length=200)
+    clinic_slug = models.CharField(max_length=40)
+    clinic_schema = models.CharField(max_length=63)
+    requested_by = models.EmailField()
+    requested_at = models.DateTimeField()
+    delete_after = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.EXPORTING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=120, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    # The export: a ZIP encrypted under the platform key ring (never the clinic's own data key, which
+    # the deletion destroys), stored outside the clinic's storage prefix.
+    archive_name = models.CharField(max_length=255, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)  # of the ZIP the owner downloads
+    archive_size = models.BigIntegerField(default=0)
+    archive_ready_at = models.DateTimeField(null=True, blank=True)
+    archive_expires_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    deletion_started_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.JSONField(default=dict, blank=True)  # what was deleted: counts by kind
+    certificate_name = models.CharField(max_length=255, blank=True)
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    certificate_emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic"],
+                condition=models.Q(status__in=["exporting", "ready", "deleting", "failed"]),
+                name="offboarding_one_open_per_clinic",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "delete_after"], name="offboarding_due")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic_slug}:{self.status}"
+
+    @property
+    def archive_available(self) -> bool:
+        from django.utils import timezone
+
+        return bool(
+            self.archive_name
+            and self.status in (self.Status.READY, self.Status.DELETING)
+            and self.archive_expires_at
+            and self.archive_expires_at > timezone.now()
+        )

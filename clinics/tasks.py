@@ -28,3 +28,43 @@ def subscription_dunning_task() -> int:
 
     with schema_context(get_public_schema_name()):
         return subscription_dunning_tick()
+
+
+@app.task(name="clinics.offboarding_export", queue="maintenance", ignore_result=True, acks_late=True)
+def offboarding_export_task(offboarding_id: str) -> str:
+    """Build a closing clinic's export (clinics.offboarding); progress is written as it goes."""
+    from clinics.offboarding import offboarding_export
+
+    with schema_context(get_public_schema_name()):
+        return offboarding_export(offboarding_id=offboarding_id)
+
+
+@app.task(
+    name="clinics.offboarding_delete",
+    queue="maintenance",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def offboarding_delete_task(offboarding_id: str) -> str:
+    """Delete a clinic whose cooling-off period is over; idempotent, retried on failure."""
+    from clinics.offboarding import offboarding_delete
+
+    with schema_context(get_public_schema_name()):
+        return offboarding_delete(offboarding_id=offboarding_id)
+
+
+@app.task(name="clinics.offboarding_due", queue="maintenance", ignore_result=True)
+def offboarding_due_task() -> int:
+    """Hourly (CELERY_BEAT_SCHEDULE): expire old exports and queue the due deletions. Returns how many."""
+    from clinics.offboarding import offboarding_due_ids, offboarding_expire_archives
+
+    with schema_context(get_public_schema_name()):
+        offboarding_expire_archives()
+        due = offboarding_due_ids()
+        for offboarding_id in due:
+            offboarding_delete_task.delay(offboarding_id)
+    return len(due)

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from clinics import console_views as views
+from clinics import offboarding_views
 
 urlpatterns: list[URLPattern] = [
     path("profile/", views.profile, name="console_profile"),
@@ -18,4 +19,6 @@ urlpatterns: list[URLPattern] = [
         name="console_subscription_invoice",
     ),
     path("subscription/refresh/", views.subscription_refresh_view, name="console_subscription_refresh"),
+    path("offboarding/", offboarding_views.offboarding, name="console_offboarding"),
+    path("offboarding/export.zip", offboarding_views.offboarding_archive_download, name="console_offboarding_download"),
 ]

@@ -56,6 +56,11 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("audit.view", "Read and export the audit log", "Administration"),
         Capability("data.export", "Export clinic data", "Administration"),
         Capability(
+            "clinic.close",
+            "Close the clinic: export everything and delete it after a cooling-off period (owner only)",
+            "Administration",
+        ),
+        Capability(
             "privacy.manage",
             "Handle patients' privacy requests (access, correction, erasure), restrictions and legal holds",
             "Administration",
@@ -71,7 +76,15 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "owner": ("Owner", ALL),
     "administrator": (
         "Administrator",
-        ALL - {"clinical.edit", "clinical.sign", "prescriptions.sign", "certificates.sign", "privacy.manage"},
+        ALL
+        - {
+            "clinical.edit",
+            "clinical.sign",
+            "prescriptions.sign",
+            "certificates.sign",
+            "privacy.manage",
+            "clinic.close",
+        },
     ),
     "doctor": (
         "Doctor",

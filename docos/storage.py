@@ -85,6 +85,21 @@ def store_encrypted(
     return StoredFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
+def store_encrypted_as(clinic: FileOwner, *, name: str, data: bytes, subject: uuid.UUID | None = None) -> StoredFile:
+    """Encrypt and save under a given name in the clinic's prefix (a restore keeps the exported paths).
+    Refuses a name that is taken: a stored object is never overwritten."""
+    if not name.startswith(f"{clinic.schema_name}/"):
+        raise CryptoError(f"{name!r} is outside the clinic's storage prefix.")
+    if file_storage().exists(name):
+        raise CryptoError(f"{name!r} exists already; refusing to overwrite a stored file.")
+    blob = crypto.encrypt_file(clinic, data, name, subject=subject)
+    saved = file_storage().save(name, ContentFile(blob))
+    if saved != name:
+        file_storage().delete(saved)
+        raise CryptoError(f"Storage renamed {name!r} to {saved!r}; refusing to keep an unbindable file.")
+    return StoredFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
 def read_raw(name: str) -> bytes:
     """The ciphertext exactly as the backend holds it (for checks and tests; never serve this)."""
     with file_storage().open(name, "rb") as handle:

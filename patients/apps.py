@@ -14,5 +14,11 @@ class PatientsConfig(AppConfig):
         from patients.retention import register_clinical_rule
 
         register_subject_key_store(PatientFileKeyStore())
+        # A clinic export leaves out the patients' file keys (wrapped by the clinic's data key, which the
+        # off-boarding destroys); a restore stores every file again under fresh keys.
+        from clinics.archive import register_regenerated_column
+        from patients.models import PatientFileKey
+
+        register_regenerated_column(PatientFileKey._meta.db_table, "wrapped_key")
         register_patients_source()
         register_clinical_rule()

@@ -31,3 +31,9 @@ class PrivacyConfig(AppConfig):
         register_status_listener("privacy.affectedpatient", notices.notice_message_status)
         register_clinic_seed("privacy.breach_notice_template", notices.install_notice_template)
         register_breach_source()
+
+        # A clinic's off-boarding export carries each patient's records and FHIR bundle.
+        from clinics.archive import register_patient_sections
+        from privacy.export import clinic_patient_sections
+
+        register_patient_sections("privacy.patient_records", clinic_patient_sections)

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection, transaction
@@ -131,3 +132,24 @@ def export_build(*, export_id: str) -> str:
             metadata={"files": len(files) - len(missing), "missing": len(missing)},
         )  # fmt: skip
     return "ready"
+
+
+def clinic_patient_sections(clinic: Any) -> Iterator[tuple[str, bytes]]:
+    """For a clinic's off-boarding export (clinics.archive): each patient's records as JSON (every
+    registered source, as in an access request) and FHIR R4 bundle, at `<patient id>/...`."""
+    from patients.models import Patient
+
+    clinic_name = getattr(clinic, "name", "Clinic")
+    for patient in Patient.objects.order_by("pk").iterator(chunk_size=200):
+        records = {source.key: source.export(patient) for source in registry.data_sources()}
+        yield (
+            f"{patient.pk}/records.json",
+            json.dumps(registry.jsonable(records), indent=2, ensure_ascii=False).encode(),
+        )
+        try:
+            bundle = patient_bundle(patient, clinic_name=clinic_name)
+        except Exception:  # one record FHIR refuses must not stop the clinic's export (tables/ hold it all)
+            logger.exception("FHIR bundle failed in a clinic export")
+            yield f"{patient.pk}/FHIR-BUNDLE-FAILED.txt", b"This patient's FHIR bundle could not be built.\n"
+            continue
+        yield f"{patient.pk}/fhir-bundle.json", json.dumps(bundle, indent=2, ensure_ascii=False).encode()

@@ -230,7 +230,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"queue": "maintenance", "expires": 3600},
     },
+    # Clinic off-boarding (clinics.offboarding): expire old exports, delete clinics whose cooling-off is over.
+    "clinics-offboarding-due": {
+        "task": "clinics.offboarding_due",
+        "schedule": crontab(minute=15),
+        "options": {"queue": "maintenance", "expires": 3000},
+    },
 }
+# Clinic off-boarding: days from the request to the deletion (cancellable until then), and days
+# the export may be downloaded.
+CLINIC_OFFBOARDING_COOLING_OFF_DAYS = max(1, env.int("CLINIC_OFFBOARDING_COOLING_OFF_DAYS", default=30))
+CLINIC_OFFBOARDING_ARCHIVE_DAYS = max(1, env.int("CLINIC_OFFBOARDING_ARCHIVE_DAYS", default=7))
 # Retention periods (days), the legal minimums: the audit and access logs one year (DPDP Rules 2025,
 # rule 8(3)); WhatsApp message texts and media 90 days (metadata kept; conversations flagged
 # "retain" are skipped). Rows are purged RETENTION_BATCH_SIZE per transaction.
