@@ -145,9 +145,9 @@ def consent_states(patient: Patient) -> list[ConsentState]:
         latest.setdefault(row.purpose, row)  # newest first (Meta.ordering)
     states = []
     for purpose, label in ConsentPurpose.choices:
-        row = latest.get(purpose)
-        allowed, reason = _allows(patient, purpose, row)
-        states.append(ConsentState(purpose=purpose, label=str(label), latest=row, allowed=allowed, reason=reason))
+        current = latest.get(purpose)
+        allowed, reason = _allows(patient, purpose, current)
+        states.append(ConsentState(purpose=purpose, label=str(label), latest=current, allowed=allowed, reason=reason))
     return states
 
 
