@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_refs import StaffRefOutput
 from accounts.guards import staff_user
 from audit.context import audit_context
 from docos.api_errors import error_responses
@@ -22,12 +23,7 @@ from patients.access import patient_access
 from patients.models import ConsentAction, ConsentChannel, ConsentGivenBy, ConsentPurpose, PatientConsent
 
 
-class StaffRefOutput(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    full_name = serializers.CharField()
-
-
-class ConsentOutput(serializers.Serializer[PatientConsent]):
+class ConsentLogEntryOutput(serializers.Serializer[PatientConsent]):
     id = serializers.UUIDField()
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     action = serializers.ChoiceField(choices=ConsentAction.choices)
@@ -43,7 +39,7 @@ class ConsentOutput(serializers.Serializer[PatientConsent]):
     note = serializers.CharField(allow_null=True)
 
 
-class ConsentInput(serializers.Serializer[Any]):
+class ConsentLogInput(serializers.Serializer[Any]):
     openapi_examples = {
         "purpose": "whatsapp_reminders",
         "action": "granted",
@@ -82,7 +78,7 @@ class ConsentInput(serializers.Serializer[Any]):
 
 
 def _data(row: PatientConsent) -> dict[str, Any]:
-    return dict(ConsentOutput(row).data)
+    return dict(ConsentLogEntryOutput(row).data)
 
 
 class PatientConsentsView(APIView):
@@ -94,7 +90,7 @@ class PatientConsentsView(APIView):
         summary="A patient's consent log",
         description="Requires `patients.view`. Every decision, newest first; the newest per `purpose` is the "
         "patient's current choice. Unknown ids, other clinics' and other locations' patients give 404.",
-        responses={200: ConsentOutput(many=True), **error_responses(400, 401, 403, 404)},
+        responses={200: ConsentLogEntryOutput(many=True), **error_responses(400, 401, 403, 404)},
         tags=["patients"],
     )
     def get(self, request: Request, id: Any) -> Response:
@@ -109,14 +105,14 @@ class PatientConsentsView(APIView):
         "guardian (400 naming `guardian_name`). For a patient under 18, WhatsApp reminders and marketing are "
         "allowed only by a guardian's grant. A withdrawal of `whatsapp_reminders` or `marketing` fails the "
         "patient's queued WhatsApp notifications at once. A merged record answers 400.",
-        request=ConsentInput,
-        responses={201: ConsentOutput, **error_responses(400, 401, 403, 404)},
+        request=ConsentLogInput,
+        responses={201: ConsentLogEntryOutput, **error_responses(400, 401, 403, 404)},
         tags=["patients"],
     )
     def post(self, request: Request, id: Any) -> Response:
         user = staff_user(request)
         patient = patient_access(user=user, patient_id=id)
-        payload = ConsentInput(data=request.data)
+        payload = ConsentLogInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         row = consents.consent_record(
