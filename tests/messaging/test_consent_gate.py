@@ -168,3 +168,19 @@ def test_stop_and_start_over_whatsapp_write_log_rows(wa_a, graph, stop, start):
         # START brings back messages, not marketing: that needs its own consent.
         assert consents.consent_allows(patient, "marketing") == (False, "consent_withdrawn")
         assert _send(patient, "k2").status == "queued"
+
+
+@pytest.mark.parametrize(
+    ("reason", "sentence"),
+    [
+        ("consent_withdrawn", "The patient withdrew consent to these messages (consent log)."),
+        ("guardian_consent_needed", "The patient is a minor: these messages need the guardian's recorded consent."),
+        ("no_marketing_consent", "The patient has not agreed to marketing messages."),
+    ],
+)
+def test_consent_refusals_read_as_sentences_where_reminder_statuses_are_shown(reason, sentence):
+    from appointments.models import Reminder
+
+    message = OutboundMessage(error=reason)
+    assert services.failure_sentence(reason) == sentence
+    assert Reminder(reason=reason, message=message).reason_text == sentence
