@@ -103,3 +103,15 @@ def test_another_branch_another_clinic_and_a_missing_patient_get_the_same_404(cl
     assert main_desk.get(f"/patients/{uuid.uuid4()}/consent-log/").status_code == 404
     with tenant_context(clinic_a.clinic):
         assert not PatientConsent.objects.filter(patient=east).exists()
+
+
+def test_the_charts_history_lists_the_consent_decisions(clinic_a, client_for, pinned):
+    patient = make_patient(clinic_a, consent=False, given_name="Rohan", family_name="Das")
+    with tenant_context(clinic_a.clinic):
+        consents.consent_record(patient=patient, purpose="marketing", channel="in_person", actor=None)
+        consents.consent_withdraw(
+            patient=patient, purpose="marketing", channel="phone", actor=clinic_a.users["front_desk"]
+        )
+    html = client_for(clinic_a, "nurse").get(f"/patients/{patient.pk}/").content.decode()
+    assert "Marketing messages: withdrawn" in html and "Marketing messages: granted" in html
+    assert "By the patient, phone call" in html
