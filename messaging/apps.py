@@ -43,6 +43,11 @@ class MessagingConfig(AppConfig):
 
         privacy.register()
 
+        # Withdrawing WhatsApp (or marketing) consent fails the patient's queued notifications at once.
+        from patients.consents import register_withdrawal_listener
+
+        register_withdrawal_listener(services.outbox_consent_withdrawn)
+
         # A new clinic starts with the shipped message templates (drafts to submit to Meta).
         from docos.clinic_seeds import register_clinic_seed
         from messaging.templates import install_default_templates

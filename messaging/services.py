@@ -58,7 +58,8 @@ from audit.context import AuditContext
 from audit.services import audit_record
 from messaging import pacing, whatsapp
 from messaging.models import Contact, OutboundMessage, StatusReceipt, WhatsAppAccount
-from patients.models import Patient
+from patients import consents
+from patients.models import ConsentPurpose, Patient
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ OUTCOME_UNKNOWN = "outcome_unknown"
 EXPIRED = "expired"
 TOO_MANY_ATTEMPTS = "too_many_attempts"
 DOCUMENT_UNAVAILABLE = "document_unavailable"
+CONSENT_WITHDRAWN = consents.CONSENT_WITHDRAWN
+GUARDIAN_CONSENT_NEEDED = consents.GUARDIAN_CONSENT_NEEDED
+NO_MARKETING_CONSENT = consents.NO_MARKETING_CONSENT
 
 # What staff read for a message that did not go out (a Meta error code reads as Meta's title).
 FAILURE_SENTENCES = {
@@ -85,6 +89,9 @@ FAILURE_SENTENCES = {
     EXPIRED: "The message waited too long to be sent and was dropped.",
     TOO_MANY_ATTEMPTS: "WhatsApp kept asking us to wait; we stopped after several attempts.",
     DOCUMENT_UNAVAILABLE: "The document's file could not be read, so it was not sent.",
+    CONSENT_WITHDRAWN: "The patient withdrew consent to these messages (consent log).",
+    GUARDIAN_CONSENT_NEEDED: "The patient is a minor: these messages need the guardian's recorded consent.",
+    NO_MARKETING_CONSENT: "The patient has not agreed to marketing messages.",
 }
 
 
@@ -127,17 +134,53 @@ def related_label(obj: models.Model) -> tuple[str, str]:
     return f"{obj._meta.app_label}.{obj._meta.model_name}", str(obj.pk)
 
 
-def patient_unreachable_reason(patient: Patient) -> str:
-    """Why a WhatsApp message may not go to this patient ("" when it may)."""
+def patient_unreachable_reason(patient: Patient, purpose: str = ConsentPurpose.WHATSAPP_REMINDERS) -> str:
+    """Why a WhatsApp message may not go to this patient ("" when it may). `purpose` is the consent
+    the message needs (patients.consents): `whatsapp_reminders` for reminders and notifications,
+    `marketing` for a marketing template, which also stops at a withdrawn WhatsApp consent (STOP)."""
     if patient.restricted_at is not None:
         return RESTRICTED
-    if patient.whatsapp_opted_out_at is not None:
-        return OPTED_OUT
-    if patient.whatsapp_consent_at is None:
-        return NO_CONSENT
+    allowed, reason = consents.consent_allows(patient, ConsentPurpose.WHATSAPP_REMINDERS)
+    if purpose == ConsentPurpose.MARKETING:
+        if not allowed and reason in (consents.CONSENT_WITHDRAWN, consents.OPTED_OUT):
+            return reason
+        allowed, reason = consents.consent_allows(patient, ConsentPurpose.MARKETING)
+    if not allowed:
+        return reason
     if not patient.contact_number:
         return NO_CONTACT_NUMBER
     return ""
+
+
+def template_consent_purpose(template_name: str) -> str:
+    """The consent a template message needs: `marketing` for a template of Meta's MARKETING category."""
+    from messaging.models import MessageTemplate
+
+    marketing = MessageTemplate.objects.filter(name=template_name, category=MessageTemplate.Category.MARKETING)
+    return ConsentPurpose.MARKETING if marketing.exists() else ConsentPurpose.WHATSAPP_REMINDERS
+
+
+def message_consent_purpose(message: OutboundMessage) -> str:
+    if message.kind == OutboundMessage.Kind.TEMPLATE and message.template_name:
+        return template_consent_purpose(message.template_name)
+    return ConsentPurpose.WHATSAPP_REMINDERS
+
+
+def outbox_consent_withdrawn(patient: Patient, purpose: str) -> None:
+    """A withdrawal takes effect at once (patients.consents listener, in the withdrawing transaction):
+    the patient's queued notifications that needed that consent fail now with `consent_withdrawn`.
+    Replies to a person who wrote in are not notifications and stay queued."""
+    if purpose not in (ConsentPurpose.WHATSAPP_REMINDERS, ConsentPurpose.MARKETING):
+        return
+    queued = OutboundMessage.objects.select_for_update().filter(
+        patient_id=patient.pk, status=Status.QUEUED, purpose=OutboundMessage.Purpose.NOTIFICATION
+    )
+    for message in queued:
+        if purpose == ConsentPurpose.MARKETING and message_consent_purpose(message) != ConsentPurpose.MARKETING:
+            continue
+        _fail(message, CONSENT_WITHDRAWN, FAILURE_SENTENCES[CONSENT_WITHDRAWN])
+        message.save()
+        _notify(message)
 
 
 # --- the clinic's account ------------------------------------------------------------------------
@@ -370,7 +413,7 @@ def message_send_template(
         related_id=related_id,
         button_payloads=list(button_payloads or []),
     )
-    stored, created = _record(message, patient_unreachable_reason(patient))
+    stored, created = _record(message, patient_unreachable_reason(patient, template_consent_purpose(template_name)))
     if created:
         audit_record(
             actor=None,
@@ -517,7 +560,7 @@ def _dispatch_refusal(message: OutboundMessage) -> str:
         return RESTRICTED
     if message.purpose == OutboundMessage.Purpose.NOTIFICATION:
         if message.patient is not None:
-            return patient_unreachable_reason(message.patient)
+            return patient_unreachable_reason(message.patient, message_consent_purpose(message))
         if message.contact is not None and message.contact.opted_out_at is not None:
             return OPTED_OUT
     return ""

@@ -274,8 +274,50 @@ def seed_import() -> None:
     importer.patient_import_run(import_id=patient_import.pk)
 
 
+def seed_consents() -> None:
+    """The consent log beyond WhatsApp (which registration recorded, the minors' by their guardian
+    on the paper form): Priya Nair agreed to marketing messages and withdrew on the phone ten days
+    ago; Diya Reddy's father agreed to health-camp offers too; Rahul Aggarwal allowed AI assistance
+    on the web form; Ananya Iyer signed the treatment consent at the desk."""
+    from patients.consents import consent_record, consent_withdraw
+    from patients.models import PatientConsent
+
+    if PatientConsent.objects.filter(purpose="marketing").exists():
+        return
+    actor = _actor()
+    now = timezone.now()
+    people = {p.full_name: p for p in Patient.objects.filter(is_active=True, merged_into__isnull=True)}
+    priya = people.get("Priya Nair")
+    if priya is not None:
+        consent_record(
+            patient=priya, purpose="marketing", channel="in_person", actor=actor, at=now - dt.timedelta(days=75)
+        )
+        consent_withdraw(
+            patient=priya, purpose="marketing", channel="phone", actor=actor, at=now - dt.timedelta(days=10),
+            note="Called the front desk: no more offers, reminders are fine.",
+        )  # fmt: skip
+    diya = people.get("Diya Reddy")
+    if diya is not None:
+        consent_record(
+            patient=diya, purpose="marketing", channel="paper", actor=actor, given_by="guardian",
+            at=now - dt.timedelta(days=30), note="Father signed for the school health-camp offers.",
+        )  # fmt: skip
+    rahul = people.get("Rahul Aggarwal")
+    if rahul is not None:
+        consent_record(
+            patient=rahul, purpose="ai_assistance", channel="web_form", actor=None, at=now - dt.timedelta(days=5)
+        )
+    ananya = people.get("Ananya Iyer")
+    if ananya is not None:
+        consent_record(
+            patient=ananya, purpose="treatment", channel="paper", actor=actor, at=now - dt.timedelta(days=2),
+            note="Registration form, page 2.",
+        )  # fmt: skip
+
+
 def seed(clinic: Clinic) -> None:
     """Called by clinics/demo.py inside the demo clinic's schema (before documents and clinical)."""
     seed_patients()
+    seed_consents()
     seed_cross_branch()
     seed_import()

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location
 from docos.widgets import DateInput
-from patients.models import BloodGroup, Patient, Sex
+from patients.consents import NOTE_MAX, RECORDABLE_CHANNELS, given_by_default
+from patients.models import BloodGroup, ConsentAction, ConsentChannel, ConsentGivenBy, ConsentPurpose, Patient, Sex
 from patients.services import (
     CONSENT_SOURCES,
     FORM_FIELDS,
@@ -211,6 +212,45 @@ class PatientRegisterForm(PatientForm):
 class ConsentForm(forms.Form):
     decision = forms.ChoiceField(choices=[("consent", "Agrees to WhatsApp messages"), ("opt_out", "Opts out")])
     source = forms.ChoiceField(label=_("How"), choices=[(k, v) for k, v in CONSENT_SOURCES.items() if k != "api"])
+
+
+class ConsentLogForm(forms.Form):
+    """A decision for the consent log (patients.consents): one purpose, granted or withdrawn."""
+
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
+    action = forms.ChoiceField(label=_("Decision"), choices=ConsentAction.choices, initial=ConsentAction.GRANTED)
+    given_by = forms.ChoiceField(
+        label=_("Given by"),
+        choices=ConsentGivenBy.choices,
+        help_text=_("For a minor, WhatsApp reminders and marketing need the guardian's consent."),
+    )
+    guardian_name = forms.CharField(
+        label=_("Guardian's name"),
+        max_length=120,
+        required=False,
+        help_text=_("When the guardian decides; empty takes the guardian on the patient's record."),
+    )
+    guardian_relation = forms.ChoiceField(
+        label=_("Relation to the patient"),
+        choices=[("", "—"), *((r, r) for r in GUARDIAN_RELATIONS)],
+        required=False,
+    )
+    channel = forms.ChoiceField(
+        label=_("How the decision was given"),
+        choices=[(c.value, c.label) for c in RECORDABLE_CHANNELS if c != ConsentChannel.API],
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=NOTE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional, e.g. the number of the signed form."),
+    )
+
+    def __init__(self, *args: Any, patient: Patient | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if patient is not None and not self.is_bound:
+            self.fields["given_by"].initial = given_by_default(patient)
 
 
 class MergeForm(forms.Form):

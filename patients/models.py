@@ -270,3 +270,64 @@ class PatientFileKey(models.Model):
 
     def __str__(self) -> str:
         return f"file key of {self.subject}"
+
+
+class ConsentPurpose(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"
+    WHATSAPP_REMINDERS = "whatsapp_reminders", "WhatsApp reminders and notifications"
+    MARKETING = "marketing", "Marketing messages"
+    AI_ASSISTANCE = "ai_assistance", "AI assistance"
+
+
+class ConsentAction(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ConsentGivenBy(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    GUARDIAN = "guardian", "Guardian"
+
+
+class ConsentChannel(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PAPER = "paper", "Signed paper form"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    PHONE = "phone", "Phone call"
+    WEB_FORM = "web_form", "Web form"
+    API = "api", "API client"
+    IMPORT = "import", "Imported list"
+    UNRECORDED = "unrecorded", "Not recorded (older record)"  # backfilled opt-outs: the field kept no source
+
+
+class PatientConsent(UUIDModel):
+    """The DPDP consent log: one append-only row per decision of a patient (or, for a minor, their
+    guardian) about one purpose, with the notice version shown, when, how and who recorded it. The
+    latest row per purpose is the patient's current choice (patients.consents). Rows are written
+    by patients.consents only and never changed; an erasure deletes them with the patient. The
+    WhatsApp fields on Patient mirror the `whatsapp_reminders` purpose for older code. The service
+    keeps `recorded_at` strictly increasing per patient and purpose, so "latest" is never a tie."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_log")
+    purpose = models.CharField(max_length=24, choices=ConsentPurpose.choices)
+    action = models.CharField(max_length=10, choices=ConsentAction.choices)
+    given_by = models.CharField(max_length=10, choices=ConsentGivenBy.choices, default=ConsentGivenBy.PATIENT)
+    guardian_name = models.CharField(max_length=120, blank=True)
+    guardian_relation = models.CharField(max_length=40, blank=True)
+    notice_version = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=12, choices=ConsentChannel.choices)
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    note = EncryptedTextField(null=True, blank=True, clinic_key=True)  # free text; None when there is none
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        indexes = [models.Index(fields=["patient", "purpose", "-recorded_at"], name="consent_patient_purpose")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(given_by="patient") | ~models.Q(guardian_name=""), name="consent_guardian_named"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.action} ({self.recorded_at:%Y-%m-%d})"

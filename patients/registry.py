@@ -191,6 +191,12 @@ PATIENT_FIELDS = (
 )  # fmt: skip
 
 
+CONSENT_FIELDS = (
+    "purpose", "action", "given_by", "guardian_name", "guardian_relation", "notice_version", "channel",
+    "recorded_at", "note",
+)  # fmt: skip
+
+
 def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -223,6 +229,14 @@ def _export_patient(patient: Patient) -> Records:
         "patient": [
             {**record_of(p, PATIENT_FIELDS), "registered_location": p.registered_location.name} for p in people
         ],
+        "consent_log": [
+            {
+                **record_of(c, CONSENT_FIELDS),
+                "recorded_by": c.recorded_by.full_name if c.recorded_by else None,
+            }
+            for p in people
+            for c in p.consent_log.select_related("recorded_by").order_by("recorded_at")
+        ],
         "corrections": [
             record_of(c, ("version", "changes", "reason", "reference", "made_at"))
             for p in people
@@ -239,6 +253,7 @@ def _export_patient(patient: Patient) -> Records:
 def _erase_patient(patient: Patient) -> Erased:
     rows = 0
     for person in reversed(_patients_of(patient)):  # the merged duplicates first (they point at the patient)
+        rows += person.consent_log.all().delete()[0]
         rows += person.corrections.all().delete()[0]
         rows += person.access_grants.all().delete()[0]
         rows += Patient.objects.filter(pk=person.pk).delete()[0]
@@ -249,7 +264,7 @@ def register_patients_source() -> None:
     register_data_source(
         PatientDataSource(
             key="patients",
-            label="Registration details, corrections and branch access grants",
+            label="Registration details, consent log, corrections and branch access grants",
             category=IDENTITY,
             export=_export_patient,
             erase=_erase_patient,

@@ -572,7 +572,22 @@ def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
             badge="Registration",
         )
     ]
-    if patient.whatsapp_consent_at:
+    logged = list(patient.consent_log.select_related("recorded_by"))
+    for row in logged:  # the consent log (patients.consents); the WhatsApp fields below are its older mirror
+        who = f"{row.guardian_name} ({row.guardian_relation.lower()})" if row.given_by == "guardian" else "the patient"
+        entries.append(
+            TimelineEntry(
+                kind="registry",
+                at=row.recorded_at,
+                title=f"{row.get_purpose_display()}: {row.get_action_display().lower()}",
+                detail=f"By {who}, {row.get_channel_display().lower()}"
+                + (f", notice version {row.notice_version}" if row.notice_version else "")
+                + (f", recorded by {row.recorded_by.full_name}" if row.recorded_by else ""),
+                url=f"/patients/{patient.pk}/consent-log/",
+                badge="Consent",
+            )
+        )
+    if patient.whatsapp_consent_at and not logged:
         entries.append(
             TimelineEntry(
                 kind="registry",
@@ -584,7 +599,7 @@ def _registry(patient: Patient, user: Any) -> Iterable[TimelineEntry]:
                 badge="Consent to contact",
             )
         )
-    if patient.whatsapp_opted_out_at:
+    if patient.whatsapp_opted_out_at and not logged:
         entries.append(
             TimelineEntry(
                 kind="registry",

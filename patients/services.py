@@ -35,6 +35,8 @@ CONSENT_SOURCES = {
     "verbal": "Told staff in person",
     "paper": "Signed paper form",
     "whatsapp": "Replied on WhatsApp",
+    "phone": "Told staff on the phone",
+    "web_form": "Web form",
     "import": "Imported list (consent recorded in the source system)",
     "api": "API client",
 }
@@ -717,25 +719,26 @@ def patient_record_whatsapp_consent(
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
 ) -> Patient:
-    """Record consent to contact over WhatsApp (DPDP: when, how, which notice). Clears an opt-out."""
+    """Record consent to contact over WhatsApp (DPDP: when, how, which notice). Clears an opt-out.
+
+    A `whatsapp_reminders` grant in the consent log (patients.consents), given by a minor's named
+    guardian; the WhatsApp fields on the patient mirror it."""
+    from patients import consents
+
     if source not in CONSENT_SOURCES:
         raise ValidationError({"source": f"Unknown consent source {source!r}."})
-    version = _text(notice_version_shown or notice_version(), max_length=20)
-    moment = at or timezone.now()
-    taken_by = actor if isinstance(actor, User) else None
-    Patient.objects.filter(pk=patient.pk).update(
-        whatsapp_consent_at=moment,
-        whatsapp_consent_source=source,
-        whatsapp_consent_notice_version=version,
-        whatsapp_consent_taken_by=taken_by,
-        whatsapp_opted_out_at=None,
-        updated_at=timezone.now(),
+    row = consents.consent_append(
+        patient=patient,
+        purpose=consents.ConsentPurpose.WHATSAPP_REMINDERS,
+        action=consents.ConsentAction.GRANTED,
+        channel=consents.CHANNEL_OF_SOURCE[source],
+        actor=actor,
+        given_by=consents.given_by_default(patient),
+        notice_version=_text(notice_version_shown or notice_version(), max_length=20),
+        at=at,
+        mirror_source=source,
     )
-    patient.whatsapp_consent_at = moment
-    patient.whatsapp_consent_source = source
-    patient.whatsapp_consent_notice_version = version
-    patient.whatsapp_consent_taken_by = taken_by
-    patient.whatsapp_opted_out_at = None
+    version = row.notice_version
     audit_record(
         actor=actor,
         action="patient.whatsapp_consent",
@@ -748,7 +751,7 @@ def patient_record_whatsapp_consent(
         ],
         location_id=patient.registered_location_id,
         context=context,
-        metadata={"source": source, "notice_version": version},
+        metadata={"source": source, "notice_version": version, "consent_id": str(row.pk)},
     )
     return patient
 
@@ -762,12 +765,34 @@ def patient_record_whatsapp_opt_out(
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
 ) -> Patient:
-    """Record that the patient no longer wants WhatsApp messages. Kept until consent is given again."""
+    """Record that the patient no longer wants WhatsApp messages. Kept until consent is given again.
+
+    A `whatsapp_reminders` withdrawal in the consent log (and a `marketing` one when marketing was
+    allowed: no WhatsApp message of any kind goes out after it); queued messages fail at once."""
+    from patients import consents
+
     if source not in CONSENT_SOURCES:
         raise ValidationError({"source": f"Unknown source {source!r}."})
-    moment = at or timezone.now()
-    Patient.objects.filter(pk=patient.pk).update(whatsapp_opted_out_at=moment, updated_at=timezone.now())
-    patient.whatsapp_opted_out_at = moment
+    channel = consents.CHANNEL_OF_SOURCE[source]
+    row = consents.consent_append(
+        patient=patient,
+        purpose=consents.ConsentPurpose.WHATSAPP_REMINDERS,
+        action=consents.ConsentAction.WITHDRAWN,
+        channel=channel,
+        actor=actor,
+        at=at,
+        mirror_source=source,
+    )
+    marketing = consents.consent_latest(patient, consents.ConsentPurpose.MARKETING)
+    if marketing is not None and marketing.action == consents.ConsentAction.GRANTED:
+        consents.consent_append(
+            patient=patient,
+            purpose=consents.ConsentPurpose.MARKETING,
+            action=consents.ConsentAction.WITHDRAWN,
+            channel=channel,
+            actor=actor,
+            at=at,
+        )
     audit_record(
         actor=actor,
         action="patient.whatsapp_opt_out",
@@ -775,7 +800,7 @@ def patient_record_whatsapp_opt_out(
         changed_fields=["whatsapp_opted_out_at"],
         location_id=patient.registered_location_id,
         context=context,
-        metadata={"source": source},
+        metadata={"source": source, "consent_id": str(row.pk)},
     )
     return patient
 

@@ -17,5 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:patient_id>/", views.patient_detail, name="patients-detail"),
     path("<uuid:patient_id>/edit", views.patient_edit, name="patients-edit"),
     path("<uuid:patient_id>/consent", views.patient_consent, name="patients-consent"),
+    path("<uuid:patient_id>/consent-log/", views.patient_consents, name="patients-consent-log"),
+    path("<uuid:patient_id>/consent-log/record", views.patient_consent_record, name="patients-consent-record"),
     path("<uuid:patient_id>/merge", views.patient_merge, name="patients-merge"),
 ]

@@ -23,7 +23,7 @@ from audit.context import audit_context
 from docos.http import file_unavailable_response, local_next
 from docos.permissions import capability_required
 from docos.storage import FileUnavailable
-from patients import importer, search, selectors, services
+from patients import consents, importer, search, selectors, services
 from patients.access import (
     LOOKUPS_ELSEWHERE_PER_HOUR,
     LookupsExhausted,
@@ -34,6 +34,7 @@ from patients.access import (
 )
 from patients.forms import (
     ConsentForm,
+    ConsentLogForm,
     ImportMappingForm,
     ImportUploadForm,
     MergeForm,
@@ -267,6 +268,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         "page": page,
         "timeline_is_limited": not user.has_capability("clinical.view"),
         "consent_form": ConsentForm(),
+        "consent_states": consents.consent_states(patient),
         "merge_form": MergeForm(),
         "new_visit_url": selectors.url_for(
             ["clinical-visit-new"], f"/patients/{patient.pk}/visits/new", patient_id=patient.pk
@@ -303,6 +305,45 @@ def patient_consent(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
         )
         messages.success(request, "Opt-out recorded: no more WhatsApp messages to this patient.")
     return redirect("patients-detail", patient_id=patient.pk)
+
+
+def _consents_page(request: HttpRequest, patient: Patient, form: ConsentLogForm, status: int = 200) -> HttpResponse:
+    context = {
+        "patient": patient,
+        "states": consents.consent_states(patient),
+        "history": consents.consent_history(patient),
+        "form": form,
+        "notice_version": services.notice_version(),
+    }
+    return render(request, "patients/consents.html", context, status=status)
+
+
+@require_GET
+@capability_required("patients.view")
+def patient_consents(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The consent log: the current decision per purpose and every decision, newest first."""
+    user = staff_user(request)
+    patient = patient_access(user=user, patient_id=patient_id)
+    return _consents_page(request, patient, ConsentLogForm(patient=patient))
+
+
+@require_POST
+@capability_required("patients.edit")
+def patient_consent_record(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    user = staff_user(request)
+    patient = patient_access(user=user, patient_id=patient_id)
+    form = ConsentLogForm(request.POST, patient=patient)
+    if form.is_valid():
+        try:
+            row = consents.consent_record(
+                patient=patient, actor=user, context=audit_context(request), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Recorded: {row.get_purpose_display()} {row.get_action_display().lower()}.")
+            return redirect("patients-consent-log", patient_id=patient.pk)
+    return _consents_page(request, patient, form, status=400)
 
 
 def _find_other(user: User, text: str) -> Patient:

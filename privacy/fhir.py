@@ -4,7 +4,8 @@ The Bundle is a `document`: its first entry is a Composition (as ABDM's NRCeS pr
 OPConsultRecord and Prescription expect), which lists the other entries in sections: the Patient,
 the clinic (Organization) and its clinicians (Practitioner), Encounters (visits), vital signs as
 Observations (LOINC codes, UCUM units), Conditions (diagnoses, ICD-10 where coded),
-MedicationRequests (prescription lines), Procedures (when recorded), Consents, DocumentReferences
+MedicationRequests (prescription lines), Procedures (when recorded), Consents (signed consent forms
+and the DPDP consent log's decisions), DocumentReferences
 (uploads and signed PDFs, pointing at their files in the archive) and Appointments.
 
 References are `urn:uuid:` full URLs inside the Bundle. Building goes through the R4B model
@@ -25,7 +26,7 @@ from appointments.models import Appointment
 from clinical.models import Prescription, Visit
 from documents.models import ConsentForm, PatientDocument, SignedDocument
 from patients import registry
-from patients.models import Patient
+from patients.models import ConsentAction, ConsentGivenBy, ConsentPurpose, Patient, PatientConsent
 
 NRCES = "https://nrces.in/ndhm/fhir/r4/StructureDefinition/"
 SNOMED = "http://snomed.info/sct"
@@ -319,6 +320,40 @@ class _Builder:
                 resource["sourceReference"] = {"reference": signed_urls[consent.document_id]}
             self.add(resource, "consents", pk=consent.pk)
 
+    def consent_log(self) -> None:
+        """The DPDP consent log (patients.consents): one Consent per decision, `active` for the
+        latest per purpose, `inactive` for those it replaced; a withdrawal is a `deny` provision."""
+        rows = PatientConsent.objects.filter(patient_id__in=self.ids).order_by("-recorded_at")
+        seen: set[str] = set()
+        for row in rows:
+            current = row.purpose not in seen
+            seen.add(row.purpose)
+            label = ConsentPurpose(row.purpose).label
+            if row.given_by == ConsentGivenBy.GUARDIAN:
+                relation = f" ({row.guardian_relation})" if row.guardian_relation else ""
+                performer = {"display": f"{row.guardian_name}{relation}, guardian"}
+            else:
+                performer = self.subject
+            scope = "treatment" if row.purpose == ConsentPurpose.TREATMENT else "patient-privacy"
+            resource: dict[str, Any] = {
+                "resourceType": "Consent",
+                "status": "active" if current else "inactive",
+                "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": scope}]},
+                "category": [
+                    {"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}], "text": label}
+                ],
+                "patient": self.subject,
+                "dateTime": _when(row.recorded_at),
+                "performer": [performer],
+                "organization": [{"reference": self.org}],
+                "policyRule": {"text": f"Privacy notice, version {row.notice_version or 'not recorded'}"},
+                "provision": {
+                    "type": "permit" if row.action == ConsentAction.GRANTED else "deny",
+                    "purpose": [{"system": "urn:docos:consent-purpose", "code": row.purpose, "display": label}],
+                },
+            }
+            self.add(resource, "consents", pk=row.pk)
+
     def appointments(self) -> None:
         appointments = (
             Appointment.objects.filter(patient_id__in=self.ids)
@@ -366,6 +401,7 @@ def patient_bundle(patient: Patient, *, clinic_name: str) -> dict[str, Any]:
     builder.prescriptions()
     signed = builder.documents()
     builder.consents(signed)
+    builder.consent_log()
     builder.appointments()
     now = timezone.localtime()
     composition = {

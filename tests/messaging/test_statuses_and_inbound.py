@@ -118,7 +118,8 @@ def test_stop_opts_the_patient_out_and_confirms_once(wa_a, graph, word):
         refused = services.message_send_template(
             patient=patient, template_name="appointment_reminder", language="en", parameters=[], idempotency_key="n1"
         )
-        assert (refused.status, refused.error) == ("failed", "opted_out")
+        # A STOP is a withdrawal in the consent log (patients.consents), named as such.
+        assert (refused.status, refused.error) == ("failed", "consent_withdrawn")
     assert graph.sent()[0].body["text"]["body"].startswith("You will no longer receive")
 
 

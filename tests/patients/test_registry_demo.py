@@ -53,3 +53,24 @@ def test_demo_has_a_finished_import_with_a_held_row_and_a_follow_up(clinic_a, in
         assert GUARDIAN_FOLLOW_UP_TAG in ananya.tags and done.follow_up == [str(ananya.pk)]
         demo.seed_import()  # only once
         assert PatientImport.objects.count() == 1
+
+
+def test_demo_consent_log_has_a_guardian_consent_and_a_marketing_withdrawal(clinic_a, in_tenant):
+    import time_machine
+
+    from patients import consents
+    from tests.clock import CLINIC_MORNING
+
+    with time_machine.travel(CLINIC_MORNING, tick=True), in_tenant(clinic_a):
+        demo.seed_patients()
+        demo.seed_consents()
+        demo.seed_consents()  # only once
+        people = {p.full_name: p for p in Patient.objects.all()}
+        diya, priya = people["Diya Reddy"], people["Priya Nair"]
+        reminders = consents.consent_latest(diya, "whatsapp_reminders")
+        assert reminders is not None and (reminders.given_by, reminders.guardian_name) == ("guardian", "Srinivas Reddy")
+        assert consents.consent_allows(diya, "whatsapp_reminders") == (True, "")
+        assert consents.consent_allows(diya, "marketing") == (True, "")
+        assert consents.consent_allows(priya, "marketing") == (False, "consent_withdrawn")
+        assert consents.consent_allows(priya, "whatsapp_reminders") == (True, "")
+        assert priya.consent_log.filter(purpose="marketing").count() == 2
