@@ -192,3 +192,59 @@ def positive_int(argv: list[str], index: int, default: int) -> int:
     except (IndexError, ValueError):
         return default
     return value if value >= 0 else default
+
+
+CLIENT_THREADS = 48
+
+
+def open_loop_posts(
+    url: str, posts: list[tuple[bytes, dict[str, str]]], rate: float | None, *, threads: int = CLIENT_THREADS
+) -> tuple[list[float], dict[int, int], float]:
+    """POST every (body, headers) over HTTP: open loop, the n-th due `n / rate` seconds after the start
+    (back to back when `rate` is None), its latency counted from when it was due, so a slow server cannot
+    hide its queueing (no coordinated omission). Returns latencies (s), counts per status (0: no answer)
+    and the elapsed time."""
+    import threading
+
+    import urllib3
+
+    pool = urllib3.PoolManager(maxsize=threads, retries=False)
+    latencies: list[float] = [0.0] * len(posts)
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(len(posts)))
+    start = time.perf_counter() + 0.5
+
+    def worker() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            due = start + n / rate if rate else time.perf_counter()
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            body, headers = posts[n]
+            try:
+                status = pool.request(
+                    "POST", url, body=body, headers=headers, timeout=urllib3.Timeout(connect=5.0, read=10.0)
+                ).status
+            except urllib3.exceptions.HTTPError:
+                status = 0
+            latencies[n] = time.perf_counter() - due
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return latencies, statuses, time.perf_counter() - start
+
+
+def latency_percentiles(latencies: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and the worst, in milliseconds."""
+    ms = sorted(latency * 1000 for latency in latencies)
+    return statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))], ms[-1]

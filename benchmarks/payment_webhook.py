@@ -31,22 +31,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import sys
-import threading
-import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from benchmarks._support import bench_database, say
+from benchmarks._support import bench_database, latency_percentiles, open_loop_posts, say
 from benchmarks.whatsapp_webhook import _free_port, _server, _wait_up
 
 TARGET_P99_MS = 50.0
 DEFAULT_RATES = (25, 50, 75, 100, 150, 200)
 DEFAULT_SECONDS = 10
 REPLAYS = 1000
-CLIENT_THREADS = 48
 KEY_ID, KEY_SECRET, HOOK_SECRET = "rzp_test_BenchPayHooks1", "bench-key-secret", "bench-webhook-secret"
 WARM_UP_RATE, WARM_UP_SECONDS = 50, 2
 
@@ -77,56 +73,20 @@ def _post_all(
     port: int, host: str, path: str, posts: list[tuple[bytes, str]], rate: int | None
 ) -> tuple[list[float], dict[int, int], float]:
     """Post every (body, event id); open loop at `rate` a second, or back to back when None."""
-    import urllib3
-
     signatures = {body: _signature(body) for body in {body for body, _ in posts}}
-    pool = urllib3.PoolManager(maxsize=CLIENT_THREADS, retries=False)
-    url = f"http://127.0.0.1:{port}{path}"
-    latencies: list[float] = [0.0] * len(posts)
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    counter = iter(range(len(posts)))
-    start = time.perf_counter() + 0.5
-
-    def worker() -> None:
-        while True:
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            due = start + n / rate if rate else time.perf_counter()
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            body, event_id = posts[n]
-            headers = {
+    requests = [
+        (
+            body,
+            {
                 "Host": host,
                 "Content-Type": "application/json",
                 "X-Razorpay-Signature": signatures[body],
                 "X-Razorpay-Event-Id": event_id,
-            }
-            try:
-                response = pool.request(
-                    "POST", url, body=body, headers=headers, timeout=urllib3.Timeout(connect=5.0, read=10.0)
-                )
-                status = response.status
-            except urllib3.exceptions.HTTPError:
-                status = 0
-            latencies[n] = time.perf_counter() - due
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-
-    threads = [threading.Thread(target=worker) for _ in range(CLIENT_THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, statuses, time.perf_counter() - start
-
-
-def _percentiles(latencies: list[float]) -> tuple[float, float, float]:
-    ms = sorted(latency * 1000 for latency in latencies)
-    return statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))], ms[-1]
+            },
+        )
+        for body, event_id in posts
+    ]
+    return open_loop_posts(f"http://127.0.0.1:{port}{path}", requests, rate)
 
 
 def _event_id() -> str:
@@ -253,8 +213,8 @@ def main(argv: list[str] | None = None) -> None:
                 payments = Payment.objects.filter(invoice=seeded["invoice"]).count()
                 invoice = Invoice.objects.get(pk=seeded["invoice"].pk)
             connection.set_schema_to_public()
-            p50a, p99a, _ = _percentiles(lat1)
-            p50b, p99b, _ = _percentiles(lat2)
+            p50a, p99a, _ = latency_percentiles(lat1)
+            p50b, p99b, _ = latency_percentiles(lat2)
             say(
                 f"[payment_webhook] replays: {REPLAYS:,} x one event id in {el1:.1f} s (ack p50 {p50a:.1f} ms, p99 "
                 f"{p99a:.1f} ms; answers {dict(sorted(st1.items()))}) -> {stored_same} stored; then 500 same + 500 new "
@@ -274,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
                 before = WebhookEvent.objects.count()
                 latencies, statuses, elapsed = _post_all(port, host, path, posts, rate)
                 stored = WebhookEvent.objects.count() - before
-                p50, p99, worst = _percentiles(latencies)
+                p50, p99, worst = latency_percentiles(latencies)
                 ok = p99 < TARGET_P99_MS and statuses.get(200, 0) == len(posts) and stored == len(posts)
                 best = rate if ok and rate > best else best
                 say(
