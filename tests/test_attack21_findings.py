@@ -1,0 +1,177 @@
+"""Defects found by attacking billing, DocOS subscriptions and the privacy workbench from outside
+(another branch, a role without the capability, bad input, re-ordered webhooks): one test per
+defect, each stating the behaviour expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from billing import razorpay, services
+from billing.models import Invoice, Payment
+from clinical.models import Visit
+from privacy.export import export_build
+from privacy.models import PatientExport, RightsRequest
+from privacy.services import rights_request_create
+from tests.appointments.helpers import make_patient
+from tests.billing import test_razorpay_links as links
+from tests.billing.billing_helpers import price_list, set_gstin, staff
+from tests.privacy.helpers import owner, visit
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+rzp, billed = links.rzp, links.billed  # the payment-link fixtures: clinic A connected, an issued invoice
+
+
+# --- billing ---------------------------------------------------------------------------------------
+
+
+def test_a_refund_of_a_link_payments_advance_part_is_not_recorded_twice(billed, rzp):
+    """The desk took ₹500 cash after the link was made, the patient then paid the link's ₹750: ₹250
+    went to the invoice and ₹500 became an advance. Refunding that advance asks Razorpay (a task);
+    when `refund.processed` arrives before the task has saved Razorpay's refund id, the refund must
+    be matched to the desk's refund row by its note, not recorded a second time as a dashboard
+    refund of the invoice's payment (which re-opened the paid invoice and counted ₹500 twice)."""
+    link = links.make_link(billed)
+    with tenant_context(billed["seeded"].clinic):
+        services.payment_record(actor=billed["desk"], invoice=billed["invoice"], mode="cash", amount=Decimal("500"))
+    connection.set_schema_to_public()
+    captured, paid = rzp.pay(link.razorpay_id)
+    for event in (captured, paid):
+        links.post(billed["route"], event, links.HOOK_A)
+    links.process_pending()
+    pay_id = captured["payload"]["payment"]["entity"]["id"]
+    with tenant_context(billed["seeded"].clinic):
+        deposit = Payment.objects.get(razorpay_payment_id=pay_id, kind=Payment.Kind.DEPOSIT)
+        assert deposit.amount == Decimal("500.00")
+        accounts = staff(billed["seeded"], "owner")
+        refund = services.refund_record(actor=accounts, payment=deposit, amount=None, reason="Procedure cancelled")
+    connection.set_schema_to_public()
+    # The task's call reached Razorpay, but its answer is not saved yet when the webhook comes.
+    made = razorpay.refund_create(
+        razorpay.Credentials(links.KEY_A, links.SECRET_A),
+        payment_id=pay_id,
+        amount=Decimal("500"),
+        receipt=refund.receipt_number,
+        notes={"docos_refund": str(refund.pk)},
+    )
+    links.post(billed["route"], rzp.process_refund(made["id"]), links.HOOK_A)
+    assert set(links.process_pending()) == {"processed"}
+    invoice, payments, _ = links.state(billed)
+    refunds = [p for p in payments if p.kind == Payment.Kind.REFUND]
+    assert [(r.pk, r.amount, r.vendor_status) for r in refunds] == [(refund.pk, Decimal("500.00"), "processed")]
+    assert invoice.status == Invoice.Status.PAID
+
+
+@pytest.fixture
+def issued(clinic_a: Any) -> dict[str, Any]:
+    set_gstin(clinic_a)
+    with tenant_context(clinic_a.clinic):
+        items = price_list(staff(clinic_a, "owner"))
+        patient = make_patient(clinic_a, given_name="Kavitha", family_name="Raman")
+        desk = staff(clinic_a, "front_desk")
+        invoice = services.invoice_create(actor=desk, patient=patient, location=clinic_a.locations[0])
+        line = services.invoice_add_line(actor=desk, invoice=invoice, item=items["dolo"], quantity=Decimal("2"))
+        invoice = services.invoice_issue(actor=desk, invoice=invoice)
+    return {"invoice": invoice, "line": line}
+
+
+@pytest.mark.parametrize("quantity", ["NaN", "sNaN", "Infinity", "0.0001", "1e-9"])
+def test_a_credit_note_quantity_that_is_no_quantity_is_refused_with_a_sentence(clinic_a, client_for, issued, quantity):
+    """The credit-note page read quantities with Decimal(): "NaN" passed and crashed the service
+    (500), and "0.0001" (beyond the three decimals a quantity has) issued a numbered ₹0.00 credit
+    note. Both must be refused (400) with nothing issued."""
+    from billing.models import CreditNote
+
+    invoice, line = issued["invoice"], issued["line"]
+    response = client_for(clinic_a, "owner").post(
+        f"/billing/invoices/{invoice.pk}/credit-note", {"reason": "Returned", f"qty-{line.pk}": quantity}
+    )
+    assert response.status_code == 400
+    with tenant_context(clinic_a.clinic):
+        assert not CreditNote.objects.filter(invoice=invoice).exists()
+
+
+@pytest.mark.parametrize("report", ["day-book", "gst-summary"])
+def test_a_report_with_a_malformed_location_falls_back_instead_of_crashing(clinic_a, client_for, report):
+    """`?location=` took any text into a UUID lookup: a malformed value answered 500."""
+    response = client_for(clinic_a, "owner").get(f"/billing/{report}/?location=not-a-uuid")
+    assert response.status_code == 200
+
+
+# --- privacy ---------------------------------------------------------------------------------------
+
+
+def _east_manager(seeded: Any) -> User:
+    manager = User.objects.create_user(
+        "east-privacy@alpha.example.in", "correct-horse-battery-42", full_name="Sunita Iyer",
+        role=owner(seeded).role,
+    )  # fmt: skip
+    manager.locations.set([seeded.locations[1]])
+    return manager
+
+
+@pytest.fixture
+def shared_patient(clinic_a: Any) -> dict[str, Any]:
+    """A patient registered and treated at Main branch, seen once at East branch too."""
+    patient = make_patient(clinic_a, given_name="Farida", family_name="Sheikh")
+    with tenant_context(clinic_a.clinic):
+        visit(clinic_a, patient, timezone.now() - dt.timedelta(days=30))  # Main branch: "Fever for 3 days"
+        Visit.objects.create(
+            patient=patient, location=clinic_a.locations[1], clinician=clinic_a.users["doctor"],
+            visit_at=timezone.now() - dt.timedelta(days=3), chief_complaint="Sprained ankle",
+        )  # fmt: skip
+        manager = _east_manager(clinic_a)
+        request = rights_request_create(
+            actor=manager, kind=RightsRequest.Kind.ACCESS, location=clinic_a.locations[1], patient=patient,
+            requester_name="Farida Sheikh", verification=RightsRequest.Verification.IN_PERSON_ID,
+        )  # fmt: skip
+    return {"patient": patient, "manager": manager, "request": request}
+
+
+def test_a_branch_restricted_privacy_manager_cannot_export_another_branchs_records(
+    clinic_a, client_for, shared_patient
+):
+    """An access request's archive holds every record of the patient, made at every branch. A
+    privacy manager restricted to East branch could build it and download Main branch's visits,
+    which the branch rule hides from them everywhere else. Exports (start, progress, download) are
+    for privacy managers who work at every branch, like the breach register."""
+    client = client_for(clinic_a)
+    client.login_as(shared_patient["manager"])
+    request = shared_patient["request"]
+    assert client.get(f"/settings/privacy/{request.pk}/").status_code == 200  # the request itself: theirs
+    client.post(f"/settings/privacy/{request.pk}/export/")
+    with tenant_context(clinic_a.clinic):
+        assert not PatientExport.objects.filter(request=request).exists()
+        export = PatientExport.objects.create(request=request, created_by=owner(clinic_a))
+        assert export_build(export_id=str(export.pk)) == "ready"
+    assert client.get(f"/settings/privacy/exports/{export.pk}/download/").status_code == 404
+    assert client.get(f"/settings/privacy/exports/{export.pk}/progress/").status_code == 404
+    assert client_for(clinic_a, "owner").get(f"/settings/privacy/exports/{export.pk}/download/").status_code == 200
+
+
+def test_a_branch_restricted_privacy_manager_cannot_erase_another_branchs_records(clinic_a, client_for, shared_patient):
+    """Answering an erasure request deletes (or restricts) the patient's records at every branch;
+    a manager restricted to East branch could do it to Main branch's records they may not even read."""
+    with tenant_context(clinic_a.clinic):
+        request = rights_request_create(
+            actor=shared_patient["manager"], kind=RightsRequest.Kind.ERASURE, location=clinic_a.locations[1],
+            patient=shared_patient["patient"], requester_name="Farida Sheikh",
+            verification=RightsRequest.Verification.IN_PERSON_ID,
+        )  # fmt: skip
+    client = client_for(clinic_a)
+    client.login_as(shared_patient["manager"])
+    client.post(f"/settings/privacy/{request.pk}/erase/")
+    with tenant_context(clinic_a.clinic):
+        request.refresh_from_db()
+        patient = type(shared_patient["patient"]).objects.get(pk=shared_patient["patient"].pk)
+        assert request.is_open and request.outcome == ""
+        assert patient.restricted_at is None
+        assert Visit.objects.filter(patient=patient).count() == 2
