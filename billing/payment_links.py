@@ -42,6 +42,7 @@ from audit.services import audit_record
 from billing import gst, razorpay
 from billing.models import Invoice, Payment, PaymentLink, RazorpayAccount, VendorStatus
 from billing.services import _lock, _receipt, _settle
+from docos.ids import parse_uuid
 from docos.webhooks import VendorError
 
 logger = logging.getLogger(__name__)
@@ -579,10 +580,16 @@ def on_refund_processed(payload: dict[str, Any]) -> None:
     if original is None:
         return
     notes = refund.get("notes") if isinstance(refund.get("notes"), dict) else {}
-    ours = str((notes or {}).get("docos_refund") or "")
+    ours = parse_uuid(str((notes or {}).get("docos_refund") or ""))
     row = Payment.objects.select_for_update().filter(kind=Payment.Kind.REFUND, razorpay_refund_id=refund_id).first()
-    if row is None and len(ours) == 36:
-        row = Payment.objects.select_for_update().filter(kind=Payment.Kind.REFUND, pk=ours, refund_of=original).first()
+    if row is None and ours is not None:
+        # Our refund row names this Razorpay payment whichever of its rows it refunds (the invoice's
+        # part, or the advance kept from money beyond the balance): `original` is only the first.
+        row = (
+            Payment.objects.select_for_update()
+            .filter(kind=Payment.Kind.REFUND, pk=ours, razorpay_payment_id=payment_id)
+            .first()
+        )
     if row is not None:
         if row.vendor_status != VendorStatus.PROCESSED or row.razorpay_refund_id != refund_id:
             row.vendor_status, row.razorpay_refund_id = VendorStatus.PROCESSED, refund_id
