@@ -421,7 +421,7 @@ def price_item_new(request: HttpRequest) -> HttpResponse:
 
 def _location(request: HttpRequest) -> Any:
     locations = locations_for(staff_user(request))
-    chosen = request.GET.get("location")
+    chosen = parse_uuid(request.GET.get("location"))
     return (locations.filter(pk=chosen).first() if chosen else None) or locations.first()
 
 
