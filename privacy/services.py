@@ -21,7 +21,7 @@ from patients.access import require_patient_access
 from patients.models import Patient
 from patients.services import patient_correct, patient_restrict
 from privacy.models import PatientExport, PrivacySettings, RightsRequest
-from privacy.selectors import privacy_settings
+from privacy.selectors import answers_for_every_branch, privacy_settings
 
 Kind = RightsRequest.Kind
 Status = RightsRequest.Status
@@ -147,6 +147,14 @@ def rights_request_close(
     return locked
 
 
+def _require_every_branch(actor: User, what: str) -> None:
+    """Exports and erasures reach the patient's records at every branch (see `answers_for_every_branch`)."""
+    if not answers_for_every_branch(actor):
+        raise ValidationError(
+            f"Only a privacy manager who works at every branch can {what}: it covers every branch's records."
+        )
+
+
 def _in_progress(locked: RightsRequest) -> None:
     locked.acknowledged_at = locked.acknowledged_at or timezone.now()
     if locked.status in (Status.RECEIVED, Status.ACKNOWLEDGED):
@@ -202,6 +210,7 @@ def rights_request_erase(*, request: RightsRequest, actor: User, context: AuditC
     locked = _locked(request)
     if locked.kind != Kind.ERASURE or locked.patient is None:
         raise ValidationError("Only an erasure request about a patient erases or restricts.")
+    _require_every_branch(actor, "erase or restrict the patient's records")
     patient = Patient.objects.select_for_update().get(pk=locked.patient.pk)
     require_patient_access(actor, patient)
     if patient.legal_hold_at is not None:
@@ -248,6 +257,7 @@ def export_start(*, request: RightsRequest, actor: User, context: AuditContext |
     locked = _locked(request)
     if locked.kind not in EXPORT_KINDS or locked.patient is None:
         raise ValidationError("Only an access or portability request about a patient has an export.")
+    _require_every_branch(actor, "build the patient's archive")
     require_patient_access(actor, locked.patient)
     if locked.exports.filter(status__in=[PatientExport.Status.QUEUED, PatientExport.Status.RUNNING]).exists():
         raise ValidationError("An export of this request is already being built.")
