@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from billing import razorpay, services
+from billing import payment_links, razorpay, services
 from billing.models import Invoice, Payment
 from clinical.models import Visit
 from privacy.export import export_build
@@ -175,3 +175,41 @@ def test_a_branch_restricted_privacy_manager_cannot_erase_another_branchs_record
         assert request.is_open and request.outcome == ""
         assert patient.restricted_at is None
         assert Visit.objects.filter(patient=patient).count() == 2
+
+
+def test_a_refund_forged_with_a_replaced_leaked_webhook_secret_is_not_recorded(billed, rzp):
+    """The replaced (maybe leaked) webhook secret still verifies for 24 hours. A forged payment is
+    checked with Razorpay since attack 18, but a forged `refund.processed` for the patient's real
+    payment was recorded as a dashboard refund: the paid invoice re-opened and the day book showed
+    money given back that never left. A real refund, signed with the new secret, still lands."""
+    from billing import fake_razorpay
+
+    link = links.make_link(billed)
+    captured, paid = rzp.pay(link.razorpay_id)
+    for event in (captured, paid):
+        links.post(billed["route"], event, links.HOOK_A)
+    links.process_pending()
+    pay_id = captured["payload"]["payment"]["entity"]["id"]
+    with tenant_context(billed["seeded"].clinic):
+        payment_links.razorpay_settings_update(
+            actor=None, key_id=links.KEY_A, key_secret=None, webhook_secret="alpha-new-secret", is_enabled=True
+        )
+    connection.set_schema_to_public()
+    forged = {
+        "id": "rfnd_Forged00000001", "entity": "refund", "amount": 75000, "currency": "INR",
+        "payment_id": pay_id, "notes": {}, "status": "processed", "created_at": 1764900000,
+    }  # fmt: skip
+    event = fake_razorpay.event("refund.processed", refund=forged)
+    assert links.post(billed["route"], event, links.HOOK_A).status_code == 200  # the leaked, replaced secret
+    links.process_pending()
+    invoice, payments, _ = links.state(billed)
+    assert [p.kind for p in payments] == [Payment.Kind.PAYMENT] and invoice.status == Invoice.Status.PAID
+    real = razorpay.refund_create(
+        razorpay.Credentials(links.KEY_A, links.SECRET_A), payment_id=pay_id, amount=Decimal("750"), receipt="",
+        notes={},
+    )  # fmt: skip
+    assert links.post(billed["route"], rzp.process_refund(real["id"]), "alpha-new-secret").status_code == 200
+    links.process_pending()
+    invoice, payments, _ = links.state(billed)
+    assert sorted(p.kind for p in payments) == [Payment.Kind.PAYMENT, Payment.Kind.REFUND]
+    assert invoice.status == Invoice.Status.ISSUED and invoice.paid == 0
