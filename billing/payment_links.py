@@ -438,6 +438,24 @@ def _confirmed_by_razorpay(payment_id: str, payment: dict[str, Any]) -> bool:
     )
 
 
+def _refund_confirmed_by_razorpay(refund_id: str, payment_id: str, refund: dict[str, Any]) -> bool:
+    """Razorpay has this refund of this payment, processed, for the amount the event says (so a
+    refund forged with a leaked secret records nothing). A transient failure raises: the task retries."""
+    account = razorpay_account()
+    if account is None or not payment_id.startswith("pay_"):
+        return False
+    try:
+        found = razorpay.refunds_of_payment(credentials(account), payment_id)
+    except VendorError as exc:
+        if exc.permanent:
+            return False
+        raise
+    return any(
+        item.get("id") == refund_id and item.get("status") == "processed" and item.get("amount") == refund.get("amount")
+        for item in found
+    )
+
+
 def _record_payment(link: PaymentLink, payment: dict[str, Any]) -> Payment | None:
     """Record Razorpay's captured payment once (link locked by the caller)."""
     payment_id = str(payment.get("id") or "")[:40]
@@ -576,6 +594,8 @@ def on_refund_processed(payload: dict[str, Any]) -> None:
     payment_id = str(refund.get("payment_id") or "")[:40]
     if not refund_id or not payment_id:
         return
+    if _old_secret_still_verifies() and not _refund_confirmed_by_razorpay(refund_id, payment_id, refund):
+        return  # possibly forged with the replaced secret: Razorpay has no such processed refund
     original = _recorded(payment_id) or _record_refunded_payment(payment_id)
     if original is None:
         return
