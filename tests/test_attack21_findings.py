@@ -213,3 +213,26 @@ def test_a_refund_forged_with_a_replaced_leaked_webhook_secret_is_not_recorded(b
     invoice, payments, _ = links.state(billed)
     assert sorted(p.kind for p in payments) == [Payment.Kind.PAYMENT, Payment.Kind.REFUND]
     assert invoice.status == Invoice.Status.ISSUED and invoice.paid == 0
+
+
+# --- the public /verify page --------------------------------------------------------------------------
+
+
+def test_verify_lookups_from_one_ipv6_network_share_one_budget(clinic_a, monkeypatch, settings):
+    """The guessing limit was per exact address: an IPv6 client owns at least a /64 (2^64
+    addresses) and could take a fresh address per guess, so the limit did not slow guessing at all.
+    Lookups from one /64 share one budget; another network keeps its own."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from clinics import verification
+
+    cache.clear()
+    monkeypatch.setattr(verification, "VIEW_LIMIT", 3)
+    host = settings.DOCOS_BASE_DOMAIN
+    for n in range(1, 4):
+        guess = Client(HTTP_HOST=host, REMOTE_ADDR=f"2001:db8:4:7::{n:x}").get("/verify/MC-22222222")
+        assert guess.status_code == 404
+    assert Client(HTTP_HOST=host, REMOTE_ADDR="2001:db8:4:7:a:b:c:d").get("/verify/MC-22222222").status_code == 429
+    assert Client(HTTP_HOST=host, REMOTE_ADDR="2001:db8:4:8::1").get("/verify/MC-22222222").status_code == 404
+    cache.clear()
