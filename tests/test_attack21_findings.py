@@ -236,3 +236,36 @@ def test_verify_lookups_from_one_ipv6_network_share_one_budget(clinic_a, monkeyp
     assert Client(HTTP_HOST=host, REMOTE_ADDR="2001:db8:4:7:a:b:c:d").get("/verify/MC-22222222").status_code == 429
     assert Client(HTTP_HOST=host, REMOTE_ADDR="2001:db8:4:8::1").get("/verify/MC-22222222").status_code == 404
     cache.clear()
+
+
+# --- raw webhook events (public schema) -----------------------------------------------------------
+
+
+def test_raw_webhook_events_are_purged_once_the_vendors_retry_windows_are_past(db, settings):
+    """Every raw webhook body (WhatsApp message texts and phone numbers, Razorpay's customer name,
+    contact and e-mail) was kept forever in the public schema: neither the 90-day WhatsApp text
+    rule nor a patient's erasure ever reached it. Handled events older than
+    WEBHOOK_EVENT_RETENTION_DAYS are deleted by a nightly beat task; an event still waiting to be
+    processed is kept."""
+    from django_tenants.utils import get_public_schema_name, schema_context
+
+    from docos import webhooks
+    from docos.models import WebhookEvent
+
+    days = settings.WEBHOOK_EVENT_RETENTION_DAYS
+    assert 8 <= days <= 30  # longer than Meta's and Razorpay's retries, well inside the 90-day text rule
+    old = timezone.now() - dt.timedelta(days=days, hours=1)
+    with schema_context(get_public_schema_name()):
+
+        def stored(event_id: str, status: str, at: dt.datetime) -> WebhookEvent:
+            return WebhookEvent.objects.create(
+                vendor="whatsapp", event_id=event_id, body='{"text": "Meena: fever since Monday"}', status=status,
+                received_at=at,
+            )  # fmt: skip
+
+        gone = [stored("a21-old-processed", "processed", old), stored("a21-old-failed", "failed", old)]
+        kept = [stored("a21-old-waiting", "received", old), stored("a21-recent", "processed", timezone.now())]
+        assert webhooks.webhook_purge() == 2
+        assert not WebhookEvent.objects.filter(pk__in=[e.pk for e in gone]).exists()
+        assert WebhookEvent.objects.filter(pk__in=[e.pk for e in kept]).count() == 2
+    assert any(entry["task"] == "docos.webhook_purge" for entry in settings.CELERY_BEAT_SCHEDULE.values())
