@@ -269,3 +269,25 @@ def test_raw_webhook_events_are_purged_once_the_vendors_retry_windows_are_past(d
         assert not WebhookEvent.objects.filter(pk__in=[e.pk for e in gone]).exists()
         assert WebhookEvent.objects.filter(pk__in=[e.pk for e in kept]).count() == 2
     assert any(entry["task"] == "docos.webhook_purge" for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+def test_a_branch_restricted_privacy_manager_cannot_release_a_legal_hold(clinic_a, client_for, shared_patient):
+    """A legal hold keeps every branch's records of the patient from retention purges and erasure.
+    A privacy manager restricted to East branch could release the hold set by the clinic (through any
+    request about the patient, even a closed one), exposing Main branch's records to the purge."""
+    from patients.services import patient_set_legal_hold
+
+    patient, request = shared_patient["patient"], shared_patient["request"]
+    with tenant_context(clinic_a.clinic):
+        patient_set_legal_hold(patient=patient, actor=owner(clinic_a), hold=True, reason="Consumer court notice 42")
+    client = client_for(clinic_a)
+    client.login_as(shared_patient["manager"])
+    client.post(f"/settings/privacy/{request.pk}/legal-hold/", {"hold": "", "reason": ""})
+    with tenant_context(clinic_a.clinic):
+        patient.refresh_from_db()
+        assert patient.legal_hold_at is not None and patient.legal_hold_reason == "Consumer court notice 42"
+    owner_client = client_for(clinic_a, "owner")
+    owner_client.post(f"/settings/privacy/{request.pk}/legal-hold/", {"hold": "", "reason": ""})
+    with tenant_context(clinic_a.clinic):
+        patient.refresh_from_db()
+        assert patient.legal_hold_at is None  # the clinic-wide manager still releases it
