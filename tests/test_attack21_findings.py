@@ -291,3 +291,21 @@ def test_a_branch_restricted_privacy_manager_cannot_release_a_legal_hold(clinic_
     with tenant_context(clinic_a.clinic):
         patient.refresh_from_db()
         assert patient.legal_hold_at is None  # the clinic-wide manager still releases it
+
+
+def test_a_branch_name_with_quotes_or_tamil_letters_gives_a_well_formed_download_name(clinic_a, client_for):
+    """The day book's CSV file name carries the branch name inside a hand-made quoted header: a
+    quote in the name cut the file name short (or let it add header parameters) and a Tamil
+    name was MIME-encoded into gibberish. The header follows RFC 6266 (filename*=utf-8'')."""
+    from django.utils.http import content_disposition_header
+
+    from accounts.models import Location
+
+    with tenant_context(clinic_a.clinic):
+        Location.objects.filter(pk=clinic_a.locations[0].pk).update(name='அண்ணா நகர் "West"; x=1')
+    response = client_for(clinic_a, "owner").get(
+        f"/billing/day-book/?location={clinic_a.locations[0].pk}&date=2026-12-09&format=csv"
+    )
+    assert response.status_code == 200
+    expected = content_disposition_header(True, 'day-book-அண்ணா நகர் "West"; x=1-2026-12-09.csv')
+    assert response["Content-Disposition"] == expected and "=?utf-8?" not in expected
