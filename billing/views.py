@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.guards import staff_user
@@ -47,8 +48,8 @@ def _form_errors(form: Any) -> str:
 
 def _file(data: bytes, filename: str, content_type: str = "application/pdf") -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
-    disposition = "inline" if content_type == "application/pdf" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    # RFC 6266 (quotes escaped, non-ASCII as filename*=utf-8''): names carry branch names
+    response["Content-Disposition"] = content_disposition_header(content_type != "application/pdf", filename) or ""
     response["Cache-Control"] = "private, no-store"
     return response
 
