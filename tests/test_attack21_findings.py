@@ -309,3 +309,36 @@ def test_a_branch_name_with_quotes_or_tamil_letters_gives_a_well_formed_download
     assert response.status_code == 200
     expected = content_disposition_header(True, 'day-book-அண்ணா நகர் "West"; x=1-2026-12-09.csv')
     assert response["Content-Disposition"] == expected and "=?utf-8?" not in expected
+
+
+@pytest.mark.parametrize("forged_event", ["payment_link.paid", "payment_link.cancelled"])
+def test_a_link_status_forged_with_a_replaced_leaked_webhook_secret_is_not_believed(billed, rzp, forged_event):
+    """While the replaced (maybe leaked) webhook secret still verifies, a forged `payment_link.paid`
+    showed the unpaid link as paid (no payment recorded, the link no longer sendable) and a forged
+    `payment_link.cancelled` closed a link the patient can still pay at Razorpay. The link's status
+    is taken from Razorpay then, not from the event."""
+    from billing import fake_razorpay
+    from billing.models import PaymentLink
+
+    link = links.make_link(billed)
+    with tenant_context(billed["seeded"].clinic):
+        payment_links.razorpay_settings_update(
+            actor=None, key_id=links.KEY_A, key_secret=None, webhook_secret="alpha-new-secret", is_enabled=True
+        )
+    connection.set_schema_to_public()
+    status = "paid" if forged_event.endswith("paid") else "cancelled"
+    entity = {
+        "id": link.razorpay_id, "entity": "payment_link", "amount": 75000, "amount_paid": 75000 if status == "paid"
+        else 0, "currency": "INR", "status": status, "notes": {"docos_link": str(link.pk)},
+    }  # fmt: skip
+    forged_payment = {
+        "id": "pay_Forged000000002", "entity": "payment", "amount": 75000, "currency": "INR",
+        "status": "captured", "notes": {"docos_link": str(link.pk)}, "created_at": 1764900000,
+    }  # fmt: skip
+    payload = {"payment_link": entity, "payment": forged_payment} if status == "paid" else {"payment_link": entity}
+    event = fake_razorpay.event(forged_event, **payload)
+    assert links.post(billed["route"], event, links.HOOK_A).status_code == 200  # the leaked, replaced secret
+    links.process_pending()
+    invoice, payments, link = links.state(billed)
+    assert payments == [] and invoice.status == Invoice.Status.ISSUED
+    assert link.status == PaymentLink.Status.CREATED
