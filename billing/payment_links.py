@@ -502,6 +502,23 @@ def _record_payment(link: PaymentLink, payment: dict[str, Any]) -> Payment | Non
     return first
 
 
+def _link_as_razorpay_has_it(link: PaymentLink, link_entity: dict[str, Any]) -> dict[str, Any] | None:
+    """The link entity to believe: the event's, or while a replaced (maybe leaked) webhook secret
+    still verifies, the link fetched from Razorpay (None if Razorpay does not have it; a transient
+    failure raises and the webhook task retries)."""
+    if not _old_secret_still_verifies():
+        return link_entity
+    account = razorpay_account()
+    if account is None or not link.razorpay_id:
+        return None
+    try:
+        return razorpay.payment_link_fetch(credentials(account), link.razorpay_id)
+    except VendorError as exc:
+        if exc.permanent:
+            return None
+        raise
+
+
 def on_payment_link_paid(payload: dict[str, Any]) -> None:
     link_entity = payload.get("payment_link") or {}
     payment = payload.get("payment") or {}
@@ -509,18 +526,23 @@ def on_payment_link_paid(payload: dict[str, Any]) -> None:
     if link is None:
         logger.info("razorpay payment link not ours")
         return
-    _advance(link, Status.PAID, {**link_entity, "order_id": link_entity.get("order_id") or payment.get("order_id")})
-    _record_payment(link, payment)
+    believed = _link_as_razorpay_has_it(link, link_entity)
+    if believed is not None and (believed is link_entity or believed.get("status") == Status.PAID):
+        _advance(link, Status.PAID, {**believed, "order_id": believed.get("order_id") or payment.get("order_id")})
+    _record_payment(link, payment)  # checks the payment with Razorpay itself while the old secret verifies
 
 
 def on_payment_link_closed(payload: dict[str, Any]) -> None:
     """payment_link.cancelled / payment_link.expired (cancelled at the dashboard, or past expire_by)."""
     link_entity = payload.get("payment_link") or {}
     link = _link_for(link_entity=link_entity)
-    status = _known_status(link_entity.get("status"))
-    if link is None or status not in (Status.CANCELLED, Status.EXPIRED):
+    if link is None:
         return
-    _advance(link, status, link_entity)
+    believed = _link_as_razorpay_has_it(link, link_entity) or {}
+    status = _known_status(believed.get("status"))
+    if status not in (Status.CANCELLED, Status.EXPIRED):
+        return
+    _advance(link, status, believed)
 
 
 def on_payment_captured(payload: dict[str, Any]) -> None:
