@@ -311,12 +311,13 @@ def test_a_branch_name_with_quotes_or_tamil_letters_gives_a_well_formed_download
     assert response["Content-Disposition"] == expected and "=?utf-8?" not in expected
 
 
-@pytest.mark.parametrize("forged_event", ["payment_link.paid", "payment_link.cancelled"])
+@pytest.mark.parametrize("forged_event", ["payment_link.paid", "payment_link.cancelled", "payment.captured"])
 def test_a_link_status_forged_with_a_replaced_leaked_webhook_secret_is_not_believed(billed, rzp, forged_event):
     """While the replaced (maybe leaked) webhook secret still verifies, a forged `payment_link.paid`
     showed the unpaid link as paid (no payment recorded, the link no longer sendable) and a forged
-    `payment_link.cancelled` closed a link the patient can still pay at Razorpay. The link's status
-    is taken from Razorpay then, not from the event."""
+    `payment_link.cancelled` closed a link the patient can still pay at Razorpay, and a forged
+    `payment.captured` (its payment refused since attack 18) still moved the link to paid. The link's
+    status is taken from Razorpay then, not from the event."""
     from billing import fake_razorpay
     from billing.models import PaymentLink
 
@@ -336,6 +337,8 @@ def test_a_link_status_forged_with_a_replaced_leaked_webhook_secret_is_not_belie
         "status": "captured", "notes": {"docos_link": str(link.pk)}, "created_at": 1764900000,
     }  # fmt: skip
     payload = {"payment_link": entity, "payment": forged_payment} if status == "paid" else {"payment_link": entity}
+    if forged_event == "payment.captured":  # its payment names our link: recorded nothing, but "paid" the link
+        payload = {"payment": forged_payment}
     event = fake_razorpay.event(forged_event, **payload)
     assert links.post(billed["route"], event, links.HOOK_A).status_code == 200  # the leaked, replaced secret
     links.process_pending()
