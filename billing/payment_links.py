@@ -554,6 +554,9 @@ def on_payment_captured(payload: dict[str, Any]) -> None:
     if payment.get("status") != "captured":
         return
     _record_payment(link, payment)
+    payment_id = str(payment.get("id") or "")[:40]
+    if not payment_id or not Payment.objects.filter(razorpay_payment_id=payment_id).exists():
+        return  # not recorded (not confirmed by Razorpay while a replaced secret verifies): the link stays
     amount = payment.get("amount") or 0
     status = Status.PAID if razorpay.rupees(amount) >= link.amount else Status.PARTIALLY_PAID
     _advance(link, status, {"order_id": payment.get("order_id"), "amount_paid": amount})
