@@ -345,3 +345,29 @@ def test_a_link_status_forged_with_a_replaced_leaked_webhook_secret_is_not_belie
     invoice, payments, link = links.state(billed)
     assert payments == [] and invoice.status == Invoice.Status.ISSUED
     assert link.status == PaymentLink.Status.CREATED
+
+
+def test_a_restricted_patients_open_payment_links_are_cancelled_and_no_new_one_is_made(
+    billed, rzp, django_capture_on_commit_callbacks
+):
+    """A restriction (an erasure the retention law does not allow yet) stops further use of the
+    patient's data; imaging revokes their share links. Billing registered no restriction handler: the
+    patient's live Razorpay link stayed payable, and a new one could be made, sending their name,
+    phone and e-mail to Razorpay again. The restriction cancels open links (a task, after commit)
+    and refuses new ones."""
+    from django.core.exceptions import ValidationError
+
+    from billing.models import PaymentLink
+    from patients.services import patient_restrict
+
+    link = links.make_link(billed)
+    with tenant_context(billed["seeded"].clinic):
+        with django_capture_on_commit_callbacks(execute=True):
+            patient_restrict(patient=billed["patient"], actor=None, reason="Retention law: billing records kept")
+        link.refresh_from_db()
+        assert link.status == PaymentLink.Status.CANCELLED
+        billed["invoice"].patient.refresh_from_db()
+        with pytest.raises(ValidationError, match="restricted"):
+            payment_links.invoice_payment_link_create(actor=billed["desk"], invoice=billed["invoice"])
+    connection.set_schema_to_public()
+    assert rzp.state.links[link.razorpay_id]["status"] == "cancelled"
