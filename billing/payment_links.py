@@ -187,6 +187,11 @@ def invoice_payment_link_create(*, actor: User, invoice: Invoice, context: Audit
     assert account is not None
     with transaction.atomic():
         invoice = _lock(invoice)
+        if invoice.patient.restricted_at is not None:  # an erasure the law does not allow yet: no new use
+            raise ValidationError(
+                "The patient's record is restricted (their erasure request): no payment link is made.",
+                code="restricted",
+            )
         if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED) or invoice.balance <= 0:
             raise ValidationError("Nothing is due on this invoice.", code="nothing_due")
         if invoice.balance < Decimal("1.00"):

@@ -362,8 +362,10 @@ def test_a_restricted_patients_open_payment_links_are_cancelled_and_no_new_one_i
 
     link = links.make_link(billed)
     with tenant_context(billed["seeded"].clinic):
-        with django_capture_on_commit_callbacks(execute=True):
+        with django_capture_on_commit_callbacks() as callbacks:
             patient_restrict(patient=billed["patient"], actor=None, reason="Retention law: billing records kept")
+        assert len(callbacks) == 1  # the close task, enqueued once the restriction commits
+        assert payment_links.payment_links_close_for_invoice(invoice_id=str(billed["invoice"].pk)) == 1
         link.refresh_from_db()
         assert link.status == PaymentLink.Status.CANCELLED
         billed["invoice"].patient.refresh_from_db()
