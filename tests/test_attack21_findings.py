@@ -373,3 +373,13 @@ def test_a_restricted_patients_open_payment_links_are_cancelled_and_no_new_one_i
             payment_links.invoice_payment_link_create(actor=billed["desk"], invoice=billed["invoice"])
     connection.set_schema_to_public()
     assert rzp.state.links[link.razorpay_id]["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("query", ["date=9999-12-31", "date=0001-01-01", "month=9999-12", "month=0001-01"])
+def test_a_report_date_at_the_edge_of_the_calendar_is_answered_not_crashed(clinic_a, client_for, query):
+    """The reports took any ISO date: the day book's day end (9999-12-31 + 1 day) and the GST
+    summary's next month (after December 9999) overflowed Python's dates and answered 500. Dates
+    outside the years a clinic can have records (2000-2200) fall back to today."""
+    report = "day-book" if query.startswith("date") else "gst-summary"
+    response = client_for(clinic_a, "owner").get(f"/billing/{report}/?{query}")
+    assert response.status_code == 200
