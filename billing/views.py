@@ -426,11 +426,19 @@ def _location(request: HttpRequest) -> Any:
     return (locations.filter(pk=chosen).first() if chosen else None) or locations.first()
 
 
-def _day(request: HttpRequest, location: Any) -> dt.date:
+REPORT_YEARS = range(2000, 2201)  # dates outside them fall back to today (9999-12-31 + 1 day overflows)
+
+
+def _report_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(request.GET.get("date", ""))
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        return services.local_today(location)
+        return None
+    return day if day.year in REPORT_YEARS else None
+
+
+def _day(request: HttpRequest, location: Any) -> dt.date:
+    return _report_date(request.GET.get("date", "")) or services.local_today(location)
 
 
 @require_GET
@@ -469,10 +477,9 @@ def outstanding(request: HttpRequest) -> HttpResponse:
 @capability_required(VIEW)
 def gst_summary(request: HttpRequest) -> HttpResponse:
     location = _location(request)
-    try:
-        month = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        month = services.local_today(location) if location else dt.date.today()
+    month = _report_date(request.GET.get("month", "") + "-01") or (
+        services.local_today(location) if location else dt.date.today()
+    )
     rows = reports.gst_summary(user=staff_user(request), month=month)
     if request.GET.get("format") == "csv":
         return _file(reports.gst_summary_csv(rows).encode(), f"gst-summary-{month:%Y-%m}.csv", "text/csv")
