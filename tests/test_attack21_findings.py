@@ -383,3 +383,31 @@ def test_a_report_date_at_the_edge_of_the_calendar_is_answered_not_crashed(clini
     report = "day-book" if query.startswith("date") else "gst-summary"
     response = client_for(clinic_a, "owner").get(f"/billing/{report}/?{query}")
     assert response.status_code == 200
+
+
+def test_a_dashboard_refund_of_a_whole_link_payment_also_refunds_its_advance_part(billed, rzp):
+    """₹500 cash was taken after the link was made; the patient then paid the link's ₹750 (₹250 to
+    the invoice, ₹500 kept as an advance). The clinic refunded all ₹750 from Razorpay's dashboard:
+    only the invoice's ₹250 was recorded, so the patient kept a ₹500 "advance" the clinic had already
+    given back. The refund is recorded against both rows of the payment."""
+    link = links.make_link(billed)
+    with tenant_context(billed["seeded"].clinic):
+        services.payment_record(actor=billed["desk"], invoice=billed["invoice"], mode="cash", amount=Decimal("500"))
+    connection.set_schema_to_public()
+    captured, paid = rzp.pay(link.razorpay_id)
+    for event in (captured, paid):
+        links.post(billed["route"], event, links.HOOK_A)
+    links.process_pending()
+    pay_id = captured["payload"]["payment"]["entity"]["id"]
+    made = razorpay.refund_create(
+        razorpay.Credentials(links.KEY_A, links.SECRET_A), payment_id=pay_id, amount=Decimal("750"), receipt="",
+        notes={},
+    )  # fmt: skip
+    links.post(billed["route"], rzp.process_refund(made["id"]), links.HOOK_A)
+    links.process_pending()
+    with tenant_context(billed["seeded"].clinic):
+        refunds = Payment.objects.filter(razorpay_payment_id=pay_id, kind=Payment.Kind.REFUND)
+        assert sorted(r.amount for r in refunds) == [Decimal("250.00"), Decimal("500.00")]
+        assert services.advance_balance(billed["patient"]) == 0
+        invoice = Invoice.objects.get(pk=billed["invoice"].pk)
+        assert invoice.paid == Decimal("500.00")  # the cash stays
