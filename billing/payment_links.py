@@ -648,28 +648,36 @@ def on_refund_processed(payload: dict[str, Any]) -> None:
                 _settle(_lock(row.invoice))  # type: ignore[arg-type]
             audit_record(actor=None, action="payment.refund_processed", obj=row, location_id=row.location_id)
         return
-    # A refund made in Razorpay's dashboard: recorded here so the books agree.
+    # A refund made in Razorpay's dashboard: recorded here so the books agree, against the payment's
+    # rows in turn (the invoice's part, then the advance kept from money beyond the balance). The
+    # first row made carries Razorpay's refund id (unique), which finds it again on a replay.
     from billing.services import refundable
 
-    amount = min(razorpay.rupees(refund.get("amount") or 0), refundable(original))
-    if amount <= 0:
-        return
-    invoice = _lock(original.invoice) if original.invoice_id is not None else None  # type: ignore[arg-type]
+    left = razorpay.rupees(refund.get("amount") or 0)
+    rows = Payment.objects.select_for_update().filter(razorpay_payment_id=payment_id).exclude(kind=Payment.Kind.REFUND)
     now = timezone.now()
-    fy, serial, number = _receipt(original.location, now)
-    row = Payment.objects.create(
-        patient=original.patient, location=original.location, invoice=original.invoice, refund_of=original,
-        kind=Payment.Kind.REFUND, mode=Payment.Mode.RAZORPAY_LINK, amount=amount,
-        reason="Refunded from the Razorpay dashboard", razorpay_payment_id=payment_id, razorpay_refund_id=refund_id,
-        vendor_status=VendorStatus.PROCESSED, receipt_number=number, financial_year=fy, serial=serial,
-        received_at=now, received_by=original.received_by,
-    )  # fmt: skip
-    if invoice is not None:
-        _settle(invoice)
-    audit_record(
-        actor=None, action="payment.refund", obj=row, location_id=row.location_id,
-        metadata={"payment": str(original.pk), "source": "razorpay"},
-    )  # fmt: skip
+    first = True
+    for paid_row in sorted(rows, key=lambda r: r.kind != Payment.Kind.PAYMENT):
+        amount = min(left, refundable(paid_row))
+        if amount <= 0:
+            continue
+        invoice = _lock(paid_row.invoice) if paid_row.invoice_id is not None else None  # type: ignore[arg-type]
+        fy, serial, number = _receipt(paid_row.location, now)
+        row = Payment.objects.create(
+            patient=paid_row.patient, location=paid_row.location, invoice=paid_row.invoice, refund_of=paid_row,
+            kind=Payment.Kind.REFUND, mode=Payment.Mode.RAZORPAY_LINK, amount=amount,
+            reason="Refunded from the Razorpay dashboard", razorpay_payment_id=payment_id,
+            razorpay_refund_id=refund_id if first else "", vendor_status=VendorStatus.PROCESSED,
+            receipt_number=number, financial_year=fy, serial=serial, received_at=now,
+            received_by=paid_row.received_by,
+        )  # fmt: skip
+        first, left = False, left - amount
+        if invoice is not None:
+            _settle(invoice)
+        audit_record(
+            actor=None, action="payment.refund", obj=row, location_id=row.location_id,
+            metadata={"payment": str(paid_row.pk), "source": "razorpay"},
+        )  # fmt: skip
 
 
 def razorpay_refund_submit(*, refund_id: str) -> str:
