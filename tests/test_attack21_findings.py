@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -411,3 +412,26 @@ def test_a_dashboard_refund_of_a_whole_link_payment_also_refunds_its_advance_par
         assert services.advance_balance(billed["patient"]) == 0
         invoice = Invoice.objects.get(pk=billed["invoice"].pk)
         assert invoice.paid == Decimal("500.00")  # the cash stays
+
+
+@pytest.mark.parametrize("outcome", ["erased", "restricted"])
+def test_a_request_cannot_be_closed_as_erased_or_restricted_by_hand(clinic_a, client_for, outcome):
+    """Closing a request offered every outcome: an erasure request could be closed as "Erased" (or
+    "Restricted") with nothing erased or restricted, so the register (and what the patient is told)
+    claimed a deletion that never happened. Only answering the erasure request sets those outcomes."""
+    from privacy.services import rights_request_close
+
+    patient = make_patient(clinic_a, given_name="Zoya", family_name="Khan")
+    with tenant_context(clinic_a.clinic):
+        request = rights_request_create(
+            actor=owner(clinic_a), kind=RightsRequest.Kind.ERASURE, location=clinic_a.locations[0], patient=patient,
+            requester_name="Zoya Khan", verification=RightsRequest.Verification.IN_PERSON_ID,
+        )  # fmt: skip
+    client_for(clinic_a, "owner").post(f"/settings/privacy/{request.pk}/close/", {"outcome": outcome, "note": "Done"})
+    with tenant_context(clinic_a.clinic):
+        request.refresh_from_db()
+        assert request.is_open and request.outcome == ""
+        with pytest.raises(ValidationError):
+            rights_request_close(request=request, actor=owner(clinic_a), outcome=outcome, note="Done")
+        patient.refresh_from_db()
+        assert patient.restricted_at is None
