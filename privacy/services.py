@@ -26,6 +26,7 @@ from privacy.selectors import answers_for_every_branch, privacy_settings
 Kind = RightsRequest.Kind
 Status = RightsRequest.Status
 EXPORT_KINDS = (Kind.ACCESS, Kind.PORTABILITY)
+BY_ERASURE_ONLY = (RightsRequest.Outcome.ERASED, RightsRequest.Outcome.RESTRICTED)  # rights_request_erase sets them
 
 
 def _next_reference() -> str:
@@ -132,6 +133,8 @@ def rights_request_close(
     note = note.strip()
     if outcome not in RightsRequest.Outcome.values or not outcome:
         raise ValidationError({"outcome": "Choose the outcome."})
+    if outcome in BY_ERASURE_ONLY:  # a fact about the patient's data: set only by doing it
+        raise ValidationError({"outcome": "Answer the erasure request with Erase; it records what was erased or kept."})
     if outcome == RightsRequest.Outcome.REFUSED and not note:
         raise ValidationError({"note": "A refusal needs its reason, as told to the patient."})
     locked.status = Status.REJECTED if outcome == RightsRequest.Outcome.REFUSED else Status.COMPLETED
