@@ -42,6 +42,7 @@ from audit.services import audit_record
 from billing import gst, razorpay
 from billing.models import Invoice, Payment, PaymentLink, RazorpayAccount, VendorStatus
 from billing.services import _lock, _receipt, _settle
+from docos.ids import parse_uuid
 from docos.webhooks import VendorError
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,11 @@ def invoice_payment_link_create(*, actor: User, invoice: Invoice, context: Audit
     assert account is not None
     with transaction.atomic():
         invoice = _lock(invoice)
+        if invoice.patient.restricted_at is not None:  # an erasure the law does not allow yet: no new use
+            raise ValidationError(
+                "The patient's record is restricted (their erasure request): no payment link is made.",
+                code="restricted",
+            )
         if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED) or invoice.balance <= 0:
             raise ValidationError("Nothing is due on this invoice.", code="nothing_due")
         if invoice.balance < Decimal("1.00"):
@@ -437,6 +443,24 @@ def _confirmed_by_razorpay(payment_id: str, payment: dict[str, Any]) -> bool:
     )
 
 
+def _refund_confirmed_by_razorpay(refund_id: str, payment_id: str, refund: dict[str, Any]) -> bool:
+    """Razorpay has this refund of this payment, processed, for the amount the event says (so a
+    refund forged with a leaked secret records nothing). A transient failure raises: the task retries."""
+    account = razorpay_account()
+    if account is None or not payment_id.startswith("pay_"):
+        return False
+    try:
+        found = razorpay.refunds_of_payment(credentials(account), payment_id)
+    except VendorError as exc:
+        if exc.permanent:
+            return False
+        raise
+    return any(
+        item.get("id") == refund_id and item.get("status") == "processed" and item.get("amount") == refund.get("amount")
+        for item in found
+    )
+
+
 def _record_payment(link: PaymentLink, payment: dict[str, Any]) -> Payment | None:
     """Record Razorpay's captured payment once (link locked by the caller)."""
     payment_id = str(payment.get("id") or "")[:40]
@@ -483,6 +507,23 @@ def _record_payment(link: PaymentLink, payment: dict[str, Any]) -> Payment | Non
     return first
 
 
+def _link_as_razorpay_has_it(link: PaymentLink, link_entity: dict[str, Any]) -> dict[str, Any] | None:
+    """The link entity to believe: the event's, or while a replaced (maybe leaked) webhook secret
+    still verifies, the link fetched from Razorpay (None if Razorpay does not have it; a transient
+    failure raises and the webhook task retries)."""
+    if not _old_secret_still_verifies():
+        return link_entity
+    account = razorpay_account()
+    if account is None or not link.razorpay_id:
+        return None
+    try:
+        return razorpay.payment_link_fetch(credentials(account), link.razorpay_id)
+    except VendorError as exc:
+        if exc.permanent:
+            return None
+        raise
+
+
 def on_payment_link_paid(payload: dict[str, Any]) -> None:
     razorpay.require(payload, "payment_link.id", "payment.id", "payment.amount", "payment.status")
     link_entity = payload.get("payment_link") or {}
@@ -491,8 +532,10 @@ def on_payment_link_paid(payload: dict[str, Any]) -> None:
     if link is None:
         logger.info("razorpay payment link not ours")
         return
-    _advance(link, Status.PAID, {**link_entity, "order_id": link_entity.get("order_id") or payment.get("order_id")})
-    _record_payment(link, payment)
+    believed = _link_as_razorpay_has_it(link, link_entity)
+    if believed is not None and (believed is link_entity or believed.get("status") == Status.PAID):
+        _advance(link, Status.PAID, {**believed, "order_id": believed.get("order_id") or payment.get("order_id")})
+    _record_payment(link, payment)  # checks the payment with Razorpay itself while the old secret verifies
 
 
 def on_payment_link_closed(payload: dict[str, Any]) -> None:
@@ -500,10 +543,13 @@ def on_payment_link_closed(payload: dict[str, Any]) -> None:
     razorpay.require(payload, "payment_link.id", "payment_link.status")
     link_entity = payload.get("payment_link") or {}
     link = _link_for(link_entity=link_entity)
-    status = _known_status(link_entity.get("status"))
-    if link is None or status not in (Status.CANCELLED, Status.EXPIRED):
+    if link is None:
         return
-    _advance(link, status, link_entity)
+    believed = _link_as_razorpay_has_it(link, link_entity) or {}
+    status = _known_status(believed.get("status"))
+    if status not in (Status.CANCELLED, Status.EXPIRED):
+        return
+    _advance(link, status, believed)
 
 
 def on_payment_captured(payload: dict[str, Any]) -> None:
@@ -516,6 +562,9 @@ def on_payment_captured(payload: dict[str, Any]) -> None:
     if payment.get("status") != "captured":
         return
     _record_payment(link, payment)
+    payment_id = str(payment.get("id") or "")[:40]
+    if not payment_id or not Payment.objects.filter(razorpay_payment_id=payment_id).exists():
+        return  # not recorded (not confirmed by Razorpay while a replaced secret verifies): the link stays
     amount = payment.get("amount") or 0
     status = Status.PAID if razorpay.rupees(amount) >= link.amount else Status.PARTIALLY_PAID
     _advance(link, status, {"order_id": payment.get("order_id"), "amount_paid": amount})
@@ -580,14 +629,22 @@ def on_refund_processed(payload: dict[str, Any]) -> None:
     payment_id = str(refund.get("payment_id") or "")[:40]
     if not refund_id or not payment_id:
         return
+    if _old_secret_still_verifies() and not _refund_confirmed_by_razorpay(refund_id, payment_id, refund):
+        return  # possibly forged with the replaced secret: Razorpay has no such processed refund
     original = _recorded(payment_id) or _record_refunded_payment(payment_id)
     if original is None:
         return
     notes = refund.get("notes") if isinstance(refund.get("notes"), dict) else {}
-    ours = str((notes or {}).get("docos_refund") or "")
+    ours = parse_uuid(str((notes or {}).get("docos_refund") or ""))
     row = Payment.objects.select_for_update().filter(kind=Payment.Kind.REFUND, razorpay_refund_id=refund_id).first()
-    if row is None and len(ours) == 36:
-        row = Payment.objects.select_for_update().filter(kind=Payment.Kind.REFUND, pk=ours, refund_of=original).first()
+    if row is None and ours is not None:
+        # Our refund row names this Razorpay payment whichever of its rows it refunds (the invoice's
+        # part, or the advance kept from money beyond the balance): `original` is only the first.
+        row = (
+            Payment.objects.select_for_update()
+            .filter(kind=Payment.Kind.REFUND, pk=ours, razorpay_payment_id=payment_id)
+            .first()
+        )
     if row is not None:
         if row.vendor_status != VendorStatus.PROCESSED or row.razorpay_refund_id != refund_id:
             row.vendor_status, row.razorpay_refund_id = VendorStatus.PROCESSED, refund_id
@@ -596,28 +653,36 @@ def on_refund_processed(payload: dict[str, Any]) -> None:
                 _settle(_lock(row.invoice))  # type: ignore[arg-type]
             audit_record(actor=None, action="payment.refund_processed", obj=row, location_id=row.location_id)
         return
-    # A refund made in Razorpay's dashboard: recorded here so the books agree.
+    # A refund made in Razorpay's dashboard: recorded here so the books agree, against the payment's
+    # rows in turn (the invoice's part, then the advance kept from money beyond the balance). The
+    # first row made carries Razorpay's refund id (unique), which finds it again on a replay.
     from billing.services import refundable
 
-    amount = min(razorpay.rupees(refund.get("amount") or 0), refundable(original))
-    if amount <= 0:
-        return
-    invoice = _lock(original.invoice) if original.invoice_id is not None else None  # type: ignore[arg-type]
+    left = razorpay.rupees(refund.get("amount") or 0)
+    rows = Payment.objects.select_for_update().filter(razorpay_payment_id=payment_id).exclude(kind=Payment.Kind.REFUND)
     now = timezone.now()
-    fy, serial, number = _receipt(original.location, now)
-    row = Payment.objects.create(
-        patient=original.patient, location=original.location, invoice=original.invoice, refund_of=original,
-        kind=Payment.Kind.REFUND, mode=Payment.Mode.RAZORPAY_LINK, amount=amount,
-        reason="Refunded from the Razorpay dashboard", razorpay_payment_id=payment_id, razorpay_refund_id=refund_id,
-        vendor_status=VendorStatus.PROCESSED, receipt_number=number, financial_year=fy, serial=serial,
-        received_at=now, received_by=original.received_by,
-    )  # fmt: skip
-    if invoice is not None:
-        _settle(invoice)
-    audit_record(
-        actor=None, action="payment.refund", obj=row, location_id=row.location_id,
-        metadata={"payment": str(original.pk), "source": "razorpay"},
-    )  # fmt: skip
+    first = True
+    for paid_row in sorted(rows, key=lambda r: r.kind != Payment.Kind.PAYMENT):
+        amount = min(left, refundable(paid_row))
+        if amount <= 0:
+            continue
+        invoice = _lock(paid_row.invoice) if paid_row.invoice_id is not None else None  # type: ignore[arg-type]
+        fy, serial, number = _receipt(paid_row.location, now)
+        row = Payment.objects.create(
+            patient=paid_row.patient, location=paid_row.location, invoice=paid_row.invoice, refund_of=paid_row,
+            kind=Payment.Kind.REFUND, mode=Payment.Mode.RAZORPAY_LINK, amount=amount,
+            reason="Refunded from the Razorpay dashboard", razorpay_payment_id=payment_id,
+            razorpay_refund_id=refund_id if first else "", vendor_status=VendorStatus.PROCESSED,
+            receipt_number=number, financial_year=fy, serial=serial, received_at=now,
+            received_by=paid_row.received_by,
+        )  # fmt: skip
+        first, left = False, left - amount
+        if invoice is not None:
+            _settle(invoice)
+        audit_record(
+            actor=None, action="payment.refund", obj=row, location_id=row.location_id,
+            metadata={"payment": str(paid_row.pk), "source": "razorpay"},
+        )  # fmt: skip
 
 
 def razorpay_refund_submit(*, refund_id: str) -> str:

@@ -13,6 +13,7 @@ so a crashed run resumes where it stopped.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from django.db.models import Max, Q, QuerySet
 
@@ -137,6 +138,28 @@ def purge_billing(now: dt.datetime, limit: int, cursor: Cursor) -> int:
     return len(invoices) + len(payments)
 
 
+def _restrict(patient: Patient) -> None:
+    """A restricted record is used no further: the patient's open Razorpay payment links are
+    cancelled at Razorpay by a task after the restriction commits (Razorpay may be slow or down; the
+    task retries), and `invoice_payment_link_create` makes no new one."""
+    from django.db import transaction
+
+    from billing.tasks import payment_links_close_task
+
+    invoice_ids = {
+        str(pk)
+        for pk in PaymentLink.objects.filter(
+            invoice__patient_id__in=registry.patient_ids(patient), status__in=PaymentLink.LIVE
+        ).values_list("invoice_id", flat=True)
+    }
+
+    def enqueue(invoice_id: str) -> None:
+        payment_links_close_task.delay(invoice_id)
+
+    for invoice_id in sorted(invoice_ids):
+        transaction.on_commit(partial(enqueue, invoice_id))
+
+
 def register() -> None:
     registry.register_data_source(
         registry.PatientDataSource(
@@ -145,6 +168,7 @@ def register() -> None:
             category=registry.BILLING,
             export=_export,
             erase=_erase,
+            restrict=_restrict,
             retain_until=_retain_until,
             erase_order=30,
         )

@@ -698,6 +698,20 @@ def refund_record(
 # --- credit notes ----------------------------------------------------------------------------------
 
 
+QUANTITY_STEP = Decimal("0.001")
+
+
+def _credit_quantity(value: Any) -> Decimal:
+    """A quantity to credit as a finite Decimal (not NaN or infinity), else ValidationError."""
+    try:
+        quantity = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        quantity = Decimal("NaN")
+    if not quantity.is_finite():
+        raise ValidationError("Enter quantities as numbers.", code="quantity")
+    return quantity
+
+
 def _credited_quantity(line: InvoiceLine) -> Decimal:
     return line.credits.aggregate(q=Sum("quantity"))["q"] or Decimal("0")
 
@@ -748,11 +762,13 @@ def credit_note_issue(
             named = lines.get(str(key))
             if named is None:
                 raise ValidationError("A line named is not on this invoice.", code="line")
-            quantity = Decimal(quantity)
+            quantity = _credit_quantity(quantity)
             if quantity <= 0:
                 continue
             if quantity > named.quantity - _credited_quantity(named):
                 raise ValidationError(f"More of “{named.description}” than is left to credit.", code="left")
+            if quantity != quantity.quantize(QUANTITY_STEP):  # the column keeps three decimals
+                raise ValidationError("A quantity has at most three decimals.", code="quantity")
             wanted[str(key)] = quantity
     if not wanted:
         raise _fail("lines", "Choose what to credit.")

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.guards import staff_user
@@ -47,8 +48,8 @@ def _form_errors(form: Any) -> str:
 
 def _file(data: bytes, filename: str, content_type: str = "application/pdf") -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
-    disposition = "inline" if content_type == "application/pdf" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    # RFC 6266 (quotes escaped, non-ASCII as filename*=utf-8''): names carry branch names
+    response["Content-Disposition"] = content_disposition_header(content_type != "application/pdf", filename) or ""
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -421,15 +422,23 @@ def price_item_new(request: HttpRequest) -> HttpResponse:
 
 def _location(request: HttpRequest) -> Any:
     locations = locations_for(staff_user(request))
-    chosen = request.GET.get("location")
+    chosen = parse_uuid(request.GET.get("location"))
     return (locations.filter(pk=chosen).first() if chosen else None) or locations.first()
 
 
-def _day(request: HttpRequest, location: Any) -> dt.date:
+REPORT_YEARS = range(2000, 2201)  # dates outside them fall back to today (9999-12-31 + 1 day overflows)
+
+
+def _report_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(request.GET.get("date", ""))
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        return services.local_today(location)
+        return None
+    return day if day.year in REPORT_YEARS else None
+
+
+def _day(request: HttpRequest, location: Any) -> dt.date:
+    return _report_date(request.GET.get("date", "")) or services.local_today(location)
 
 
 @require_GET
@@ -468,10 +477,9 @@ def outstanding(request: HttpRequest) -> HttpResponse:
 @capability_required(VIEW)
 def gst_summary(request: HttpRequest) -> HttpResponse:
     location = _location(request)
-    try:
-        month = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        month = services.local_today(location) if location else dt.date.today()
+    month = _report_date(request.GET.get("month", "") + "-01") or (
+        services.local_today(location) if location else dt.date.today()
+    )
     rows = reports.gst_summary(user=staff_user(request), month=month)
     if request.GET.get("format") == "csv":
         return _file(reports.gst_summary_csv(rows).encode(), f"gst-summary-{month:%Y-%m}.csv", "text/csv")

@@ -19,7 +19,7 @@ from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from clinics.models import Clinic, DocumentVerification
-from docos.throttle import within_budget
+from docos.throttle import address_bucket, within_budget
 
 # No 0/O, 1/I/L: a code read aloud over the phone or typed from paper cannot be misread.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -101,9 +101,9 @@ def upload_matches(verification: DocumentVerification, file: IO[bytes] | Any) ->
 
 def upload_allowed(ip: str | None) -> bool:
     """Count an upload against the IP's budget; False once the budget for the window is spent."""
-    return within_budget(f"verify-upload:{ip or 'unknown'}", UPLOAD_LIMIT, UPLOAD_WINDOW_SECONDS)
+    return within_budget(f"verify-upload:{address_bucket(ip)}", UPLOAD_LIMIT, UPLOAD_WINDOW_SECONDS)
 
 
 def view_allowed(ip: str | None) -> bool:
     """Count a code lookup against the IP's budget (slows guessing codes); False once spent."""
-    return within_budget(f"verify-view:{ip or 'unknown'}", VIEW_LIMIT, VIEW_WINDOW_SECONDS)
+    return within_budget(f"verify-view:{address_bucket(ip)}", VIEW_LIMIT, VIEW_WINDOW_SECONDS)

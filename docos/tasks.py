@@ -1,4 +1,5 @@
-"""Kernel tasks: processing stored vendor webhook events (public schema) and sweeping lost ones."""
+"""Kernel tasks: processing stored vendor webhook events (public schema), sweeping lost ones and
+purging handled ones."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ def webhook_process_task(event_pk: str) -> str:
 )
 def webhook_sweep_task() -> int:
     return webhooks.webhook_sweep()
+
+
+@app.task(
+    name="docos.webhook_purge",
+    queue="maintenance",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    max_retries=2,
+)
+def webhook_purge_task() -> int:
+    return webhooks.webhook_purge()

@@ -21,6 +21,8 @@ of the payload: the view passes the path's account id, the vendor's `account_sec
 account's secret(s) before anything is parsed, and every delivery of the event goes to that account.
 
 If the enqueue is lost (Redis down), `webhook_sweep` (beat) re-enqueues events still `received`.
+Handled events are deleted after WEBHOOK_EVENT_RETENTION_DAYS (`webhook_purge`, beat): their raw
+bodies carry PHI, and they are kept only to refuse the vendors' replays.
 
 The kernel imports no app: vendors, handlers and the tenant resolver are registered from above.
 """
@@ -273,3 +275,22 @@ def webhook_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
     for pk in pks:
         _enqueue(str(pk))
     return len(pks)
+
+
+def webhook_purge(*, older_than_days: int | None = None, batch: int = 5000) -> int:
+    """Delete handled events (processed, ignored or failed) received more than `older_than_days`
+    (default WEBHOOK_EVENT_RETENTION_DAYS) ago, `batch` rows per statement. An event still waiting
+    to be processed is kept. Returns how many were deleted."""
+    from django.conf import settings
+
+    from docos.models import WebhookEvent
+
+    days = int(settings.WEBHOOK_EVENT_RETENTION_DAYS if older_than_days is None else older_than_days)
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    handled = WebhookEvent.objects.exclude(status=WebhookEvent.Status.RECEIVED).filter(received_at__lt=cutoff)
+    deleted = 0
+    while True:
+        pks = list(handled.values_list("pk", flat=True)[:batch])
+        if not pks:
+            return deleted
+        deleted += WebhookEvent.objects.filter(pk__in=pks).delete()[0]

@@ -1117,11 +1117,16 @@ def patient_restrict(
 def patient_set_legal_hold(
     *, patient: Patient, actor: User | None, hold: bool, reason: str = "", context: AuditContext | None = None
 ) -> Patient:
-    """Put a patient under legal hold (every retention purge skips them) or release the hold."""
+    """Put a patient under legal hold (every retention purge skips them) or release the hold. The
+    hold keeps every branch's records, so only staff who work at every branch may release it."""
     reason = " ".join((reason or "").split())
     if hold and not reason:
         raise ValidationError({"reason": "A legal hold needs its reason (the case, notice or order)."})
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not hold and locked.legal_hold_at is not None and actor is not None and user_location_ids(actor) is not None:
+        raise ValidationError(
+            "Only someone who works at every branch can release a legal hold: it keeps every branch's records."
+        )
     locked.legal_hold_at = (locked.legal_hold_at or timezone.now()) if hold else None
     locked.legal_hold_reason = reason if hold else None
     locked.save(update_fields=["legal_hold_at", "legal_hold_reason", "updated_at"])

@@ -42,7 +42,10 @@ class RequestForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(choices=[c for c in RightsRequest.Outcome.choices if c[0]], label="Outcome")
+    outcome = forms.ChoiceField(
+        choices=[c for c in RightsRequest.Outcome.choices if c[0] and c[0] not in ("erased", "restricted")],
+        label="Outcome",
+    )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What the patient was told")
 
 

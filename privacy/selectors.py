@@ -62,12 +62,24 @@ def rights_request_access(*, user: Any, request_id: Any) -> RightsRequest:
     return found
 
 
+def answers_for_every_branch(user: Any) -> bool:
+    """`privacy.manage` and every branch: what an export (every record of the patient, made at every
+    branch) and an erasure (of them all) need. A branch-restricted manager records, acknowledges,
+    corrects and closes requests at their branches, but the branch rule keeps other branches'
+    records from them, so they cannot build, download or erase the whole record."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.has_capability(PRIVACY_MANAGE)
+        and user_location_ids(user) is None
+    )
+
+
 def export_access(*, user: Any, export_id: Any) -> PatientExport:
-    """An export of a request the user may open, or the same Http404."""
+    """An export of a request the user may open, for a manager of every branch; else the same Http404."""
     pk = parse_uuid(export_id)
     found = (
         PatientExport.objects.select_related("request").filter(pk=pk, request__in=requests_visible_to(user)).first()
-        if pk
+        if pk and answers_for_every_branch(user)
         else None
     )
     if found is None:

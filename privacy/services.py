@@ -22,11 +22,12 @@ from patients.access import require_patient_access
 from patients.models import Patient
 from patients.services import patient_correct, patient_restrict
 from privacy.models import PatientExport, PrivacySettings, RightsRequest
-from privacy.selectors import privacy_settings
+from privacy.selectors import answers_for_every_branch, privacy_settings
 
 Kind = RightsRequest.Kind
 Status = RightsRequest.Status
 EXPORT_KINDS = (Kind.ACCESS, Kind.PORTABILITY)
+BY_ERASURE_ONLY = (RightsRequest.Outcome.ERASED, RightsRequest.Outcome.RESTRICTED)  # rights_request_erase sets them
 
 
 def _next_reference() -> str:
@@ -136,6 +137,8 @@ def rights_request_close(
     note = note.strip()
     if outcome not in RightsRequest.Outcome.values or not outcome:
         raise ValidationError({"outcome": "Choose the outcome."})
+    if outcome in BY_ERASURE_ONLY:  # a fact about the patient's data: set only by doing it
+        raise ValidationError({"outcome": "Answer the erasure request with Erase; it records what was erased or kept."})
     if outcome == RightsRequest.Outcome.REFUSED and not note:
         raise ValidationError({"note": "A refusal needs its reason, as told to the patient."})
     locked.status = Status.REJECTED if outcome == RightsRequest.Outcome.REFUSED else Status.COMPLETED
@@ -149,6 +152,14 @@ def rights_request_close(
         metadata={"outcome": outcome},
     )  # fmt: skip
     return locked
+
+
+def _require_every_branch(actor: User, what: str) -> None:
+    """Exports and erasures reach the patient's records at every branch (see `answers_for_every_branch`)."""
+    if not answers_for_every_branch(actor):
+        raise ValidationError(
+            f"Only a privacy manager who works at every branch can {what}: it covers every branch's records."
+        )
 
 
 def _in_progress(locked: RightsRequest) -> None:
@@ -206,6 +217,7 @@ def rights_request_erase(*, request: RightsRequest, actor: User, context: AuditC
     locked = _locked(request)
     if locked.kind != Kind.ERASURE or locked.patient is None:
         raise ValidationError("Only an erasure request about a patient erases or restricts.")
+    _require_every_branch(actor, "erase or restrict the patient's records")
     patient = Patient.objects.select_for_update().get(pk=locked.patient.pk)
     require_patient_access(actor, patient)
     if patient.legal_hold_at is not None:
@@ -252,6 +264,7 @@ def export_start(*, request: RightsRequest, actor: User, context: AuditContext |
     locked = _locked(request)
     if locked.kind not in EXPORT_KINDS or locked.patient is None:
         raise ValidationError("Only an access or portability request about a patient has an export.")
+    _require_every_branch(actor, "build the patient's archive")
     require_patient_access(actor, locked.patient)
     if locked.exports.filter(status__in=[PatientExport.Status.QUEUED, PatientExport.Status.RUNNING]).exists():
         raise ValidationError("An export of this request is already being built.")

@@ -126,7 +126,11 @@ def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
             "close_form": CloseForm(),
             "hold_form": LegalHoldForm(),
             "now": timezone.now(),
-            "can_export": rights.kind in services.EXPORT_KINDS and rights.patient_id and rights.is_open,
+            "can_export": rights.kind in services.EXPORT_KINDS
+            and rights.patient_id
+            and rights.is_open
+            and selectors.answers_for_every_branch(request.user),
+            "whole_record": selectors.answers_for_every_branch(request.user),
         },
     )
 

@@ -224,6 +224,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 300.0,
         "options": {"queue": "maintenance", "expires": 290},
     },
+    # Raw vendor webhook bodies (public schema, PHI) older than WEBHOOK_EVENT_RETENTION_DAYS: deleted.
+    "docos-webhook-purge": {
+        "task": "docos.webhook_purge",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
     # Retention (audit.retention): every clinic's purge run, nightly at 02:30 in India.
     "audit-retention-nightly": {
         "task": "clinics.retention_beat",
@@ -251,6 +257,11 @@ RETENTION_WHATSAPP_BODY_DAYS = max(90, env.int("RETENTION_WHATSAPP_BODY_DAYS", d
 # lengthen these (privacy settings); patients under legal hold are never purged.
 RETENTION_CLINICAL_YEARS = max(10, env.int("RETENTION_CLINICAL_YEARS", default=10))
 RETENTION_BILLING_YEARS = max(8, env.int("RETENTION_BILLING_YEARS", default=8))
+# Raw vendor webhook events (docos.WebhookEvent, public schema: message texts, phone numbers, payers'
+# names) are needed only to refuse replays while vendors retry (Meta up to 7 days, Razorpay 24 hours):
+# handled ones are deleted after this many days (8 to 30), so neither the 90-day WhatsApp text rule
+# nor a patient's erasure is outlived by a copy of the raw body.
+WEBHOOK_EVENT_RETENTION_DAYS = min(30, max(8, env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=14)))
 # The public privacy pages (clinics.public_views): where patients, clinics and security researchers
 # write to DocOS itself; security.txt (RFC 9116) names the security address.
 DOCOS_PRIVACY_EMAIL = env("DOCOS_PRIVACY_EMAIL", default=f"privacy@{DOCOS_BASE_DOMAIN}")
