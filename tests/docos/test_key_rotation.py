@@ -216,6 +216,7 @@ CLINIC_KEYED = {
     ("patients.Patient", "legal_hold_reason"),
     ("patients.Patient", "restriction_reason"),
     ("patients.PatientCorrection", "changes"),
+    ("patients.PatientConsent", "note"),
     ("patients.PatientCorrection", "reason"),
     ("privacy.BreachIncident", "description"),
     ("privacy.RightsRequest", "details"),
