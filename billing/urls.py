@@ -30,6 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("billing/invoices/<uuid:invoice_id>/pay", views.invoice_pay, name="billing-invoice-pay"),
     path("billing/invoices/<uuid:invoice_id>/credit-note", views.credit_note_new, name="billing-credit-note-new"),
     path("billing/invoices/<uuid:invoice_id>/pdf", views.invoice_pdf, name="billing-invoice-pdf"),
+    path("billing/invoices/<uuid:invoice_id>/whatsapp", views.invoice_send_whatsapp, name="billing-invoice-whatsapp"),
     path("billing/invoices/<uuid:invoice_id>/payment-link", views.payment_link_new, name="billing-payment-link-new"),
     path("billing/payment-links/<uuid:link_id>/cancel", views.payment_link_cancel, name="billing-payment-link-cancel"),
     path("billing/payment-links/<uuid:link_id>/send", views.payment_link_send, name="billing-payment-link-send"),

@@ -5,6 +5,7 @@ selector, render. Every id goes through `billing.access` (or `patients.access`).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,10 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.guards import staff_user
+from accounts.guards import require_capability, staff_user
 from accounts.selectors import locations_for
 from audit.context import audit_context
-from billing import payment_links, pdf, reports, services
+from billing import payment_links, pdf, reports, sending, services
 from billing.access import (
     billable_visit_access,
     credit_note_access,
@@ -135,6 +136,8 @@ def invoice_detail(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
             "payment_links": list(invoice.payment_links.order_by("-created_at")[:10]),
             "razorpay_ready": payment_links.razorpay_ready(payment_links.razorpay_account()),
             "price_items": PriceItem.objects.filter(is_active=True).order_by("kind", "name"),
+            "can_send_whatsapp": sending.can_send(user) and sending.sendable(invoice),
+            "send_key": str(uuid.uuid4()),
         },
     )
 
@@ -535,4 +538,29 @@ def payment_link_send(request: HttpRequest, link_id: UUID) -> HttpResponse:
             messages.error(request, "Not sent: " + failure_sentence(message.error, message.error_title))
         else:
             messages.success(request, "Payment link queued to go out on WhatsApp.")
+    return _back(invoice)
+
+
+@require_POST
+@capability_required(COLLECT)
+def invoice_send_whatsapp(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
+    """The issued invoice's PDF to the patient as a WhatsApp document (through messaging's outbox).
+    Needs `billing.collect` and `messaging.send`; a double press sends once (the form's key)."""
+    from messaging.services import failure_sentence
+
+    user = staff_user(request)
+    invoice = _collect_invoice(request, invoice_id)
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    key = parse_uuid(request.POST.get("key", ""))
+    try:
+        message = sending.invoice_send_whatsapp(
+            actor=user, invoice=invoice, idempotency_key=str(key or uuid.uuid4()), context=audit_context(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not sent: " + _errors(exc))
+    else:
+        if message.status == "failed":
+            messages.error(request, "Not sent: " + failure_sentence(message.error, message.error_title))
+        else:
+            messages.success(request, f"Invoice {invoice.number} queued to go out on WhatsApp as a PDF.")
     return _back(invoice)
