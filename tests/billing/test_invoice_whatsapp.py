@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import Location, Role, User
 from audit.models import AuditEvent
 from billing import services
 from billing.models import Invoice, PriceItem
@@ -221,3 +221,29 @@ def test_the_chart_offers_issued_invoices_in_its_send_pdf_list(wa_a, client_for,
         f"/inbox/patient/{patient.pk}/document/", {"document": str(draft.pk), "key": str(uuid.uuid4())}, follow=True
     )
     assert "not one of this patient" in refused.content.decode()
+
+
+def test_the_demo_conversation_shows_an_invoice_sent_as_a_pdf(clinic_a, client_for):
+    from billing import demo
+    from messaging import demo as messaging_demo
+    from patients import demo as patients_demo
+
+    set_gstin(clinic_a)
+    with tenant_context(clinic_a.clinic):
+        east, main = clinic_a.locations
+        Location.objects.filter(pk=east.pk).update(name="Koramangala")
+        Location.objects.filter(pk=main.pk).update(name="Indiranagar")
+        User.objects.filter(pk=clinic_a.users["owner"].pk).update(email="owner@demo.docos.in")
+        User.objects.filter(pk=clinic_a.users["front_desk"].pk).update(email="frontdesk@demo.docos.in")
+        patients_demo.seed_patients()
+        messaging_demo.seed(clinic_a.clinic)
+        demo.seed(clinic_a.clinic)
+        (message,) = OutboundMessage.objects.filter(kind="document", related_type="billing.invoice")
+        invoice = Invoice.objects.get(pk=message.related_id)
+        assert message.status == "read" and invoice.status == "paid" and invoice.patient_id == message.patient_id
+        assert message.parameters["filename"] == f"Invoice {invoice.number.replace('/', '-')}.pdf"
+        contact = message.contact
+    connection.set_schema_to_public()
+    page = client_for(clinic_a, "front_desk").get(f"/inbox/{contact.pk}/").content.decode()
+    assert "office medical reimbursement" in page
+    assert f"PDF “Invoice {invoice.number.replace('/', '-')}.pdf”" in page
