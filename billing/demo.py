@@ -234,4 +234,6 @@ def _seed_whatsapp_invoice(desk: User, bill: Any, kora: Location) -> None:
         read_at=sent + dt.timedelta(minutes=2),
     )
     last = max(filter(None, (contact.last_inbound_at, asked)))
-    Contact.objects.filter(pk=contact.pk).update(last_inbound_at=last, last_message_at=message.sent_at)
+    Contact.objects.filter(pk=contact.pk).update(
+        last_inbound_at=last, last_message_at=message.sent_at, read_up_to=message.sent_at
+    )
