@@ -137,6 +137,7 @@ def invoice_detail(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
             "razorpay_ready": payment_links.razorpay_ready(payment_links.razorpay_account()),
             "price_items": PriceItem.objects.filter(is_active=True).order_by("kind", "name"),
             "can_send_whatsapp": sending.can_send(user) and sending.sendable(invoice),
+            "can_send_documents": sending.can_send(user),
             "send_key": str(uuid.uuid4()),
         },
     )
@@ -541,26 +542,69 @@ def payment_link_send(request: HttpRequest, link_id: UUID) -> HttpResponse:
     return _back(invoice)
 
 
-@require_POST
-@capability_required(COLLECT)
-def invoice_send_whatsapp(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
-    """The issued invoice's PDF to the patient as a WhatsApp document (through messaging's outbox).
-    Needs `billing.collect` and `messaging.send`; a double press sends once (the form's key)."""
+def _whatsapp_outcome(request: HttpRequest, send: Any, what: str) -> None:
+    """Run `send(idempotency_key)` and say what happened (queued, or why it was not sent)."""
     from messaging.services import failure_sentence
 
-    user = staff_user(request)
-    invoice = _collect_invoice(request, invoice_id)
-    require_capability(user, "messaging.send", "send WhatsApp messages")
     key = parse_uuid(request.POST.get("key", ""))
     try:
-        message = sending.invoice_send_whatsapp(
-            actor=user, invoice=invoice, idempotency_key=str(key or uuid.uuid4()), context=audit_context(request)
-        )
+        message = send(str(key or uuid.uuid4()))
     except ValidationError as exc:
         messages.error(request, "Not sent: " + _errors(exc))
     else:
         if message.status == "failed":
             messages.error(request, "Not sent: " + failure_sentence(message.error, message.error_title))
         else:
-            messages.success(request, f"Invoice {invoice.number} queued to go out on WhatsApp as a PDF.")
+            messages.success(request, f"{what} queued to go out on WhatsApp as a PDF.")
+
+
+@require_POST
+@capability_required(COLLECT)
+def invoice_send_whatsapp(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
+    """The issued invoice's PDF to the patient as a WhatsApp document (through messaging's outbox).
+    Needs `billing.collect` and `messaging.send`; a double press sends once (the form's key)."""
+    user = staff_user(request)
+    invoice = _collect_invoice(request, invoice_id)
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.invoice_send_whatsapp(
+            actor=user, invoice=invoice, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Invoice {invoice.number}",
+    )
     return _back(invoice)
+
+
+@require_POST
+@capability_required(COLLECT)
+def receipt_send_whatsapp(request: HttpRequest, payment_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    payment = payment_access(user=user, payment_id=payment_id, capability=COLLECT, what="receipt")
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.receipt_send_whatsapp(
+            actor=user, payment=payment, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Receipt {payment.receipt_number}",
+    )
+    if payment.invoice_id is None:
+        return redirect("patients-detail", patient_id=payment.patient_id)
+    return redirect("billing-invoice-detail", invoice_id=payment.invoice_id)
+
+
+@require_POST
+@capability_required(COLLECT)
+def credit_note_send_whatsapp(request: HttpRequest, credit_note_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    note = credit_note_access(user=user, credit_note_id=credit_note_id, what="credit note")
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.credit_note_send_whatsapp(
+            actor=user, note=note, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Credit note {note.number}",
+    )
+    return redirect("billing-invoice-detail", invoice_id=note.invoice_id)

@@ -247,3 +247,44 @@ def test_the_demo_conversation_shows_an_invoice_sent_as_a_pdf(clinic_a, client_f
     page = client_for(clinic_a, "front_desk").get(f"/inbox/{contact.pk}/").content.decode()
     assert "office medical reimbursement" in page
     assert f"PDF “Invoice {invoice.number.replace('/', '-')}.pdf”" in page
+
+
+def test_a_receipt_and_a_credit_note_go_as_pdf_documents_too(wa_a, client_for, graph):
+    patient = make_patient(wa_a)
+    invoice = _invoice(wa_a, patient)
+    with tenant_context(wa_a.clinic):
+        owner = staff(wa_a, "owner")
+        payment = services.payment_record(
+            actor=owner, invoice=invoice, mode="upi", amount=invoice.total, reference="UTR 1"
+        )
+        note = services.credit_note_issue(actor=owner, invoice=invoice, reason="Dressing not done")
+    connection.set_schema_to_public()
+    contact = _write(wa_a, "wamid.INV9")
+    desk = client_for(wa_a, "front_desk")
+    page = desk.get(f"/billing/invoices/{invoice.pk}/").content.decode()
+    assert f"/billing/payments/{payment.pk}/whatsapp" in page and f"/billing/credit-notes/{note.pk}/whatsapp" in page
+    assert "queued to go out on WhatsApp" in _send_to(desk, f"/billing/payments/{payment.pk}/whatsapp")
+    assert "queued to go out on WhatsApp" in _send_to(desk, f"/billing/credit-notes/{note.pk}/whatsapp")
+    with tenant_context(wa_a.clinic):
+        messages = list(OutboundMessage.objects.filter(contact=contact).order_by("created_at"))
+        assert [m.related_type for m in messages] == ["billing.payment", "billing.creditnote"]
+        for message in messages:
+            assert messaging.message_dispatch(message_id=str(message.pk)) == "sent"
+        assert AuditEvent.objects.filter(action="receipt.send_whatsapp", object_id=str(payment.pk)).count() == 1
+        assert AuditEvent.objects.filter(action="credit_note.send_whatsapp", object_id=str(note.pk)).count() == 1
+    connection.set_schema_to_public()
+    sends = [r.body for r in graph.requests if r.method == "POST" and "messages" in r.path]
+    names = [body["document"]["filename"] for body in sends]
+    assert names == [
+        f"Receipt {payment.receipt_number.replace('/', '-')}.pdf",
+        f"Credit note {note.number.replace('/', '-')}.pdf",
+    ]
+    uploads = [r for r in graph.requests if r.method == "POST" and r.path.endswith("/media")]
+    assert len(uploads) == 2
+    doctor = client_for(wa_a, "doctor")  # no billing.collect
+    assert doctor.post(f"/billing/payments/{payment.pk}/whatsapp", {"key": "x"}).status_code == 403
+    assert doctor.post(f"/billing/credit-notes/{note.pk}/whatsapp", {"key": "x"}).status_code == 403
+
+
+def _send_to(client: Any, url: str) -> str:
+    return client.post(url, {"key": str(uuid.uuid4())}, follow=True).content.decode()
