@@ -15,6 +15,9 @@ class BillingConfig(AppConfig):
         from docos.dashboard import register_panel
 
         chart.register()
+        from billing import sending
+
+        sending.register()  # the invoice PDF on WhatsApp (messaging's outbox and the chart's "Send PDF")
         verification.register()
 
         # What this app holds about a patient (export, restriction, erasure, retention).

@@ -135,6 +135,8 @@ def _seed() -> dict[str, Any]:
     # 9. Razorpay: the clinic's (test-mode) account against the local fake, an invoice paid through
     # a payment link (recorded as the signed webhook would) and one link still waiting.
     _seed_razorpay(desk, bill, patients, kora, indira)
+    # 10. WhatsApp: a patient asked for today's bill in their conversation and the desk sent the PDF.
+    _seed_whatsapp_invoice(desk, bill, kora)
     return {"price_items": len(items), "invoices": Invoice.objects.count()}
 
 
@@ -175,3 +177,63 @@ def _seed_razorpay(desk: User, bill: Any, patients: list[Patient], kora: Locatio
         short_url=f"http://127.0.0.1:{fake_razorpay.DEMO_PORT}/i/{fake_razorpay.DEMO_PENDING_LINK[6:16]}",
         created_by=desk, created_at=now - dt.timedelta(minutes=40), expire_by=now + dt.timedelta(days=7),
     )  # fmt: skip
+
+
+def _seed_whatsapp_invoice(desk: User, bill: Any, kora: Location) -> None:
+    """A conversation of the messaging demo (inside the 24-hour window) asks for the bill; the
+    invoice went out as a PDF document and was read, as the outbox leaves it after the (fake) Graph
+    API took it. History only: nothing is sent while seeding."""
+    from billing import sending
+    from messaging.models import Contact, InboundMessage, OutboundMessage
+
+    now = timezone.now().replace(microsecond=0)
+    contact = (
+        Contact.objects.filter(patient__isnull=False, last_inbound_at__gte=now - dt.timedelta(hours=20))
+        .select_related("patient")
+        .order_by("last_inbound_at")
+        .first()
+    )
+    if contact is None or contact.patient is None:
+        return
+    invoice = bill(contact.patient, kora, [("Consultation", "1"), ("ECG", "1")])
+    services.payment_record(actor=desk, invoice=invoice, mode="upi", amount=invoice.total, reference="UTR 412377001122")
+    asked = now - dt.timedelta(minutes=50)
+    InboundMessage.objects.create(
+        contact=contact,
+        vendor_message_id=f"wamid.DEMOBILL{contact.pk.hex[:12]}",
+        kind="text",
+        body="Please send today's bill on WhatsApp, I need it for my office medical reimbursement.",
+        sent_at=asked,
+        received_at=asked,
+    )
+    sent = asked + dt.timedelta(minutes=4)
+    message = OutboundMessage.objects.create(
+        patient=contact.patient,
+        contact=contact,
+        kind=OutboundMessage.Kind.DOCUMENT,
+        purpose=OutboundMessage.Purpose.REPLY,
+        to_number=contact.phone,
+        recipient_user_id=contact.user_id or "",
+        body=sending.invoice_caption(invoice),
+        parameters={
+            "document": str(invoice.pk),
+            "filename": sending.invoice_filename(invoice),
+            "kind": sending.KIND,
+            "source": sending.SOURCE,
+        },
+        idempotency_key=f"demo:invoice:{invoice.pk}",
+        related_type=sending.SOURCE,
+        related_id=str(invoice.pk),
+        status=OutboundMessage.Status.READ,
+        attempts=1,
+        vendor_message_id=f"wamid.DEMOBILLOUT{invoice.pk.hex[:10]}",
+        pricing_category="service",
+        created_at=sent,
+        sent_at=sent,
+        delivered_at=sent + dt.timedelta(seconds=4),
+        read_at=sent + dt.timedelta(minutes=2),
+    )
+    last = max(filter(None, (contact.last_inbound_at, asked)))
+    Contact.objects.filter(pk=contact.pk).update(
+        last_inbound_at=last, last_message_at=message.sent_at, read_up_to=message.sent_at
+    )

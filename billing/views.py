@@ -5,6 +5,7 @@ selector, render. Every id goes through `billing.access` (or `patients.access`).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,10 +18,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.guards import staff_user
+from accounts.guards import require_capability, staff_user
 from accounts.selectors import locations_for
 from audit.context import audit_context
-from billing import payment_links, pdf, reports, services
+from billing import payment_links, pdf, reports, sending, services
 from billing.access import (
     billable_visit_access,
     credit_note_access,
@@ -136,6 +137,9 @@ def invoice_detail(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
             "payment_links": list(invoice.payment_links.order_by("-created_at")[:10]),
             "razorpay_ready": payment_links.razorpay_ready(payment_links.razorpay_account()),
             "price_items": PriceItem.objects.filter(is_active=True).order_by("kind", "name"),
+            "can_send_whatsapp": sending.can_send(user) and sending.sendable(invoice),
+            "can_send_documents": sending.can_send(user),
+            "send_key": str(uuid.uuid4()),
         },
     )
 
@@ -544,3 +548,71 @@ def payment_link_send(request: HttpRequest, link_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Payment link queued to go out on WhatsApp.")
     return _back(invoice)
+
+
+def _whatsapp_outcome(request: HttpRequest, send: Any, what: str) -> None:
+    """Run `send(idempotency_key)` and say what happened (queued, or why it was not sent)."""
+    from messaging.services import failure_sentence
+
+    key = parse_uuid(request.POST.get("key", ""))
+    try:
+        message = send(str(key or uuid.uuid4()))
+    except ValidationError as exc:
+        messages.error(request, "Not sent: " + _errors(exc))
+    else:
+        if message.status == "failed":
+            messages.error(request, "Not sent: " + failure_sentence(message.error, message.error_title))
+        else:
+            messages.success(request, f"{what} queued to go out on WhatsApp as a PDF.")
+
+
+@require_POST
+@capability_required(COLLECT)
+def invoice_send_whatsapp(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
+    """The issued invoice's PDF to the patient as a WhatsApp document (through messaging's outbox).
+    Needs `billing.collect` and `messaging.send`; a double press sends once (the form's key)."""
+    user = staff_user(request)
+    invoice = _collect_invoice(request, invoice_id)
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.invoice_send_whatsapp(
+            actor=user, invoice=invoice, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Invoice {invoice.number}",
+    )
+    return _back(invoice)
+
+
+@require_POST
+@capability_required(COLLECT)
+def receipt_send_whatsapp(request: HttpRequest, payment_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    payment = payment_access(user=user, payment_id=payment_id, capability=COLLECT, what="receipt")
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.receipt_send_whatsapp(
+            actor=user, payment=payment, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Receipt {payment.receipt_number}",
+    )
+    if payment.invoice_id is None:
+        return redirect("patients-detail", patient_id=payment.patient_id)
+    return redirect("billing-invoice-detail", invoice_id=payment.invoice_id)
+
+
+@require_POST
+@capability_required(COLLECT)
+def credit_note_send_whatsapp(request: HttpRequest, credit_note_id: UUID) -> HttpResponse:
+    user = staff_user(request)
+    note = credit_note_access(user=user, credit_note_id=credit_note_id, what="credit note")
+    require_capability(user, "messaging.send", "send WhatsApp messages")
+    _whatsapp_outcome(
+        request,
+        lambda key: sending.credit_note_send_whatsapp(
+            actor=user, note=note, idempotency_key=key, context=audit_context(request)
+        ),
+        f"Credit note {note.number}",
+    )
+    return redirect("billing-invoice-detail", invoice_id=note.invoice_id)

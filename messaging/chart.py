@@ -8,15 +8,15 @@ lists through their selectors, so only documents the user may open are offered).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from clinical.models import Prescription
 from clinical.selectors import prescription_list
-from documents.models import SignedDocument
 from documents.selectors import certificate_list
 from messaging import inbox, selectors
-from messaging.services import whatsapp_account, whatsapp_ready
+from messaging.services import SIGNED_DOCUMENT, whatsapp_account, whatsapp_ready
 from patients.models import Patient
 
 DOCUMENTS_OFFERED = 5  # of each kind, newest first
@@ -24,14 +24,31 @@ DOCUMENTS_OFFERED = 5  # of each kind, newest first
 
 @dataclass(frozen=True)
 class SendableDocument:
-    document: SignedDocument
+    """`document`: a `documents.SignedDocument`, or for another `source` (registered with
+    `messaging.services.register_document_source`) any object with `pk`, `patient_id`, `location_id`."""
+
+    document: Any
     label: str
     filename: str
     caption: str
+    source: str = SIGNED_DOCUMENT
+    kind: str = ""
+
+
+DocumentProvider = Callable[[Any, Patient], list[SendableDocument]]
+_PROVIDERS: list[DocumentProvider] = []
+
+
+def register_sendable_documents(provider: DocumentProvider) -> None:
+    """Apps above messaging (billing) add PDFs to the chart's "Send PDF" list: `provider(user,
+    patient)` returns the ones `user` may send, newest first. Registering twice has no effect."""
+    if provider not in _PROVIDERS:
+        _PROVIDERS.append(provider)
 
 
 def sendable_documents(*, user: Any, patient: Patient) -> list[SendableDocument]:
-    """The patient's signed prescriptions and certificates `user` may open, newest first."""
+    """The patient's signed prescriptions and certificates `user` may open, newest first, then what
+    other apps registered (billing: issued invoices)."""
     found: list[SendableDocument] = []
     if user.has_capability("prescriptions.view"):
         prescriptions = (
@@ -59,6 +76,8 @@ def sendable_documents(*, user: Any, patient: Patient) -> list[SendableDocument]
                     caption=f"Your {certificate.get_kind_display().lower()} certificate",
                 )
             )
+    for provider in _PROVIDERS:
+        found.extend(provider(user, patient))
     return found
 
 

@@ -142,7 +142,7 @@ def patient_document(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         return _back(patient.pk)
     sendable = chart.sendable_document(user=user, patient=patient, document_id=str(form.cleaned_data["document"]))
     if sendable is None:  # not this patient's, not signed, or not one this user may open
-        _refused(request, "that document is not one of this patient's signed prescriptions or certificates.")
+        _refused(request, "that document is not one of this patient's signed prescriptions, certificates or invoices.")
         return _back(patient.pk)
     try:
         message = inbox.patient_send_document(
@@ -153,6 +153,8 @@ def patient_document(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             caption=sendable.caption,
             idempotency_key=str(form.cleaned_data["key"]),
             context=audit_context(request),
+            source=sendable.source,
+            kind=sendable.kind,
         )
     except ValidationError as exc:
         _refused(request, exc)

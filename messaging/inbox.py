@@ -219,10 +219,14 @@ def patient_send_document(
     caption: str,
     idempotency_key: str,
     context: AuditContext | None = None,
+    source: str = services.SIGNED_DOCUMENT,
+    kind: str = "",
 ) -> OutboundMessage:
     """Send one of the patient's signed PDFs (prescription, certificate) from the chart as a WhatsApp
     document, through the outbox. `document` is one the actor may open (messaging.chart offers only
-    those). Inside the 24-hour window only; outside it staff are told to send a template first."""
+    those). Inside the 24-hour window only; outside it staff are told to send a template first.
+    `source`/`kind`: another registered kind of PDF (billing's invoice; see
+    `services.register_document_source`)."""
     require_capability(actor, "messaging.send", "send WhatsApp messages")
     contact = _patient_contact(patient)
     if (
@@ -241,6 +245,8 @@ def patient_send_document(
         idempotency_key=f"chart:{idempotency_key}"[:160],
         actor=actor,
         context=context,
+        source=source,
+        kind=kind,
     )
     _after_send(contact, message)
     return message

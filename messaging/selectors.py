@@ -184,6 +184,10 @@ def _outbound_text(message: OutboundMessage) -> str:
         return PURGED_TEXT if message.kind == OutboundMessage.Kind.TEXT else f"Template “{message.template_name}”"
     if message.kind == OutboundMessage.Kind.TEXT:
         return str(message.body or "")
+    if message.kind == OutboundMessage.Kind.DOCUMENT:  # a PDF: its file name, then the caption
+        details = message.parameters if isinstance(message.parameters, dict) else {}
+        caption = str(message.body or "")
+        return f"PDF “{details.get('filename') or 'document.pdf'}”" + (f": {caption}" if caption else "")
     values = message.parameters if isinstance(message.parameters, list) else []
     shown = " · ".join(str(v) for v in values)
     return f"Template “{message.template_name}”" + (f": {shown}" if shown else "")

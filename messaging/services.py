@@ -487,6 +487,18 @@ def message_send_text(
 
 
 CAPTION_MAX = 1024
+SIGNED_DOCUMENT = "documents.signeddocument"
+
+# Apps above messaging (billing) register the PDFs they let staff send: `source` -> a reader that
+# returns the PDF of the object with this id, or None when it is gone or may not be sent any more.
+DocumentReader = Callable[[str], bytes | None]
+_DOCUMENT_SOURCES: dict[str, DocumentReader] = {}
+
+
+def register_document_source(source: str, reader: DocumentReader) -> None:
+    """Let `message_send_document(..., source=source)` send objects whose PDF `reader(pk)` renders
+    (at send time, in the worker). Apps register in `AppConfig.ready()`."""
+    _DOCUMENT_SOURCES[source] = reader
 
 
 @transaction.atomic
@@ -499,11 +511,16 @@ def message_send_document(
     idempotency_key: str,
     actor: User | None = None,
     context: AuditContext | None = None,
+    source: str = SIGNED_DOCUMENT,
+    kind: str = "",
 ) -> OutboundMessage:
     """Queue a signed PDF (a `documents.SignedDocument`: prescription, certificate) to a contact as a
     WhatsApp document message. A free-form message, so only inside the 24-hour customer-service
     window; the worker uploads the file to Meta and sends it (the file is read, checked against its
-    signing hash and the read audited, at send time). The same key sends nothing twice."""
+    signing hash and the read audited, at send time). The same key sends nothing twice.
+
+    Another `source` (see `register_document_source`: billing's invoice, receipt, credit note) sends
+    any object with `pk`, `patient_id` and `location_id` whose PDF that source's reader renders."""
     errors: dict[str, str] = {}
     _validate_key(idempotency_key, errors)
     if len(caption) > CAPTION_MAX:
@@ -515,8 +532,12 @@ def message_send_document(
         errors["document"] = (
             "More than 24 hours since this person last wrote: WhatsApp allows only a template message now."
         )
+    if source != SIGNED_DOCUMENT and source not in _DOCUMENT_SOURCES:
+        errors["document"] = "This kind of document cannot be sent on WhatsApp."
     if errors:
         raise ValidationError(errors)
+    kind = kind or str(document.kind)
+    details = {"document": str(document.pk), "filename": filename[:240], "kind": kind}
     message = OutboundMessage(
         patient=contact.patient,
         contact=contact,
@@ -525,12 +546,14 @@ def message_send_document(
         to_number=contact.phone,
         recipient_user_id=contact.user_id or "",
         body=caption or None,
-        parameters={"document": str(document.pk), "filename": filename[:240], "kind": str(document.kind)},
+        parameters=details if source == SIGNED_DOCUMENT else {**details, "source": source},
         idempotency_key=idempotency_key,
-        related_type="documents.signeddocument",
+        related_type=source,
         related_id=str(document.pk),
     )
     refusal = OPTED_OUT if contact.opted_out_at or (contact.patient and contact.patient.whatsapp_opted_out_at) else ""
+    if contact.patient is not None and contact.patient.restricted_at is not None:
+        refusal = RESTRICTED
     stored, created = _record(message, refusal)
     if created:
         audit_record(
@@ -539,7 +562,7 @@ def message_send_document(
             obj=stored,
             location_id=document.location_id,
             context=context,
-            metadata={"document": str(document.pk), "kind": str(document.kind), "status": stored.status},
+            metadata={"document": str(document.pk), "kind": kind, "status": stored.status},
         )
     return stored
 
@@ -607,6 +630,16 @@ def _document_upload(account: WhatsAppAccount, message: OutboundMessage) -> str:
 
     details = message.parameters if isinstance(message.parameters, dict) else {}
     document_pk = parse_uuid(details.get("document"))
+    source = str(details.get("source") or SIGNED_DOCUMENT)
+    if source != SIGNED_DOCUMENT:
+        reader = _DOCUMENT_SOURCES.get(source)
+        data = reader(str(document_pk)) if reader is not None and document_pk else None
+        if data is None:
+            raise whatsapp.VendorError(
+                permanent=True, code=DOCUMENT_UNAVAILABLE, message="The document can no longer be sent."
+            )
+        filename = str(details.get("filename") or "document.pdf")
+        return whatsapp.media_upload(_credentials(account), data=data, mime_type="application/pdf", filename=filename)
     document = SignedDocument.objects.filter(pk=document_pk).first() if document_pk else None
     if document is None:
         raise whatsapp.VendorError(permanent=True, code=DOCUMENT_UNAVAILABLE, message="The document no longer exists.")

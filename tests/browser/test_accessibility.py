@@ -191,6 +191,7 @@ def test_billing_pages_pass_axe(open_browser, browser_clinic, size):
         ("/billing/day-book/", "day-book"),
         ("/billing/outstanding/", "outstanding"),
         ("/billing/gst-summary/", "gst-summary"),
+        ("/settings/razorpay/", "settings-razorpay"),
     ]:
         response = page.goto(path)
         assert response is not None and response.status == 200, (path, response and response.status)
