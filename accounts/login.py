@@ -85,6 +85,7 @@ from audit.services import audit_record
 from docos.capabilities import ADMINISTRATION_CAPABILITIES
 from docos.i18n import validate_language
 from docos.tenancy import clinic_url, current_schema, tenant_connection
+from docos.throttle import address_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -205,11 +206,12 @@ def _code_failures_key(email: str) -> str:
 
 def _ip_key(request: HttpRequest | None) -> str:
     """Failures from one client address at this clinic (a busy address elsewhere does not block it)."""
-    return f"{KEY_PREFIX}:fail:ip:{current_schema()}:{client_ip(request) or 'unknown'}"
+    return f"{KEY_PREFIX}:fail:ip:{current_schema()}:{address_bucket(client_ip(request))}"
 
 
 def _ip_global_key(request: HttpRequest | None) -> str:
-    return f"{KEY_PREFIX}:fail:ipall:{client_ip(request) or 'unknown'}"
+    # An IPv6 client holds a whole /64: counted as one, or it could take a fresh address per guess.
+    return f"{KEY_PREFIX}:fail:ipall:{address_bucket(client_ip(request))}"
 
 
 def _clinic() -> Any:

@@ -64,3 +64,15 @@ def test_audit_events_record_the_client_address(clinic_a, client_for, behind_pro
     password_login(via_proxy(client_for, clinic_a, "6.6.6.6, 198.51.100.7"), nurse.email, WRONG)
     [event] = audit_actions(clinic_a, action="auth.login_failed", object_id=str(nurse.pk))
     assert event.ip == "198.51.100.7"
+
+
+def test_an_ipv6_client_cannot_dodge_the_limit_with_a_fresh_address_of_its_network(
+    clinic_a, client_for, settings, behind_proxy
+):
+    settings.DOCOS_IP_FAILURE_LIMIT = 4
+    for n, role in enumerate(("doctor", "nurse", "pharmacist", "front_desk"), start=1):
+        password_login(via_proxy(client_for, clinic_a, f"2001:db8:5:7::{n:x}"), clinic_a.users[role].email, WRONG)
+    same_network = via_proxy(client_for, clinic_a, "2001:db8:5:7:ffff::99")
+    assert b"from your network" in password_login(same_network, clinic_a.users["owner"].email, PASSWORD).content
+    other_network = via_proxy(client_for, clinic_a, "2001:db8:5:8::1")
+    assert password_login(other_network, clinic_a.users["owner"].email, PASSWORD)["Location"] == "/"
