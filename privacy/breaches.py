@@ -82,6 +82,10 @@ def _clean(
         errors["discovered_at"] = "Enter when the clinic became aware of the breach."
     elif discovered_at > now + dt.timedelta(minutes=5):
         errors["discovered_at"] = "The breach cannot have been discovered in the future."
+    elif discovered_at.year < 2000:  # a typo, and the timers' arithmetic would leave the calendar
+        errors["discovered_at"] = "Check the year: the breach was discovered before 2000?"
+    if occurred_from is not None and occurred_from.year < 2000:
+        errors["occurred_from"] = "Check the year: the breach began before 2000?"
     if occurred_from and occurred_to and occurred_from > occurred_to:
         errors["occurred_to"] = "The end of the breach comes after its start."
     if occurred_from and discovered_at and occurred_from > discovered_at:

@@ -100,3 +100,15 @@ def test_the_register_and_home_page_draw_out_an_overdue_report(clinic_a, client_
     assert "the report to CERT-In was due" in detail
     home = client.get("/").content.decode()
     assert "Data breaches" in home and "reports overdue" in home
+
+
+def test_a_discovery_or_start_before_2000_is_refused_as_a_typo(clinic_a, clock):
+    """Year 0001 passed validation and the timers' arithmetic could leave the calendar (a 500)."""
+    with tenant_context(clinic_a.clinic):
+        with pytest.raises(ValidationError) as refused:
+            incident(clinic_a, discovered_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
+        assert "discovered_at" in refused.value.message_dict
+        with pytest.raises(ValidationError) as refused:
+            incident(clinic_a, discovered_at=CLINIC_MORNING, occurred_from=dt.datetime(1999, 12, 31, tzinfo=dt.UTC))
+        assert "occurred_from" in refused.value.message_dict
+        assert not BreachIncident.objects.exists()
