@@ -20,6 +20,11 @@ class PrivacyConfig(AppConfig):
 
         register_retention_setting(configured_retention_years)
 
+        # An access archive's file is deleted when its link expires.
+        from privacy.retention import register_export_rule
+
+        register_export_rule()
+
         # The breach register: notices that WhatsApp failed to deliver go to the printed letters;
         # every new clinic gets the notice template (a draft to submit to Meta); what the register
         # holds about a patient is exported and erased with the rest of their data.

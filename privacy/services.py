@@ -147,6 +147,8 @@ def rights_request_close(
     locked.closed_at = timezone.now()
     locked.acknowledged_at = locked.acknowledged_at or locked.closed_at
     locked.save()
+    if outcome == RightsRequest.Outcome.REFUSED:  # an archive built before the refusal is not handed out
+        locked.exports.filter(expires_at__gt=locked.closed_at).update(expires_at=locked.closed_at)
     audit_record(
         actor=actor, action="privacy.request_close", obj=locked, location_id=locked.location_id, context=context,
         metadata={"outcome": outcome},

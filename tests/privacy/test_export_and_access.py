@@ -139,3 +139,35 @@ def test_a_request_needs_a_patient_the_user_may_open(clinic_a, client_for):
         },
     )  # fmt: skip
     assert page.status_code == 200 and "No patient with this MRN" in page.content.decode()
+
+
+def test_an_expired_archive_file_is_deleted_by_the_retention_run_and_its_record_kept(
+    clinic_a, django_capture_on_commit_callbacks
+):
+    from audit.retention import retention_run
+    from docos.storage import file_storage as storage
+
+    _request, export = _ready_export(clinic_a)
+    name = export.storage_name
+    assert storage().exists(name)
+    with tenant_context(clinic_a.clinic):
+        retention_run(now=export.expires_at - dt.timedelta(minutes=1))
+        assert storage().exists(name)  # not yet expired: kept
+        with django_capture_on_commit_callbacks(execute=True):
+            retention_run(now=export.expires_at + dt.timedelta(minutes=1))
+        export.refresh_from_db()
+    assert export.storage_name == "" and export.sha256  # the row stays as the request's history
+    assert not storage().exists(name)
+
+
+def test_refusing_a_request_withdraws_an_archive_built_for_it(clinic_a, client_for):
+    """A refused request's archive stayed downloadable until its link expired."""
+    from privacy.services import rights_request_close
+
+    request, export = _ready_export(clinic_a)
+    with tenant_context(clinic_a.clinic):
+        rights_request_close(
+            request=request, actor=owner(clinic_a), outcome=RightsRequest.Outcome.REFUSED, note="Identity not proven."
+        )
+    response = client_for(clinic_a, "owner").get(f"/settings/privacy/exports/{export.pk}/download/")
+    assert response.status_code == 404
