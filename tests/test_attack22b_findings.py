@@ -1,0 +1,141 @@
+"""Defects found by attacking the consent log and the invoice PDF on WhatsApp from outside (a sender
+who is not the patient, a minor writing for themselves, bad input through the API, a STOP racing a
+queued document): one test per defect, each stating the behaviour expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from messaging import services as messaging
+from messaging.models import OutboundMessage
+from patients import consents
+from patients.models import PatientConsent
+from tests.accounts.api_helpers import assert_error, bearer, make_token
+from tests.appointments.helpers import make_patient
+from tests.billing.test_invoice_whatsapp import _invoice, _send, _write
+from tests.clock import CLINIC_MORNING
+from tests.messaging import conftest as whatsapp_fixtures
+from tests.messaging.conftest import PHONE_ID_A, deliver, inbound_payload
+
+graph = whatsapp_fixtures.graph  # the fake Graph API
+wa_a = whatsapp_fixtures.wa_a  # clinic A with its WhatsApp number connected
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pinned():
+    with time_machine.travel(CLINIC_MORNING, tick=True) as traveller:
+        yield traveller
+
+
+def _consents_url(patient_id: Any) -> str:
+    return f"/api/v1/patients/{patient_id}/consents"
+
+
+def test_a_minors_start_from_their_own_number_is_not_recorded_as_the_guardians_consent(wa_a, graph, pinned):
+    """A 15-year-old whose record names a guardian but no guardian phone gets messages on their own
+    number. When the child (not the guardian) texts START, the log must record the child's own
+    decision (`given_by: patient`), never a grant "given by" the named guardian: the guardian did
+    not say anything, and a minor's reminders need the guardian's consent (DPDP Rules, rule 10), so
+    the gate must keep refusing them with `guardian_consent_needed`."""
+    child = make_patient(
+        wa_a, consent=False, given_name="Ishaan", family_name="Kulkarni", date_of_birth=dt.date(2011, 6, 2),
+        phone="+919812345678", guardian_name="Meera Kulkarni", guardian_relation="Mother", guardian_phone="",
+    )  # fmt: skip
+    deliver(inbound_payload(PHONE_ID_A, "wamid.MINOR1", text="START", name="Ishaan"))
+    with tenant_context(wa_a.clinic):
+        rows = list(PatientConsent.objects.filter(patient=child, purpose="whatsapp_reminders"))
+        assert [r.given_by for r in rows if r.action == "granted"] in ([], ["patient"])
+        assert all(r.guardian_name == "" for r in rows)
+        assert consents.consent_allows(child, "whatsapp_reminders") == (False, "guardian_consent_needed")
+        refused = messaging.message_send_template(
+            patient=child, template_name="appointment_reminder", language="en", parameters=["Ishaan"],
+            idempotency_key="minor-start",
+        )  # fmt: skip
+        assert (refused.status, refused.error) == ("failed", "guardian_consent_needed")
+    connection.set_schema_to_public()
+
+
+def test_an_invoice_pdf_queued_before_a_stop_is_not_sent_by_the_worker(wa_a, client_for, graph, pinned):
+    """The desk queues an invoice PDF; before a worker picks it up the patient texts STOP. The outbox
+    refuses a document to an opted-out patient when it is queued, and consent is checked again at
+    dispatch: the worker must fail the queued document (`opted_out` or `consent_withdrawn`) and
+    upload and send nothing. Only the STOP confirmation may still go out."""
+    patient = make_patient(wa_a)
+    invoice = _invoice(wa_a, patient)
+    _write(wa_a, "wamid.ATK1")
+    page = _send(client_for(wa_a, "front_desk"), invoice).content.decode()
+    assert "queued to go out on WhatsApp" in page
+    deliver(inbound_payload(PHONE_ID_A, "wamid.ATK2", text="STOP"))
+    with tenant_context(wa_a.clinic):
+        (document,) = OutboundMessage.objects.filter(kind="document")
+        assert document.status == "queued"
+        outcome = messaging.message_dispatch(message_id=str(document.pk))
+        document.refresh_from_db()
+        assert outcome == "skipped"
+        assert (document.status, document.error) in (("failed", "opted_out"), ("failed", "consent_withdrawn"))
+    connection.set_schema_to_public()
+    posted = [r for r in graph.requests if r.method == "POST"]
+    assert not any(r.path.endswith("/media") for r in posted)
+    assert not any(r.body.get("type") == "document" for r in posted)
+
+
+def test_control_characters_never_reach_the_consent_log(wa_a, client_for, pinned):
+    """The log is evidence shown on pages, exports and FHIR: a notice version or guardian name sent
+    through the API with control characters (BEL, ESC, DEL...) is stored without them (or refused),
+    never as they came."""
+    child = make_patient(
+        wa_a, consent=False, date_of_birth=dt.date(2014, 2, 20), phone="", guardian_name="Pooja Menon",
+        guardian_relation="Mother", guardian_phone="+919812345678",
+    )  # fmt: skip
+    token = make_token(wa_a, wa_a.users["front_desk"])
+    response = client_for(wa_a).post(
+        _consents_url(child.pk),
+        {
+            "purpose": "whatsapp_reminders",
+            "given_by": "guardian",
+            "guardian_name": "Pooja\x07 Menon\x1b[2J",
+            "notice_version": "v3\x1b[31m\x7f",
+        },
+        content_type="application/json",
+        **bearer(token),
+    )
+    assert response.status_code in (201, 400), response.content
+    with tenant_context(wa_a.clinic):
+        for row in PatientConsent.objects.filter(patient=child):
+            for value in (row.guardian_name, row.guardian_relation, row.notice_version):
+                assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value), repr(value)
+    connection.set_schema_to_public()
+
+
+def test_a_guardian_grant_needs_a_visible_guardian_name(wa_a, client_for, pinned):
+    """A guardian's grant for a minor whose record names no guardian needs `guardian_name` (400 naming
+    the field). A name of only invisible characters (zero-width spaces, control characters) is no
+    name: it must be refused the same way, not accepted as a named guardian that unlocks the minor's
+    WhatsApp reminders."""
+    child = make_patient(
+        wa_a, consent=False, date_of_birth=dt.date(2013, 9, 9), phone="+919812345678",
+        guardian_name="", guardian_phone="",
+    )  # fmt: skip
+    token = make_token(wa_a, wa_a.users["front_desk"])
+    client = client_for(wa_a)
+    for name in ("\u200b", "\u200b\u2060\ufeff", "\x07\x08"):
+        response = client.post(
+            _consents_url(child.pk),
+            {"purpose": "whatsapp_reminders", "given_by": "guardian", "guardian_name": name},
+            content_type="application/json",
+            **bearer(token),
+        )
+        error = assert_error(response, 400)
+        assert "guardian_name" in error["fields"], error
+    with tenant_context(wa_a.clinic):
+        assert not PatientConsent.objects.filter(patient=child).exists()
+        assert consents.consent_allows(child, "whatsapp_reminders")[0] is False
+    connection.set_schema_to_public()
