@@ -15,7 +15,9 @@ Opt-out: STOP / UNSUBSCRIBE (any case, with or without punctuation) and the Hind
 "रोकें" opt out every patient whose messages go to that number (patients.services records it,
 audited) and the contact itself, then answer once with a confirmation (a reply inside the 24-hour
 window, sent even though the patient just opted out). START / "शुरू करें" records consent again
-(source "whatsapp") and confirms.
+(source "whatsapp") and confirms; for a minor it is the guardian's consent only when it comes from
+the guardian's number (a START from the child's own number is recorded as the child's, which the
+outbox does not accept for a minor's messages).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from django.utils import timezone
 from audit.services import audit_record
 from messaging import whatsapp
 from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
-from patients.models import Patient
+from patients.consents import given_by_default
+from patients.models import ConsentGivenBy, Patient
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +177,15 @@ def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None
             if patient.contact_number == contact.phone and (
                 patient.whatsapp_opted_out_at is not None or patient.whatsapp_consent_at is None
             ):
-                patient_record_whatsapp_consent(patient=patient, actor=None, source="whatsapp", at=now)
+                # Only the guardian's own number speaks for a minor; a START from the child's is the child's.
+                by_guardian = bool(patient.guardian_phone) and patient.guardian_phone == contact.phone
+                patient_record_whatsapp_consent(
+                    patient=patient,
+                    actor=None,
+                    source="whatsapp",
+                    at=now,
+                    given_by=given_by_default(patient) if by_guardian else ConsentGivenBy.PATIENT,
+                )
         Contact.objects.filter(pk=contact.pk).update(opted_out_at=None)
         contact.opted_out_at = None
         if not was_out and patients and all(p.whatsapp_consent_at for p in patients):
