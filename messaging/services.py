@@ -517,7 +517,8 @@ def message_send_document(
     """Queue a signed PDF (a `documents.SignedDocument`: prescription, certificate) to a contact as a
     WhatsApp document message. A free-form message, so only inside the 24-hour customer-service
     window; the worker uploads the file to Meta and sends it (the file is read, checked against its
-    signing hash and the read audited, at send time). The same key sends nothing twice.
+    signing hash and the read audited, at send time; an opt-out is checked again then). The same key
+    sends nothing twice.
 
     Another `source` (see `register_document_source`: billing's invoice, receipt, credit note) sends
     any object with `pk`, `patient_id` and `location_id` whose PDF that source's reader renders."""
@@ -581,6 +582,11 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 def _dispatch_refusal(message: OutboundMessage) -> str:
     if message.patient is not None and message.patient.restricted_at is not None:
         return RESTRICTED
+    if message.kind == OutboundMessage.Kind.DOCUMENT and (
+        (message.contact is not None and message.contact.opted_out_at is not None)
+        or (message.patient is not None and message.patient.whatsapp_opted_out_at is not None)
+    ):
+        return OPTED_OUT  # a PDF staff queued is refused after a STOP exactly as when it was queued
     if message.purpose == OutboundMessage.Purpose.NOTIFICATION:
         if message.patient is not None:
             return patient_unreachable_reason(message.patient, message_consent_purpose(message))
