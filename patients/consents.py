@@ -21,6 +21,7 @@ before (`no_whatsapp_consent`, `opted_out`).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,6 +158,17 @@ def consent_history(patient: Patient) -> list[PatientConsent]:
 
 # --- writing -----------------------------------------------------------------------------------------
 
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of how Indic names are written
+
+
+def plain_text(value: str | None, max_length: int) -> str:
+    """One line of text for the log: control and invisible format characters (BEL, ESC, zero-width
+    space, BOM...) dropped, except the joiners Indic scripts need; whitespace runs made one space."""
+    kept = "".join(
+        ch for ch in str(value or "") if ch in _JOINERS or ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return " ".join(kept.split())[:max_length]
+
 
 def _clean(
     patient: Patient,
@@ -178,8 +190,8 @@ def _clean(
         errors["channel"] = "Choose how the decision was given."
     if given_by not in ConsentGivenBy.values:
         errors["given_by"] = "Choose patient or guardian."
-    guardian_name = " ".join((guardian_name or "").split())[:120]
-    guardian_relation = " ".join((guardian_relation or "").split())[:40]
+    guardian_name = plain_text(guardian_name, 120)
+    guardian_relation = plain_text(guardian_relation, 40)
     if given_by == ConsentGivenBy.GUARDIAN:
         guardian_name = guardian_name or patient.guardian_name
         guardian_relation = guardian_relation or patient.guardian_relation
@@ -236,7 +248,7 @@ def consent_append(
     )
     if previous is not None and moment <= previous:
         moment = previous + dt.timedelta(microseconds=1)
-    version = " ".join((notice_version or current_notice_version()).split())[:20]
+    version = plain_text(notice_version or current_notice_version(), 20)
     row = PatientConsent.objects.create(
         patient=patient,
         purpose=purpose,
