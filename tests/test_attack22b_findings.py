@@ -118,15 +118,15 @@ def test_control_characters_never_reach_the_consent_log(wa_a, client_for, pinned
 def test_a_guardian_grant_needs_a_visible_guardian_name(wa_a, client_for, pinned):
     """A guardian's grant for a minor whose record names no guardian needs `guardian_name` (400 naming
     the field). A name of only invisible characters (zero-width spaces, control characters) is no
-    name: it must be refused the same way, not accepted as a named guardian that unlocks the minor's
-    WhatsApp reminders."""
+    name, nor is one of only joiners or punctuation: it must be refused the same way, not accepted as
+    a named guardian that unlocks the minor's WhatsApp reminders."""
     child = make_patient(
         wa_a, consent=False, date_of_birth=dt.date(2013, 9, 9), phone="+919812345678",
         guardian_name="", guardian_phone="",
     )  # fmt: skip
     token = make_token(wa_a, wa_a.users["front_desk"])
     client = client_for(wa_a)
-    for name in ("\u200b", "\u200b\u2060\ufeff", "\x07\x08"):
+    for name in ("\u200b", "\u200b\u2060\ufeff", "\x07\x08", "\u200d", " . - "):
         response = client.post(
             _consents_url(child.pk),
             {"purpose": "whatsapp_reminders", "given_by": "guardian", "guardian_name": name},
