@@ -191,6 +191,8 @@ def _clean(
     if given_by not in ConsentGivenBy.values:
         errors["given_by"] = "Choose patient or guardian."
     guardian_name = plain_text(guardian_name, 120)
+    if not any(ch.isalpha() for ch in guardian_name):
+        guardian_name = ""  # joiners or punctuation only: no name
     guardian_relation = plain_text(guardian_relation, 40)
     if given_by == ConsentGivenBy.GUARDIAN:
         guardian_name = guardian_name or patient.guardian_name
