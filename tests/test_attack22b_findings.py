@@ -12,6 +12,7 @@ import time_machine
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from audit.models import AuditEvent
 from messaging import services as messaging
 from messaging.models import OutboundMessage
 from patients import consents
@@ -138,4 +139,27 @@ def test_a_guardian_grant_needs_a_visible_guardian_name(wa_a, client_for, pinned
     with tenant_context(wa_a.clinic):
         assert not PatientConsent.objects.filter(patient=child).exists()
         assert consents.consent_allows(child, "whatsapp_reminders")[0] is False
+    connection.set_schema_to_public()
+
+
+def test_a_double_submit_of_the_consent_form_records_one_decision(wa_a, client_for, pinned):
+    """The desk presses "Record" twice (or the browser re-posts): the same decision, by the same
+    person, seconds apart, is one decision. The log is evidence of what the patient said, so it must
+    hold one row (and one audit entry), not two identical ones. A different decision, or the same
+    one later, is still a new row."""
+    patient = make_patient(wa_a, consent=False, given_name="Rohan", family_name="Bhatt")
+    client = client_for(wa_a, "front_desk")
+    form = {"purpose": "marketing", "action": "granted", "given_by": "patient", "channel": "paper", "note": "Form 88"}
+    for _ in range(2):
+        response = client.post(f"/patients/{patient.pk}/consent-log/record", form)
+        assert response.status_code == 302
+    with tenant_context(wa_a.clinic):
+        assert PatientConsent.objects.filter(patient=patient).count() == 1
+        assert AuditEvent.objects.filter(action="patient.consent_granted", object_id=str(
+            PatientConsent.objects.get(patient=patient).pk
+        )).count() == 1  # fmt: skip
+    connection.set_schema_to_public()
+    client.post(f"/patients/{patient.pk}/consent-log/record", {**form, "action": "withdrawn"})
+    with tenant_context(wa_a.clinic):
+        assert PatientConsent.objects.filter(patient=patient).count() == 2
     connection.set_schema_to_public()
