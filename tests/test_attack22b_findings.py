@@ -5,29 +5,28 @@ queued document): one test per defect, each stating the behaviour expected."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from messaging import services as messaging
 from messaging.models import OutboundMessage
 from patients import consents
-from patients.models import PatientConsent
+from patients.models import Patient, PatientConsent
 from tests.accounts.api_helpers import assert_error, bearer, make_token
 from tests.appointments.helpers import make_patient
 from tests.billing.test_invoice_whatsapp import _invoice, _send, _write
 from tests.clock import CLINIC_MORNING
 from tests.messaging import conftest as whatsapp_fixtures
-from tests.messaging.conftest import PHONE_ID_A, deliver, inbound_payload
+from tests.messaging.conftest import PHONE_ID_A, connect, deliver, inbound_payload
 
 graph = whatsapp_fixtures.graph  # the fake Graph API
 wa_a = whatsapp_fixtures.wa_a  # clinic A with its WhatsApp number connected
-
-pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -163,3 +162,75 @@ def test_a_double_submit_of_the_consent_form_records_one_decision(wa_a, client_f
     with tenant_context(wa_a.clinic):
         assert PatientConsent.objects.filter(patient=patient).count() == 2
     connection.set_schema_to_public()
+
+
+def test_a_withdrawal_being_written_when_a_worker_picks_the_message_up_stops_it(
+    throwaway_clinic, django_db_blocker, graph, monkeypatch
+):
+    """The desk records a withdrawal of WhatsApp reminders at the moment a worker picks up the
+    patient's queued reminder. The withdrawal's row is already inserted (its transaction is still
+    running) when the worker claims the message: the worker must not read the old grant and send;
+    it must wait for the withdrawal and then find the message failed (`consent_withdrawn`), with
+    nothing sent to WhatsApp. (Committed data in a throwaway clinic: two real connections.)"""
+    clinic = throwaway_clinic.clinic
+    monkeypatch.setattr(messaging, "outbox_enqueue", lambda *args, **kwargs: None)  # no broker: we dispatch
+    with django_db_blocker.unblock():
+        connect(throwaway_clinic, PHONE_ID_A)
+        with tenant_context(clinic):
+            patient = Patient.objects.create(
+                mrn="RACE-C1", given_name="Nikhil", family_name="Saxena", phone="+919845012345",
+                registered_location=throwaway_clinic.locations[0],
+            )  # fmt: skip
+            consents.consent_record(patient=patient, purpose="whatsapp_reminders", channel="in_person", actor=None)
+            message = messaging.message_send_template(
+                patient=patient, template_name="appointment_reminder", language="en", parameters=["Nikhil"],
+                idempotency_key="race-withdrawal-1",
+            )  # fmt: skip
+            assert message.status == "queued"
+        connection.set_schema_to_public()
+
+        inserted, worker_done = threading.Event(), threading.Event()
+        results: dict[str, Any] = {}
+
+        def pause(patient: Any, purpose: str) -> None:  # runs first among the withdrawal's listeners
+            inserted.set()
+            worker_done.wait(timeout=3)
+
+        def withdraw() -> None:
+            try:
+                connection.set_tenant(clinic)
+                consents.consent_withdraw(
+                    patient=Patient.objects.get(pk=patient.pk), purpose="whatsapp_reminders", channel="phone",
+                    actor=None,
+                )  # fmt: skip
+            except BaseException as exc:
+                results["withdraw"] = exc
+            finally:
+                connections.close_all()
+
+        def work() -> None:
+            try:
+                connection.set_tenant(clinic)
+                assert inserted.wait(timeout=30)
+                results["dispatch"] = messaging.message_dispatch(message_id=str(message.pk))
+            except BaseException as exc:
+                results["work"] = exc
+            finally:
+                worker_done.set()
+                connections.close_all()
+
+        consents._WITHDRAWAL_LISTENERS.insert(0, pause)
+        try:
+            threads = [threading.Thread(target=withdraw), threading.Thread(target=work)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        finally:
+            consents._WITHDRAWAL_LISTENERS.remove(pause)
+        assert "withdraw" not in results and "work" not in results, results
+        with tenant_context(clinic):
+            message.refresh_from_db()
+            assert (message.status, message.error) == ("failed", "consent_withdrawn"), results
+        connection.set_schema_to_public()
+    assert not [r for r in graph.requests if r.method == "POST" and r.path.endswith("/messages")]
