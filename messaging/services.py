@@ -19,7 +19,8 @@ then claim the row (queued -> sending, its own short transaction), call the Grap
 transaction, then record the answer: sent with
 WhatsApp's message id; back to queued with `next_attempt_at` (exponential backoff with full jitter)
 after a retryable error, until WHATSAPP_MAX_ATTEMPTS; failed at once after a permanent one, with
-Meta's code and title for staff. Consent is checked again at dispatch.
+Meta's code and title for staff. Consent is checked again at dispatch, after waiting for a consent
+decision of the patient that is being written (a withdrawal in flight wins).
 
 Crash safety, and the at-most-once choice: a worker killed before the claim (while it waits for a
 send slot) leaves the row `queued`, and the sweeper enqueues it again (nothing went out). The row
@@ -595,11 +596,29 @@ def _dispatch_refusal(message: OutboundMessage) -> str:
     return ""
 
 
+def _wait_for_consent_writers(message_id: str) -> None:
+    """Take a key-share lock on the message's patient before the claim reads their consent. A consent
+    decision being written holds that row FOR UPDATE (patients.consents) from before its row is
+    inserted until it commits, so the claim waits for it and then reads it: a withdrawal in flight is
+    never raced (its listener has failed the message by then). Patient first, then the message, the
+    order a withdrawal takes them in, so the two cannot deadlock; FOR KEY SHARE does not block
+    ordinary updates of the patient's record."""
+    patient_id = OutboundMessage.objects.filter(pk=message_id).values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT 1 FROM "{Patient._meta.db_table}" WHERE "{Patient._meta.pk.column}" = %s FOR KEY SHARE',
+            [patient_id],
+        )
+
+
 def _claim(
     message_id: str, now: dt.datetime, account: WhatsAppAccount | None
 ) -> tuple[OutboundMessage, WhatsAppAccount] | None:
     """queued -> sending, in its own transaction; None when there is nothing to send now."""
     with transaction.atomic():
+        _wait_for_consent_writers(message_id)
         message = (
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("patient", "contact")
