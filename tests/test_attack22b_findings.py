@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -234,3 +235,22 @@ def test_a_withdrawal_being_written_when_a_worker_picks_the_message_up_stops_it(
             assert (message.status, message.error) == ("failed", "consent_withdrawn"), results
         connection.set_schema_to_public()
     assert not [r for r in graph.requests if r.method == "POST" and r.path.endswith("/messages")]
+
+
+def test_a_start_delivered_after_a_later_stop_does_not_undo_the_stop(wa_a, graph, pinned):
+    """WhatsApp does not promise to deliver webhooks in order. The patient texted START at 10:00 and
+    STOP a minute later; the STOP arrives first, the START after it. The patient's last word was
+    STOP: the late START must not grant WhatsApp consent again (nor should a late STOP undo a later
+    START). Keywords count in the order the patient sent them (WhatsApp's timestamp)."""
+    patient = make_patient(wa_a, consent=False, given_name="Gaurav", family_name="Menon")
+    with tenant_context(wa_a.clinic):
+        consents.consent_record(patient=patient, purpose="whatsapp_reminders", channel="in_person", actor=None)
+    connection.set_schema_to_public()
+    now = int(time.time())
+    deliver(inbound_payload(PHONE_ID_A, "wamid.ORDER-STOP", text="STOP", ts=now))
+    deliver(inbound_payload(PHONE_ID_A, "wamid.ORDER-START", text="START", ts=now - 60))
+    with tenant_context(wa_a.clinic):
+        assert consents.consent_allows(patient, "whatsapp_reminders") == (False, "consent_withdrawn")
+        patient.refresh_from_db()
+        assert patient.whatsapp_opted_out_at is not None
+    connection.set_schema_to_public()
