@@ -15,9 +15,10 @@ Opt-out: STOP / UNSUBSCRIBE (any case, with or without punctuation) and the Hind
 "रोकें" opt out every patient whose messages go to that number (patients.services records it,
 audited) and the contact itself, then answer once with a confirmation (a reply inside the 24-hour
 window, sent even though the patient just opted out). START / "शुरू करें" records consent again
-(source "whatsapp") and confirms; for a minor it is the guardian's consent only when it comes from
-the guardian's number (a START from the child's own number is recorded as the child's, which the
-outbox does not accept for a minor's messages).
+(source "whatsapp") and confirms. A STOP or START older (by WhatsApp's timestamp) than one already
+handled is ignored: webhooks may come out of order, and the person's last word counts. For a minor,
+START is the guardian's consent only when it comes from the guardian's number (from the child's own
+number it is recorded as the child's, which the outbox does not accept for a minor's messages).
 """
 
 from __future__ import annotations
@@ -150,11 +151,18 @@ def inbound_record(update: whatsapp.InboundUpdate) -> InboundMessage | None:
     return message
 
 
+def _superseded(contact: Contact, message: InboundMessage) -> bool:
+    """Whether the person sent STOP or START after this message and that one was already handled
+    (webhooks may arrive out of order): the keyword they sent last is the one that counts."""
+    later = contact.inbound_messages.filter(sent_at__gt=message.sent_at, kind__in=("text", "button"))
+    return any(keyword(m.body or "") for m in later.exclude(pk=message.pk).only("body")[:50])
+
+
 def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None:
     from messaging.services import message_send_text
     from patients.services import patient_record_whatsapp_consent, patient_record_whatsapp_opt_out
 
-    if not word:
+    if not word or _superseded(contact, message):
         return
     now = timezone.now()
     patients = patients_for_phone(contact.phone)
