@@ -254,3 +254,24 @@ def test_a_start_delivered_after_a_later_stop_does_not_undo_the_stop(wa_a, graph
         patient.refresh_from_db()
         assert patient.whatsapp_opted_out_at is not None
     connection.set_schema_to_public()
+
+
+def test_a_stop_from_a_minors_guardian_is_recorded_as_the_guardians(wa_a, graph, pinned):
+    """A child's messages go to the father's number; the father texts STOP. The log is the evidence of
+    who decided: the withdrawal must say it was given by the guardian (by name), not by the child,
+    who said nothing."""
+    child = make_patient(
+        wa_a, consent=False, given_name="Anaya", family_name="Shetty", date_of_birth=dt.date(2017, 1, 5),
+        phone="", guardian_name="Prakash Shetty", guardian_relation="Father", guardian_phone="+919812345678",
+    )  # fmt: skip
+    with tenant_context(wa_a.clinic):
+        consents.consent_record(
+            patient=child, purpose="whatsapp_reminders", channel="paper", actor=None, given_by="guardian"
+        )
+    connection.set_schema_to_public()
+    deliver(inbound_payload(PHONE_ID_A, "wamid.GUARD-STOP", text="STOP", name="Prakash"))
+    with tenant_context(wa_a.clinic):
+        latest = consents.consent_latest(child, "whatsapp_reminders")
+        assert latest is not None and latest.action == "withdrawn"
+        assert (latest.given_by, latest.guardian_name) == ("guardian", "Prakash Shetty")
+    connection.set_schema_to_public()
