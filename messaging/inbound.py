@@ -151,6 +151,13 @@ def inbound_record(update: whatsapp.InboundUpdate) -> InboundMessage | None:
     return message
 
 
+def _given_by(patient: Patient, contact: Contact) -> str:
+    """Who a STOP or START speaks for: a minor's named guardian when it comes from the guardian's
+    number; otherwise the patient (a START from a child's own number is the child's)."""
+    by_guardian = bool(patient.guardian_phone) and patient.guardian_phone == contact.phone
+    return given_by_default(patient) if by_guardian else ConsentGivenBy.PATIENT
+
+
 def _superseded(contact: Contact, message: InboundMessage) -> bool:
     """Whether the person sent STOP or START after this message and that one was already handled
     (webhooks may arrive out of order): the keyword they sent last is the one that counts."""
@@ -172,7 +179,9 @@ def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None
         already = contact.opted_out_at is not None and all(p.whatsapp_opted_out_at for p in patients)
         for patient in patients:
             if patient.whatsapp_opted_out_at is None:
-                patient_record_whatsapp_opt_out(patient=patient, actor=None, source="whatsapp", at=now)
+                patient_record_whatsapp_opt_out(
+                    patient=patient, actor=None, source="whatsapp", at=now, given_by=_given_by(patient, contact)
+                )
         if contact.opted_out_at is None:
             Contact.objects.filter(pk=contact.pk).update(opted_out_at=now)
             contact.opted_out_at = now
@@ -185,14 +194,8 @@ def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None
             if patient.contact_number == contact.phone and (
                 patient.whatsapp_opted_out_at is not None or patient.whatsapp_consent_at is None
             ):
-                # Only the guardian's own number speaks for a minor; a START from the child's is the child's.
-                by_guardian = bool(patient.guardian_phone) and patient.guardian_phone == contact.phone
                 patient_record_whatsapp_consent(
-                    patient=patient,
-                    actor=None,
-                    source="whatsapp",
-                    at=now,
-                    given_by=given_by_default(patient) if by_guardian else ConsentGivenBy.PATIENT,
+                    patient=patient, actor=None, source="whatsapp", at=now, given_by=_given_by(patient, contact)
                 )
         Contact.objects.filter(pk=contact.pk).update(opted_out_at=None)
         contact.opted_out_at = None

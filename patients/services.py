@@ -766,11 +766,13 @@ def patient_record_whatsapp_opt_out(
     source: str,
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
+    given_by: str | None = None,
 ) -> Patient:
     """Record that the patient no longer wants WhatsApp messages. Kept until consent is given again.
 
     A `whatsapp_reminders` withdrawal in the consent log (and a `marketing` one when marketing was
-    allowed: no WhatsApp message of any kind goes out after it); queued messages fail at once."""
+    allowed: no WhatsApp message of any kind goes out after it); queued messages fail at once.
+    `given_by`: who decided (a minor's guardian, by the name on record), else the patient."""
     from patients import consents
 
     if source not in CONSENT_SOURCES:
@@ -782,6 +784,7 @@ def patient_record_whatsapp_opt_out(
         action=consents.ConsentAction.WITHDRAWN,
         channel=channel,
         actor=actor,
+        given_by=given_by or consents.ConsentGivenBy.PATIENT,
         at=at,
         mirror_source=source,
     )
@@ -793,6 +796,7 @@ def patient_record_whatsapp_opt_out(
             action=consents.ConsentAction.WITHDRAWN,
             channel=channel,
             actor=actor,
+            given_by=given_by or consents.ConsentGivenBy.PATIENT,
             at=at,
         )
     audit_record(
