@@ -15,7 +15,10 @@ Opt-out: STOP / UNSUBSCRIBE (any case, with or without punctuation) and the Hind
 "रोकें" opt out every patient whose messages go to that number (patients.services records it,
 audited) and the contact itself, then answer once with a confirmation (a reply inside the 24-hour
 window, sent even though the patient just opted out). START / "शुरू करें" records consent again
-(source "whatsapp") and confirms.
+(source "whatsapp") and confirms. A STOP or START older (by WhatsApp's timestamp) than one already
+handled is ignored: webhooks may come out of order, and the person's last word counts. For a minor,
+START is the guardian's consent only when it comes from the guardian's number (from the child's own
+number it is recorded as the child's, which the outbox does not accept for a minor's messages).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from django.utils import timezone
 from audit.services import audit_record
 from messaging import whatsapp
 from messaging.models import Contact, InboundMessage, MediaStatus, OutboundMessage
-from patients.models import Patient
+from patients.consents import given_by_default
+from patients.models import ConsentGivenBy, Patient
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +151,25 @@ def inbound_record(update: whatsapp.InboundUpdate) -> InboundMessage | None:
     return message
 
 
+def _given_by(patient: Patient, contact: Contact) -> str:
+    """Who a STOP or START speaks for: a minor's named guardian when it comes from the guardian's
+    number; otherwise the patient (a START from a child's own number is the child's)."""
+    by_guardian = bool(patient.guardian_phone) and patient.guardian_phone == contact.phone
+    return given_by_default(patient) if by_guardian else ConsentGivenBy.PATIENT
+
+
+def _superseded(contact: Contact, message: InboundMessage) -> bool:
+    """Whether the person sent STOP or START after this message and that one was already handled
+    (webhooks may arrive out of order): the keyword they sent last is the one that counts."""
+    later = contact.inbound_messages.filter(sent_at__gt=message.sent_at, kind__in=("text", "button"))
+    return any(keyword(m.body or "") for m in later.exclude(pk=message.pk).only("body")[:50])
+
+
 def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None:
     from messaging.services import message_send_text
     from patients.services import patient_record_whatsapp_consent, patient_record_whatsapp_opt_out
 
-    if not word:
+    if not word or _superseded(contact, message):
         return
     now = timezone.now()
     patients = patients_for_phone(contact.phone)
@@ -161,7 +179,9 @@ def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None
         already = contact.opted_out_at is not None and all(p.whatsapp_opted_out_at for p in patients)
         for patient in patients:
             if patient.whatsapp_opted_out_at is None:
-                patient_record_whatsapp_opt_out(patient=patient, actor=None, source="whatsapp", at=now)
+                patient_record_whatsapp_opt_out(
+                    patient=patient, actor=None, source="whatsapp", at=now, given_by=_given_by(patient, contact)
+                )
         if contact.opted_out_at is None:
             Contact.objects.filter(pk=contact.pk).update(opted_out_at=now)
             contact.opted_out_at = now
@@ -174,7 +194,9 @@ def _keyword_reply(contact: Contact, message: InboundMessage, word: str) -> None
             if patient.contact_number == contact.phone and (
                 patient.whatsapp_opted_out_at is not None or patient.whatsapp_consent_at is None
             ):
-                patient_record_whatsapp_consent(patient=patient, actor=None, source="whatsapp", at=now)
+                patient_record_whatsapp_consent(
+                    patient=patient, actor=None, source="whatsapp", at=now, given_by=_given_by(patient, contact)
+                )
         Contact.objects.filter(pk=contact.pk).update(opted_out_at=None)
         contact.opted_out_at = None
         if not was_out and patients and all(p.whatsapp_consent_at for p in patients):

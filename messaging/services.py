@@ -19,7 +19,8 @@ then claim the row (queued -> sending, its own short transaction), call the Grap
 transaction, then record the answer: sent with
 WhatsApp's message id; back to queued with `next_attempt_at` (exponential backoff with full jitter)
 after a retryable error, until WHATSAPP_MAX_ATTEMPTS; failed at once after a permanent one, with
-Meta's code and title for staff. Consent is checked again at dispatch.
+Meta's code and title for staff. Consent is checked again at dispatch, after waiting for a consent
+decision of the patient that is being written (a withdrawal in flight wins).
 
 Crash safety, and the at-most-once choice: a worker killed before the claim (while it waits for a
 send slot) leaves the row `queued`, and the sweeper enqueues it again (nothing went out). The row
@@ -517,7 +518,8 @@ def message_send_document(
     """Queue a signed PDF (a `documents.SignedDocument`: prescription, certificate) to a contact as a
     WhatsApp document message. A free-form message, so only inside the 24-hour customer-service
     window; the worker uploads the file to Meta and sends it (the file is read, checked against its
-    signing hash and the read audited, at send time). The same key sends nothing twice.
+    signing hash and the read audited, at send time; an opt-out is checked again then). The same key
+    sends nothing twice.
 
     Another `source` (see `register_document_source`: billing's invoice, receipt, credit note) sends
     any object with `pk`, `patient_id` and `location_id` whose PDF that source's reader renders."""
@@ -581,6 +583,11 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 def _dispatch_refusal(message: OutboundMessage) -> str:
     if message.patient is not None and message.patient.restricted_at is not None:
         return RESTRICTED
+    if message.kind == OutboundMessage.Kind.DOCUMENT and (
+        (message.contact is not None and message.contact.opted_out_at is not None)
+        or (message.patient is not None and message.patient.whatsapp_opted_out_at is not None)
+    ):
+        return OPTED_OUT  # a PDF staff queued is refused after a STOP exactly as when it was queued
     if message.purpose == OutboundMessage.Purpose.NOTIFICATION:
         if message.patient is not None:
             return patient_unreachable_reason(message.patient, message_consent_purpose(message))
@@ -589,11 +596,29 @@ def _dispatch_refusal(message: OutboundMessage) -> str:
     return ""
 
 
+def _wait_for_consent_writers(message_id: str) -> None:
+    """Take a key-share lock on the message's patient before the claim reads their consent. A consent
+    decision being written holds that row FOR UPDATE (patients.consents) from before its row is
+    inserted until it commits, so the claim waits for it and then reads it: a withdrawal in flight is
+    never raced (its listener has failed the message by then). Patient first, then the message, the
+    order a withdrawal takes them in, so the two cannot deadlock; FOR KEY SHARE does not block
+    ordinary updates of the patient's record."""
+    patient_id = OutboundMessage.objects.filter(pk=message_id).values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT 1 FROM "{Patient._meta.db_table}" WHERE "{Patient._meta.pk.column}" = %s FOR KEY SHARE',
+            [patient_id],
+        )
+
+
 def _claim(
     message_id: str, now: dt.datetime, account: WhatsAppAccount | None
 ) -> tuple[OutboundMessage, WhatsAppAccount] | None:
     """queued -> sending, in its own transaction; None when there is nothing to send now."""
     with transaction.atomic():
+        _wait_for_consent_writers(message_id)
         message = (
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("patient", "contact")

@@ -104,7 +104,8 @@ class PatientConsentsView(APIView):
         "never changed). `given_by: guardian` needs `guardian_name` unless the patient's record names a "
         "guardian (400 naming `guardian_name`). For a patient under 18, WhatsApp reminders and marketing are "
         "allowed only by a guardian's grant. A withdrawal of `whatsapp_reminders` or `marketing` fails the "
-        "patient's queued WhatsApp notifications at once. A merged record answers 400.",
+        "patient's queued WhatsApp notifications at once. The same decision posted again by the same user "
+        "within 30 seconds (a retry) returns the row already recorded. A merged record answers 400.",
         request=ConsentLogInput,
         responses={201: ConsentLogEntryOutput, **error_responses(400, 401, 403, 404)},
         tags=["patients"],

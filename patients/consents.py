@@ -21,6 +21,7 @@ before (`no_whatsapp_consent`, `opted_out`).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,6 +158,17 @@ def consent_history(patient: Patient) -> list[PatientConsent]:
 
 # --- writing -----------------------------------------------------------------------------------------
 
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of how Indic names are written
+
+
+def plain_text(value: str | None, max_length: int) -> str:
+    """One line of text for the log: control and invisible format characters (BEL, ESC, zero-width
+    space, BOM...) dropped, except the joiners Indic scripts need; whitespace runs made one space."""
+    kept = "".join(
+        ch for ch in str(value or "") if ch in _JOINERS or ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return " ".join(kept.split())[:max_length]
+
 
 def _clean(
     patient: Patient,
@@ -178,8 +190,10 @@ def _clean(
         errors["channel"] = "Choose how the decision was given."
     if given_by not in ConsentGivenBy.values:
         errors["given_by"] = "Choose patient or guardian."
-    guardian_name = " ".join((guardian_name or "").split())[:120]
-    guardian_relation = " ".join((guardian_relation or "").split())[:40]
+    guardian_name = plain_text(guardian_name, 120)
+    if not any(ch.isalpha() for ch in guardian_name):
+        guardian_name = ""  # joiners or punctuation only: no name
+    guardian_relation = plain_text(guardian_relation, 40)
     if given_by == ConsentGivenBy.GUARDIAN:
         guardian_name = guardian_name or patient.guardian_name
         guardian_relation = guardian_relation or patient.guardian_relation
@@ -236,7 +250,7 @@ def consent_append(
     )
     if previous is not None and moment <= previous:
         moment = previous + dt.timedelta(microseconds=1)
-    version = " ".join((notice_version or current_notice_version()).split())[:20]
+    version = plain_text(notice_version or current_notice_version(), 20)
     row = PatientConsent.objects.create(
         patient=patient,
         purpose=purpose,
@@ -280,6 +294,52 @@ def given_by_default(patient: Patient) -> str:
     return ConsentGivenBy.GUARDIAN if patient.is_minor and patient.guardian_name else ConsentGivenBy.PATIENT
 
 
+REPEAT_SECONDS = 30
+
+
+def _repeat_of(
+    patient: Patient,
+    *,
+    purpose: str,
+    action: str,
+    channel: str,
+    actor: User | None,
+    given_by: str,
+    guardian_name: str,
+    guardian_relation: str,
+    notice_version: str | None,
+    note: str,
+    at: dt.datetime | None,
+) -> PatientConsent | None:
+    """The latest row of `purpose` when it is this very decision, recorded by `actor` moments ago."""
+    from patients.services import notice_version as current_notice_version
+
+    if not isinstance(actor, User) or at is not None:
+        return None
+    guardian_name, guardian_relation, note = _clean(
+        patient,
+        purpose=purpose,
+        action=action,
+        given_by=given_by,
+        guardian_name=guardian_name,
+        guardian_relation=guardian_relation,
+        channel=channel,
+        note=note,
+    )
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).get()
+    latest = consent_latest(patient, purpose)
+    if latest is None or latest.recorded_at < timezone.now() - dt.timedelta(seconds=REPEAT_SECONDS):
+        return None
+    same = (
+        latest.recorded_by_id == actor.pk
+        and (latest.action, latest.given_by, latest.channel) == (action, given_by, channel)
+        and (latest.guardian_name, latest.guardian_relation) == (guardian_name, guardian_relation)
+        and latest.notice_version == plain_text(notice_version or current_notice_version(), 20)
+        and (latest.note or "") == note
+    )
+    return latest if same else None
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -296,7 +356,24 @@ def consent_record(
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
 ) -> PatientConsent:
-    """Append a decision (a grant unless `action` says withdrawn) to the patient's consent log."""
+    """Append a decision (a grant unless `action` says withdrawn) to the patient's consent log. The
+    same decision recorded again by the same person within `REPEAT_SECONDS` (a double submit) is
+    the row already there: nothing new is written or audited."""
+    repeated = _repeat_of(
+        patient,
+        purpose=purpose,
+        action=action,
+        channel=channel,
+        actor=actor,
+        given_by=given_by,
+        guardian_name=guardian_name,
+        guardian_relation=guardian_relation,
+        notice_version=notice_version,
+        note=note,
+        at=at,
+    )
+    if repeated is not None:
+        return repeated
     row = consent_append(
         patient=patient,
         purpose=purpose,

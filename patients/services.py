@@ -718,11 +718,13 @@ def patient_record_whatsapp_consent(
     notice_version_shown: str | None = None,
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
+    given_by: str | None = None,
 ) -> Patient:
     """Record consent to contact over WhatsApp (DPDP: when, how, which notice). Clears an opt-out.
 
     A `whatsapp_reminders` grant in the consent log (patients.consents), given by a minor's named
-    guardian; the WhatsApp fields on the patient mirror it."""
+    guardian unless `given_by` says who gave it (a START from the minor's own number is the minor's);
+    the WhatsApp fields on the patient mirror it."""
     from patients import consents
 
     if source not in CONSENT_SOURCES:
@@ -733,7 +735,7 @@ def patient_record_whatsapp_consent(
         action=consents.ConsentAction.GRANTED,
         channel=consents.CHANNEL_OF_SOURCE[source],
         actor=actor,
-        given_by=consents.given_by_default(patient),
+        given_by=given_by or consents.given_by_default(patient),
         notice_version=_text(notice_version_shown or notice_version(), max_length=20),
         at=at,
         mirror_source=source,
@@ -764,11 +766,13 @@ def patient_record_whatsapp_opt_out(
     source: str,
     at: dt.datetime | None = None,
     context: AuditContext | None = None,
+    given_by: str | None = None,
 ) -> Patient:
     """Record that the patient no longer wants WhatsApp messages. Kept until consent is given again.
 
     A `whatsapp_reminders` withdrawal in the consent log (and a `marketing` one when marketing was
-    allowed: no WhatsApp message of any kind goes out after it); queued messages fail at once."""
+    allowed: no WhatsApp message of any kind goes out after it); queued messages fail at once.
+    `given_by`: who decided (a minor's guardian, by the name on record), else the patient."""
     from patients import consents
 
     if source not in CONSENT_SOURCES:
@@ -780,6 +784,7 @@ def patient_record_whatsapp_opt_out(
         action=consents.ConsentAction.WITHDRAWN,
         channel=channel,
         actor=actor,
+        given_by=given_by or consents.ConsentGivenBy.PATIENT,
         at=at,
         mirror_source=source,
     )
@@ -791,6 +796,7 @@ def patient_record_whatsapp_opt_out(
             action=consents.ConsentAction.WITHDRAWN,
             channel=channel,
             actor=actor,
+            given_by=given_by or consents.ConsentGivenBy.PATIENT,
             at=at,
         )
     audit_record(
