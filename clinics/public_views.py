@@ -32,6 +32,7 @@ def retention_periods() -> dict[str, Any]:
         "whatsapp_days": settings.RETENTION_WHATSAPP_BODY_DAYS,
         "audit_days": settings.RETENTION_AUDIT_DAYS,
         "export_link_days": settings.PRIVACY_EXPORT_LINK_DAYS,
+        "webhook_days": settings.WEBHOOK_EVENT_RETENTION_DAYS,
         "offboarding_cooling_off_days": settings.CLINIC_OFFBOARDING_COOLING_OFF_DAYS,
         "offboarding_archive_days": settings.CLINIC_OFFBOARDING_ARCHIVE_DAYS,
     }

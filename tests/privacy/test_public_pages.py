@@ -34,11 +34,13 @@ def test_the_policy_states_the_codes_retention_periods(db, public_client, settin
     settings.RETENTION_BILLING_YEARS = 9
     settings.RETENTION_WHATSAPP_BODY_DAYS = 120
     settings.RETENTION_AUDIT_DAYS = 400
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 21
     page = public_client.get("/privacy/").content.decode()
     assert '<td data-label="Kept for" id="retention-clinical">12 years after the last visit' in page
     assert 'id="retention-billing">9 years' in page
     assert 'id="retention-whatsapp">120 days' in page
     assert 'id="retention-audit">400 days' in page
+    assert 'id="retention-webhooks">21 days' in page
     assert "AES-256-GCM" in page and "Razorpay" in page and "PostgreSQL" in page
     deletion = public_client.get("/privacy/deletion/").content.decode()
     assert "12 years after the last visit" in deletion and "30 days" in deletion and "Crypto-shredding" in deletion
