@@ -1,0 +1,192 @@
+"""Findings of an outsider's attack on clinic off-boarding, the restore (`clinic_import`) and the
+platform console. One test per finding; each failed before its fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django_tenants.utils import schema_exists
+
+from clinics.archive import ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveInvalid, archive_import, storage_names
+from clinics.models import Clinic, ClinicOffboarding
+from clinics.offboarding import offboarding_delete
+from clinics.services import clinic_create
+from docos.storage import store_encrypted
+from tests.clinics.offboarding_helpers import remove_files
+
+NOW = dt.datetime(2026, 12, 9, 4, 30, tzinfo=dt.UTC)
+SLUG = "nashik-eye"
+RESTORED = "nashik-eye-restored"
+
+
+def _manifest(files: dict[str, bytes], tables: dict[str, Any] | None = None, **sizes: int) -> dict[str, Any]:
+    return {
+        "format": ARCHIVE_FORMAT,
+        "version": ARCHIVE_VERSION,
+        "created_at": NOW.isoformat(),
+        "clinic": {
+            "slug": SLUG,
+            "schema": "t_nashik_eye",
+            "name": "Nashik Eye Care",
+            "contact_email": "dr.joshi@nashikeye.example.in",
+            "gstin": "",
+            "billing_address": "4 College Road, Nashik 422005",
+            "billing_state": "Maharashtra",
+            "timezone": "Asia/Kolkata",
+            "default_language": "en-in",
+            "idle_timeout_minutes": 15,
+            "require_2fa_for_admins": False,
+        },
+        "tables": {name: {"rows": len(payload["rows"]), "model": None} for name, payload in (tables or {}).items()},
+        "files": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size": sizes.get("size", len(data)), "subject": None}
+            for name, data in files.items()
+        },
+        "unreadable_files": [],
+        "patient_sections": [],
+    }
+
+
+def _zip(
+    files: dict[str, bytes], tables: dict[str, Any] | None = None, manifest: dict[str, Any] | None = None
+) -> io.BytesIO:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest or _manifest(files, tables)))
+        for name, data in files.items():
+            zf.writestr(f"files/{name}", data)
+        for name, payload in (tables or {}).items():
+            zf.writestr(f"tables/{name}.json", json.dumps(payload))
+    out.seek(0)
+    return out
+
+
+@pytest.fixture
+def restore_target(db, seeded_clinics):
+    yield
+    connection.set_schema_to_public()
+    remove_files("t_" + RESTORED.replace("-", "_"))
+
+
+def test_a_retried_deletion_never_drops_a_live_clinic_that_reuses_the_schema(db, seeded_clinics):
+    """An off-boarding left `deleting` after its Clinic row went (a crash or a storage error before
+    the status was saved) is finished by the hourly beat. If meanwhile a clinic was restored at the
+    same address (same schema name), the retry must not drop that live clinic's schema or files:
+    it only removes what no clinic owns."""
+    with time_machine.travel(NOW, tick=False):
+        created = clinic_create(
+            slug=SLUG,
+            name="Nashik Eye Care",
+            owner_email="dr.joshi@nashikeye.example.in",
+            owner_name="Dr. Meera Joshi",
+            owner_password="correct-horse-battery-42",
+            billing_address="4 College Road, Nashik 422005",
+            billing_state="Maharashtra",
+        )
+        live = created.clinic
+        connection.set_schema_to_public()
+        stuck = ClinicOffboarding.objects.create(
+            clinic=None,
+            clinic_name="Nashik Eye Care",
+            clinic_slug=SLUG,
+            clinic_schema=live.schema_name,
+            requested_by="dr.joshi@nashikeye.example.in",
+            requested_at=NOW - dt.timedelta(days=31),
+            delete_after=NOW - dt.timedelta(days=1),
+            status=ClinicOffboarding.Status.DELETING,
+            deletion_started_at=NOW - dt.timedelta(hours=2),
+        )
+        stored = store_encrypted(live, data=b"Letterhead of the restored clinic\n", folder="letters")
+        try:
+            offboarding_delete(offboarding_id=str(stuck.pk))
+            connection.set_schema_to_public()
+            assert schema_exists(live.schema_name)
+            assert stored.name in storage_names(live.schema_name)
+            assert Clinic.objects.filter(pk=live.pk).exists()
+        finally:
+            connection.set_schema_to_public()
+            remove_files(live.schema_name)
+
+
+def test_an_import_refuses_file_names_that_climb_out_of_the_clinic_prefix(restore_target):
+    """A crafted export whose manifest names a file `../t_alpha/...` (or an absolute path) is refused
+    as an invalid archive before any clinic is created: the importer checks the names itself instead
+    of relying on the storage backend to notice the traversal (and the command reports it cleanly)."""
+    for evil in ("../t_alpha/documents/planted.pdf.enc", "/etc/cron.d/planted", "documents/./../../x.enc"):
+        with pytest.raises(ArchiveInvalid, match="file name"):
+            archive_import(_zip({evil: b"%PDF-1.4 planted\n"}), slug=RESTORED)
+        connection.set_schema_to_public()
+        assert not Clinic.objects.filter(slug=RESTORED).exists()
+        assert not schema_exists("t_" + RESTORED.replace("-", "_"))
+
+
+def test_an_import_refuses_an_oversized_member_without_decompressing_it(restore_target, monkeypatch):
+    """A zip bomb (a member far larger than the manifest's size for it) is refused from the ZIP's
+    directory, before the member is decompressed into memory."""
+    bomb = bytes(32 * 1024 * 1024)
+    archive = _zip({"documents/report.pdf": bomb}, manifest=_manifest({"documents/report.pdf": bomb}, size=1024))
+    largest: list[int] = []
+    real_read = zipfile.ZipFile.read
+
+    def recording_read(self: zipfile.ZipFile, name: Any, pwd: Any = None) -> bytes:
+        data = real_read(self, name, pwd)
+        largest.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", recording_read)
+    real_open = zipfile.ZipFile.open
+
+    def recording_open(self: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, name, *args, **kwargs)
+        real_handle_read = handle.read
+
+        def read(n: int = -1) -> bytes:
+            data = real_handle_read(n)
+            largest.append(len(data))
+            return data
+
+        handle.read = read  # type: ignore[method-assign]
+        return handle
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    with pytest.raises(ArchiveInvalid, match="size"):
+        archive_import(archive, slug=RESTORED)
+    assert max(largest) < 1024 * 1024
+    connection.set_schema_to_public()
+    assert not Clinic.objects.filter(slug=RESTORED).exists()
+
+
+def test_an_import_refuses_hidden_platform_staff_rows(restore_target):
+    """A tampered export that marks a clinic user as platform staff would restore an account the
+    staff directory hides (it lists is_platform_staff=False only) but that signs in to the clinic:
+    a backdoor the owner cannot see or deactivate. DocOS never exports such a row, so the import
+    refuses it."""
+    import uuid
+
+    from accounts.models import User
+
+    values = {
+        "id": str(uuid.uuid4()),
+        "password": "pbkdf2_sha256$870000$salt$hash",
+        "email": "support.desk@nashikeye.example.in",
+        "full_name": "Support Desk",
+        "is_platform_staff": True,
+        "date_joined": NOW.isoformat(),
+    }
+    columns, row = [], []
+    for f in User._meta.local_concrete_fields:
+        columns.append(f.attname)
+        row.append(values.get(f.attname, f.get_default()))
+    tables = {"accounts_user": {"columns": columns, "rows": [row]}}
+    with pytest.raises(ArchiveInvalid, match="platform staff"):
+        archive_import(_zip({}, tables=tables), slug=RESTORED)
+    connection.set_schema_to_public()
+    assert not Clinic.objects.filter(slug=RESTORED).exists()
