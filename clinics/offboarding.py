@@ -330,7 +330,9 @@ def offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -
             clinic = Clinic.objects.filter(pk=offboarding.clinic_id).first() if offboarding.clinic_id else None
             if clinic is not None:
                 _drop_clinic(clinic, summary)
-            else:  # a retry after the row went: make sure nothing is left
+            elif not Clinic.objects.filter(schema_name=offboarding.clinic_schema).exists():
+                # A retry after the row went: make sure nothing is left, unless a clinic restored
+                # meanwhile at the same address owns that schema now (never drop a live clinic).
                 for name in storage_names(offboarding.clinic_schema):
                     delete_stored(name)
                 if schema_exists(offboarding.clinic_schema):
