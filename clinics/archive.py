@@ -35,6 +35,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.apps import apps
@@ -323,19 +324,38 @@ def _read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
         manifest = json.loads(zf.read("manifest.json"))
     except (KeyError, ValueError):
         raise ArchiveInvalid("Not a DocOS clinic export: manifest.json is missing or unreadable.") from None
-    if manifest.get("format") != ARCHIVE_FORMAT or manifest.get("version") != ARCHIVE_VERSION:
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != ARCHIVE_FORMAT
+        or manifest.get("version") != ARCHIVE_VERSION
+    ):
         raise ArchiveInvalid(f"Not a DocOS clinic export of version {ARCHIVE_VERSION}.")
+    if not all(isinstance(manifest.get(key), dict) for key in ("clinic", "tables", "files")):
+        raise ArchiveInvalid("The manifest lacks its clinic, tables or files.")
     return manifest
 
 
+def _plain_relative(relative: Any) -> bool:
+    """A file name as the export writes it: a relative path with no `..`, `.`, empty or control parts."""
+    if not isinstance(relative, str) or not relative or relative.startswith("/") or "\\" in relative:
+        return False
+    if any(ord(c) < 32 for c in relative):
+        return False
+    parts = PurePosixPath(relative).parts
+    return str(PurePosixPath(relative)) == relative and ".." not in parts
+
+
 def archive_verify(zf: zipfile.ZipFile) -> dict[str, Any]:
-    """Check every file's SHA-256 and size and every table's row count against the manifest."""
+    """Check every file's name, SHA-256 and size and every table's row count against the manifest."""
     manifest = _read_manifest(zf)
     for relative, meta in manifest["files"].items():
+        if not _plain_relative(relative):
+            raise ArchiveInvalid(f"The file name {relative!r} is not a plain path inside the clinic's files.")
         try:
-            data = zf.read(f"files/{relative}")
+            info = zf.getinfo(f"files/{relative}")
         except KeyError:
             raise ArchiveInvalid(f"The file {relative!r} named in the manifest is missing.") from None
+        data = zf.read(info)
         if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), meta["sha256"]) or len(data) != meta["size"]:
             raise ArchiveInvalid(f"The file {relative!r} does not match its SHA-256 in the manifest.")
     for table, meta in manifest["tables"].items():
