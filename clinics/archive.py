@@ -72,6 +72,7 @@ TEMPLATE_TABLES = frozenset({"django_migrations", "django_content_type", "auth_p
 # Tables left out of the export: sign-in sessions would let whoever holds the ZIP act as a signed-in
 # member of staff while the clinic still runs (cooling-off), and a restore signs everyone in afresh.
 EXCLUDED_TABLES = frozenset({"django_session"})
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024  # a manifest lists tables and files: far below this
 
 Progress = Callable[[int, str], None]
 PatientSections = Callable[[Any], Iterator[tuple[str, bytes]]]
@@ -321,6 +322,8 @@ class ArchiveInvalid(ValidationError):
 
 def _read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     try:
+        if zf.getinfo("manifest.json").file_size > MANIFEST_MAX_BYTES:
+            raise ArchiveInvalid("manifest.json is larger than any DocOS export writes.")
         manifest = json.loads(zf.read("manifest.json"))
     except (KeyError, ValueError):
         raise ArchiveInvalid("Not a DocOS clinic export: manifest.json is missing or unreadable.") from None
@@ -346,7 +349,8 @@ def _plain_relative(relative: Any) -> bool:
 
 
 def archive_verify(zf: zipfile.ZipFile) -> dict[str, Any]:
-    """Check every file's name, SHA-256 and size and every table's row count against the manifest."""
+    """Check every file's name, size and SHA-256 and every table's row count against the manifest.
+    Sizes are compared with the ZIP's directory before anything is decompressed (no zip bombs)."""
     manifest = _read_manifest(zf)
     for relative, meta in manifest["files"].items():
         if not _plain_relative(relative):
@@ -355,8 +359,13 @@ def archive_verify(zf: zipfile.ZipFile) -> dict[str, Any]:
             info = zf.getinfo(f"files/{relative}")
         except KeyError:
             raise ArchiveInvalid(f"The file {relative!r} named in the manifest is missing.") from None
-        data = zf.read(info)
-        if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), meta["sha256"]) or len(data) != meta["size"]:
+        if not isinstance(meta, dict) or info.file_size != meta.get("size"):
+            raise ArchiveInvalid(f"The file {relative!r} does not have the size the manifest gives.")
+        digest = hashlib.sha256()
+        with zf.open(info) as handle:
+            for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+                digest.update(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), str(meta.get("sha256", ""))):
             raise ArchiveInvalid(f"The file {relative!r} does not match its SHA-256 in the manifest.")
     for table, meta in manifest["tables"].items():
         try:
