@@ -81,6 +81,9 @@ _patient_sections: dict[str, PatientSections] = {}
 # Staff's authenticator secrets are left out too (they would let the holder make anyone's sign-in
 # codes); after a restore, staff set up their authenticator app again.
 _regenerated: dict[str, set[str]] = {"accounts_user": {"totp_secret", "totp_confirmed_at"}}
+# Columns that are never set in a clinic's schema (platform staff live in the public schema only,
+# and the staff directory hides such rows): an export with one set was tampered with, and is refused.
+_never_set: dict[str, set[str]] = {"accounts_user": {"is_platform_staff"}}
 
 
 def register_patient_sections(key: str, provider: PatientSections) -> None:
@@ -411,10 +414,15 @@ def _insert_model_rows(
         raise ArchiveInvalid(f"{model._meta.db_table}: unknown columns {', '.join(unknown)} (a newer or older DocOS?).")
     fields = [by_attname[c] for c in columns]
     skipped = _regenerated.get(model._meta.db_table, set())
+    never_set = _never_set.get(model._meta.db_table, set())
     objs = []
     for row in rows:
         values = {}
         for f, value in zip(fields, row, strict=True):
+            if f.column in never_set and value:
+                raise ArchiveInvalid(
+                    f"{model._meta.db_table}: a row sets {f.column} (platform staff exist only outside clinics)."
+                )
             if f.column in skipped:
                 value = None
             elif isinstance(value, str) and value in renamed:
