@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
-from django_tenants.utils import schema_exists
+from django_tenants.utils import schema_exists, tenant_context
 
 from clinics.archive import ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveInvalid, archive_import, storage_names
 from clinics.models import Clinic, ClinicOffboarding
@@ -190,3 +190,48 @@ def test_an_import_refuses_hidden_platform_staff_rows(restore_target):
         archive_import(_zip({}, tables=tables), slug=RESTORED)
     connection.set_schema_to_public()
     assert not Clinic.objects.filter(slug=RESTORED).exists()
+
+
+def test_the_export_leaves_out_the_clinics_vendor_secrets(clinic_a, tmp_path):
+    """The export ZIP (downloaded by the owner while the clinic still runs, kept on laptops and in
+    mailboxes) must not carry the clinic's vendor credentials in plaintext: the WhatsApp access token
+    and the Razorpay key secret and webhook secrets would let whoever holds the ZIP message patients
+    as the clinic, refund payments or forge "payment captured" webhooks. Like the authenticator
+    secrets, they are exported empty and set up again after a restore; the rest of the rows stays."""
+    from billing.models import RazorpayAccount
+    from clinics.archive import archive_build
+    from messaging.models import WhatsAppAccount
+
+    secrets = {
+        "whatsapp": "EAAG-wa-token-alpha-7f3c9e",
+        "key": "rzp-key-secret-alpha-51d2",
+        "hook": "rzp-webhook-secret-alpha-90ab",
+        "old": "rzp-old-webhook-secret-alpha-77cd",
+    }
+    with tenant_context(clinic_a.clinic):
+        WhatsAppAccount.objects.update_or_create(
+            slot=1,
+            defaults={"phone_number_id": "109876543210", "display_number": "+91 98220 11223"}
+            | {"access_token": secrets["whatsapp"]},
+        )
+        RazorpayAccount.objects.update_or_create(
+            slot=1,
+            defaults={
+                "key_id": "rzp_live_Alpha123",
+                "key_secret": secrets["key"],
+                "webhook_secret": secrets["hook"],
+                "previous_webhook_secret": secrets["old"],
+                "route_key": "alpha-route-attack22a",
+            },
+        )
+    connection.set_schema_to_public()
+    with time_machine.travel(NOW, tick=False), (tmp_path / "export.zip").open("w+b") as out:
+        archive_build(clinic_a.clinic, out)
+        out.seek(0)
+        with zipfile.ZipFile(out) as zf:
+            everything = b"".join(zf.read(name) for name in zf.namelist())
+            rows = json.loads(zf.read("tables/billing_razorpayaccount.json"))
+    connection.set_schema_to_public()
+    for secret in secrets.values():
+        assert secret.encode() not in everything
+    assert rows["rows"] and "rzp_live_Alpha123" in rows["rows"][0]
