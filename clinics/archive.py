@@ -92,7 +92,8 @@ def register_patient_sections(key: str, provider: PatientSections) -> None:
 
 
 def register_regenerated_column(db_table: str, column: str) -> None:
-    """A column holding a key wrapped by the clinic's data key: exported empty and imported empty (NULL)."""
+    """A column holding a key wrapped by the clinic's data key, or a secret that must not travel in
+    the ZIP (vendor credentials): exported empty (null) and imported empty (NULL, or the field's default)."""
     _regenerated.setdefault(db_table, set()).add(column)
 
 
@@ -424,7 +425,7 @@ def _insert_model_rows(
                     f"{model._meta.db_table}: a row sets {f.column} (platform staff exist only outside clinics)."
                 )
             if f.column in skipped:
-                value = None
+                value = None if f.null else f.get_default()
             elif isinstance(value, str) and value in renamed:
                 value = renamed[value]
             values[f.attname] = _convert(f, value)
