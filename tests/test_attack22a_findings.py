@@ -235,3 +235,21 @@ def test_the_export_leaves_out_the_clinics_vendor_secrets(clinic_a, tmp_path):
     for secret in secrets.values():
         assert secret.encode() not in everything
     assert rows["rows"] and "rzp_live_Alpha123" in rows["rows"][0]
+
+
+def test_resetting_a_platform_operators_totp_ends_their_sessions(db, clock):
+    """`platform_staff_create --reset-totp` is run when an operator's authenticator is lost or
+    compromised; a session opened with the old second factor must end then, as it does when the
+    password is replaced. Otherwise whoever signed in with the stolen factor keeps the console."""
+    from accounts.services import platform_staff_save
+    from tests.clinics.platform_helpers import PLATFORM_PASSWORD, PLATFORM_TOTP, public_client
+
+    connection.set_schema_to_public()
+    user, _, _ = platform_staff_save(
+        email="ops.attack@docos.test", password=PLATFORM_PASSWORD, full_name="Kavya Iyer", totp_secret=PLATFORM_TOTP
+    )
+    client = public_client(user)
+    assert client.get("/platform/plans/").status_code == 200
+    platform_staff_save(email="ops.attack@docos.test", password=None, reset_totp=True)
+    response = client.get("/platform/plans/")
+    assert response.status_code == 302 and response["Location"].startswith("/platform/login/")
