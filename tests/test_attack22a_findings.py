@@ -253,3 +253,40 @@ def test_resetting_a_platform_operators_totp_ends_their_sessions(db, clock):
     platform_staff_save(email="ops.attack@docos.test", password=None, reset_totp=True)
     response = client.get("/platform/plans/")
     assert response.status_code == 302 and response["Location"].startswith("/platform/login/")
+
+
+def test_expiring_an_old_export_never_forgets_a_fresh_one(db, seeded_clinics, monkeypatch):
+    """The nightly expiry reads the off-boardings whose export is past its window, deletes each file
+    and then clears the row's archive name. If "Export again" finished in between, the row names a
+    fresh export: clearing it unconditionally left that file stored but unnamed, so neither the
+    download, the expiry nor the deletion would ever remove it (a full decrypted copy of the clinic
+    outliving its deletion). Only the name that was deleted may be cleared."""
+    from clinics import offboarding as offboarding_module
+
+    with time_machine.travel(NOW, tick=False):
+        row = ClinicOffboarding.objects.create(
+            clinic=None,
+            clinic_name="Nashik Eye Care",
+            clinic_slug=SLUG,
+            clinic_schema="t_nashik_eye",
+            requested_by="dr.joshi@nashikeye.example.in",
+            requested_at=NOW - dt.timedelta(days=10),
+            delete_after=NOW + dt.timedelta(days=20),
+            status=ClinicOffboarding.Status.READY,
+            archive_name="offboarding/attack22a/export-old.zip.enc",
+            archive_expires_at=NOW - dt.timedelta(minutes=1),
+        )
+        fresh = "offboarding/attack22a/export-fresh.zip.enc"
+        deleted: list[str] = []
+
+        def delete_while_an_export_finishes(name: str) -> None:
+            deleted.append(name)
+            ClinicOffboarding.objects.filter(pk=row.pk).update(
+                archive_name=fresh, archive_expires_at=NOW + dt.timedelta(days=7)
+            )
+
+        monkeypatch.setattr(offboarding_module, "delete_stored", delete_while_an_export_finishes)
+        offboarding_module.offboarding_expire_archives()
+    row.refresh_from_db()
+    assert deleted == ["offboarding/attack22a/export-old.zip.enc"]
+    assert row.archive_name == fresh
