@@ -255,7 +255,10 @@ def offboarding_expire_archives(now: dt.datetime | None = None) -> int:
         expired = list(ClinicOffboarding.objects.filter(archive_expires_at__lte=now).exclude(archive_name=""))
         for offboarding in expired:
             delete_stored(offboarding.archive_name)
-            ClinicOffboarding.objects.filter(pk=offboarding.pk).update(archive_name="")
+            # Only the name deleted: an "Export again" that finished meanwhile keeps its fresh file.
+            ClinicOffboarding.objects.filter(pk=offboarding.pk, archive_name=offboarding.archive_name).update(
+                archive_name=""
+            )
     return len(expired)
 
 
