@@ -290,3 +290,43 @@ def test_expiring_an_old_export_never_forgets_a_fresh_one(db, seeded_clinics, mo
     row.refresh_from_db()
     assert deleted == ["offboarding/attack22a/export-old.zip.enc"]
     assert row.archive_name == fresh
+
+
+def test_the_deletion_removes_every_export_of_the_clinic_not_only_the_named_one(db, seeded_clinics):
+    """An export stored by a worker that then died (OOM while building a big clinic in memory, a
+    lost database connection before its row was updated) is left under offboarding/<id>/ with no row
+    naming it, and a retry stores another. The deletion must remove every export stored for that
+    off-boarding (a decrypted copy of the whole clinic), keeping only the deletion certificate."""
+    from django.core.files.base import ContentFile
+
+    from docos.storage import file_storage
+
+    with time_machine.travel(NOW, tick=False):
+        created = clinic_create(
+            slug=SLUG,
+            name="Nashik Eye Care",
+            owner_email="dr.joshi@nashikeye.example.in",
+            owner_name="Dr. Meera Joshi",
+            owner_password="correct-horse-battery-42",
+        )
+        connection.set_schema_to_public()
+        row = ClinicOffboarding.objects.create(
+            clinic=created.clinic,
+            clinic_name="Nashik Eye Care",
+            clinic_slug=SLUG,
+            clinic_schema=created.clinic.schema_name,
+            requested_by="dr.joshi@nashikeye.example.in",
+            requested_at=NOW - dt.timedelta(days=31),
+            delete_after=NOW - dt.timedelta(hours=1),
+            status=ClinicOffboarding.Status.READY,
+        )
+        orphan = file_storage().save(f"offboarding/{row.pk}/export-20261110043000.zip.enc", ContentFile(b"x" * 64))
+        try:
+            assert offboarding_delete(offboarding_id=str(row.pk)) == "deleted"
+            row.refresh_from_db()
+            assert storage_names(f"offboarding/{row.pk}") == [row.certificate_name]
+            assert orphan != row.certificate_name
+        finally:
+            connection.set_schema_to_public()
+            remove_files(f"offboarding/{row.pk}")
+            remove_files(created.clinic.schema_name)
