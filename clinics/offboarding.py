@@ -342,8 +342,10 @@ def offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -
                     with connection.cursor() as cursor:
                         qn = connection.ops.quote_name
                         cursor.execute(f"DROP SCHEMA IF EXISTS {qn(offboarding.clinic_schema)} CASCADE")
-            if offboarding.archive_name:
-                delete_stored(offboarding.archive_name)
+            # Every export stored for this off-boarding, also one a dead worker left unnamed.
+            for name in storage_names(f"offboarding/{offboarding.pk}"):
+                if name != offboarding.certificate_name:
+                    delete_stored(name)
             offboarding.refresh_from_db()
             offboarding.deleted = summary
             offboarding.archive_name = ""
