@@ -330,3 +330,25 @@ def test_the_deletion_removes_every_export_of_the_clinic_not_only_the_named_one(
             connection.set_schema_to_public()
             remove_files(f"offboarding/{row.pk}")
             remove_files(created.clinic.schema_name)
+
+
+def test_malformed_ids_in_platform_urls_are_404_not_500(db, clock):
+    """A clinic address or invoice number the console could never hold (a NUL byte, an overlong or
+    odd string) is simply not found: 404, not a database error (500) on every such probe."""
+    from accounts.services import platform_staff_save
+    from tests.clinics.platform_helpers import PLATFORM_PASSWORD, PLATFORM_TOTP, public_client
+
+    connection.set_schema_to_public()
+    user, _, _ = platform_staff_save(
+        email="ops.probe@docos.test", password=PLATFORM_PASSWORD, full_name="Rohan Menon", totp_secret=PLATFORM_TOTP
+    )
+    client = public_client(user)
+    client.raise_request_exception = False
+    for path in (
+        "/platform/clinics/%00/",
+        "/platform/clinics/alpha%00/",
+        f"/platform/clinics/{'a' * 300}/",
+        "/platform/invoices/%00.pdf",
+        "/platform/invoices/DOCOS%002026.pdf",
+    ):
+        assert client.get(path).status_code == 404, path
