@@ -352,3 +352,37 @@ def test_malformed_ids_in_platform_urls_are_404_not_500(db, clock):
         "/platform/invoices/DOCOS%002026.pdf",
     ):
         assert client.get(path).status_code == 404, path
+
+
+def test_two_deletions_of_one_clinic_never_run_at_once(db, seeded_clinics):
+    """The hourly beat queues every off-boarding still `deleting`, while a failed run is also being
+    retried by Celery (up to an hour apart): two runs of the same deletion could overlap, the later
+    one overwriting the record with the counts of what was left (0 domains, 0 files) and emailing
+    the certificate twice. A run that finds another one at work returns "busy" and touches nothing."""
+    import psycopg
+
+    from clinics.offboarding import deletion_lock_key
+
+    row = ClinicOffboarding.objects.create(
+        clinic=None,
+        clinic_name="Nashik Eye Care",
+        clinic_slug=SLUG,
+        clinic_schema="t_nashik_eye_gone",
+        requested_by="dr.joshi@nashikeye.example.in",
+        requested_at=NOW - dt.timedelta(days=31),
+        delete_after=NOW - dt.timedelta(days=1),
+        status=ClinicOffboarding.Status.DELETING,
+        deleted={"domains": 1, "files": 3},
+    )
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [deletion_lock_key(str(row.pk))])
+        assert offboarding_delete(offboarding_id=str(row.pk)) == "busy"
+        row.refresh_from_db()
+        assert row.status == "deleting" and row.deleted == {"domains": 1, "files": 3}
+    finally:
+        other.close()
