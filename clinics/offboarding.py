@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
@@ -314,8 +314,31 @@ def _drop_clinic(clinic: Clinic, summary: dict[str, Any]) -> None:
     crypto.forget_clinic_key(schema)
 
 
+def deletion_lock_key(offboarding_id: str) -> str:
+    return f"clinics.offboarding_delete:{offboarding_id}"
+
+
 def offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -> str:
-    """Delete a due clinic and issue the certificate. Idempotent: each step checks what is done."""
+    """Delete a due clinic and issue the certificate. Idempotent: each step checks what is done.
+    One run at a time per off-boarding (the beat and Celery's retries may both queue one): a run
+    that finds another at work returns "busy"."""
+    key = deletion_lock_key(offboarding_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        return "busy"
+    try:
+        return _offboarding_delete(offboarding_id=offboarding_id, now=now)
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+        except DatabaseError:  # an aborted outer transaction: the lock goes with the connection
+            logger.warning("could not release the off-boarding deletion lock")
+
+
+def _offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with schema_context(get_public_schema_name()):
         offboarding = ClinicOffboarding.objects.filter(pk=offboarding_id).first()
