@@ -771,7 +771,8 @@ def platform_staff_save(
     *, email: str, password: str | None, full_name: str = "", reset_totp: bool = False, totp_secret: str | None = None
 ) -> tuple[User, bool, str | None]:
     """Create or update a DocOS platform staff account in the public schema (`platform_staff_create`,
-    the demo). A password given replaces the old one and ends the account's sessions. Platform staff
+    the demo). A password given replaces the old one and ends the account's sessions, and so does a
+    new TOTP secret for an existing account. Platform staff
     always have TOTP: a new account, `reset_totp` or an account without one gets a fresh secret
     (`totp_secret`, else random), confirmed at once and returned so the caller can show it once.
     Returns (user, created, new TOTP secret or None)."""
@@ -801,6 +802,8 @@ def platform_staff_save(
             new_secret = totp_secret or pyotp.random_base32()
             user.totp_secret = new_secret
             user.totp_confirmed_at = timezone.now()
+            if not created and password is None:  # a lost or stolen authenticator: end its sessions
+                user.session_epoch += 1
         user.save()
         audit_record(
             actor=None,

@@ -67,3 +67,11 @@ class BillingConfig(AppConfig):
                 parse=razorpay.parse_platform_webhook,
             )
         )
+
+        # A clinic export leaves out the Razorpay secrets (whoever holds the ZIP could refund payments
+        # or forge webhooks); after a restore the clinic enters them again in Settings → Razorpay.
+        from billing.models import RazorpayAccount
+        from clinics.archive import register_regenerated_column
+
+        for column in ("key_secret", "webhook_secret", "previous_webhook_secret"):
+            register_regenerated_column(RazorpayAccount._meta.db_table, column)

@@ -35,6 +35,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.apps import apps
@@ -71,6 +72,7 @@ TEMPLATE_TABLES = frozenset({"django_migrations", "django_content_type", "auth_p
 # Tables left out of the export: sign-in sessions would let whoever holds the ZIP act as a signed-in
 # member of staff while the clinic still runs (cooling-off), and a restore signs everyone in afresh.
 EXCLUDED_TABLES = frozenset({"django_session"})
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024  # a manifest lists tables and files: far below this
 
 Progress = Callable[[int, str], None]
 PatientSections = Callable[[Any], Iterator[tuple[str, bytes]]]
@@ -79,6 +81,9 @@ _patient_sections: dict[str, PatientSections] = {}
 # Staff's authenticator secrets are left out too (they would let the holder make anyone's sign-in
 # codes); after a restore, staff set up their authenticator app again.
 _regenerated: dict[str, set[str]] = {"accounts_user": {"totp_secret", "totp_confirmed_at"}}
+# Columns that are never set in a clinic's schema (platform staff live in the public schema only,
+# and the staff directory hides such rows): an export with one set was tampered with, and is refused.
+_never_set: dict[str, set[str]] = {"accounts_user": {"is_platform_staff"}}
 
 
 def register_patient_sections(key: str, provider: PatientSections) -> None:
@@ -87,7 +92,8 @@ def register_patient_sections(key: str, provider: PatientSections) -> None:
 
 
 def register_regenerated_column(db_table: str, column: str) -> None:
-    """A column holding a key wrapped by the clinic's data key: exported empty and imported empty (NULL)."""
+    """A column holding a key wrapped by the clinic's data key, or a secret that must not travel in
+    the ZIP (vendor credentials): exported empty (null) and imported empty (NULL, or the field's default)."""
     _regenerated.setdefault(db_table, set()).add(column)
 
 
@@ -320,23 +326,50 @@ class ArchiveInvalid(ValidationError):
 
 def _read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     try:
+        if zf.getinfo("manifest.json").file_size > MANIFEST_MAX_BYTES:
+            raise ArchiveInvalid("manifest.json is larger than any DocOS export writes.")
         manifest = json.loads(zf.read("manifest.json"))
     except (KeyError, ValueError):
         raise ArchiveInvalid("Not a DocOS clinic export: manifest.json is missing or unreadable.") from None
-    if manifest.get("format") != ARCHIVE_FORMAT or manifest.get("version") != ARCHIVE_VERSION:
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != ARCHIVE_FORMAT
+        or manifest.get("version") != ARCHIVE_VERSION
+    ):
         raise ArchiveInvalid(f"Not a DocOS clinic export of version {ARCHIVE_VERSION}.")
+    if not all(isinstance(manifest.get(key), dict) for key in ("clinic", "tables", "files")):
+        raise ArchiveInvalid("The manifest lacks its clinic, tables or files.")
     return manifest
 
 
+def _plain_relative(relative: Any) -> bool:
+    """A file name as the export writes it: a relative path with no `..`, `.`, empty or control parts."""
+    if not isinstance(relative, str) or not relative or relative.startswith("/") or "\\" in relative:
+        return False
+    if any(ord(c) < 32 for c in relative):
+        return False
+    parts = PurePosixPath(relative).parts
+    return str(PurePosixPath(relative)) == relative and ".." not in parts
+
+
 def archive_verify(zf: zipfile.ZipFile) -> dict[str, Any]:
-    """Check every file's SHA-256 and size and every table's row count against the manifest."""
+    """Check every file's name, size and SHA-256 and every table's row count against the manifest.
+    Sizes are compared with the ZIP's directory before anything is decompressed (no zip bombs)."""
     manifest = _read_manifest(zf)
     for relative, meta in manifest["files"].items():
+        if not _plain_relative(relative):
+            raise ArchiveInvalid(f"The file name {relative!r} is not a plain path inside the clinic's files.")
         try:
-            data = zf.read(f"files/{relative}")
+            info = zf.getinfo(f"files/{relative}")
         except KeyError:
             raise ArchiveInvalid(f"The file {relative!r} named in the manifest is missing.") from None
-        if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), meta["sha256"]) or len(data) != meta["size"]:
+        if not isinstance(meta, dict) or info.file_size != meta.get("size"):
+            raise ArchiveInvalid(f"The file {relative!r} does not have the size the manifest gives.")
+        digest = hashlib.sha256()
+        with zf.open(info) as handle:
+            for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+                digest.update(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), str(meta.get("sha256", ""))):
             raise ArchiveInvalid(f"The file {relative!r} does not match its SHA-256 in the manifest.")
     for table, meta in manifest["tables"].items():
         try:
@@ -382,12 +415,17 @@ def _insert_model_rows(
         raise ArchiveInvalid(f"{model._meta.db_table}: unknown columns {', '.join(unknown)} (a newer or older DocOS?).")
     fields = [by_attname[c] for c in columns]
     skipped = _regenerated.get(model._meta.db_table, set())
+    never_set = _never_set.get(model._meta.db_table, set())
     objs = []
     for row in rows:
         values = {}
         for f, value in zip(fields, row, strict=True):
+            if f.column in never_set and value:
+                raise ArchiveInvalid(
+                    f"{model._meta.db_table}: a row sets {f.column} (platform staff exist only outside clinics)."
+                )
             if f.column in skipped:
-                value = None
+                value = None if f.null else f.get_default()
             elif isinstance(value, str) and value in renamed:
                 value = renamed[value]
             values[f.attname] = _convert(f, value)

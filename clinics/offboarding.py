@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
@@ -255,7 +255,10 @@ def offboarding_expire_archives(now: dt.datetime | None = None) -> int:
         expired = list(ClinicOffboarding.objects.filter(archive_expires_at__lte=now).exclude(archive_name=""))
         for offboarding in expired:
             delete_stored(offboarding.archive_name)
-            ClinicOffboarding.objects.filter(pk=offboarding.pk).update(archive_name="")
+            # Only the name deleted: an "Export again" that finished meanwhile keeps its fresh file.
+            ClinicOffboarding.objects.filter(pk=offboarding.pk, archive_name=offboarding.archive_name).update(
+                archive_name=""
+            )
     return len(expired)
 
 
@@ -311,8 +314,31 @@ def _drop_clinic(clinic: Clinic, summary: dict[str, Any]) -> None:
     crypto.forget_clinic_key(schema)
 
 
+def deletion_lock_key(offboarding_id: str) -> str:
+    return f"clinics.offboarding_delete:{offboarding_id}"
+
+
 def offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -> str:
-    """Delete a due clinic and issue the certificate. Idempotent: each step checks what is done."""
+    """Delete a due clinic and issue the certificate. Idempotent: each step checks what is done.
+    One run at a time per off-boarding (the beat and Celery's retries may both queue one): a run
+    that finds another at work returns "busy"."""
+    key = deletion_lock_key(offboarding_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        return "busy"
+    try:
+        return _offboarding_delete(offboarding_id=offboarding_id, now=now)
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+        except DatabaseError:  # an aborted outer transaction: the lock goes with the connection
+            logger.warning("could not release the off-boarding deletion lock")
+
+
+def _offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with schema_context(get_public_schema_name()):
         offboarding = ClinicOffboarding.objects.filter(pk=offboarding_id).first()
@@ -330,15 +356,19 @@ def offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) -
             clinic = Clinic.objects.filter(pk=offboarding.clinic_id).first() if offboarding.clinic_id else None
             if clinic is not None:
                 _drop_clinic(clinic, summary)
-            else:  # a retry after the row went: make sure nothing is left
+            elif not Clinic.objects.filter(schema_name=offboarding.clinic_schema).exists():
+                # A retry after the row went: make sure nothing is left, unless a clinic restored
+                # meanwhile at the same address owns that schema now (never drop a live clinic).
                 for name in storage_names(offboarding.clinic_schema):
                     delete_stored(name)
                 if schema_exists(offboarding.clinic_schema):
                     with connection.cursor() as cursor:
                         qn = connection.ops.quote_name
                         cursor.execute(f"DROP SCHEMA IF EXISTS {qn(offboarding.clinic_schema)} CASCADE")
-            if offboarding.archive_name:
-                delete_stored(offboarding.archive_name)
+            # Every export stored for this off-boarding, also one a dead worker left unnamed.
+            for name in storage_names(f"offboarding/{offboarding.pk}"):
+                if name != offboarding.certificate_name:
+                    delete_stored(name)
             offboarding.refresh_from_db()
             offboarding.deleted = summary
             offboarding.archive_name = ""

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from clinics.models import Clinic, Plan, PlatformInvoice, PlatformPayment, Subscription
+from clinics.models import SLUG_RE, Clinic, Plan, PlatformInvoice, PlatformPayment, Subscription
 from clinics.subscriptions import FAILING, PAYING, access_at, seats_in_use, trial_days_left
 
 PAGE_SIZE = 50
@@ -33,6 +33,8 @@ def platform_clinics(*, search: str = "") -> QuerySet[Clinic]:
 
 
 def platform_clinic(slug: str) -> Clinic | None:
+    if not SLUG_RE.match(slug):  # never a clinic's address (e.g. a NUL byte, which PostgreSQL refuses)
+        return None
     return platform_clinics().filter(slug=slug).first()
 
 
@@ -89,6 +91,8 @@ def clinic_invoices(clinic: Clinic) -> QuerySet[PlatformInvoice]:
 
 
 def platform_invoice(number: str) -> PlatformInvoice | None:
+    if not number.isprintable() or len(number) > 16:  # PlatformInvoice.number: max_length 16
+        return None
     return PlatformInvoice.objects.select_related("payment__subscription__clinic").filter(number=number).first()
 
 

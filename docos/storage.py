@@ -88,7 +88,7 @@ def store_encrypted(
 def store_encrypted_as(clinic: FileOwner, *, name: str, data: bytes, subject: uuid.UUID | None = None) -> StoredFile:
     """Encrypt and save under a given name in the clinic's prefix (a restore keeps the exported paths).
     Refuses a name that is taken: a stored object is never overwritten."""
-    if not name.startswith(f"{clinic.schema_name}/"):
+    if not name.startswith(f"{clinic.schema_name}/") or ".." in name.split("/"):
         raise CryptoError(f"{name!r} is outside the clinic's storage prefix.")
     if file_storage().exists(name):
         raise CryptoError(f"{name!r} exists already; refusing to overwrite a stored file.")

@@ -53,3 +53,10 @@ class MessagingConfig(AppConfig):
         from messaging.templates import install_default_templates
 
         register_clinic_seed("messaging.templates", install_default_templates)
+
+        # A clinic export leaves out the WhatsApp access token (whoever holds the ZIP could message
+        # patients as the clinic); after a restore the clinic enters it again in Settings → WhatsApp.
+        from clinics.archive import register_regenerated_column
+        from messaging.models import WhatsAppAccount
+
+        register_regenerated_column(WhatsAppAccount._meta.db_table, "access_token")
