@@ -319,6 +319,9 @@ class ClinicOffboarding(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     step = models.CharField(max_length=120, blank=True)
     error = models.CharField(max_length=255, blank=True)
+    # Starts of the current export: a worker killed mid-export (out of memory) is redelivered by Celery
+    # (acks_late), so without a count a clinic too big to export would stay "exporting" for ever.
+    export_attempts = models.PositiveSmallIntegerField(default=0)
     # The export: a ZIP encrypted under the platform key ring (never the clinic's own data key, which
     # the deletion destroys), stored outside the clinic's storage prefix.
     archive_name = models.CharField(max_length=255, blank=True)

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
@@ -40,6 +41,7 @@ from docos import crypto
 from docos.storage import delete_stored, file_storage, read_raw
 
 logger = logging.getLogger(__name__)
+MAX_EXPORT_ATTEMPTS = 3  # starts of one export before it is marked failed (see ClinicOffboarding.export_attempts)
 Status = ClinicOffboarding.Status
 
 
@@ -136,7 +138,8 @@ def offboarding_export_again(*, clinic: Clinic, actor: Any, context: AuditContex
         offboarding.progress = 0
         offboarding.step = "Waiting for a worker"
         offboarding.error = ""
-        offboarding.save(update_fields=["status", "progress", "step", "error"])
+        offboarding.export_attempts = 0
+        offboarding.save(update_fields=["status", "progress", "step", "error", "export_attempts"])
     audit_record(actor=actor, action="clinic.offboarding_export_again", obj=offboarding, context=context)
     offboarding_id = str(offboarding.pk)
     transaction.on_commit(lambda: _queue_export(offboarding_id))
@@ -153,6 +156,18 @@ def offboarding_export(*, offboarding_id: str) -> str:
         if offboarding is None or offboarding.status != Status.EXPORTING or offboarding.clinic is None:
             return "skipped"
         clinic = offboarding.clinic
+        ClinicOffboarding.objects.filter(pk=offboarding.pk).update(export_attempts=F("export_attempts") + 1)
+        if offboarding.export_attempts + 1 > MAX_EXPORT_ATTEMPTS:
+            ClinicOffboarding.objects.filter(pk=offboarding.pk, status=Status.EXPORTING).update(
+                status=Status.FAILED,
+                step="",
+                error=f"The export stopped {MAX_EXPORT_ATTEMPTS} times without finishing (the worker was stopped, "
+                "e.g. for lack of memory). DocOS support has been alerted; try again later.",
+            )
+            logger.error(
+                "clinic export abandoned after repeated worker deaths", extra={"offboarding": str(offboarding.pk)}
+            )
+            return "failed"
 
         def progress(percent: int, step: str) -> None:
             with schema_context(get_public_schema_name()):

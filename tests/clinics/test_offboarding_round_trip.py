@@ -250,3 +250,28 @@ def test_the_deletion_cancels_the_razorpay_subscription_at_once(closing, platfor
     offboarding.refresh_from_db()
     assert offboarding.deleted["subscription_cancelled"] is True
     assert not Subscription.objects.filter(razorpay_subscription_id=subscription.razorpay_subscription_id).exists()
+
+
+def test_an_export_whose_worker_keeps_dying_is_marked_failed_and_can_be_started_again(closing):
+    """Celery redelivers an export whose worker was killed (acks_late): without a count, a clinic too big to
+    export stayed 'exporting' for ever, 'Export again' was refused and the deletion never became due."""
+    from clinics.offboarding import MAX_EXPORT_ATTEMPTS, offboarding_export_again
+
+    with tenant_context(closing.clinic):
+        offboarding = offboarding_request(clinic=closing.clinic, actor=closing.owner, confirm_address="pune-heart")
+    connection.set_schema_to_public()
+    # Each earlier start died before it finished (the row still says exporting).
+    ClinicOffboarding.objects.filter(pk=offboarding.pk).update(export_attempts=MAX_EXPORT_ATTEMPTS)
+
+    assert offboarding_export(offboarding_id=str(offboarding.pk)) == "failed"
+    offboarding.refresh_from_db()
+    assert offboarding.status == "failed" and "stopped 3 times" in offboarding.error and not offboarding.archive_name
+
+    with tenant_context(closing.clinic):
+        offboarding_export_again(clinic=closing.clinic, actor=closing.owner)
+    connection.set_schema_to_public()
+    offboarding.refresh_from_db()
+    assert offboarding.status == "exporting" and offboarding.export_attempts == 0
+    assert offboarding_export(offboarding_id=str(offboarding.pk)) == "ready"
+    offboarding.refresh_from_db()
+    assert offboarding.export_attempts == 1
