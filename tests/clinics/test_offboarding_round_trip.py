@@ -131,7 +131,15 @@ def test_export_delete_import_keeps_every_row_and_file(closing, tmp_path):
     downloaded = tmp_path / "docos-pune-heart.zip"
     downloaded.write_bytes(data)
     out = io.StringIO()
-    call_command("clinic_import", str(downloaded), "--slug", "pune-heart-restored", stdout=out)
+    call_command(
+        "clinic_import",
+        str(downloaded),
+        "--slug",
+        "pune-heart-restored",
+        "--sha256",
+        offboarding.archive_sha256,
+        stdout=out,
+    )
     assert "3 files" in out.getvalue()
     connection.set_schema_to_public()
     restored = Clinic.objects.get(slug="pune-heart-restored")
@@ -275,3 +283,20 @@ def test_an_export_whose_worker_keeps_dying_is_marked_failed_and_can_be_started_
     assert offboarding_export(offboarding_id=str(offboarding.pk)) == "ready"
     offboarding.refresh_from_db()
     assert offboarding.export_attempts == 1
+
+
+def test_an_import_with_the_certificates_hash_refuses_any_other_zip(closing, tmp_path):
+    """The manifest is not signed: rows edited with their counts kept would restore. The ZIP's own SHA-256,
+    on the deletion record and certificate, pins the archive DocOS built."""
+    offboarding = _request_and_export(closing)
+    data = offboarding_archive(offboarding)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    edited = tmp_path / "edited.zip"
+    with zipfile.ZipFile(edited, "w") as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item).replace(b"Pune Heart Clinic", b"Pune Heart Klinik"))
+    with pytest.raises(Exception, match="SHA-256 is not the one given"):
+        call_command(
+            "clinic_import", str(edited), "--slug", "pune-heart-restored", "--sha256", offboarding.archive_sha256
+        )
+    assert not Clinic.objects.filter(slug="pune-heart-restored").exists()
