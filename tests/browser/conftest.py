@@ -155,7 +155,8 @@ def chromium(browser_clinic: BrowserClinic, pytestconfig: pytest.Config) -> Iter
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),
             headless=not pytestconfig.getoption("headed", default=False),
-            args=["--host-resolver-rules=MAP *.testserver.local 127.0.0.1"],
+            # clinics on their subdomains, the platform console on the bare domain
+            args=["--host-resolver-rules=MAP *.testserver.local 127.0.0.1, MAP testserver.local 127.0.0.1"],
         )
         try:
             yield browser
