@@ -371,7 +371,10 @@ def _offboarding_delete(*, offboarding_id: str, now: dt.datetime | None = None) 
             clinic = Clinic.objects.filter(pk=offboarding.clinic_id).first() if offboarding.clinic_id else None
             if clinic is not None:
                 _drop_clinic(clinic, summary)
-            elif not Clinic.objects.filter(schema_name=offboarding.clinic_schema).exists():
+            elif (
+                offboarding.clinic_schema.startswith("t_")
+                and not Clinic.objects.filter(schema_name=offboarding.clinic_schema).exists()
+            ):  # only ever a clinic's own schema (t_<slug>): never public or the template
                 # A retry after the row went: make sure nothing is left, unless a clinic restored
                 # meanwhile at the same address owns that schema now (never drop a live clinic).
                 for name in storage_names(offboarding.clinic_schema):
