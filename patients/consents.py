@@ -210,6 +210,9 @@ def _clean(
     return guardian_name, guardian_relation, (note or "").strip()
 
 
+REPEAT_SECONDS = 30  # a double submit of the same decision within this is recorded once
+
+
 def consent_append(
     *,
     patient: Patient,
@@ -227,6 +230,32 @@ def consent_append(
 ) -> PatientConsent:
     """Insert one row and update the mirror, without an audit event of its own: for services that
     audit the decision themselves (patients.services' WhatsApp consent and opt-out). In a transaction."""
+    row, _ = _append(
+        patient=patient, purpose=purpose, action=action, channel=channel, actor=actor, given_by=given_by,
+        guardian_name=guardian_name, guardian_relation=guardian_relation, notice_version=notice_version,
+        note=note, at=at, mirror_source=mirror_source, allow_repeat=False,
+    )  # fmt: skip
+    return row
+
+
+def _append(
+    *,
+    patient: Patient,
+    purpose: str,
+    action: str,
+    channel: str,
+    actor: User | None,
+    given_by: str,
+    guardian_name: str,
+    guardian_relation: str,
+    notice_version: str | None,
+    note: str,
+    at: dt.datetime | None,
+    mirror_source: str | None,
+    allow_repeat: bool,
+) -> tuple[PatientConsent, bool]:
+    """(the row, whether it is new). With `allow_repeat`, the same decision recorded again by the same
+    person within REPEAT_SECONDS (a double submit) is the row already there."""
     from patients.services import notice_version as current_notice_version
 
     guardian_name, guardian_relation, note = _clean(
@@ -239,18 +268,27 @@ def consent_append(
         channel=channel,
         note=note,
     )
+    version = plain_text(notice_version or current_notice_version(), 20)
     # One writer per patient at a time; "latest" is then strictly the last insert.
     Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).get()
-    moment = at or timezone.now()
-    previous = (
-        PatientConsent.objects.filter(patient_id=patient.pk, purpose=purpose)
-        .order_by("-recorded_at")
-        .values_list("recorded_at", flat=True)
-        .first()
-    )
-    if previous is not None and moment <= previous:
-        moment = previous + dt.timedelta(microseconds=1)
-    version = plain_text(notice_version or current_notice_version(), 20)
+    latest = consent_latest(patient, purpose)
+    now = timezone.now()
+    if (
+        allow_repeat
+        and at is None
+        and isinstance(actor, User)
+        and latest is not None
+        and latest.recorded_at >= now - dt.timedelta(seconds=REPEAT_SECONDS)
+        and latest.recorded_by_id == actor.pk
+        and (latest.action, latest.given_by, latest.channel) == (action, given_by, channel)
+        and (latest.guardian_name, latest.guardian_relation) == (guardian_name, guardian_relation)
+        and latest.notice_version == version
+        and (latest.note or "") == note
+    ):
+        return latest, False
+    moment = at or now
+    if latest is not None and moment <= latest.recorded_at:
+        moment = latest.recorded_at + dt.timedelta(microseconds=1)
     row = PatientConsent.objects.create(
         patient=patient,
         purpose=purpose,
@@ -269,7 +307,7 @@ def consent_append(
     if action == ConsentAction.WITHDRAWN:
         for listener in _WITHDRAWAL_LISTENERS:
             listener(patient, purpose)
-    return row
+    return row, True
 
 
 def _mirror(patient: Patient, row: PatientConsent, source: str) -> None:
@@ -294,52 +332,6 @@ def given_by_default(patient: Patient) -> str:
     return ConsentGivenBy.GUARDIAN if patient.is_minor and patient.guardian_name else ConsentGivenBy.PATIENT
 
 
-REPEAT_SECONDS = 30
-
-
-def _repeat_of(
-    patient: Patient,
-    *,
-    purpose: str,
-    action: str,
-    channel: str,
-    actor: User | None,
-    given_by: str,
-    guardian_name: str,
-    guardian_relation: str,
-    notice_version: str | None,
-    note: str,
-    at: dt.datetime | None,
-) -> PatientConsent | None:
-    """The latest row of `purpose` when it is this very decision, recorded by `actor` moments ago."""
-    from patients.services import notice_version as current_notice_version
-
-    if not isinstance(actor, User) or at is not None:
-        return None
-    guardian_name, guardian_relation, note = _clean(
-        patient,
-        purpose=purpose,
-        action=action,
-        given_by=given_by,
-        guardian_name=guardian_name,
-        guardian_relation=guardian_relation,
-        channel=channel,
-        note=note,
-    )
-    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).get()
-    latest = consent_latest(patient, purpose)
-    if latest is None or latest.recorded_at < timezone.now() - dt.timedelta(seconds=REPEAT_SECONDS):
-        return None
-    same = (
-        latest.recorded_by_id == actor.pk
-        and (latest.action, latest.given_by, latest.channel) == (action, given_by, channel)
-        and (latest.guardian_name, latest.guardian_relation) == (guardian_name, guardian_relation)
-        and latest.notice_version == plain_text(notice_version or current_notice_version(), 20)
-        and (latest.note or "") == note
-    )
-    return latest if same else None
-
-
 @transaction.atomic
 def consent_record(
     *,
@@ -359,34 +351,13 @@ def consent_record(
     """Append a decision (a grant unless `action` says withdrawn) to the patient's consent log. The
     same decision recorded again by the same person within `REPEAT_SECONDS` (a double submit) is
     the row already there: nothing new is written or audited."""
-    repeated = _repeat_of(
-        patient,
-        purpose=purpose,
-        action=action,
-        channel=channel,
-        actor=actor,
-        given_by=given_by,
-        guardian_name=guardian_name,
-        guardian_relation=guardian_relation,
-        notice_version=notice_version,
-        note=note,
-        at=at,
-    )
-    if repeated is not None:
-        return repeated
-    row = consent_append(
-        patient=patient,
-        purpose=purpose,
-        action=action,
-        channel=channel,
-        actor=actor,
-        given_by=given_by,
-        guardian_name=guardian_name,
-        guardian_relation=guardian_relation,
-        notice_version=notice_version,
-        note=note,
-        at=at,
-    )
+    row, created = _append(
+        patient=patient, purpose=purpose, action=action, channel=channel, actor=actor, given_by=given_by,
+        guardian_name=guardian_name, guardian_relation=guardian_relation, notice_version=notice_version,
+        note=note, at=at, mirror_source=None, allow_repeat=True,
+    )  # fmt: skip
+    if not created:
+        return row
     audit_record(
         actor=actor,
         action=f"patient.consent_{row.action}",
