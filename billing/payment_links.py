@@ -27,8 +27,9 @@ import datetime as dt
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -46,6 +47,7 @@ from docos.ids import parse_uuid
 from docos.webhooks import VendorError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Status = PaymentLink.Status
 _RANK: dict[str, int] = {Status.CREATING: 0, Status.CREATED: 1, Status.PARTIALLY_PAID: 2, Status.PAID: 3}
@@ -400,18 +402,24 @@ def _link_for(
     return link
 
 
-def _link_asked_of_razorpay(payment_id: str) -> PaymentLink | None:
-    """A payment event that arrived before any event of its link: ask Razorpay which link it was
-    made on (a transient failure raises, and the webhook task retries the event)."""
+def _asked_of_razorpay(call: Callable[[razorpay.Credentials, str], T], key: str) -> T | None:
+    """Razorpay's answer through the clinic's account: None when Razorpay is not connected or refuses
+    for good (unknown id); a transient failure raises, and the webhook task retries the event."""
     account = razorpay_account()
     if account is None or not account.key_id or not account.key_secret:
         return None
     try:
-        found = razorpay.payment_links_for_payment(credentials(account), payment_id)
+        return call(credentials(account), key)
     except VendorError as exc:
         if exc.permanent:
             return None
         raise
+
+
+def _link_asked_of_razorpay(payment_id: str) -> PaymentLink | None:
+    """A payment event that arrived before any event of its link: ask Razorpay which link it was
+    made on (a transient failure raises, and the webhook task retries the event)."""
+    found = _asked_of_razorpay(razorpay.payment_links_for_payment, payment_id) or []
     ids = [str(item.get("id") or "") for item in found if item.get("id")]
     return PaymentLink.objects.select_for_update().select_related("invoice").filter(razorpay_id__in=ids).first()
 
@@ -427,17 +435,10 @@ def _old_secret_still_verifies() -> bool:
 def _confirmed_by_razorpay(payment_id: str, payment: dict[str, Any]) -> bool:
     """Razorpay has this payment, captured, for the amount the event says (so an event forged with a
     leaked secret records nothing). A transient failure raises: the webhook task retries the event."""
-    account = razorpay_account()
-    if account is None:
-        return False
-    try:
-        found = razorpay.payment_fetch(credentials(account), payment_id)
-    except VendorError as exc:
-        if exc.permanent:
-            return False
-        raise
+    found = _asked_of_razorpay(razorpay.payment_fetch, payment_id)
     return (
-        found.get("status") in ("captured", "refunded")
+        found is not None
+        and found.get("status") in ("captured", "refunded")
         and found.get("amount") == payment.get("amount")
         and found.get("currency", "INR") == "INR"
     )
@@ -446,15 +447,9 @@ def _confirmed_by_razorpay(payment_id: str, payment: dict[str, Any]) -> bool:
 def _refund_confirmed_by_razorpay(refund_id: str, payment_id: str, refund: dict[str, Any]) -> bool:
     """Razorpay has this refund of this payment, processed, for the amount the event says (so a
     refund forged with a leaked secret records nothing). A transient failure raises: the task retries."""
-    account = razorpay_account()
-    if account is None or not payment_id.startswith("pay_"):
+    if not payment_id.startswith("pay_"):
         return False
-    try:
-        found = razorpay.refunds_of_payment(credentials(account), payment_id)
-    except VendorError as exc:
-        if exc.permanent:
-            return False
-        raise
+    found = _asked_of_razorpay(razorpay.refunds_of_payment, payment_id) or []
     return any(
         item.get("id") == refund_id and item.get("status") == "processed" and item.get("amount") == refund.get("amount")
         for item in found
@@ -513,15 +508,9 @@ def _link_as_razorpay_has_it(link: PaymentLink, link_entity: dict[str, Any]) -> 
     failure raises and the webhook task retries)."""
     if not _old_secret_still_verifies():
         return link_entity
-    account = razorpay_account()
-    if account is None or not link.razorpay_id:
+    if not link.razorpay_id:
         return None
-    try:
-        return razorpay.payment_link_fetch(credentials(account), link.razorpay_id)
-    except VendorError as exc:
-        if exc.permanent:
-            return None
-        raise
+    return _asked_of_razorpay(razorpay.payment_link_fetch, link.razorpay_id)
 
 
 def on_payment_link_paid(payload: dict[str, Any]) -> None:
@@ -602,16 +591,9 @@ def _record_refunded_payment(payment_id: str) -> Payment | None:
     no order): the payment is fetched from Razorpay and, if made on one of our links, recorded now,
     so the refund has its payment (the payment's own events then find it recorded). A transient
     failure raises, and the webhook task retries the event."""
-    account = razorpay_account()
-    if account is None or not account.key_id or not account.key_secret or not payment_id.startswith("pay_"):
-        return None
-    try:
-        payment = razorpay.payment_fetch(credentials(account), payment_id)
-    except VendorError as exc:
-        if exc.permanent:
-            return None
-        raise
-    if payment.get("status") not in ("captured", "refunded"):  # "refunded": captured, then all given back
+    payment = _asked_of_razorpay(razorpay.payment_fetch, payment_id) if payment_id.startswith("pay_") else None
+    # "refunded": captured, then all given back
+    if payment is None or payment.get("status") not in ("captured", "refunded"):
         return None
     link = _link_for(payment=payment)
     if link is None or _record_payment(link, {**payment, "status": "captured"}) is None:
